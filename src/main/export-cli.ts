@@ -1,0 +1,51 @@
+// `npm run export -- --data-dir DIR --out FILE [--histories] [--runs 1,2,3]`
+import fs from 'node:fs';
+import { Command } from 'commander';
+import { openStoreFromEnv } from '../store/open';
+import { resolveDataDir } from '../store/paths';
+import { writeHistoriesCsv, writeRunsCsv } from './services/export';
+
+async function main(): Promise<number> {
+  const program = new Command('export')
+    .description('Export the runs table (default) or full metric histories to CSV.')
+    .requiredOption('--out <file>', 'CSV file to write ("-" for stdout)')
+    .option('--data-dir <dir>', 'data dir holding trickbench.db (default $TRICKBENCH_HOME or ~/.trickbench)')
+    .option('--histories', 'every metric point of the runs, long format, instead of one row per run')
+    .option('--runs <ids>', 'comma-separated run ids (default: all runs)')
+    .exitOverride();
+  try {
+    program.parse(process.argv.slice(2), { from: 'user' });
+  } catch (e) {
+    return (e as { exitCode?: number }).exitCode === 0 ? 0 : 2;
+  }
+  const o = program.opts<{ out: string; dataDir?: string; histories?: boolean; runs?: string }>();
+  const ids = o.runs ? o.runs.split(',').map((s) => s.trim()).filter(Boolean).map(Number) : [];
+  const bad = o.runs?.split(',').find((s) => !/^\s*\d+\s*$/.test(s));
+  if (bad !== undefined) {
+    process.stderr.write(`--runs: "${bad}" is not a run id\n`);
+    return 2;
+  }
+  const dataDir = resolveDataDir(o.dataDir);
+  if (!fs.existsSync(dataDir)) {
+    process.stderr.write(`--data-dir: ${dataDir} does not exist\n`);
+    return 2;
+  }
+  const store = openStoreFromEnv(dataDir);
+  const tmp = o.out === '-' ? null : `${o.out}.partial`;
+  const out = tmp ? fs.createWriteStream(tmp) : process.stdout;
+  try {
+    if (o.histories) await writeHistoriesCsv(store, ids, out);
+    else await writeRunsCsv(store, ids, out);
+    if (tmp) fs.renameSync(tmp, o.out); // a failed export never leaves a half-written file behind
+  } catch (e) {
+    if (tmp) fs.rmSync(tmp, { force: true });
+    process.stderr.write(`export failed: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    store.close();
+  }
+  if (tmp) process.stderr.write(`wrote ${o.out}\n`);
+  return 0;
+}
+
+main().then((c) => process.exit(c));

@@ -1,0 +1,53 @@
+// The contract's implementations, shared by both shells. Each shell adds only transport and the
+// one shell-specific call (export:csv: a native save dialog, or a browser download).
+import type { AppInfo, ArgOf, Channel, Result, ResultOf } from '../shared/api';
+import { ApiFailure } from '../shared/api';
+import { defaultRunConfig } from '../shared/config';
+import type { RunService } from './services/runs';
+
+export type Handlers = { [C in Channel]: (arg: ArgOf<C>) => Promise<ResultOf<C>> | ResultOf<C> };
+
+function ids(v: unknown, field: string): number[] {
+  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x))) {
+    throw new ApiFailure({ code: 'bad_request', message: `${field} must be a list of run ids`, field });
+  }
+  return v as number[];
+}
+function id(v: unknown): number {
+  if (!Number.isInteger(v)) throw new ApiFailure({ code: 'bad_request', message: 'id must be a run id', field: 'id' });
+  return v as number;
+}
+
+export function createHandlers(
+  runs: RunService,
+  info: Omit<AppInfo, 'defaults'>,
+  exportCsv: Handlers['export:csv'],
+): Handlers {
+  return {
+    'app:info': () => ({ ...info, defaults: defaultRunConfig() }),
+    'runs:list': () => runs.list(),
+    'runs:get': (a) => runs.summary(id(a?.id)),
+    'runs:start': (a) => runs.start(a?.config),
+    'runs:cancel': (a) => runs.cancel(id(a?.id)),
+    'runs:delete': (a) => runs.delete(ids(a?.ids, 'ids')),
+    'runs:history': (a) => {
+      const out: Record<number, ReturnType<typeof runs.store.history>> = {};
+      for (const i of ids(a?.ids, 'ids')) out[i] = runs.store.history(i, a.keys);
+      return out;
+    },
+    'runs:events': (a) => runs.store.events(id(a?.id)),
+    'export:csv': exportCsv,
+  };
+}
+
+/** Run a handler and turn every outcome into a Result: errors cross the boundary as data. */
+export async function dispatch(handlers: Handlers, channel: string, arg: unknown): Promise<Result<unknown>> {
+  const h = (handlers as Record<string, ((a: unknown) => unknown) | undefined>)[channel];
+  if (!h) return { ok: false, error: { code: 'bad_request', message: `unknown channel ${channel}` } };
+  try {
+    return { ok: true, value: await h(arg) };
+  } catch (e) {
+    if (e instanceof ApiFailure) return { ok: false, error: e.error };
+    return { ok: false, error: { code: 'internal', message: (e as Error).message || String(e) } };
+  }
+}

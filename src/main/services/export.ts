@@ -1,0 +1,80 @@
+// CSV exports, streamed from the store through csv-stringify: a history export never holds more
+// than a few rows in memory and is never downsampled.
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { stringify } from 'csv-stringify';
+import { flattenConfig } from '../../shared/config';
+import type { Store } from '../../store/store';
+
+/** Metric columns of the runs table: [header, key, which]. */
+const SUMMARY_COLUMNS: [string, string, 'final' | 'best'][] = [
+  ['final_val_acc', 'val/acc', 'final'],
+  ['best_val_acc', 'val/acc', 'best'],
+  ['final_val_loss', 'val/loss', 'final'],
+  ['best_val_loss', 'val/loss', 'best'],
+  ['test_acc', 'test/acc', 'final'],
+  ['test_loss', 'test/loss', 'final'],
+  ['final_train_loss', 'train/loss', 'final'],
+  ['final_train_acc', 'train/acc', 'final'],
+];
+
+const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
+
+function selectRuns(store: Store, ids: readonly number[]) {
+  const all = store.listRuns();
+  if (!ids.length) return all;
+  const missing = ids.filter((id) => !all.some((r) => r.id === id));
+  if (missing.length) throw new Error(`no run with id ${missing.join(', ')}`);
+  const want = new Set(ids);
+  return all.filter((r) => want.has(r.id));
+}
+
+/** One row per run: id, name, status, times, backend, flattened config columns, final and best
+ * metrics, wall time. */
+export async function writeRunsCsv(store: Store, ids: readonly number[], out: Writable): Promise<number> {
+  const runs = selectRuns(store, ids);
+  const flat = runs.map((r) => flattenConfig(r.config));
+  // Config columns in first-seen order (the schema's order), across all selected runs.
+  const configKeys: string[] = [];
+  for (const f of flat) for (const k of Object.keys(f)) if (!configKeys.includes(k)) configKeys.push(k);
+  const columns = [
+    'id', 'name', 'status', 'created_at', 'started_at', 'ended_at', 'wall_time_s', 'backend', 'device', 'seed',
+    ...configKeys.map((k) => `config.${k}`),
+    ...SUMMARY_COLUMNS.map((c) => c[0]),
+    'error',
+  ];
+  function* rows() {
+    for (const [i, r] of runs.entries()) {
+      const s = store.summaries(r.id);
+      const f = flat[i]!;
+      yield [
+        r.id, r.name, r.status, iso(r.createdAt), iso(r.startedAt), iso(r.endedAt),
+        r.startedAt !== null && r.endedAt !== null ? ((r.endedAt - r.startedAt) / 1000).toFixed(3) : '',
+        r.backend ?? '', r.device ?? '', r.seed,
+        ...configKeys.map((k) => f[k] ?? ''),
+        ...SUMMARY_COLUMNS.map(([, key, which]) => s[which][key] ?? ''),
+        r.error ?? '',
+      ];
+    }
+  }
+  await pipeline(Readable.from(rows()), stringify({ header: true, columns, cast: { boolean: (b) => String(b) } }), out);
+  return runs.length;
+}
+
+/** Every stored metric point of the selected runs, long format. */
+export async function writeHistoriesCsv(store: Store, ids: readonly number[], out: Writable): Promise<void> {
+  const runs = selectRuns(store, ids);
+  const names = new Map(runs.map((r) => [r.id, r.name]));
+  function* rows() {
+    for (const row of store.iterateHistories(runs.map((r) => r.id))) {
+      yield [row.run_id, names.get(row.run_id) ?? '', row.key, row.step, row.epoch, row.value, iso(row.wall_time)];
+    }
+  }
+  const columns = ['run_id', 'run_name', 'key', 'step', 'epoch', 'value', 'wall_time'];
+  await pipeline(Readable.from(rows()), stringify({ header: true, columns }), out);
+}
+
+export function exportFileName(kind: 'runs' | 'histories', ids: readonly number[]): string {
+  const which = ids.length ? `runs-${ids.slice(0, 8).join('-')}${ids.length > 8 ? '-etc' : ''}` : 'all-runs';
+  return `trickbench-${kind === 'runs' ? 'runs' : 'histories'}-${which}.csv`;
+}

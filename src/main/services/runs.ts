@@ -1,0 +1,294 @@
+// The host's run lifecycle: a queue (concurrency 1 by default), forking trainers, cancel, crash
+// detection, and recovery of runs a previous session left behind. Electron-free: the desktop app
+// and `npm run serve` both use it. Trainers write their own rows; this service only owns lifecycle.
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import type { EventMap, EventName, RunProgress, RunSummary } from '../../shared/api';
+import { ApiFailure } from '../../shared/api';
+import { describeConfig, parseRunConfig } from '../../shared/config';
+import type { HostMessage, TrainerMessage } from '../../shared/protocol';
+import { runDir } from '../../store/paths';
+import type { RunRecord, Store } from '../../store/store';
+
+export interface RunServiceOptions {
+  store: Store;
+  dataDir: string;
+  /** The trainer entry: out/main/trainer.js when built, or src/trainer/main.ts with a TS loader. */
+  trainerEntry: string;
+  execArgv?: string[];
+  execPath?: string;
+  env?: NodeJS.ProcessEnv;
+  concurrency?: number;
+  /** How long a cancelled trainer gets to stop on its own before it is killed. */
+  cancelGraceMs?: number;
+  /** How often runs owned by other processes (CLI, a previous app session) are checked. */
+  pollMs?: number;
+  emit: <E extends EventName>(event: E, payload: EventMap[E]) => void;
+}
+
+interface Active {
+  child: ChildProcess;
+  progress: RunProgress | null;
+  cancelRequested: boolean;
+  stderrTail: string;
+  killTimer?: NodeJS.Timeout;
+}
+
+const STDERR_TAIL = 4000;
+
+export function isAlive(pid: number | null): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class RunService {
+  private readonly queue: number[] = [];
+  private readonly active = new Map<number, Active>();
+  private readonly exited = new Map<number, Promise<void>>();
+  private pollTimer: NodeJS.Timeout | null = null;
+  private readonly watched = new Map<number, string>(); // runs owned elsewhere -> last seen status
+  private closed = false;
+
+  constructor(private readonly o: RunServiceOptions) {}
+
+  get store(): Store {
+    return this.o.store;
+  }
+
+  /** At start-up: a run left `running` whose process is gone becomes `interrupted`; one whose
+   * process still runs (a CLI run, a trainer that outlived its app) is watched; queued runs of a
+   * previous session are queued again. */
+  recover(): void {
+    for (const r of this.o.store.listRuns()) {
+      if (r.status === 'running' && !this.active.has(r.id)) {
+        if (isAlive(r.pid)) this.watched.set(r.id, r.status);
+        else this.markInterrupted(r);
+      } else if (r.status === 'queued' && !this.queue.includes(r.id)) {
+        this.queue.push(r.id);
+      }
+    }
+    this.pump();
+    const ms = this.o.pollMs ?? 2000;
+    this.pollTimer ??= setInterval(() => this.poll(), ms);
+    this.pollTimer.unref();
+  }
+
+  private markInterrupted(r: RunRecord): void {
+    if (this.o.store.finishRun(r.id, 'interrupted', `its trainer process${r.pid ? ` (pid ${r.pid})` : ''} ended without recording a final status`)) {
+      this.changed(r.id);
+    }
+  }
+
+  /** Runs this host does not own: pick up new ones (started from a CLI) and notice their end. */
+  private poll(): void {
+    const store = this.o.store;
+    for (const r of store.listRuns()) {
+      if (r.status === 'running' && !this.active.has(r.id) && !this.watched.has(r.id)) {
+        this.watched.set(r.id, r.status);
+        this.changed(r.id);
+      }
+    }
+    for (const [id] of this.watched) {
+      const r = store.getRun(id);
+      if (!r) {
+        this.watched.delete(id);
+        continue;
+      }
+      if (r.status === 'running') {
+        if (!isAlive(r.pid)) this.markInterrupted(r);
+        else this.changed(id); // its metrics keep growing
+      }
+      const now = store.getRun(id);
+      if (!now || now.status !== 'running') {
+        this.watched.delete(id);
+        this.changed(id);
+      }
+    }
+  }
+
+  summary(id: number): RunSummary {
+    const r = this.o.store.getRun(id);
+    if (!r) throw new ApiFailure({ code: 'not_found', message: `run ${id} does not exist` });
+    return this.toSummary(r);
+  }
+
+  private toSummary(r: RunRecord): RunSummary {
+    const { pid: _pid, host: _host, ...rest } = r;
+    return { ...rest, ...this.o.store.summaries(r.id), progress: this.active.get(r.id)?.progress ?? null };
+  }
+
+  list(): RunSummary[] {
+    return this.o.store.listRuns().map((r) => this.toSummary(r));
+  }
+
+  start(input: unknown): RunSummary {
+    const parsed = parseRunConfig(input);
+    if (!parsed.ok) {
+      const first = parsed.errors[0]!;
+      throw new ApiFailure({
+        code: 'invalid_config',
+        message: parsed.errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+        field: first.field,
+        fields: parsed.errors,
+      });
+    }
+    const config = parsed.config;
+    const rec = this.o.store.createRun(config, 'queued', config.name || describeConfig(config));
+    this.queue.push(rec.id);
+    this.changed(rec.id);
+    this.pump();
+    return this.summary(rec.id);
+  }
+
+  cancel(id: number): RunSummary {
+    const r = this.o.store.getRun(id);
+    if (!r) throw new ApiFailure({ code: 'not_found', message: `run ${id} does not exist` });
+    const qi = this.queue.indexOf(id);
+    if (qi >= 0) this.queue.splice(qi, 1);
+    const a = this.active.get(id);
+    if (a) {
+      if (!a.cancelRequested) {
+        a.cancelRequested = true;
+        const msg: HostMessage = { type: 'cancel' };
+        if (a.child.connected) a.child.send(msg);
+        else a.child.kill('SIGTERM');
+        a.killTimer = setTimeout(() => a.child.kill('SIGKILL'), this.o.cancelGraceMs ?? 15000);
+      }
+    } else if (r.status === 'queued') {
+      this.o.store.finishRun(id, 'cancelled');
+    } else if (r.status === 'running' && r.pid && isAlive(r.pid)) {
+      // Owned by another process on this machine (a CLI run): ask it to stop like Ctrl-C would.
+      process.kill(r.pid, 'SIGTERM');
+    } else if (r.status === 'running') {
+      this.markInterrupted(r);
+    }
+    this.changed(id);
+    return this.summary(id);
+  }
+
+  delete(ids: number[]): { deleted: number[] } {
+    const deleted: number[] = [];
+    for (const id of ids) {
+      const r = this.o.store.getRun(id);
+      if (!r) continue;
+      if (r.status === 'running') {
+        throw new ApiFailure({ code: 'conflict', message: `run ${id} is running: cancel it before deleting it` });
+      }
+    }
+    for (const id of ids) {
+      const qi = this.queue.indexOf(id);
+      if (qi >= 0) this.queue.splice(qi, 1);
+      if (this.o.store.deleteRun(id)) {
+        deleted.push(id);
+        fs.rmSync(runDir(this.o.dataDir, id), { recursive: true, force: true });
+      }
+    }
+    if (deleted.length) this.o.emit('runs:deleted', { ids: deleted });
+    return { deleted };
+  }
+
+  /** Resolves when the given run's trainer (if any) has exited. For tests and shutdown. */
+  whenExited(id: number): Promise<void> {
+    return this.exited.get(id) ?? Promise.resolve();
+  }
+
+  private changed(id: number): void {
+    const r = this.o.store.getRun(id);
+    if (r) this.o.emit('runs:changed', this.toSummary(r));
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    const limit = this.o.concurrency ?? 1;
+    while (this.active.size < limit && this.queue.length) {
+      const id = this.queue.shift()!;
+      const r = this.o.store.getRun(id);
+      if (!r || r.status !== 'queued') continue;
+      this.spawn(id);
+    }
+  }
+
+  private spawn(id: number): void {
+    const child = fork(this.o.trainerEntry, ['--run-id', String(id), '--data-dir', this.o.dataDir], {
+      execPath: this.o.execPath,
+      execArgv: this.o.execArgv ?? [],
+      env: { ...process.env, ...this.o.env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    const a: Active = { child, progress: null, cancelRequested: false, stderrTail: '' };
+    this.active.set(id, a);
+    child.stdout?.resume();
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (s: string) => {
+      a.stderrTail = (a.stderrTail + s).slice(-STDERR_TAIL);
+    });
+    child.on('message', (m: TrainerMessage) => this.onMessage(id, a, m));
+    this.exited.set(
+      id,
+      new Promise((resolve) => {
+        // 'close' fires after 'exit' and after stdio has drained, so the stderr tail is complete.
+        child.on('close', (code, signal) => {
+          this.onExit(id, a, code, signal);
+          resolve();
+        });
+        child.on('error', (err) => {
+          a.stderrTail += `\n${err.message}`;
+        });
+      }),
+    );
+  }
+
+  private onMessage(id: number, a: Active, m: TrainerMessage): void {
+    switch (m.type) {
+      case 'started':
+        this.changed(id);
+        break;
+      case 'progress':
+        a.progress = { epoch: m.epoch, epochs: m.epochs, step: m.step, stepsPerEpoch: m.stepsPerEpoch, phase: m.phase };
+        this.o.emit('runs:progress', { runId: id, progress: a.progress });
+        break;
+      case 'metrics':
+        this.o.emit('runs:metrics', { runId: id, points: m.points });
+        break;
+      case 'event':
+        this.o.emit('runs:event', { runId: id, event: m.event });
+        break;
+      case 'finished':
+        break; // the status is in the store; 'close' follows
+    }
+  }
+
+  private onExit(id: number, a: Active, code: number | null, signal: NodeJS.Signals | null): void {
+    if (a.killTimer) clearTimeout(a.killTimer);
+    this.active.delete(id);
+    const r = this.o.store.getRun(id);
+    if (r && (r.status === 'running' || r.status === 'queued')) {
+      if (a.cancelRequested) {
+        this.o.store.finishRun(id, 'cancelled');
+      } else {
+        const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+        const tail = a.stderrTail.trim();
+        this.o.store.finishRun(id, 'failed', `trainer process ${how}${tail ? `; last output:\n${tail}` : ' (no output)'}`);
+      }
+    }
+    this.changed(id);
+    this.pump();
+  }
+
+  /** Stop taking work. Running trainers are asked to stop (cancelled) unless `leaveRunning`. */
+  async close({ leaveRunning = false } = {}): Promise<void> {
+    this.closed = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (!leaveRunning) {
+      const ids = [...this.active.keys()];
+      for (const id of ids) this.cancel(id);
+      await Promise.all(ids.map((id) => this.whenExited(id)));
+    }
+  }
+}

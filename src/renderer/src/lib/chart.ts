@@ -1,0 +1,27 @@
+// Chart series helpers shared by the run and compare pages.
+import type { MetricPoint } from '@shared/api';
+import { isAccuracyKey, isLossKey } from './format';
+
+export type XAxis = 'epoch' | 'step';
+export type YFormat = 'pct' | 'loss' | 'num';
+
+export interface ChartSeries {
+  label: string;
+  /** Opaque hex colour. */
+  color: string;
+  points: { x: number; y: number }[];
+  /** A thin line drawn behind the others (per-step values). */
+  thin?: boolean;
+  dashed?: boolean;
+}
+
+export function toXY(points: readonly MetricPoint[] | undefined, x: XAxis): { x: number; y: number }[] {
+  if (!points) return [];
+  return points.map((p) => ({ x: x === 'epoch' ? p.epoch : p.step, y: p.value }));
+}
+
+export function yFormatFor(key: string): YFormat {
+  if (isAccuracyKey(key)) return 'pct';
+  if (isLossKey(key)) return 'loss';
+  return 'num';
+}

@@ -1,0 +1,158 @@
+// The new-run form as data: which inputs exist (by dotted config path), how their text becomes
+// config input, and which input a schema error belongs to.
+import { BACKENDS, DATASETS, MODELS, OPTIMIZERS, SCHEDULES, flattenConfig, setPath } from '@shared/config';
+import type { FieldError, RunConfig } from '@shared/config';
+
+export type FieldKind = 'text' | 'number' | 'numberOrBlank' | 'list' | 'bool' | 'select';
+
+export interface FieldSpec {
+  path: string;
+  label: string;
+  kind: FieldKind;
+  options?: readonly string[];
+  hint?: string;
+}
+
+/** Form state: dotted config path -> input text (or checkbox state). */
+export type FormValues = Record<string, string | boolean>;
+
+export type ModelName = (typeof MODELS)[number];
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
+export const GENERAL_FIELDS: FieldSpec[] = [
+  { path: 'name', label: 'Name', kind: 'text', hint: 'optional' },
+  { path: 'epochs', label: 'Epochs', kind: 'number' },
+  { path: 'batchSize', label: 'Batch size', kind: 'number' },
+  { path: 'seed', label: 'Seed', kind: 'number', hint: 'weights init and batch order' },
+  { path: 'backend', label: 'Backend', kind: 'select', options: BACKENDS },
+];
+
+export const DATASET_FIELDS: FieldSpec[] = [
+  { path: 'dataset.name', label: 'Dataset', kind: 'select', options: DATASETS },
+  { path: 'dataset.trainSubset', label: 'Train subset', kind: 'numberOrBlank', hint: 'images; blank = all' },
+  { path: 'dataset.valSplit', label: 'Validation split', kind: 'number', hint: 'fraction, 0–0.9' },
+  { path: 'dataset.splitSeed', label: 'Split seed', kind: 'number' },
+];
+
+export const MODEL_NAME_FIELD: FieldSpec = { path: 'model.name', label: 'Model', kind: 'select', options: MODELS };
+export const MODEL_FIELDS: Record<ModelName, FieldSpec[]> = {
+  cnn3: [{ path: 'model.width', label: 'Width', kind: 'number', hint: 'filters per conv layer' }],
+  mlp: [{ path: 'model.hidden', label: 'Hidden layers', kind: 'list', hint: 'units, comma separated' }],
+};
+
+export const OPTIMIZER_NAME_FIELD: FieldSpec = { path: 'optimizer.name', label: 'Optimizer', kind: 'select', options: OPTIMIZERS };
+export const OPTIMIZER_FIELDS: Record<OptimizerName, FieldSpec[]> = {
+  sgd: [
+    { path: 'optimizer.lr', label: 'Learning rate', kind: 'number' },
+    { path: 'optimizer.momentum', label: 'Momentum', kind: 'number' },
+    { path: 'optimizer.nesterov', label: 'Nesterov', kind: 'bool' },
+    { path: 'optimizer.weightDecay', label: 'Weight decay', kind: 'number' },
+  ],
+  adam: [
+    { path: 'optimizer.lr', label: 'Learning rate', kind: 'number' },
+    { path: 'optimizer.beta1', label: 'β1', kind: 'number' },
+    { path: 'optimizer.beta2', label: 'β2', kind: 'number' },
+    { path: 'optimizer.epsilon', label: 'ε', kind: 'number' },
+    { path: 'optimizer.weightDecay', label: 'Weight decay', kind: 'number' },
+  ],
+};
+
+export function scheduleFields(name: string): FieldSpec[] {
+  const fields: FieldSpec[] = [
+    { path: 'schedule.name', label: 'LR schedule', kind: 'select', options: SCHEDULES },
+    { path: 'schedule.warmupEpochs', label: 'Warmup epochs', kind: 'number', hint: 'linear, 0 = none' },
+    { path: 'schedule.milestones', label: 'Milestones', kind: 'list', hint: 'epochs, comma separated' },
+  ];
+  if (name === 'step') fields.push({ path: 'schedule.gamma', label: 'Gamma', kind: 'number', hint: 'LR × gamma at each milestone' });
+  return fields;
+}
+
+const ALL_SPECS = new Map<string, FieldSpec>(
+  [
+    ...GENERAL_FIELDS,
+    ...DATASET_FIELDS,
+    MODEL_NAME_FIELD,
+    ...Object.values(MODEL_FIELDS).flat(),
+    OPTIMIZER_NAME_FIELD,
+    ...Object.values(OPTIMIZER_FIELDS).flat(),
+    ...scheduleFields('step'),
+  ].map((s) => [s.path, s]),
+);
+
+/** Number() only when the text is a valid number; otherwise the raw text, for the schema to report. */
+export function parseNumber(text: string): number | string {
+  const t = text.trim();
+  if (t !== '') {
+    const n = Number(t);
+    if (Number.isFinite(n)) return n;
+  }
+  return text;
+}
+
+function toInputValue(kind: FieldKind, v: string | boolean): unknown {
+  if (typeof v === 'boolean') return v;
+  switch (kind) {
+    case 'number':
+      return parseNumber(v);
+    case 'numberOrBlank':
+      return v.trim() === '' ? null : parseNumber(v);
+    case 'list':
+      return v
+        .split(/[,;\s]+/)
+        .filter((s) => s !== '')
+        .map(parseNumber);
+    default:
+      return v;
+  }
+}
+
+/** Form values -> the (unvalidated) config input. */
+export function valuesToInput(values: FormValues): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [path, v] of Object.entries(values)) {
+    setPath(out, path, toInputValue(ALL_SPECS.get(path)?.kind ?? 'text', v));
+  }
+  return out;
+}
+
+/** A config (or one section of it, under `prefix`) -> form values. */
+export function configToValues(config: RunConfig | Record<string, unknown>, prefix = ''): FormValues {
+  const out: FormValues = {};
+  const flat = flattenConfig(config, prefix);
+  for (const [path, v] of Object.entries(flat)) {
+    if (typeof v === 'boolean') out[path] = v;
+    else if (v === null) out[path] = '';
+    else if (ALL_SPECS.get(path)?.kind === 'list' && typeof v === 'string') {
+      const arr = JSON.parse(v) as unknown[];
+      out[path] = arr.join(', ');
+    } else out[path] = String(v);
+  }
+  return out;
+}
+
+/** Replace one section (e.g. `model`) of the form values. */
+export function replaceSection(values: FormValues, prefix: string, section: Record<string, unknown>): FormValues {
+  const next: FormValues = {};
+  for (const [k, v] of Object.entries(values)) if (!k.startsWith(prefix + '.')) next[k] = v;
+  return { ...next, ...configToValues(section, prefix) };
+}
+
+/** Errors grouped by the input they belong to (the longest input path that prefixes the error's
+ * field, e.g. `model.hidden.1` -> `model.hidden`); the rest are general. Each keeps its own field
+ * (for data-field) and gets a message relative to the input. */
+export function groupErrors(errors: FieldError[], inputs: string[]) {
+  const byField: Record<string, FieldError[]> = {};
+  const general: FieldError[] = [];
+  for (const e of errors) {
+    const match = inputs
+      .filter((p) => e.field === p || e.field.startsWith(p + '.'))
+      .sort((a, b) => b.length - a.length)[0];
+    if (!match) general.push(e);
+    else {
+      const rest = e.field.slice(match.length + 1);
+      const where = /^\d+$/.test(rest) ? `item ${Number(rest) + 1}` : rest;
+      (byField[match] ??= []).push({ field: e.field, message: rest ? `${where}: ${e.message}` : e.message });
+    }
+  }
+  return { byField, general };
+}

@@ -1,0 +1,131 @@
+// THE contract between the renderer and the back end. The Electron shell binds it to ipcMain
+// (src/main/ipc.ts), web mode to HTTP + WebSocket (src/main/server.ts); the renderer sees one
+// interface (src/renderer/src/api.ts) in both.
+import type { FieldError, RunConfig } from './config';
+
+export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const FINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled', 'interrupted'];
+
+/** One stored metric value. `epoch` is fractional for per-step values (epoch e, batch i of n:
+ * e + (i+1)/n) and the number of completed epochs for per-epoch values. */
+export interface MetricPoint {
+  key: string;
+  step: number;
+  epoch: number;
+  value: number;
+  time: number; // wall-clock, ms since the Unix epoch
+}
+
+export interface RunEvent {
+  epoch: number;
+  step: number;
+  kind: string;
+  payload: Record<string, unknown>;
+  time: number;
+}
+
+export interface RunProgress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  phase: 'train' | 'eval';
+}
+
+export interface RunSummary {
+  id: number;
+  name: string;
+  status: RunStatus;
+  config: RunConfig;
+  seed: number;
+  backend: string | null;
+  device: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  error: string | null;
+  /** Last value of every per-epoch and test metric (e.g. `val/acc`, `test/acc`). */
+  final: Record<string, number>;
+  /** Best value over epochs: max for accuracies, min for losses. */
+  best: Record<string, number>;
+  /** Live progress, present while the run is running in this host. */
+  progress: RunProgress | null;
+}
+
+/** Histories of several runs, keyed by run id then metric key, points ordered by step. */
+export type Histories = Record<number, Record<string, MetricPoint[]>>;
+
+export interface AppInfo {
+  shell: 'electron' | 'web';
+  dataDir: string;
+  version: string;
+  defaults: RunConfig;
+}
+
+export interface ExportRequest {
+  kind: 'runs' | 'histories';
+  ids: number[]; // empty = all runs
+}
+
+/** Request/response pairs: channel -> [argument, result]. */
+export interface InvokeMap {
+  'app:info': [void, AppInfo];
+  'runs:list': [void, RunSummary[]];
+  'runs:get': [{ id: number }, RunSummary];
+  'runs:start': [{ config: unknown }, RunSummary];
+  'runs:cancel': [{ id: number }, RunSummary];
+  'runs:delete': [{ ids: number[] }, { deleted: number[] }];
+  'runs:history': [{ ids: number[]; keys?: string[] }, Histories];
+  'runs:events': [{ id: number }, RunEvent[]];
+  /** Desktop: asks where to save and writes the file (path null when the user cancels). Web mode
+   * implements this client-side as a download of GET /api/export. */
+  'export:csv': [ExportRequest, { path: string | null }];
+}
+export type Channel = keyof InvokeMap;
+export type ArgOf<C extends Channel> = InvokeMap[C][0];
+export type ResultOf<C extends Channel> = InvokeMap[C][1];
+
+/** Pushed to the renderer. */
+export interface EventMap {
+  'runs:changed': RunSummary; // created, status change, finished
+  'runs:deleted': { ids: number[] };
+  'runs:progress': { runId: number; progress: RunProgress };
+  'runs:metrics': { runId: number; points: MetricPoint[] };
+  'runs:event': { runId: number; event: RunEvent };
+}
+export type EventName = keyof EventMap;
+
+export type ErrorCode = 'invalid_config' | 'not_found' | 'conflict' | 'bad_request' | 'internal';
+export interface ApiError {
+  code: ErrorCode;
+  message: string;
+  field?: string;
+  fields?: FieldError[];
+}
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+/** What the renderer programs against, whichever shell it runs in. */
+export interface Api {
+  invoke<C extends Channel>(channel: C, arg: ArgOf<C>): Promise<Result<ResultOf<C>>>;
+  on<E extends EventName>(event: E, listener: (payload: EventMap[E]) => void): () => void;
+}
+
+export class ApiFailure extends Error {
+  constructor(public readonly error: ApiError) {
+    super(error.message);
+    this.name = 'ApiFailure';
+  }
+}
+
+export const CHANNELS: readonly Channel[] = [
+  'app:info',
+  'runs:list',
+  'runs:get',
+  'runs:start',
+  'runs:cancel',
+  'runs:delete',
+  'runs:history',
+  'runs:events',
+  'export:csv',
+];

@@ -1,0 +1,160 @@
+// The backend ladder: 'auto' takes the fastest backend that works here (tfjs-node-gpu, tfjs-node,
+// wasm, cpu); an explicit request gets exactly that backend or an error saying why not.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { registerWasmTrainingKernels } from './kernels/index';
+
+export type BackendRequest = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface ResolvedBackend {
+  name: 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  /** tf.getBackend() after selection. */
+  tfName: string;
+  /** Human readable, e.g. 'CPU (wasm, SIMD, 1 thread)'. */
+  device: string;
+  warnings: string[];
+}
+
+// The native packages are optional and may be absent: they are imported by a name held in a
+// variable so that bundlers leave them alone, and resolved first to tell "not installed" apart
+// from "installed but broken".
+const TFJS_NODE_GPU = '@tensorflow/tfjs-node-gpu';
+const TFJS_NODE = '@tensorflow/tfjs-node';
+// What libtensorflow 2.9.1 (bundled by tfjs-node-gpu 4.x) was built against.
+const CUDA_HINT = 'tfjs-node-gpu 4.x needs CUDA 11.2 and cuDNN 8.1 on the library path';
+
+const requireHere = createRequire(import.meta.url);
+
+/** Why a rung cannot be used: an explicit request fails with it, 'auto' moves to the next rung. */
+class Unavailable extends Error {}
+/** An optional package that is simply absent: the normal case, so 'auto' does not warn about it. */
+class NotInstalled extends Unavailable {}
+
+type Chosen = Omit<ResolvedBackend, 'tfName'>;
+
+export async function initBackend(req: BackendRequest): Promise<ResolvedBackend> {
+  if (req !== 'auto') {
+    try {
+      return await finish(await initExplicit(req));
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new Error(`backend '${req}' is not available: ${reason}`, { cause: err });
+    }
+  }
+  const warnings: string[] = [];
+  // tfjs-node-gpu without a usable GPU still runs on libtensorflow's CPU kernels, so it also
+  // stands in for tfjs-node; importing tfjs-node after it would register 'tensorflow' twice.
+  const rungs: (() => Promise<Chosen>)[] = [
+    () => initTensorflowGpu(true),
+    () => initTensorflowCpu(),
+    () => initWasm(),
+    () => initCpu(),
+  ];
+  for (const rung of rungs) {
+    try {
+      const chosen = await rung();
+      return await finish({ ...chosen, warnings: [...warnings, ...chosen.warnings] });
+    } catch (err) {
+      if (!(err instanceof NotInstalled)) warnings.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  throw new Error(`no tfjs backend could be initialised: ${warnings.join('; ')}`);
+}
+
+function initExplicit(req: Exclude<BackendRequest, 'auto'>): Promise<Chosen> {
+  switch (req) {
+    case 'tensorflow-gpu':
+      return initTensorflowGpu(false);
+    case 'tensorflow':
+      return initTensorflowCpu();
+    case 'wasm':
+      return initWasm();
+    case 'cpu':
+      return initCpu();
+  }
+}
+
+async function finish(chosen: Chosen): Promise<ResolvedBackend> {
+  await tf.ready();
+  return { ...chosen, tfName: tf.getBackend() };
+}
+
+async function importOptional(name: string): Promise<void> {
+  try {
+    requireHere.resolve(name);
+  } catch {
+    throw new NotInstalled(`${name} is not installed`);
+  }
+  try {
+    await import(/* @vite-ignore */ name);
+  } catch (err) {
+    throw new Unavailable(`${name} is installed but failed to load (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
+/**
+ * tfjs-node-gpu registers and selects backend 'tensorflow' on import; whether TensorFlow found a
+ * GPU is only known afterwards. With allowCpu ('auto') a GPU-less load is accepted as native CPU.
+ */
+async function initTensorflowGpu(allowCpu: boolean): Promise<Chosen> {
+  await importOptional(TFJS_NODE_GPU);
+  if (!(await tf.setBackend('tensorflow'))) throw new Unavailable(`${TFJS_NODE_GPU} loaded but backend 'tensorflow' failed to initialise`);
+  const usingGpu = (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
+  const gpus = nvidiaGpus();
+  if (usingGpu) {
+    return { name: 'tensorflow-gpu', device: gpus.length > 0 ? `NVIDIA GPU (CUDA, ${gpus[0]})` : 'NVIDIA GPU (CUDA)', warnings: [] };
+  }
+  const why =
+    gpus.length > 0
+      ? `TensorFlow found no usable GPU although nvidia-smi reports ${gpus.join(', ')} (CUDA/cuDNN version mismatch? ${CUDA_HINT})`
+      : 'TensorFlow found no usable GPU';
+  if (!allowCpu) throw new Unavailable(`${TFJS_NODE_GPU} loaded, but ${why}`);
+  return { name: 'tensorflow', device: 'CPU (libtensorflow)', warnings: gpus.length > 0 ? [`${why}; training on CPU (libtensorflow)`] : [] };
+}
+
+async function initTensorflowCpu(): Promise<Chosen> {
+  await importOptional(TFJS_NODE);
+  if (!(await tf.setBackend('tensorflow'))) throw new Unavailable(`${TFJS_NODE} loaded but backend 'tensorflow' failed to initialise`);
+  return { name: 'tensorflow', device: 'CPU (libtensorflow)', warnings: [] };
+}
+
+async function initWasm(): Promise<Chosen> {
+  // The .wasm binaries sit next to the package's Node entry point (dist/). Resolving them from
+  // this module works from source (tsx, vitest) and from the Vite bundle alike.
+  const distDir = path.dirname(requireHere.resolve('@tensorflow/tfjs-backend-wasm'));
+  try {
+    setWasmPaths(`${distDir}/`);
+  } catch (err) {
+    throw new Unavailable(err instanceof Error ? err.message : String(err)); // an earlier init failed
+  }
+  registerWasmTrainingKernels();
+  if (!(await tf.setBackend('wasm'))) throw new Unavailable(`the wasm module in ${distDir} failed to initialise`);
+  // tfjs-backend-wasm loads the SIMD binary where WebAssembly SIMD validates, and the threaded
+  // one never in Node (it hard-codes WASM_HAS_MULTITHREAD_SUPPORT=false there).
+  const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
+  const threads = getThreadsCount();
+  return {
+    name: 'wasm',
+    device: `CPU (wasm, ${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})`,
+    warnings: [],
+  };
+}
+
+async function initCpu(): Promise<Chosen> {
+  if (!(await tf.setBackend('cpu'))) throw new Unavailable('the JavaScript cpu backend failed to initialise');
+  return { name: 'cpu', device: 'CPU (JavaScript)', warnings: [] };
+}
+
+/** GPU names from `nvidia-smi -L`; empty when it is absent or fails. */
+function nvidiaGpus(): string[] {
+  const res = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8', timeout: 10_000 });
+  if (res.error || res.status !== 0 || typeof res.stdout !== 'string') return [];
+  return res.stdout
+    .split('\n')
+    .map((line) => /^GPU \d+: (.+?)(?: \(UUID:.*)?$/.exec(line.trim())?.[1])
+    .filter((name): name is string => name !== undefined);
+}

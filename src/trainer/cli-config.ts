@@ -1,0 +1,120 @@
+// Command-line flags -> run config. Every config field has a flag; `--config FILE` gives a base and
+// `--set path=value` reaches any field. Values are coerced only when they look like what the
+// field takes, so the schema can name the field of anything that does not fit (`--lr abc`).
+import fs from 'node:fs';
+import { setPath, type FieldError } from '../shared/config';
+
+export interface FlagSpec {
+  flag: string; // without the leading dashes
+  path: string;
+  kind: 'number' | 'string' | 'boolean' | 'list' | 'nullable-number';
+  help: string;
+}
+
+export const CONFIG_FLAGS: readonly FlagSpec[] = [
+  { flag: 'name', path: 'name', kind: 'string', help: 'run name shown in the app' },
+  { flag: 'dataset', path: 'dataset.name', kind: 'string', help: 'synthetic | fashion-mnist' },
+  { flag: 'train-subset', path: 'dataset.trainSubset', kind: 'nullable-number', help: 'use this many training images ("all" = every one)' },
+  { flag: 'val-split', path: 'dataset.valSplit', kind: 'number', help: 'fraction of the training images held out for validation (default 0.1)' },
+  { flag: 'split-seed', path: 'dataset.splitSeed', kind: 'number', help: 'seed of the subset and validation split (default 0)' },
+  { flag: 'model', path: 'model.name', kind: 'string', help: 'cnn3 | mlp' },
+  { flag: 'width', path: 'model.width', kind: 'number', help: 'cnn3: filters per conv layer (default 32)' },
+  { flag: 'hidden', path: 'model.hidden', kind: 'list', help: 'mlp: hidden layer sizes, e.g. 256,128' },
+  { flag: 'optimizer', path: 'optimizer.name', kind: 'string', help: 'sgd | adam' },
+  { flag: 'lr', path: 'optimizer.lr', kind: 'number', help: 'learning rate' },
+  { flag: 'momentum', path: 'optimizer.momentum', kind: 'number', help: 'sgd: momentum (default 0.9)' },
+  { flag: 'nesterov', path: 'optimizer.nesterov', kind: 'boolean', help: 'sgd: Nesterov momentum' },
+  { flag: 'weight-decay', path: 'optimizer.weightDecay', kind: 'number', help: 'L2 weight decay (default 0)' },
+  { flag: 'beta1', path: 'optimizer.beta1', kind: 'number', help: 'adam: beta1 (default 0.9)' },
+  { flag: 'beta2', path: 'optimizer.beta2', kind: 'number', help: 'adam: beta2 (default 0.999)' },
+  { flag: 'epsilon', path: 'optimizer.epsilon', kind: 'number', help: 'adam: epsilon (default 1e-8)' },
+  { flag: 'schedule', path: 'schedule.name', kind: 'string', help: 'constant | step | cosine' },
+  { flag: 'warmup-epochs', path: 'schedule.warmupEpochs', kind: 'number', help: 'linear warmup epochs (default 0)' },
+  { flag: 'milestones', path: 'schedule.milestones', kind: 'list', help: 'step: epochs at which the LR is multiplied by gamma, e.g. 30,60' },
+  { flag: 'gamma', path: 'schedule.gamma', kind: 'number', help: 'step: LR factor at each milestone (default 0.1)' },
+  { flag: 'epochs', path: 'epochs', kind: 'number', help: 'epochs (default 10)' },
+  { flag: 'batch-size', path: 'batchSize', kind: 'number', help: 'batch size (default 64)' },
+  { flag: 'seed', path: 'seed', kind: 'number', help: 'run seed: initial weights and data order (default 1)' },
+  { flag: 'backend', path: 'backend', kind: 'string', help: 'auto | tensorflow-gpu | tensorflow | wasm | cpu' },
+];
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** '0.1' -> 0.1, 'true' -> true, 'null' -> null; anything else stays a string for the schema to judge. */
+export function coerceScalar(s: string): unknown {
+  const t = s.trim();
+  if (NUMBER.test(t)) return Number(t);
+  if (t === 'true') return true;
+  if (t === 'false') return false;
+  if (t === 'null') return null;
+  return s;
+}
+
+function coerce(spec: FlagSpec, raw: string | boolean): unknown {
+  if (typeof raw === 'boolean') return raw;
+  switch (spec.kind) {
+    case 'number':
+    case 'boolean':
+      return coerceScalar(raw);
+    case 'nullable-number':
+      return raw === 'all' || raw === 'null' ? null : coerceScalar(raw);
+    case 'list':
+      return raw.trim() === '' ? [] : raw.split(',').map(coerceScalar);
+    case 'string':
+      return raw;
+  }
+}
+
+export class CliInputError extends Error {
+  constructor(readonly errors: FieldError[]) {
+    super(errors.map((e) => `${e.field}: ${e.message}`).join('\n'));
+    this.name = 'CliInputError';
+  }
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CliInputError([{ field: '--config', message: `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+  }
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new CliInputError([{ field: '--config', message: `${file} is not a JSON config object: ${(e as Error).message}` }]);
+  }
+}
+
+/** Build the raw (unvalidated) config from parsed options: file, then flags, then --set. */
+export function configFromOptions(opts: Record<string, unknown>): Record<string, unknown> {
+  const cfg: Record<string, unknown> = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
+  for (const spec of CONFIG_FLAGS) {
+    const key = spec.flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+    const raw = opts[key];
+    if (raw === undefined) continue;
+    // Switching the model or optimizer kind starts that section afresh: the old kind's options
+    // (say cnn3's width) would not belong to the new one.
+    if (spec.path === 'model.name' || spec.path === 'optimizer.name') {
+      const section = spec.path.split('.')[0]!;
+      const cur = cfg[section] as Record<string, unknown> | undefined;
+      if (cur && cur.name !== raw) cfg[section] = {};
+    }
+    setPath(cfg, spec.path, coerce(spec, raw as string | boolean));
+  }
+  for (const s of (opts.set as string[] | undefined) ?? []) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new CliInputError([{ field: '--set', message: `expected path=value, got "${s}"` }]);
+    const value = s.slice(eq + 1);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      parsed = coerceScalar(value);
+    }
+    setPath(cfg, s.slice(0, eq), parsed);
+  }
+  return cfg;
+}

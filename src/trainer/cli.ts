@@ -1,0 +1,115 @@
+// `npm run train -- ...`: train one run headless. Creates the run row, trains, writes everything to
+// the store, shows progress on a terminal, and prints as its LAST stdout line one JSON object
+// {runId, status, backend, device, metrics, error}. Exit code 0 only when the run completed.
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { formatErrors, parseRunConfig, describeConfig } from '../shared/config';
+import { resolveDataDir } from '../store/paths';
+import { openStoreFromEnv } from '../store/open';
+import { CONFIG_FLAGS, CliInputError, configFromOptions } from './cli-config';
+import { executeRun } from './run';
+
+const EXIT_INVALID = 2;
+
+async function main(argv: string[]): Promise<number> {
+  const program = new Command('train')
+    .description('Train one run and record it in the store.')
+    .option('--config <file>', 'base config (JSON); flags override it')
+    .option('--set <path=value>', 'set any config field, e.g. --set optimizer.lr=0.1 (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--data-dir <dir>', 'data dir holding trickbench.db (default $TRICKBENCH_HOME or ~/.trickbench)')
+    .option('--no-progress', 'no progress bar')
+    .exitOverride();
+  for (const f of CONFIG_FLAGS) {
+    program.addOption(f.kind === 'boolean' ? new Option(`--${f.flag}`, f.help) : new Option(`--${f.flag} <value>`, f.help));
+  }
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    const code = (e as { exitCode?: number }).exitCode;
+    return code === 0 ? 0 : EXIT_INVALID; // --help exits 0; commander printed the reason otherwise
+  }
+  const opts = program.opts<Record<string, unknown>>();
+
+  let raw: Record<string, unknown>;
+  try {
+    raw = configFromOptions(opts);
+  } catch (e) {
+    if (e instanceof CliInputError) {
+      process.stderr.write(`invalid input:\n${e.message}\n`);
+      return EXIT_INVALID;
+    }
+    throw e;
+  }
+  const parsed = parseRunConfig(raw);
+  if (!parsed.ok) {
+    process.stderr.write(`invalid config:\n${formatErrors(parsed.errors)}\n`);
+    return EXIT_INVALID;
+  }
+  const config = parsed.config;
+  const dataDir = resolveDataDir(opts.dataDir as string | undefined);
+  const store = openStoreFromEnv(dataDir);
+  const run = store.createRun(config, 'running', config.name || describeConfig(config));
+
+  let cancelled = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (cancelled) process.exit(130); // a second Ctrl-C: stop now (the store stays consistent)
+    cancelled = true;
+    process.stderr.write(`\n${sig}: stopping after this step (again to force)\n`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const tty = Boolean(process.stderr.isTTY) && opts.progress !== false;
+  const bar = tty
+    ? new cliProgress.SingleBar(
+        { format: 'epoch {epoch}/{epochs} |{bar}| {percentage}% | step {value}/{total} | {phase} | eta {eta_formatted}', hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  let barStarted = false;
+  process.stderr.write(`run ${run.id}: ${run.name} (data dir ${dataDir})\n`);
+  const outcome = await executeRun({
+    store,
+    runId: run.id,
+    dataDir,
+    isCancelled: () => cancelled,
+    hooks: {
+      started: (b, d) => process.stderr.write(`backend ${b} on ${d}\n`),
+      progress(p) {
+        if (!bar) return;
+        const total = p.stepsPerEpoch * p.epochs;
+        if (!barStarted) {
+          bar.start(total, 0, { epoch: 1, epochs: p.epochs, phase: 'train' });
+          barStarted = true;
+        }
+        bar.update(p.step, { epoch: p.epoch + 1, epochs: p.epochs, phase: p.phase });
+      },
+      metrics(points) {
+        if (bar) return;
+        const epochEnd = points.find((p) => p.key === 'val/acc' || p.key === 'train/acc');
+        if (epochEnd && opts.progress !== false) {
+          const get = (k: string) => points.find((p) => p.key === k)?.value;
+          const fmt = (v: number | undefined, d = 4) => (v === undefined ? '-' : v.toFixed(d));
+          process.stderr.write(
+            `epoch ${epochEnd.epoch}: train/loss ${fmt(get('train/loss'))} train/acc ${fmt(get('train/acc'))} val/loss ${fmt(get('val/loss'))} val/acc ${fmt(get('val/acc'))} (${fmt(get('throughput/img_s'), 0)} img/s)\n`,
+          );
+        }
+      },
+    },
+  });
+  if (bar && barStarted) bar.stop();
+  store.close();
+  if (outcome.error) process.stderr.write(`run ${run.id} ${outcome.status}: ${outcome.error}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ runId: outcome.runId, status: outcome.status, backend: outcome.backend, device: outcome.device, metrics: outcome.metrics, error: outcome.error })}\n`,
+  );
+  return outcome.status === 'completed' ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  },
+);

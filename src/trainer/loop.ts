@@ -1,0 +1,151 @@
+// The training/evaluation loop. Later tricks hook in at: model build, batch transform, loss,
+// after step, end of epoch, optimizer state.
+import * as tf from '@tensorflow/tfjs-core';
+import type { MetricPoint, RunEvent } from '../shared/api';
+import type { RunConfig } from '../shared/config';
+import { gatherBatch } from './data/index';
+import type { ImageSet, Splits } from './data/types';
+import type { SequentialModel } from './models/model';
+import type { Optimizer } from './optim/optimizers';
+import { learningRate } from './optim/schedule';
+import { makeRng, permutation } from './rng';
+import { registerGradients } from './tf/gradients';
+
+registerGradients();
+
+export interface LoopSink {
+  metrics(points: MetricPoint[]): void;
+  event(e: RunEvent): void;
+  progress(p: { epoch: number; step: number; stepsPerEpoch: number; phase: 'train' | 'eval' }): void;
+  /** Resolves after giving pending I/O (cancel requests, signals) a chance to run; true = stop. */
+  shouldStop(): Promise<boolean>;
+}
+
+export class Cancelled extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'Cancelled';
+  }
+}
+
+const EVAL_BATCH = 256;
+
+/** Mean softmax cross-entropy of integer labels. */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, numClasses: number): tf.Scalar {
+  return tf.tidy(() => {
+    const logp = tf.logSoftmax(logits);
+    const onehot = tf.oneHot(labels, numClasses);
+    return tf.neg(tf.mean(tf.sum(tf.mul(onehot, logp), 1))) as tf.Scalar;
+  });
+}
+
+export function countCorrect(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), "float32")) as tf.Scalar);
+}
+
+/** Loss and accuracy of the model on a set of images, in inference mode. */
+export async function evaluate(model: SequentialModel, set: ImageSet, shape: readonly number[], indices: Int32Array, numClasses: number) {
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < indices.length; start += EVAL_BATCH) {
+    const end = Math.min(start + EVAL_BATCH, indices.length);
+    const b = gatherBatch(set, shape, indices, start, end);
+    const [l, c] = tf.tidy(() => {
+      const x = tf.tensor4d(b.x, [b.n, shape[0]!, shape[1]!, shape[2]!]);
+      const y = tf.tensor1d(b.y, 'int32');
+      const logits = model.apply(x, false);
+      return [tf.mul(crossEntropy(logits, y, numClasses), b.n), countCorrect(logits, y)];
+    });
+    const [lv, cv] = await Promise.all([l.data(), c.data()]);
+    l.dispose();
+    c.dispose();
+    lossSum += lv[0]!;
+    correct += cv[0]!;
+  }
+  const n = indices.length;
+  return { loss: n ? lossSum / n : NaN, acc: n ? correct / n : NaN };
+}
+
+export interface TrainResult {
+  final: Record<string, number>;
+  steps: number;
+}
+
+export async function trainModel(config: RunConfig, splits: Splits, model: SequentialModel, optimizer: Optimizer, sink: LoopSink): Promise<TrainResult> {
+  const { dataset } = splits;
+  const shape = dataset.shape;
+  const K = dataset.numClasses;
+  const B = config.batchSize;
+  const nTrain = splits.train.length;
+  const stepsPerEpoch = Math.ceil(nTrain / B);
+  const final: Record<string, number> = {};
+  let step = 0;
+  const point = (key: string, value: number, epoch: number): MetricPoint => ({ key, step, epoch, value, time: Date.now() });
+
+  for (let epoch = 0; epoch < config.epochs; epoch++) {
+    const t0 = performance.now();
+    // The data order of an epoch depends only on the run seed and the epoch index.
+    const order = permutation(makeRng(config.seed, `order:${epoch}`), Int32Array.from(splits.train));
+    let lossSum = 0;
+    let correct = 0;
+    const stepPoints: MetricPoint[] = [];
+    let lr = config.optimizer.lr;
+    for (let i = 0; i < stepsPerEpoch; i++) {
+      if (await sink.shouldStop()) throw new Cancelled();
+      const start = i * B;
+      const end = Math.min(start + B, nTrain);
+      const b = gatherBatch(dataset.train, shape, order, start, end);
+      lr = learningRate(config, config.optimizer.lr, step, stepsPerEpoch);
+      const [lossT, correctT] = tf.tidy(() => {
+        const x = tf.tensor4d(b.x, [b.n, shape[0]!, shape[1]!, shape[2]!]);
+        const y = tf.tensor1d(b.y, 'int32');
+        let c: tf.Scalar | null = null;
+        const vars = model.params.map((p) => p.variable);
+        const { value, grads } = tf.variableGrads(() => {
+          const logits = model.apply(x, true);
+          c = tf.keep(countCorrect(logits, y));
+          return crossEntropy(logits, y, K);
+        }, vars);
+        const byName: Record<string, tf.Tensor> = {};
+        for (const p of model.params) byName[p.name] = grads[p.variable.name]!;
+        optimizer.step(model.params, byName, lr);
+        return [value, c!];
+      });
+      const [lv, cv] = await Promise.all([lossT.data(), correctT.data()]);
+      lossT.dispose();
+      correctT.dispose();
+      const loss = lv[0]!;
+      if (!Number.isFinite(loss)) throw new Error(`training diverged: train/loss is ${loss} at epoch ${epoch + 1}, step ${step + 1} (try a lower optimizer.lr)`);
+      lossSum += loss * b.n;
+      correct += cv[0]!;
+      step++;
+      const fe = epoch + (i + 1) / stepsPerEpoch;
+      stepPoints.push(point('train/loss_step', loss, fe), point('lr_step', lr, fe));
+      if (stepPoints.length >= 64) sink.metrics(stepPoints.splice(0));
+      sink.progress({ epoch, step, stepsPerEpoch, phase: 'train' });
+    }
+    const trainTime = (performance.now() - t0) / 1000;
+    sink.metrics(stepPoints.splice(0));
+    sink.progress({ epoch, step, stepsPerEpoch, phase: 'eval' });
+    const val = splits.val.length ? await evaluate(model, dataset.train, shape, splits.val, K) : null;
+    const epochTime = (performance.now() - t0) / 1000;
+    const e = epoch + 1;
+    const pts = [
+      point('train/loss', lossSum / nTrain, e),
+      point('train/acc', correct / nTrain, e),
+      point('lr', lr, e),
+      point('time/epoch_s', epochTime, e),
+      point('throughput/img_s', nTrain / trainTime, e),
+    ];
+    if (val) pts.push(point('val/loss', val.loss, e), point('val/acc', val.acc, e));
+    for (const p of pts) final[p.key] = p.value;
+    sink.metrics(pts);
+  }
+
+  sink.progress({ epoch: config.epochs - 1, step, stepsPerEpoch, phase: 'eval' });
+  const test = await evaluate(model, dataset.test, shape, splits.test, K);
+  const testPts = [point('test/loss', test.loss, config.epochs), point('test/acc', test.acc, config.epochs)];
+  for (const p of testPts) final[p.key] = p.value;
+  sink.metrics(testPts);
+  return { final, steps: step };
+}

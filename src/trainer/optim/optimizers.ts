@@ -1,0 +1,83 @@
+// Optimizers with PyTorch's semantics (torch.optim.SGD and Adam, weight decay as L2 added to the
+// gradient), written over tf ops so their state is ours to save, inspect and mask.
+import * as tf from '@tensorflow/tfjs-core';
+import type { OptimizerConfig } from '../../shared/config';
+import type { Param } from '../models/layers';
+
+export interface Optimizer {
+  /** Apply one update with learning rate `lr`; grads keyed by Param.name. */
+  step(params: readonly Param[], grads: Record<string, tf.Tensor>, lr: number): void;
+  dispose(): void;
+}
+
+class Sgd implements Optimizer {
+  private readonly buf = new Map<string, tf.Variable>();
+  constructor(private readonly o: Extract<OptimizerConfig, { name: 'sgd' }>) {}
+  step(params: readonly Param[], grads: Record<string, tf.Tensor>, lr: number): void {
+    const { momentum, nesterov, weightDecay } = this.o;
+    tf.tidy(() => {
+      for (const p of params) {
+        let g = grads[p.name];
+        if (!g) continue;
+        if (weightDecay > 0) g = tf.add(g, tf.mul(p.variable, weightDecay));
+        if (momentum > 0) {
+          let b = this.buf.get(p.name);
+          if (!b) {
+            // PyTorch starts the buffer at the first gradient: the same as 0 * momentum + g.
+            b = tf.variable(g, false);
+            this.buf.set(p.name, b);
+          } else {
+            b.assign(tf.add(tf.mul(b, momentum), g));
+          }
+          g = nesterov ? tf.add(g, tf.mul(b, momentum)) : b;
+        }
+        p.variable.assign(tf.sub(p.variable, tf.mul(g, lr)));
+      }
+    });
+  }
+  dispose(): void {
+    for (const b of this.buf.values()) b.dispose();
+    this.buf.clear();
+  }
+}
+
+class Adam implements Optimizer {
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+  private t = 0;
+  constructor(private readonly o: Extract<OptimizerConfig, { name: 'adam' }>) {}
+  step(params: readonly Param[], grads: Record<string, tf.Tensor>, lr: number): void {
+    const { beta1, beta2, epsilon, weightDecay } = this.o;
+    this.t++;
+    const bc1 = 1 - beta1 ** this.t;
+    const bc2 = 1 - beta2 ** this.t;
+    tf.tidy(() => {
+      for (const p of params) {
+        let g = grads[p.name];
+        if (!g) continue;
+        if (weightDecay > 0) g = tf.add(g, tf.mul(p.variable, weightDecay));
+        let m = this.m.get(p.name);
+        let v = this.v.get(p.name);
+        if (!m || !v) {
+          m = tf.variable(tf.zerosLike(p.variable), false);
+          v = tf.variable(tf.zerosLike(p.variable), false);
+          this.m.set(p.name, m);
+          this.v.set(p.name, v);
+        }
+        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
+        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
+        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), epsilon);
+        p.variable.assign(tf.sub(p.variable, tf.mul(tf.div(m, denom), lr / bc1)));
+      }
+    });
+  }
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+}
+
+export function makeOptimizer(cfg: OptimizerConfig): Optimizer {
+  return cfg.name === 'sgd' ? new Sgd(cfg) : new Adam(cfg);
+}

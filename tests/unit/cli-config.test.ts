@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseRunConfig } from '../../src/shared/config';
+import { configFromOptions, CliInputError } from '../../src/trainer/cli-config';
+import { tmpDataDir } from '../helpers/tmp';
+
+const tmp = tmpDataDir();
+afterEach(() => undefined);
+
+describe('CLI flags -> config', () => {
+  it('maps the issue example to the config fields', () => {
+    const raw = configFromOptions({
+      dataset: 'fashion-mnist', model: 'cnn3', epochs: '2', batchSize: '64', optimizer: 'sgd', lr: '0.05', momentum: '0.9', trainSubset: '10000', seed: '1',
+    });
+    const r = parseRunConfig(raw);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config).toMatchObject({
+      dataset: { name: 'fashion-mnist', trainSubset: 10000 },
+      model: { name: 'cnn3' },
+      optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 },
+      epochs: 2,
+      batchSize: 64,
+      seed: 1,
+    });
+  });
+
+  it('leaves non-numbers as strings so the schema names the field', () => {
+    const r = parseRunConfig(configFromOptions({ lr: 'abc' }));
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors[0]).toEqual({ field: 'optimizer.lr', message: 'expected a number, got "abc"' });
+  });
+
+  it('layers --config, then flags, then --set; switching the model kind drops the old options', () => {
+    const file = path.join(tmp.dir, 'base.json');
+    fs.writeFileSync(file, JSON.stringify({ model: { name: 'cnn3', width: 8 }, epochs: 3, optimizer: { name: 'sgd', lr: 0.2 } }));
+    const raw = configFromOptions({ config: file, model: 'mlp', hidden: '64,32', set: ['optimizer.lr=0.01', 'dataset.trainSubset=null'] });
+    const r = parseRunConfig(raw);
+    expect(r.ok && r.config.model).toEqual({ name: 'mlp', hidden: [64, 32] });
+    expect(r.ok && r.config.optimizer.lr).toBe(0.01);
+    expect(r.ok && r.config.epochs).toBe(3);
+    expect(r.ok && r.config.dataset.trainSubset).toBeNull();
+  });
+
+  it('names --config when the file is missing or not JSON', () => {
+    expect(() => configFromOptions({ config: path.join(tmp.dir, 'nope.json') })).toThrow(/--config: cannot read .*nope\.json: ENOENT/);
+    const bad = path.join(tmp.dir, 'bad.json');
+    fs.writeFileSync(bad, '{"epochs": ');
+    expect(() => configFromOptions({ config: bad })).toThrow(CliInputError);
+    expect(() => configFromOptions({ set: ['epochs'] })).toThrow(/--set: expected path=value/);
+  });
+});

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { defaultRunConfig, flattenConfig, parseRunConfig } from '../../src/shared/config';
+
+function errorsOf(input: unknown) {
+  const r = parseRunConfig(input);
+  if (r.ok) throw new Error('expected the config to be rejected');
+  return r.errors;
+}
+
+describe('run config schema', () => {
+  it('fills every default from an empty object', () => {
+    const c = defaultRunConfig();
+    expect(c.dataset).toEqual({ name: 'synthetic', trainSubset: null, valSplit: 0.1, splitSeed: 0 });
+    expect(c.model).toEqual({ name: 'cnn3', width: 32 });
+    expect(c.optimizer).toEqual({ name: 'sgd', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 0 });
+    expect(c.backend).toBe('auto');
+  });
+
+  it('fills the defaults of the chosen model and optimizer kind', () => {
+    const r = parseRunConfig({ model: { name: 'mlp' }, optimizer: { name: 'adam', lr: 0.01 } });
+    expect(r.ok && r.config.model).toEqual({ name: 'mlp', hidden: [256, 128] });
+    expect(r.ok && r.config.optimizer).toEqual({ name: 'adam', lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 });
+  });
+
+  it('rejects negative epochs naming the field', () => {
+    expect(errorsOf({ epochs: -1 })).toEqual([{ field: 'epochs', message: 'must be >= 1, got -1' }]);
+  });
+
+  it('rejects an unknown model naming model.name and listing the known ones', () => {
+    const [e] = errorsOf({ model: { name: 'vgg' } });
+    expect(e!.field).toBe('model.name');
+    expect(e!.message).toMatch(/unknown model "vgg".*cnn3, mlp/);
+  });
+
+  it('rejects lr=abc naming optimizer.lr', () => {
+    expect(errorsOf({ optimizer: { name: 'sgd', lr: 'abc' } })).toEqual([{ field: 'optimizer.lr', message: 'expected a number, got "abc"' }]);
+  });
+
+  it('rejects options that belong to no field, and cross-field mistakes', () => {
+    expect(errorsOf({ model: { name: 'mlp', width: 3 } })[0]).toMatchObject({ field: 'model', message: "unknown option 'width'" });
+    expect(errorsOf({ lr: 0.1 })[0]).toMatchObject({ field: 'lr' });
+    expect(errorsOf({ epochs: 5, schedule: { name: 'step', milestones: [5] } })[0]!.field).toBe('schedule.milestones');
+    expect(errorsOf({ epochs: 1.5 })[0]).toMatchObject({ field: 'epochs', message: 'expected an integer, got 1.5' });
+    expect(errorsOf({ dataset: { name: 'cifar-10' } })[0]!.field).toBe('dataset.name');
+  });
+
+  it('flattens to dotted keys for tables and CSV columns', () => {
+    const f = flattenConfig(defaultRunConfig());
+    expect(f['optimizer.lr']).toBe(0.05);
+    expect(f['schedule.milestones']).toBe('[]');
+    expect(f['dataset.trainSubset']).toBeNull();
+  });
+});
+
+describe('partial sections', () => {
+  it('a model or optimizer section without a name is of the default kind', () => {
+    const r = parseRunConfig({ optimizer: { lr: 0.2 }, model: { width: 8 } });
+    expect(r.ok && r.config.optimizer).toMatchObject({ name: 'sgd', lr: 0.2, momentum: 0.9 });
+    expect(r.ok && r.config.model).toEqual({ name: 'cnn3', width: 8 });
+  });
+});

@@ -1,0 +1,76 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadFashionMnist } from '../../src/trainer/data/fashion-mnist';
+import { readIdxFile } from '../../src/trainer/data/idx';
+import { tmpDataDir } from '../helpers/tmp';
+
+const tmp = tmpDataDir();
+afterAll(tmp.cleanup);
+
+function idx(dims: number[], data: Uint8Array): Buffer {
+  const header = Buffer.alloc(4 + 4 * dims.length);
+  header[2] = 0x08;
+  header[3] = dims.length;
+  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+  return Buffer.concat([header, Buffer.from(data)]);
+}
+
+/** A small Fashion-MNIST-shaped dataset dir with n train and m test images. */
+function writeFakeFashion(dir: string, n: number, m: number, mutate?: (name: string, buf: Buffer) => Buffer) {
+  fs.mkdirSync(dir, { recursive: true });
+  const files: Record<string, Buffer> = {
+    'train-images-idx3-ubyte': idx([n, 28, 28], new Uint8Array(n * 784).map((_, i) => i % 251)),
+    'train-labels-idx1-ubyte': idx([n], new Uint8Array(n).map((_, i) => i % 10)),
+    't10k-images-idx3-ubyte': idx([m, 28, 28], new Uint8Array(m * 784)),
+    't10k-labels-idx1-ubyte': idx([m], new Uint8Array(m).map((_, i) => i % 10)),
+  };
+  for (const [name, buf] of Object.entries(files)) {
+    const gz = zlib.gzipSync(buf);
+    fs.writeFileSync(path.join(dir, `${name}.gz`), mutate ? mutate(name, gz) : gz);
+  }
+}
+
+describe('IDX files', () => {
+  it('reads gzipped and raw IDX', () => {
+    const f = path.join(tmp.dir, 'a.idx');
+    fs.writeFileSync(f, idx([2, 3], new Uint8Array([1, 2, 3, 4, 5, 6])));
+    const a = readIdxFile(f);
+    expect(a.dims).toEqual([2, 3]);
+    expect(Array.from(a.data)).toEqual([1, 2, 3, 4, 5, 6]);
+    fs.writeFileSync(`${f}.gz`, zlib.gzipSync(fs.readFileSync(f)));
+    expect(readIdxFile(`${f}.gz`).dims).toEqual([2, 3]);
+  });
+
+  it('names the file and what is wrong: truncated gzip, short data, bad magic', () => {
+    const f = path.join(tmp.dir, 'b.idx.gz');
+    const gz = zlib.gzipSync(idx([100, 28, 28], new Uint8Array(78400)));
+    fs.writeFileSync(f, gz.subarray(0, gz.length >> 1));
+    expect(() => readIdxFile(f)).toThrow(`${f}: truncated gzip data`);
+    const short = path.join(tmp.dir, 'c.idx');
+    fs.writeFileSync(short, idx([100, 28, 28], new Uint8Array(1000)));
+    expect(() => readIdxFile(short)).toThrow(new RegExp(`${short}: truncated: header promises 78400 bytes .* found 1000`));
+    const magic = path.join(tmp.dir, 'd.idx');
+    fs.writeFileSync(magic, Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]));
+    expect(() => readIdxFile(magic)).toThrow(`${magic}: not an IDX file (bad magic number)`);
+  });
+
+  it('loads Fashion-MNIST from the data dir, checking labels against images', () => {
+    const dataDir = path.join(tmp.dir, 'home');
+    writeFakeFashion(path.join(dataDir, 'datasets', 'fashion-mnist'), 30, 10);
+    const ds = loadFashionMnist(dataDir);
+    expect(ds.train.n).toBe(30);
+    expect(ds.test.n).toBe(10);
+    expect(ds.shape).toEqual([28, 28, 1]);
+    expect(Array.from(ds.train.labels.slice(0, 3))).toEqual([0, 1, 2]);
+
+    const bad = path.join(tmp.dir, 'home2');
+    const dir = path.join(bad, 'datasets', 'fashion-mnist');
+    writeFakeFashion(dir, 30, 10);
+    fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte.gz'), zlib.gzipSync(idx([29], new Uint8Array(29))));
+    expect(() => loadFashionMnist(bad)).toThrow(/train-labels-idx1-ubyte\.gz: 29 labels for 30 images/);
+  });
+});
+
+export { writeFakeFashion };

@@ -1,0 +1,338 @@
+// The wasm kernels we add for training, checked against tfjs-backend-cpu on identical inputs.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/trainer/backend';
+import { registerWasmTrainingKernels } from '../../src/trainer/kernels/index';
+
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+type Shape4 = [number, number, number, number];
+
+interface Case {
+  batch: number;
+  inH: number;
+  inW: number;
+  inC: number;
+  outC: number;
+  fh: number;
+  fw: number;
+  strides: number | [number, number];
+  pad: Pad;
+  dilations?: number;
+  directOnly?: boolean;
+}
+
+const CASES: Case[] = [
+  { batch: 1, inH: 5, inW: 5, inC: 1, outC: 2, fh: 1, fw: 1, strides: 1, pad: 'valid' },
+  { batch: 3, inH: 7, inW: 7, inC: 5, outC: 3, fh: 1, fw: 1, strides: 2, pad: 'valid' },
+  { batch: 2, inH: 7, inW: 7, inC: 3, outC: 4, fh: 3, fw: 3, strides: 1, pad: 'same' },
+  { batch: 3, inH: 9, inW: 8, inC: 5, outC: 3, fh: 3, fw: 3, strides: 2, pad: 'same' },
+  { batch: 2, inH: 8, inW: 8, inC: 3, outC: 6, fh: 5, fw: 5, strides: 1, pad: 'valid' },
+  { batch: 3, inH: 11, inW: 11, inC: 1, outC: 3, fh: 5, fw: 5, strides: 2, pad: 'valid' },
+  { batch: 1, inH: 6, inW: 7, inC: 5, outC: 2, fh: 2, fw: 3, strides: [2, 1], pad: 'same' },
+  { batch: 1, inH: 6, inW: 6, inC: 3, outC: 4, fh: 2, fw: 3, strides: 2, pad: 'same' },
+  { batch: 2, inH: 7, inW: 9, inC: 3, outC: 4, fh: 3, fw: 3, strides: 2, pad: 1 },
+  { batch: 2, inH: 8, inW: 7, inC: 5, outC: 4, fh: 3, fw: 3, strides: [2, 1], pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  // tfjs-core 4.22 sizes the output of a *numeric* pad from filterHeight/strideHeight in both
+  // dimensions, so with unequal strides (or a non-square filter) wasm's forward Conv2D writes
+  // past its output buffer and corrupts the heap. Our kernel follows computeConv2DInfo exactly
+  // as cpu does; only the direct kernel call is compared for such a case.
+  { batch: 2, inH: 8, inW: 7, inC: 5, outC: 4, fh: 3, fw: 3, strides: [2, 1], pad: 1, directOnly: true },
+  { batch: 2, inH: 13, inW: 12, inC: 3, outC: 2, fh: 5, fw: 5, strides: 1, pad: 1 },
+  { batch: 2, inH: 7, inW: 6, inC: 3, outC: 2, fh: 3, fw: 3, strides: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  // Dilations: tfjs-core's conv2d gradient rejects dilation > 1, so these reach the kernel only
+  // through runKernel; the reference is the cpu kernel on the equivalent zero-stuffed filter.
+  { batch: 2, inH: 9, inW: 9, inC: 3, outC: 3, fh: 3, fw: 3, strides: 1, pad: 'same', dilations: 2 },
+  { batch: 1, inH: 10, inW: 9, inC: 5, outC: 2, fh: 2, fw: 3, strides: 1, pad: 'valid', dilations: 2 },
+  { batch: 3, inH: 11, inW: 10, inC: 1, outC: 4, fh: 3, fw: 3, strides: [2, 1], pad: [[0, 0], [2, 1], [1, 2], [0, 0]], dilations: 2 },
+];
+
+// float32 sums of up to batch*outH*outW products are accumulated in a different order by the
+// im2col + XNNPACK GEMM than by the cpu kernel's nested loops; rounding then differs by a few ulp
+// of the running sum, i.e. ~1e-7 relative per add: 1e-4 of the largest value leaves ample room
+// while still catching any indexing mistake (those are off by O(1) relative).
+function expectClose(actual: Float32Array, expected: Float32Array, label: string): void {
+  expect(actual.length, label).toBe(expected.length);
+  let maxRef = 0;
+  let maxDiff = 0;
+  for (let i = 0; i < expected.length; i++) {
+    maxRef = Math.max(maxRef, Math.abs(expected[i]!));
+    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
+  }
+  expect(maxDiff, label).toBeLessThanOrEqual(1e-4 * (1 + maxRef));
+}
+
+function randomData(size: number, seed: number): Float32Array {
+  // mulberry32: deterministic, so both backends see the same inputs and failures reproduce.
+  let s = seed >>> 0;
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+async function on(backend: 'wasm' | 'cpu', f: () => tf.Tensor): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => f().dataSync() as Float32Array).slice();
+}
+
+function wasmHeapBytes(): number {
+  // The emscripten module typings are not shipped with the package; HEAPU8 is there at run time.
+  return ((tf.findBackend('wasm') as BackendWasm).wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.length;
+}
+
+/** tfjs-core's conv2DBackpropFilter op is not exported: call its kernel as the op would. */
+function conv2dBackpropFilter(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: Shape4,
+  strides: number | [number, number],
+  pad: Pad,
+  dataFormat: 'NHWC' | 'NCHW' = 'NHWC',
+  dilations?: number,
+): tf.Tensor4D {
+  const attrs = { strides, pad, dataFormat, filterShape, ...(dilations === undefined ? {} : { dilations }) };
+  return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+function caseName(c: Case): string {
+  return `x[${c.batch},${c.inH},${c.inW},${c.inC}] f${c.fh}x${c.fw}x${c.outC} s${JSON.stringify(c.strides)} pad ${JSON.stringify(c.pad)} d${c.dilations ?? 1}`;
+}
+
+function outShape(c: Case, dataFormat: 'NHWC' | 'NCHW' = 'NHWC'): Shape4 {
+  const xShape: Shape4 = dataFormat === 'NHWC' ? [c.batch, c.inH, c.inW, c.inC] : [c.batch, c.inC, c.inH, c.inW];
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape,
+    [c.fh, c.fw, c.inC, c.outC],
+    c.strides,
+    c.dilations ?? 1,
+    c.pad,
+    undefined,
+    false,
+    tf.backend_util.convertConv2DDataFormat(dataFormat),
+  );
+  return info.outShape;
+}
+
+beforeAll(async () => {
+  const resolved = await initBackend('wasm');
+  expect(resolved.name).toBe('wasm');
+});
+
+describe('wasm kernel registration', () => {
+  it('registers Conv2DBackpropFilter for wasm once', () => {
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+    expect(registerWasmTrainingKernels()).toEqual([]); // already there: a second call is a no-op
+  });
+
+  it('leaves only kernels outside our op set missing on wasm (vs cpu)', () => {
+    const wasm = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
+    const missing = tf.getKernelsForBackend('cpu').map((k) => k.kernelName).filter((k) => !wasm.has(k));
+    // Pinned to tfjs 4.22: if an upgrade changes this list, re-check what training needs.
+    // Note UnsortedSegmentSum is tf.gather's gradient, and the depthwise backprops are
+    // depthwiseConv2d's: a model using those ops cannot train on wasm yet.
+    expect(missing.sort()).toEqual([
+      'Complex', 'ComplexAbs', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput',
+      'Draw', 'Einsum', 'FFT', 'IFFT', 'Imag', 'RaggedGather', 'RaggedRange', 'RaggedTensorToTensor', 'Real',
+      'StaticRegexReplace', 'UnsortedSegmentSum',
+    ]);
+  });
+});
+
+describe('Conv2DBackpropFilter on wasm matches cpu', () => {
+  for (const [i, c] of CASES.entries()) {
+    it(caseName(c), async () => {
+      const xShape: Shape4 = [c.batch, c.inH, c.inW, c.inC];
+      const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
+      const dyShape = outShape(c);
+      const xData = randomData(tf.util.sizeFromShape(xShape), 1000 + i);
+      const wData = randomData(tf.util.sizeFromShape(filterShape), 2000 + i);
+      const dyData = randomData(tf.util.sizeFromShape(dyShape), 3000 + i);
+      const dilations = c.dilations ?? 1;
+
+      if (dilations === 1) {
+        // Through autodiff, as training reaches it...
+        if (!c.directOnly) {
+          const viaGrad = () => {
+            const x = tf.tensor4d(xData, xShape);
+            const dy = tf.tensor4d(dyData, dyShape);
+            const g = tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, w as tf.Tensor4D, c.strides, c.pad), dy)));
+            return g(tf.tensor4d(wData, filterShape));
+          };
+          expectClose(await on('wasm', viaGrad), await on('cpu', viaGrad), 'tf.grad');
+        }
+        // ...and through the kernel directly.
+        const direct = () =>
+          conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), filterShape, c.strides, c.pad);
+        expectClose(await on('wasm', direct), await on('cpu', direct), 'tf.conv2DBackpropFilter');
+        return;
+      }
+
+      const actual = await on('wasm', () =>
+        conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), filterShape, c.strides, c.pad, 'NHWC', dilations),
+      );
+      // A filter dilated by d is a dense filter of size (f-1)*d+1 that is zero off the d-grid, so
+      // its gradient is the dense filter's gradient sampled on that grid.
+      const dense: Shape4 = [(c.fh - 1) * dilations + 1, (c.fw - 1) * dilations + 1, c.inC, c.outC];
+      const expected = await on('cpu', () => {
+        const full = conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), dense, c.strides, c.pad);
+        return tf.stridedSlice(full, [0, 0, 0, 0], dense, [dilations, dilations, 1, 1]);
+      });
+      expectClose(actual, expected, 'dilated runKernel');
+    });
+  }
+
+  for (const c of [CASES[3]!, CASES[9]!, CASES[11]!]) {
+    it(`NCHW ${caseName(c)}`, async () => {
+      const xShape: Shape4 = [c.batch, c.inC, c.inH, c.inW];
+      const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
+      const dyShape = outShape(c, 'NCHW');
+      const xData = randomData(tf.util.sizeFromShape(xShape), 11);
+      const dyData = randomData(tf.util.sizeFromShape(dyShape), 12);
+      const direct = () =>
+        conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), filterShape, c.strides, c.pad, 'NCHW');
+      expectClose(await on('wasm', direct), await on('cpu', direct), 'NCHW');
+    });
+  }
+
+  it('accumulates across im2col chunks (batch larger than one 32 MiB chunk)', async () => {
+    // K = 5*5*32 = 800 rows, 64*64 = 4096 columns per image: 2 images per chunk, so 3 images take
+    // two GEMMs whose results are summed. The filter gradient is a sum over images, so the
+    // reference is the sum of single-image calls (one chunk each, and those are checked against
+    // cpu above); the cpu kernel itself would take ~40 s here.
+    const xShape: Shape4 = [3, 64, 64, 32];
+    const filterShape: Shape4 = [5, 5, 32, 8];
+    const dyShape: Shape4 = [3, 64, 64, 8];
+    const x = tf.tensor4d(randomData(tf.util.sizeFromShape(xShape), 21), xShape);
+    const dy = tf.tensor4d(randomData(tf.util.sizeFromShape(dyShape), 22), dyShape);
+    const chunked = await on('wasm', () => conv2dBackpropFilter(x, dy, filterShape, 1, 'same'));
+    const perImage = await on('wasm', () =>
+      tf.addN([0, 1, 2].map((n) => conv2dBackpropFilter(tf.slice(x, n, 1), tf.slice(dy, n, 1), filterShape, 1, 'same'))),
+    );
+    expectClose(chunked, perImage, 'chunked');
+    tf.dispose([x, dy]);
+  });
+
+  it('rejects a dy whose shape does not match the convolution', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.zeros([1, 6, 6, 2]);
+    const dy = tf.zeros([1, 5, 5, 3]);
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 2, 3] };
+    expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap)).toThrow(
+      /dy has shape \[1,5,5,3\]/,
+    );
+    tf.dispose([x, dy]);
+  });
+});
+
+describe('training step on wasm matches cpu', () => {
+  // Every op the trainer's models use, so a kernel missing (or wrong) on wasm shows up here.
+  const xData = randomData(4 * 12 * 12 * 3, 31);
+  const labels = [0, 3, 1, 2];
+  const weights = {
+    w1: randomData(3 * 3 * 3 * 8, 32),
+    b1: randomData(8, 33),
+    w2: randomData(3 * 3 * 8 * 8, 34),
+    b2: randomData(8, 35),
+    wd: randomData(2 * 2 * 8 * 5, 36),
+    bd: randomData(5, 37),
+  };
+
+  function step(): tf.Tensor {
+    const v = {
+      w1: tf.variable(tf.tensor4d(weights.w1, [3, 3, 3, 8])),
+      b1: tf.variable(tf.tensor1d(weights.b1)),
+      w2: tf.variable(tf.tensor4d(weights.w2, [3, 3, 8, 8])),
+      b2: tf.variable(tf.tensor1d(weights.b2)),
+      gamma: tf.variable(tf.ones([8])),
+      beta: tf.variable(tf.zeros([8])),
+      wd: tf.variable(tf.tensor2d(weights.wd, [32, 5])),
+      bd: tf.variable(tf.tensor1d(weights.bd)),
+    };
+    const x = tf.tensor4d(xData, [4, 12, 12, 3]);
+    const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 5);
+    const { value, grads } = tf.variableGrads(() => {
+      let h: tf.Tensor4D = tf.fused.conv2d({ x, filter: v.w1, bias: v.b1, activation: 'relu', strides: 1, pad: 'same' });
+      h = tf.maxPool(h, 2, 2, 'valid');
+      h = tf.fused.conv2d({ x: h, filter: v.w2, bias: v.b2, activation: 'relu', strides: 2, pad: 1 });
+      const { mean, variance } = tf.moments(h, [0, 1, 2]);
+      h = tf.batchNorm(h, mean, variance, v.beta, v.gamma, 1e-3) as tf.Tensor4D;
+      h = tf.relu(tf.avgPool(h, 3, 1, 'same'));
+      h = tf.maxPool(h, 3, 2, 'same'); // [4, 2, 2, 8]
+      const logits = tf.fused.matMul({ a: tf.reshape(h, [4, 32]), b: v.wd, bias: v.bd, activation: 'relu' });
+      return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), -1))) as tf.Scalar;
+    }, Object.values(v));
+    // Variable names differ between the two runs: order the gradients by our variables instead.
+    const flat = Object.values(v).map((variable) => tf.reshape(grads[variable.name]!, [-1]));
+    tf.dispose(Object.values(v));
+    return tf.concat([tf.reshape(value, [1]), ...flat]);
+  }
+
+  it('loss and all gradients agree', async () => {
+    expectClose(await on('wasm', step), await on('cpu', step), 'training step');
+  });
+});
+
+describe('no leaks on wasm', () => {
+  it('keeps tensor count, data ids and wasm heap flat across repeated calls', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.findBackend('wasm') as BackendWasm;
+    const x = tf.tensor4d(randomData(3 * 64 * 64 * 32, 41), [3, 64, 64, 32]);
+    const dy = tf.tensor4d(randomData(3 * 64 * 64 * 8, 42), [3, 64, 64, 8]);
+    const w = tf.variable(tf.tensor4d(randomData(5 * 5 * 32 * 8, 43), [5, 5, 32, 8]));
+    const once = () => {
+      tf.dispose(conv2dBackpropFilter(x, dy, [5, 5, 32, 8], 1, 'same')); // chunked path
+      tf.dispose(conv2dBackpropFilter(tf.slice(x, 0, 1), tf.slice(dy, 0, [1, 32, 32, 8]), [5, 5, 32, 8], 2, 'same')); // one chunk
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.conv2d(x, w, 1, 'same'), dy)), [w]);
+      tf.dispose([value, ...Object.values(grads)]);
+    };
+    // Warm up: the first calls grow the heap to its working size.
+    for (let i = 0; i < 3; i++) tf.tidy(once);
+    const before = { tensors: tf.memory().numTensors, ids: backend.numDataIds(), heap: wasmHeapBytes() };
+    for (let i = 0; i < 10; i++) tf.tidy(once);
+    const after = { tensors: tf.memory().numTensors, ids: backend.numDataIds(), heap: wasmHeapBytes() };
+    expect(after).toEqual(before);
+    tf.dispose([x, dy, w]);
+  });
+});
+
+describe('timing (printed, not asserted)', () => {
+  it('Conv2DBackpropFilter x=[64,16,16,32] dy=[64,16,16,32] 3x3 same: wasm vs cpu', async () => {
+    // The cpu kernel needs ~100 s for batch 64 (it reads through TensorBuffer.get per element),
+    // so it is timed on batch 4 and scaled: its cost is linear in the batch.
+    const timings: string[] = [];
+    for (const [backend, batch, reps] of [['wasm', 64, 15], ['cpu', 4, 1]] as const) {
+      await tf.setBackend(backend);
+      const x = tf.tensor4d(randomData(batch * 16 * 16 * 32, 51), [batch, 16, 16, 32]);
+      const dy = tf.tensor4d(randomData(batch * 16 * 16 * 32, 52), [batch, 16, 16, 32]);
+      const run = () => {
+        const dw = conv2dBackpropFilter(x, dy, [3, 3, 32, 32], 1, 'same');
+        dw.dataSync(); // both backends compute synchronously; this makes sure it is done
+        dw.dispose();
+      };
+      if (backend === 'wasm') run(); // warm-up (XNNPACK setup, heap growth); cpu is too slow to repeat
+      // Min and median of the reps: the 2-core machine is shared, so single figures are noisy.
+      const times: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        const t0 = performance.now();
+        run();
+        times.push(performance.now() - t0);
+      }
+      times.sort((a, b) => a - b);
+      const min = times[0]!;
+      const median = times[Math.floor(times.length / 2)]!;
+      timings.push(
+        batch === 64
+          ? `${backend} min ${min.toFixed(1)} ms, median ${median.toFixed(1)} ms`
+          : `${backend} ${min.toFixed(0)} ms at batch ${batch}, ~${((min * 64) / batch / 1000).toFixed(1)} s scaled to 64`,
+      );
+      tf.dispose([x, dy]);
+    }
+    console.log(`Conv2DBackpropFilter [64,16,16,32] 3x3x32x32 same: ${timings.join('; ')}`);
+  });
+});

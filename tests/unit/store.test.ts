@@ -1,0 +1,82 @@
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultRunConfig } from '../../src/shared/config';
+import { dbPath } from '../../src/store/db';
+import { MIGRATIONS } from '../../src/store/migrations';
+import { Store } from '../../src/store/store';
+import { tmpDataDir } from '../helpers/tmp';
+
+let tmp: ReturnType<typeof tmpDataDir>;
+let store: Store;
+beforeEach(() => {
+  tmp = tmpDataDir();
+  store = new Store(tmp.dir);
+});
+afterEach(() => {
+  store.close();
+  tmp.cleanup();
+});
+
+describe('store', () => {
+  it('applies the migrations once, in WAL mode with a busy timeout', () => {
+    expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.db.pragma('busy_timeout', { simple: true })).toBeGreaterThanOrEqual(5000);
+    const again = new Store(tmp.dir); // re-opening does not re-apply
+    expect(again.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    again.close();
+  });
+
+  it('refuses a store written by a newer version instead of corrupting it', () => {
+    store.close();
+    const raw = new Database(dbPath(tmp.dir));
+    raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    raw.close();
+    expect(() => new Store(tmp.dir)).toThrow(/newer Trickbench/);
+    store = new Store(tmpDataDir().dir);
+  });
+
+  it('keeps a run, its metrics (no duplicate points) and events; final/best summaries', () => {
+    const run = store.createRun(defaultRunConfig(), 'running', 'r1');
+    expect(run).toMatchObject({ id: 1, name: 'r1', status: 'running', seed: 1, pid: process.pid });
+    const t = Date.now();
+    store.addMetrics(run.id, [
+      { key: 'val/acc', step: 10, epoch: 1, value: 0.5, time: t },
+      { key: 'val/acc', step: 20, epoch: 2, value: 0.7, time: t },
+      { key: 'val/acc', step: 30, epoch: 3, value: 0.6, time: t },
+      { key: 'val/loss', step: 10, epoch: 1, value: 1.0, time: t },
+      { key: 'val/loss', step: 20, epoch: 2, value: 0.8, time: t },
+      { key: 'train/loss_step', step: 1, epoch: 0.1, value: 9, time: t },
+    ]);
+    store.addMetrics(run.id, [{ key: 'val/acc', step: 30, epoch: 3, value: 0.65, time: t }]); // re-written point
+    expect(store.history(run.id)['val/acc']!.map((p) => p.value)).toEqual([0.5, 0.7, 0.65]);
+    const s = store.summaries(run.id);
+    expect(s.final).toEqual({ 'val/acc': 0.65, 'val/loss': 0.8 });
+    expect(s.best).toEqual({ 'val/acc': 0.7, 'val/loss': 0.8 });
+    store.addEvent(run.id, { epoch: 0, step: 0, kind: 'run.start', payload: { backend: 'wasm' }, time: t });
+    expect(store.events(run.id)).toEqual([{ epoch: 0, step: 0, kind: 'run.start', payload: { backend: 'wasm' }, time: t }]);
+  });
+
+  it('claims a queued run once, and never overwrites a final status', () => {
+    const run = store.createRun(defaultRunConfig(), 'queued');
+    expect(store.claimRun(run.id)).toBe(true);
+    expect(store.claimRun(run.id)).toBe(false);
+    expect(store.finishRun(run.id, 'completed')).toBe(true);
+    expect(store.finishRun(run.id, 'failed', 'late crash report')).toBe(false);
+    expect(store.getRun(run.id)).toMatchObject({ status: 'completed', error: null, pid: null });
+  });
+
+  it('deleting a run removes its metrics and events', () => {
+    const run = store.createRun(defaultRunConfig(), 'running');
+    store.addMetrics(run.id, [{ key: 'val/acc', step: 1, epoch: 1, value: 1, time: 0 }]);
+    store.addEvent(run.id, { epoch: 0, step: 0, kind: 'x', payload: {}, time: 0 });
+    expect(store.deleteRun(run.id)).toBe(true);
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM metric').get()).toEqual({ n: 0 });
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM event').get()).toEqual({ n: 0 });
+  });
+
+  it('rejects a status the schema does not know', () => {
+    const run = store.createRun(defaultRunConfig(), 'running');
+    expect(() => store.db.prepare(`UPDATE run SET status = 'weird' WHERE id = ?`).run(run.id)).toThrow(/CHECK constraint/);
+  });
+});
