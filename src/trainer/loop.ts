@@ -29,6 +29,7 @@ export class Cancelled extends Error {
 }
 
 const EVAL_BATCH = 256;
+const FLUSH_MS = 1000;
 
 /** Mean softmax cross-entropy of integer labels. */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, numClasses: number): tf.Scalar {
@@ -66,6 +67,35 @@ export async function evaluate(model: SequentialModel, set: ImageSet, shape: rea
   return { loss: n ? lossSum / n : NaN, acc: n ? correct / n : NaN };
 }
 
+/** One optimisation step on a batch; returns the (kept) loss and correct-count scalars, which the
+ * caller reads and disposes. Everything else it allocates is released. */
+export function trainStep(
+  model: SequentialModel,
+  optimizer: Optimizer,
+  b: { x: Float32Array; y: Int32Array; n: number },
+  shape: readonly number[],
+  numClasses: number,
+  lr: number,
+): [tf.Scalar, tf.Scalar] {
+  return tf.tidy(() => {
+    const x = tf.tensor4d(b.x, [b.n, shape[0]!, shape[1]!, shape[2]!]);
+    const y = tf.tensor1d(b.y, 'int32');
+    let correct: tf.Scalar | null = null;
+    const { value, grads } = tf.variableGrads(
+      () => {
+        const logits = model.apply(x, true);
+        correct = tf.keep(countCorrect(logits, y));
+        return crossEntropy(logits, y, numClasses);
+      },
+      model.params.map((p) => p.variable),
+    );
+    const byName: Record<string, tf.Tensor> = {};
+    for (const p of model.params) byName[p.name] = grads[p.variable.name]!;
+    optimizer.step(model.params, byName, lr);
+    return [value, correct!];
+  });
+}
+
 export interface TrainResult {
   final: Record<string, number>;
   steps: number;
@@ -89,6 +119,7 @@ export async function trainModel(config: RunConfig, splits: Splits, model: Seque
     let lossSum = 0;
     let correct = 0;
     const stepPoints: MetricPoint[] = [];
+    let lastFlush = performance.now();
     let lr = config.optimizer.lr;
     for (let i = 0; i < stepsPerEpoch; i++) {
       if (await sink.shouldStop()) throw new Cancelled();
@@ -96,21 +127,7 @@ export async function trainModel(config: RunConfig, splits: Splits, model: Seque
       const end = Math.min(start + B, nTrain);
       const b = gatherBatch(dataset.train, shape, order, start, end);
       lr = learningRate(config, config.optimizer.lr, step, stepsPerEpoch);
-      const [lossT, correctT] = tf.tidy(() => {
-        const x = tf.tensor4d(b.x, [b.n, shape[0]!, shape[1]!, shape[2]!]);
-        const y = tf.tensor1d(b.y, 'int32');
-        let c: tf.Scalar | null = null;
-        const vars = model.params.map((p) => p.variable);
-        const { value, grads } = tf.variableGrads(() => {
-          const logits = model.apply(x, true);
-          c = tf.keep(countCorrect(logits, y));
-          return crossEntropy(logits, y, K);
-        }, vars);
-        const byName: Record<string, tf.Tensor> = {};
-        for (const p of model.params) byName[p.name] = grads[p.variable.name]!;
-        optimizer.step(model.params, byName, lr);
-        return [value, c!];
-      });
+      const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr);
       const [lv, cv] = await Promise.all([lossT.data(), correctT.data()]);
       lossT.dispose();
       correctT.dispose();
@@ -121,7 +138,11 @@ export async function trainModel(config: RunConfig, splits: Splits, model: Seque
       step++;
       const fe = epoch + (i + 1) / stepsPerEpoch;
       stepPoints.push(point('train/loss_step', loss, fe), point('lr_step', lr, fe));
-      if (stepPoints.length >= 64) sink.metrics(stepPoints.splice(0));
+      // Per-step points reach the store and live charts about once a second, in one transaction.
+      if (performance.now() - lastFlush > FLUSH_MS) {
+        sink.metrics(stepPoints.splice(0));
+        lastFlush = performance.now();
+      }
       sink.progress({ epoch, step, stepsPerEpoch, phase: 'train' });
     }
     const trainTime = (performance.now() - t0) / 1000;

@@ -40,6 +40,9 @@ async function main(): Promise<number> {
   // Host gone: keep training (the store is the record), just stop messaging.
   process.on('disconnect', () => undefined);
 
+  // Progress goes out at most every 200 ms (and at every phase change), not once per step.
+  let lastProgress = 0;
+  let lastPhase = '';
   const outcome = await executeRun({
     store,
     runId,
@@ -47,7 +50,13 @@ async function main(): Promise<number> {
     isCancelled: () => cancelled,
     hooks: {
       started: (backend, device) => send({ type: 'started', runId, backend, device, pid: process.pid }),
-      progress: (p) => send({ type: 'progress', runId, ...p }),
+      progress(p) {
+        const now = Date.now();
+        if (now - lastProgress < 200 && p.phase === lastPhase) return;
+        lastProgress = now;
+        lastPhase = p.phase;
+        send({ type: 'progress', runId, ...p });
+      },
       metrics: (points) => send({ type: 'metrics', runId, points }),
       event: (event) => send({ type: 'event', runId, event }),
     },

@@ -5,32 +5,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadFashionMnist } from '../../src/trainer/data/fashion-mnist';
 import { readIdxFile } from '../../src/trainer/data/idx';
 import { tmpDataDir } from '../helpers/tmp';
+import { idx, writeFakeFashion } from '../helpers/datasets';
 
 const tmp = tmpDataDir();
 afterAll(tmp.cleanup);
-
-function idx(dims: number[], data: Uint8Array): Buffer {
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header[2] = 0x08;
-  header[3] = dims.length;
-  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-  return Buffer.concat([header, Buffer.from(data)]);
-}
-
-/** A small Fashion-MNIST-shaped dataset dir with n train and m test images. */
-function writeFakeFashion(dir: string, n: number, m: number, mutate?: (name: string, buf: Buffer) => Buffer) {
-  fs.mkdirSync(dir, { recursive: true });
-  const files: Record<string, Buffer> = {
-    'train-images-idx3-ubyte': idx([n, 28, 28], new Uint8Array(n * 784).map((_, i) => i % 251)),
-    'train-labels-idx1-ubyte': idx([n], new Uint8Array(n).map((_, i) => i % 10)),
-    't10k-images-idx3-ubyte': idx([m, 28, 28], new Uint8Array(m * 784)),
-    't10k-labels-idx1-ubyte': idx([m], new Uint8Array(m).map((_, i) => i % 10)),
-  };
-  for (const [name, buf] of Object.entries(files)) {
-    const gz = zlib.gzipSync(buf);
-    fs.writeFileSync(path.join(dir, `${name}.gz`), mutate ? mutate(name, gz) : gz);
-  }
-}
 
 describe('IDX files', () => {
   it('reads gzipped and raw IDX', () => {
@@ -73,4 +51,3 @@ describe('IDX files', () => {
   });
 });
 
-export { writeFakeFashion };

@@ -1,17 +1,35 @@
-// Kernels that tfjs-backend-wasm 4.22 lacks but training needs. Only Conv2DBackpropFilter is
-// missing for our op set (checked by running tf.variableGrads over conv2d/fused conv2d, max/avg
-// pooling, fused matMul, logSoftmax, relu, mean/sum and batchNorm with moments on wasm).
-import { getKernel, registerKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+// Kernels we add to or replace in tfjs-backend-wasm 4.22 for training.
+// - Conv2DBackpropFilter is missing, and the only one missing for our op set (checked by running
+//   tf.variableGrads over conv2d/fused conv2d, max/avg pooling, fused matMul, logSoftmax, relu,
+//   mean/sum and batchNorm with moments on wasm).
+// - Conv2DBackpropInput exists but is a scalar loop ~15x slower than the forward conv; ours
+//   replaces it.
+import '@tensorflow/tfjs-backend-wasm'; // registers wasm's own kernels first, so ours replace them
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
+import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 
-const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [conv2dBackpropFilterConfig];
+interface Entry {
+  config: KernelConfig;
+  /** Replace a kernel already registered (wasm's own); otherwise an existing one is kept. */
+  replace: boolean;
+}
 
-/** Registers the missing wasm kernels; safe to call repeatedly. Returns the names it registered. */
+const WASM_TRAINING_KERNELS: readonly Entry[] = [
+  { config: conv2dBackpropFilterConfig, replace: false },
+  { config: conv2dBackpropInputConfig, replace: true },
+];
+
+/** Registers our wasm kernels; safe to call repeatedly. Returns the names it (re)registered. */
 export function registerWasmTrainingKernels(): string[] {
   const added: string[] = [];
-  for (const config of WASM_TRAINING_KERNELS) {
-    // A kernel already there (ours from an earlier call, or a future tfjs release's own) is kept.
-    if (getKernel(config.kernelName, config.backendName)) continue;
+  for (const { config, replace } of WASM_TRAINING_KERNELS) {
+    const existing = getKernel(config.kernelName, config.backendName);
+    if (existing?.kernelFunc === config.kernelFunc) continue; // ours, from an earlier call
+    // A missing kernel that a future tfjs release ships itself is kept.
+    if (existing && !replace) continue;
+    // Unregistered first: registerKernel would otherwise warn about a duplicate.
+    if (existing) unregisterKernel(config.kernelName, config.backendName);
     registerKernel(config);
     added.push(config.kernelName);
   }

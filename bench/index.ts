@@ -1,0 +1,81 @@
+// `npm run bench [-- --suite trainer] [--reps N] [--steps N] [--backend B]`: figures, not tests.
+// Trainer suite: training images/s of the real training step (src/trainer/loop.ts trainStep) for
+// cnn3 on 28x28x1 (Fashion-MNIST-sized) and 32x32x3 (CIFAR-sized) input at batch 64, on the
+// backend in use. Reports min/median/max over repetitions: the machine is noisy.
+import os from 'node:os';
+import { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendName, ModelConfig } from '../src/shared/config';
+import { initBackend } from '../src/trainer/backend';
+import { trainStep } from '../src/trainer/loop';
+import { buildModel } from '../src/trainer/models/registry';
+import { makeOptimizer } from '../src/trainer/optim/optimizers';
+import { makeRng } from '../src/trainer/rng';
+
+interface Case {
+  name: string;
+  model: ModelConfig;
+  shape: [number, number, number];
+  batch: number;
+}
+
+const CASES: Case[] = [
+  { name: 'cnn3 28x28x1 b64', model: { name: 'cnn3', width: 32 }, shape: [28, 28, 1], batch: 64 },
+  { name: 'cnn3 32x32x3 b64', model: { name: 'cnn3', width: 32 }, shape: [32, 32, 3], batch: 64 },
+];
+
+const median = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function benchCase(c: Case, steps: number, reps: number, warmup: number) {
+  const model = buildModel(c.model, c.shape, 10, 1);
+  const opt = makeOptimizer({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0 });
+  const rng = makeRng(1, 'bench');
+  const per = c.shape[0] * c.shape[1] * c.shape[2];
+  const b = { x: Float32Array.from({ length: c.batch * per }, () => rng.next()), y: Int32Array.from({ length: c.batch }, () => rng.int(10)), n: c.batch };
+  const step = async () => {
+    const [l, k] = trainStep(model, opt, b, c.shape, 10, 0.01);
+    await l.data(); // the loop reads the loss every step: include that sync
+    l.dispose();
+    k.dispose();
+  };
+  for (let i = 0; i < warmup; i++) await step();
+  const rates: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) await step();
+    rates.push((steps * c.batch) / ((performance.now() - t0) / 1000));
+  }
+  model.dispose();
+  opt.dispose();
+  return { min: Math.min(...rates), median: median(rates), max: Math.max(...rates) };
+}
+
+async function main() {
+  const o = new Command('bench')
+    .option('--suite <name>', 'trainer', 'trainer')
+    .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | wasm | cpu', 'auto')
+    .option('--steps <n>', 'timed steps per repetition', '10')
+    .option('--reps <n>', 'repetitions', '5')
+    .option('--warmup <n>', 'untimed steps first', '3')
+    .parse()
+    .opts<{ suite: string; backend: string; steps: string; reps: string; warmup: string }>();
+  if (o.suite !== 'trainer') throw new Error(`--suite: unknown suite "${o.suite}" (known: trainer)`);
+  const be = await initBackend(o.backend as BackendName);
+  console.log(`backend ${be.name} on ${be.device}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), tfjs ${tf.version_core}`);
+  console.log(`training step = forward + backward + SGD-momentum update + loss read; ${o.reps} reps x ${o.steps} steps after ${o.warmup} warm-up steps`);
+  const results: Record<string, { imgPerSec: number; min: number; max: number }> = {};
+  for (const c of CASES) {
+    const r = await benchCase(c, Number(o.steps), Number(o.reps), Number(o.warmup));
+    results[c.name] = { imgPerSec: Math.round(r.median), min: Math.round(r.min), max: Math.round(r.max) };
+    console.log(`${c.name.padEnd(20)} ${r.median.toFixed(0).padStart(7)} img/s median  (min ${r.min.toFixed(0)}, max ${r.max.toFixed(0)})`);
+  }
+  console.log(JSON.stringify({ backend: be.name, device: be.device, trainer: results }));
+}
+
+main().catch((e: unknown) => {
+  console.error((e as Error).message);
+  process.exit(1);
+});

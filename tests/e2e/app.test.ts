@@ -1,0 +1,183 @@
+// End to end in a real browser: `serve` (the built app), Debian's Chromium driven by
+// playwright-core. Two runs from the form with different learning rates, compare, CSV export,
+// bad input at the form; a screenshot of every page goes to test-results/.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/trainer';
+import { tmpDataDir } from '../helpers/tmp';
+
+const SHOTS = path.join(ROOT, 'test-results');
+const SERVE = path.join(ROOT, 'out/main/serve.js');
+
+function findChromium(): string {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
+  const found = candidates.find((p): p is string => !!p && fs.existsSync(p));
+  if (!found) {
+    throw new Error('No Chromium found for the browser tests: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH to a Chromium/Chrome binary.');
+  }
+  return found;
+}
+
+let tmp: ReturnType<typeof tmpDataDir>;
+let server: ChildProcess;
+let url: string;
+let browser: Browser;
+let page: Page;
+
+async function startServe(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  if (!fs.existsSync(SERVE)) throw new Error(`${SERVE} is missing: build first (npm test does: electron-vite build)`);
+  const child = spawn(process.execPath, [SERVE, '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const found = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve printed no URL:\n${out}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /Open: (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited (${code}):\n${out}`)));
+  });
+  return { child, url: found };
+}
+
+const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+async function fillRunForm(values: Record<string, string>) {
+  for (const [field, value] of Object.entries(values)) await page.fill(`input[data-field="${field}"]`, value);
+}
+
+/** Pixels of the chart's canvas close to the colour (hex), counted in the page. */
+async function colourPixels(metric: string, hex: string): Promise<number> {
+  return page.evaluate(
+    ([m, h]) => {
+      const canvas = document.querySelector(`.metric-chart[data-metric="${m}"] canvas`) as HTMLCanvasElement;
+      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      const rgb = [1, 3, 5].map((i) => parseInt(h!.slice(i, i + 2), 16));
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (Math.abs(data[i]! - rgb[0]!) + Math.abs(data[i + 1]! - rgb[1]!) + Math.abs(data[i + 2]! - rgb[2]!) < 40 && data[i + 3]! > 200) n++;
+      }
+      return n;
+    },
+    [metric, hex] as const,
+  );
+}
+
+beforeAll(async () => {
+  const executablePath = findChromium();
+  fs.mkdirSync(SHOTS, { recursive: true });
+  tmp = tmpDataDir('tb-e2e-');
+  ({ child: server, url } = await startServe(tmp.dir));
+  browser = await chromium.launch({
+    executablePath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  page = await context.newPage();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+  await new Promise((r) => server?.once('exit', r) ?? r(null));
+  tmp?.cleanup();
+});
+
+describe('Trickbench in a browser', () => {
+  it('refuses requests without the token', async () => {
+    const origin = new URL(url).origin;
+    const res = await fetch(`${origin}/api/invoke/runs:list`, { method: 'POST', body: 'null' });
+    expect(res.status).toBe(401);
+    const ok = await fetch(`${origin}/api/invoke/runs:list`, { method: 'POST', body: 'null', headers: { 'x-trickbench-token': new URL(url).searchParams.get('token')! } });
+    expect(await ok.json()).toEqual({ ok: true, value: [] });
+  });
+
+  it('shows the empty runs list, and the form refuses bad input at the field', async () => {
+    await page.goto(url);
+    await page.waitForSelector('text=No runs yet');
+    await shot('01-runs-empty');
+    await page.click('nav >> text=New run');
+    await page.waitForSelector('input[data-field="optimizer.lr"]');
+    await fillRunForm({ epochs: '-1', 'optimizer.lr': 'abc' });
+    await page.click('button:has-text("Start run")');
+    await expect.poll(() => page.textContent('.field-error[data-field="epochs"]')).toContain('must be >= 1, got -1');
+    expect(await page.textContent('.field-error[data-field="optimizer.lr"]')).toContain('expected a number, got "abc"');
+    await shot('02-new-run-errors');
+    // An unknown model, pasted as JSON, is named at model.name.
+    await fillRunForm({ epochs: '2', 'optimizer.lr': '0.05' });
+    await page.click('[data-action="toggle-json"]');
+    const json = JSON.parse(await page.inputValue('#config-json')) as Record<string, unknown>;
+    await page.fill('#config-json', JSON.stringify({ ...json, model: { name: 'vgg' } }));
+    await page.click('button:has-text("Start run")');
+    await expect.poll(() => page.textContent('.field-error[data-field="model.name"]')).toContain('unknown model "vgg"');
+    await shot('03-new-run-json-error');
+    const list = await fetch(`${new URL(url).origin}/api/invoke/runs:list?token=${new URL(url).searchParams.get('token')}`, { method: 'POST', body: 'null' });
+    expect(((await list.json()) as { value: unknown[] }).value).toHaveLength(0); // nothing was started
+  });
+
+  it('starts two runs from the form with different learning rates and watches them finish', async () => {
+    for (const lr of ['0.05', '0.01']) {
+      await page.click('nav >> text=Runs');
+      await page.click('nav >> text=New run');
+      await page.waitForSelector('input[data-field="optimizer.lr"]');
+      await fillRunForm({ name: `lr ${lr}`, 'dataset.trainSubset': '480', 'dataset.valSplit': '0.2', 'model.width': '8', epochs: '3', batchSize: '32', 'optimizer.lr': lr });
+      await shot(`04-new-run-lr-${lr}`);
+      await page.click('button:has-text("Start run")');
+      await page.waitForURL(/#\/runs\/\d+$/);
+    }
+    // The second run's page: live while queued/running, then completed with curves.
+    await page.waitForSelector('.badge[data-status="completed"]', { timeout: 240_000 });
+    await page.waitForSelector('.metric-chart[data-metric] canvas');
+    await shot('05-run-page');
+    await page.click('nav >> text=Runs');
+    await expect.poll(async () => page.locator('tr[data-run-id] .badge[data-status="completed"]').count(), { timeout: 240_000 }).toBe(2);
+    await shot('06-runs-list');
+  });
+
+  it('compares them: both curves drawn, the lr difference highlighted, final metrics', async () => {
+    await page.check('input[aria-label="select run 1"]');
+    await page.check('input[aria-label="select run 2"]');
+    await page.click('button:has-text("Compare selected")');
+    await page.waitForURL(/#\/compare\?ids=1(,|%2C)2/);
+    const chart = page.locator('.metric-chart[data-metric="val/acc"]');
+    await chart.waitFor();
+    await expect.poll(async () => JSON.parse((await chart.getAttribute('data-points')) ?? '[]') as number[]).toEqual([3, 3]);
+    const series = JSON.parse((await chart.getAttribute('data-series'))!) as string[];
+    expect(series).toHaveLength(2);
+    expect(series[0]).toContain('#1');
+    expect(series[1]).toContain('#2');
+    // Both series are really drawn: each run's colour covers pixels of the canvas.
+    const colours = JSON.parse((await chart.getAttribute('data-colors'))!) as string[];
+    expect(new Set(colours).size).toBe(2);
+    for (const c of colours) expect(await colourPixels('val/acc', c), c).toBeGreaterThan(20);
+    expect(await page.getAttribute('tr[data-key="optimizer.lr"]', 'class')).toContain('diff');
+    expect(await page.getAttribute('tr[data-key="model.name"]', 'class')).not.toContain('diff');
+    await shot('07-compare');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Export runs CSV")')]);
+    const file = path.join(tmp.dir, 'runs.csv');
+    await download.saveAs(file);
+    const rows = parse(fs.readFileSync(file), { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => [r.id, r.name, r.status, r['config.optimizer.lr']])).toEqual([
+      ['1', 'lr 0.05', 'completed', '0.05'],
+      ['2', 'lr 0.01', 'completed', '0.01'],
+    ]);
+    for (const r of rows) expect(Number(r.test_acc)).toBeGreaterThan(0);
+
+    const [hdl] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Export histories CSV")')]);
+    const hfile = path.join(tmp.dir, 'hist.csv');
+    await hdl.saveAs(hfile);
+    const hist = parse(fs.readFileSync(hfile), { columns: true }) as Record<string, string>[];
+    expect(new Set(hist.map((h) => h.run_id))).toEqual(new Set(['1', '2']));
+    // 384 training images / 32 = 12 steps per epoch, 3 epochs, for each run.
+    expect(hist.filter((h) => h.key === 'train/loss_step')).toHaveLength(72);
+  });
+});
