@@ -48,7 +48,8 @@ export const modelSchema = z.preprocess(withDefaultName('cnn3'), z.discriminated
 const sgdSchema = z
   .object({
     name: z.literal('sgd'),
-    lr: z.number().positive().default(0.05),
+    // 0.01 with momentum 0.9 is stable for the plain (no BatchNorm) networks; 0.05 can diverge.
+    lr: z.number().positive().default(0.01),
     momentum: z.number().min(0).max(0.9999).default(0.9),
     nesterov: z.boolean().default(false),
     weightDecay: z.number().min(0).default(0),
@@ -88,7 +89,7 @@ export const runConfigSchema = z
     name: z.string().max(200).default(''),
     dataset: datasetSchema.default({ name: 'synthetic', trainSubset: null, valSplit: 0.1, splitSeed: 0 }),
     model: modelSchema.default({ name: 'cnn3', width: 32 }),
-    optimizer: optimizerSchema.default({ name: 'sgd', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 0 }),
+    optimizer: optimizerSchema.default({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0 }),
     schedule: scheduleSchema.default({ name: 'constant', warmupEpochs: 0, milestones: [], gamma: 0.1 }),
     epochs: int(1).max(100000).default(10),
     batchSize: int(1).max(65536).default(64),

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MetricPoint, RunEvent } from '../shared/api';
 import type { RunConfig } from '../shared/config';
 import { gatherBatch } from './data/index';
-import type { ImageSet, Splits } from './data/types';
+import type { ImageSet, Normalization, Splits } from './data/types';
 import type { SequentialModel } from './models/model';
 import type { Optimizer } from './optim/optimizers';
 import { learningRate } from './optim/schedule';
@@ -45,12 +45,12 @@ export function countCorrect(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
 }
 
 /** Loss and accuracy of the model on a set of images, in inference mode. */
-export async function evaluate(model: SequentialModel, set: ImageSet, shape: readonly number[], indices: Int32Array, numClasses: number) {
+export async function evaluate(model: SequentialModel, set: ImageSet, shape: readonly number[], norm: Normalization, indices: Int32Array, numClasses: number) {
   let lossSum = 0;
   let correct = 0;
   for (let start = 0; start < indices.length; start += EVAL_BATCH) {
     const end = Math.min(start + EVAL_BATCH, indices.length);
-    const b = gatherBatch(set, shape, indices, start, end);
+    const b = gatherBatch(set, shape, norm, indices, start, end);
     const [l, c] = tf.tidy(() => {
       const x = tf.tensor4d(b.x, [b.n, shape[0]!, shape[1]!, shape[2]!]);
       const y = tf.tensor1d(b.y, 'int32');
@@ -125,7 +125,7 @@ export async function trainModel(config: RunConfig, splits: Splits, model: Seque
       if (await sink.shouldStop()) throw new Cancelled();
       const start = i * B;
       const end = Math.min(start + B, nTrain);
-      const b = gatherBatch(dataset.train, shape, order, start, end);
+      const b = gatherBatch(dataset.train, shape, splits.norm, order, start, end);
       lr = learningRate(config, config.optimizer.lr, step, stepsPerEpoch);
       const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr);
       const [lv, cv] = await Promise.all([lossT.data(), correctT.data()]);
@@ -148,7 +148,7 @@ export async function trainModel(config: RunConfig, splits: Splits, model: Seque
     const trainTime = (performance.now() - t0) / 1000;
     sink.metrics(stepPoints.splice(0));
     sink.progress({ epoch, step, stepsPerEpoch, phase: 'eval' });
-    const val = splits.val.length ? await evaluate(model, dataset.train, shape, splits.val, K) : null;
+    const val = splits.val.length ? await evaluate(model, dataset.train, shape, splits.norm, splits.val, K) : null;
     const epochTime = (performance.now() - t0) / 1000;
     const e = epoch + 1;
     const pts = [
@@ -164,7 +164,7 @@ export async function trainModel(config: RunConfig, splits: Splits, model: Seque
   }
 
   sink.progress({ epoch: config.epochs - 1, step, stepsPerEpoch, phase: 'eval' });
-  const test = await evaluate(model, dataset.test, shape, splits.test, K);
+  const test = await evaluate(model, dataset.test, shape, splits.norm, splits.test, K);
   const testPts = [point('test/loss', test.loss, config.epochs), point('test/acc', test.acc, config.epochs)];
   for (const p of testPts) final[p.key] = p.value;
   sink.metrics(testPts);

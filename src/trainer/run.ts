@@ -70,6 +70,7 @@ export async function executeRun(opts: {
       train: splits.train.length,
       val: splits.val.length,
       test: splits.test.length,
+      normalization: splits.norm,
       params: model.paramCount,
       flops: model.flops,
     });

@@ -128,7 +128,7 @@ describe('Trickbench in a browser', () => {
       await page.click('nav >> text=Runs');
       await page.click('nav >> text=New run');
       await page.waitForSelector('input[data-field="optimizer.lr"]');
-      await fillRunForm({ name: `lr ${lr}`, 'dataset.trainSubset': '480', 'dataset.valSplit': '0.2', 'model.width': '8', epochs: '3', batchSize: '32', 'optimizer.lr': lr });
+      await fillRunForm({ name: `lr ${lr}`, 'dataset.trainSubset': '800', 'dataset.valSplit': '0.2', 'model.width': '8', epochs: '3', batchSize: '32', 'optimizer.lr': lr });
       await shot(`04-new-run-lr-${lr}`);
       await page.click('button:has-text("Start run")');
       await page.waitForURL(/#\/runs\/\d+$/);
@@ -177,7 +177,7 @@ describe('Trickbench in a browser', () => {
     await hdl.saveAs(hfile);
     const hist = parse(fs.readFileSync(hfile), { columns: true }) as Record<string, string>[];
     expect(new Set(hist.map((h) => h.run_id))).toEqual(new Set(['1', '2']));
-    // 384 training images / 32 = 12 steps per epoch, 3 epochs, for each run.
-    expect(hist.filter((h) => h.key === 'train/loss_step')).toHaveLength(72);
+    // 640 training images / 32 = 20 steps per epoch, 3 epochs, for each run.
+    expect(hist.filter((h) => h.key === 'train/loss_step')).toHaveLength(120);
   });
 });

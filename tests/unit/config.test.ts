@@ -12,7 +12,7 @@ describe('run config schema', () => {
     const c = defaultRunConfig();
     expect(c.dataset).toEqual({ name: 'synthetic', trainSubset: null, valSplit: 0.1, splitSeed: 0 });
     expect(c.model).toEqual({ name: 'cnn3', width: 32 });
-    expect(c.optimizer).toEqual({ name: 'sgd', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 0 });
+    expect(c.optimizer).toEqual({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0 });
     expect(c.backend).toBe('auto');
   });
 
@@ -46,7 +46,7 @@ describe('run config schema', () => {
 
   it('flattens to dotted keys for tables and CSV columns', () => {
     const f = flattenConfig(defaultRunConfig());
-    expect(f['optimizer.lr']).toBe(0.05);
+    expect(f['optimizer.lr']).toBe(0.01);
     expect(f['schedule.milestones']).toBe('[]');
     expect(f['dataset.trainSubset']).toBeNull();
   });

@@ -49,5 +49,12 @@ describe('IDX files', () => {
     fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte.gz'), zlib.gzipSync(idx([29], new Uint8Array(29))));
     expect(() => loadFashionMnist(bad)).toThrow(/train-labels-idx1-ubyte\.gz: 29 labels for 30 images/);
   });
+
+  it('says where to put Fashion-MNIST when it is nowhere', () => {
+    const home = path.join(tmp.dir, 'empty-home');
+    expect(() => loadFashionMnist(home, path.join(tmp.dir, 'no-system-copy'))).toThrow(
+      `dataset fashion-mnist not found: put its four IDX .gz files in ${path.join(home, 'datasets', 'fashion-mnist')}`,
+    );
+  });
 });
 

@@ -4,7 +4,16 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/trainer/backend';
+import { conv2dBackpropInputConfig, conv2dBackpropInputWasm } from '../../src/trainer/kernels/conv2d-backprop-input';
 import { registerWasmTrainingKernels } from '../../src/trainer/kernels/index';
+import { buildModel } from '../../src/trainer/models/registry';
+
+// tfjs-backend-wasm's own Conv2DBackpropInput, captured before initBackend replaces it, for the
+// before/after timings. (null if this process already replaced it.)
+const wasmOwnBackpropInput = (() => {
+  const k = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  return k && k.kernelFunc !== conv2dBackpropInputConfig.kernelFunc ? k : null;
+})();
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Shape4 = [number, number, number, number];
@@ -20,6 +29,7 @@ interface Case {
   strides: number | [number, number];
   pad: Pad;
   dilations?: number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
   directOnly?: boolean;
 }
 
@@ -112,7 +122,7 @@ function outShape(c: Case, dataFormat: 'NHWC' | 'NCHW' = 'NHWC'): Shape4 {
     c.strides,
     c.dilations ?? 1,
     c.pad,
-    undefined,
+    c.dimRoundingMode,
     false,
     tf.backend_util.convertConv2DDataFormat(dataFormat),
   );
@@ -125,9 +135,11 @@ beforeAll(async () => {
 });
 
 describe('wasm kernel registration', () => {
-  it('registers Conv2DBackpropFilter for wasm once', () => {
+  it('registers Conv2DBackpropFilter and replaces Conv2DBackpropInput for wasm, once', () => {
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc).toBe(conv2dBackpropInputConfig.kernelFunc);
     expect(registerWasmTrainingKernels()).toEqual([]); // already there: a second call is a no-op
+    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc).toBe(conv2dBackpropInputConfig.kernelFunc);
   });
 
   it('leaves only kernels outside our op set missing on wasm (vs cpu)', () => {
@@ -230,6 +242,154 @@ describe('Conv2DBackpropFilter on wasm matches cpu', () => {
   });
 });
 
+// Input-gradient cases on top of CASES (which all apply to it as well): the shapes our models use
+// (32 channels, stride-2 'same' on even and odd inputs, 1x1 stride-2 shortcuts), 5x5 filters, taps
+// that reach only some input positions (2x2 stride 3: the rest must be 0), paddings larger than
+// the filter (the sub-convolutions would need negative padding), dimRoundingMode, and strides
+// combined with dilations (taps of one residue class then sit dilation/gcd apart).
+const INPUT_CASES: Case[] = [
+  ...CASES,
+  { batch: 3, inH: 8, inW: 8, inC: 32, outC: 32, fh: 3, fw: 3, strides: 1, pad: 'same' },
+  { batch: 1, inH: 9, inW: 9, inC: 32, outC: 16, fh: 3, fw: 3, strides: 2, pad: 'same' },
+  { batch: 3, inH: 10, inW: 10, inC: 5, outC: 32, fh: 3, fw: 3, strides: 2, pad: 'same' },
+  { batch: 2, inH: 8, inW: 8, inC: 32, outC: 16, fh: 1, fw: 1, strides: 2, pad: 'same' },
+  { batch: 3, inH: 7, inW: 9, inC: 3, outC: 5, fh: 1, fw: 1, strides: 2, pad: 'same' },
+  { batch: 1, inH: 9, inW: 11, inC: 3, outC: 5, fh: 5, fw: 5, strides: 1, pad: 'same' },
+  { batch: 3, inH: 12, inW: 11, inC: 1, outC: 3, fh: 5, fw: 5, strides: 2, pad: 'same' },
+  { batch: 2, inH: 9, inW: 10, inC: 3, outC: 2, fh: 2, fw: 2, strides: 3, pad: 'valid' },
+  { batch: 2, inH: 5, inW: 6, inC: 3, outC: 4, fh: 3, fw: 3, strides: 1, pad: [[0, 0], [3, 0], [0, 4], [0, 0]] },
+  { batch: 2, inH: 7, inW: 6, inC: 5, outC: 3, fh: 3, fw: 3, strides: 2, pad: [[0, 0], [4, 1], [2, 3], [0, 0]] },
+  { batch: 1, inH: 10, inW: 10, inC: 3, outC: 2, fh: 3, fw: 3, strides: 2, pad: 1, dimRoundingMode: 'floor' },
+  // With 'ceil'/'round' the last output row reads past the padded input; wasm's forward Conv2D
+  // (XNNPACK) sizes its output without the rounding mode, so only the kernel call is compared.
+  { batch: 2, inH: 8, inW: 8, inC: 3, outC: 2, fh: 3, fw: 3, strides: 2, pad: 0, dimRoundingMode: 'ceil', directOnly: true },
+  { batch: 1, inH: 9, inW: 9, inC: 3, outC: 2, fh: 2, fw: 2, strides: 2, pad: 1, dimRoundingMode: 'round', directOnly: true },
+  { batch: 2, inH: 13, inW: 11, inC: 3, outC: 2, fh: 5, fw: 3, strides: 3, pad: 'same', dilations: 2 },
+  { batch: 1, inH: 12, inW: 12, inC: 2, outC: 3, fh: 3, fw: 3, strides: 2, pad: 'valid', dilations: 3 },
+];
+
+/** tfjs-core's conv2DBackpropInput op is not exported: call its kernel as the op would. */
+function conv2dBackpropInput(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  inputShape: Shape4,
+  c: Case,
+  dataFormat: 'NHWC' | 'NCHW' = 'NHWC',
+  dilations = 1,
+): tf.Tensor4D {
+  const attrs = { inputShape, strides: c.strides, pad: c.pad, dataFormat, dimRoundingMode: c.dimRoundingMode, dilations };
+  return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/** A filter dilated by d as the dense filter of size (f-1)*d+1 that is zero off the d-grid. */
+function denseFilter(data: Float32Array, c: Case, d: number): { data: Float32Array; shape: Shape4 } {
+  const shape: Shape4 = [(c.fh - 1) * d + 1, (c.fw - 1) * d + 1, c.inC, c.outC];
+  const dense = new Float32Array(tf.util.sizeFromShape(shape));
+  const tap = c.inC * c.outC;
+  for (let ky = 0; ky < c.fh; ky++) {
+    for (let kx = 0; kx < c.fw; kx++) {
+      dense.set(data.subarray((ky * c.fw + kx) * tap, (ky * c.fw + kx + 1) * tap), (ky * d * shape[1] + kx * d) * tap);
+    }
+  }
+  return { data: dense, shape };
+}
+
+describe('Conv2DBackpropInput on wasm matches cpu', () => {
+  for (const [i, c] of INPUT_CASES.entries()) {
+    it(caseName(c) + (c.dimRoundingMode ? ` ${c.dimRoundingMode}` : ''), async () => {
+      const xShape: Shape4 = [c.batch, c.inH, c.inW, c.inC];
+      const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
+      const dyShape = outShape(c);
+      const xData = randomData(tf.util.sizeFromShape(xShape), 4000 + i);
+      const wData = randomData(tf.util.sizeFromShape(filterShape), 5000 + i);
+      const dyData = randomData(tf.util.sizeFromShape(dyShape), 6000 + i);
+      const dilations = c.dilations ?? 1;
+
+      // Through autodiff, as training reaches it (tf.conv2d rejects dilations > 1 with a gradient)...
+      if (dilations === 1 && !c.directOnly) {
+        const viaGrad = () => {
+          const w = tf.tensor4d(wData, filterShape);
+          const dy = tf.tensor4d(dyData, dyShape);
+          const g = tf.grad((x: tf.Tensor) =>
+            tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, w, c.strides, c.pad, 'NHWC', 1, c.dimRoundingMode), dy)),
+          );
+          return g(tf.tensor4d(xData, xShape));
+        };
+        expectClose(await on('wasm', viaGrad), await on('cpu', viaGrad), 'tf.grad');
+      }
+      // ...and through the kernel directly. The cpu kernel ignores dilations, so for those the
+      // reference is the cpu kernel on the equivalent zero-stuffed dense filter.
+      const actual = await on('wasm', () =>
+        conv2dBackpropInput(tf.tensor4d(dyData, dyShape), tf.tensor4d(wData, filterShape), xShape, c, 'NHWC', dilations),
+      );
+      const ref = denseFilter(wData, c, dilations);
+      const expected = await on('cpu', () =>
+        conv2dBackpropInput(tf.tensor4d(dyData, dyShape), tf.tensor4d(ref.data, ref.shape), xShape, c),
+      );
+      expectClose(actual, expected, 'runKernel');
+    });
+  }
+
+  const findCase = (strides: Case['strides'], fh: number, inC: number): Case =>
+    INPUT_CASES.find((c) => JSON.stringify(c.strides) === JSON.stringify(strides) && c.fh === fh && c.inC === inC && !c.dilations)!;
+  const NCHW_CASES = [findCase(1, 3, 32), findCase(2, 3, 5), findCase(2, 1, 3), CASES[9]!, CASES[12]!];
+
+  for (const c of NCHW_CASES) {
+    it(`NCHW ${caseName(c)}`, async () => {
+      const xShape: Shape4 = [c.batch, c.inC, c.inH, c.inW];
+      const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
+      const dyShape = outShape(c, 'NCHW');
+      const wData = randomData(tf.util.sizeFromShape(filterShape), 13);
+      const dyData = randomData(tf.util.sizeFromShape(dyShape), 14);
+      const direct = () => conv2dBackpropInput(tf.tensor4d(dyData, dyShape), tf.tensor4d(wData, filterShape), xShape, c, 'NCHW');
+      expectClose(await on('wasm', direct), await on('cpu', direct), 'NCHW');
+    });
+  }
+
+  // Batch chunking only starts at ~32 MiB of intermediates; a lowered limit exercises it here.
+  // Limit 1 gives one image per chunk; 10_000 gives two for the first case (~4.7k floats per image:
+  // dy copy, sub-convolution output, indirection), so chunks of 2 and 1.
+  const CHUNK_CASES: [Case, 'NHWC' | 'NCHW', number][] = [
+    [findCase(1, 3, 32), 'NHWC', 1],
+    [findCase(1, 3, 32), 'NHWC', 10_000],
+    [findCase(2, 3, 5), 'NHWC', 1],
+    [findCase(2, 3, 5), 'NCHW', 1],
+    [CASES[15]!, 'NHWC', 1],
+  ];
+  for (const [c, dataFormat, limit] of CHUNK_CASES) {
+    it(`chunked (limit ${limit}) ${dataFormat} ${caseName(c)}`, async () => {
+      const xShape: Shape4 = dataFormat === 'NHWC' ? [c.batch, c.inH, c.inW, c.inC] : [c.batch, c.inC, c.inH, c.inW];
+      const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
+      const dyShape = outShape(c, dataFormat);
+      const wData = randomData(tf.util.sizeFromShape(filterShape), 15);
+      const dyData = randomData(tf.util.sizeFromShape(dyShape), 16);
+      const dilations = c.dilations ?? 1;
+      const attrs = { inputShape: xShape, strides: c.strides, pad: c.pad, dataFormat, dimRoundingMode: c.dimRoundingMode, dilations };
+      const actual = await on('wasm', () => {
+        const inputs = { dy: tf.tensor4d(dyData, dyShape), filter: tf.tensor4d(wData, filterShape) };
+        const out = conv2dBackpropInputWasm({ inputs, backend: tf.backend(), attrs: attrs as unknown as tf.NamedAttrMap }, limit);
+        return tf.engine().makeTensorFromTensorInfo(out);
+      });
+      const ref = denseFilter(wData, c, dilations);
+      const expected = await on('cpu', () =>
+        conv2dBackpropInput(tf.tensor4d(dyData, dyShape), tf.tensor4d(ref.data, ref.shape), xShape, c, dataFormat),
+      );
+      expectClose(actual, expected, 'chunked');
+    });
+  }
+
+  it('rejects a dy whose shape does not match the convolution', async () => {
+    await tf.setBackend('wasm');
+    const dy = tf.zeros([1, 5, 5, 3]);
+    const filter = tf.zeros([3, 3, 2, 3]);
+    const attrs = { inputShape: [1, 6, 6, 2], strides: 1, pad: 'same', dataFormat: 'NHWC' };
+    expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs as unknown as tf.NamedAttrMap)).toThrow(
+      /dy has shape \[1,5,5,3\]/,
+    );
+    tf.dispose([dy, filter]);
+  });
+});
+
 describe('training step on wasm matches cpu', () => {
   // Every op the trainer's models use, so a kernel missing (or wrong) on wasm shows up here.
   const xData = randomData(4 * 12 * 12 * 3, 31);
@@ -285,11 +445,26 @@ describe('no leaks on wasm', () => {
     const x = tf.tensor4d(randomData(3 * 64 * 64 * 32, 41), [3, 64, 64, 32]);
     const dy = tf.tensor4d(randomData(3 * 64 * 64 * 8, 42), [3, 64, 64, 8]);
     const w = tf.variable(tf.tensor4d(randomData(5 * 5 * 32 * 8, 43), [5, 5, 32, 8]));
+    const dy2 = tf.slice(dy, 0, [3, 32, 32, 8]); // dy of a stride-2 conv of x
+    const dy2Nchw = tf.transpose(dy2, [0, 3, 1, 2]);
+    const backpropInput = (dyIn: tf.Tensor4D, inputShape: Shape4, strides: number, dataFormat: 'NHWC' | 'NCHW', limit?: number) => {
+      const attrs = { inputShape, strides, pad: 'same', dataFormat } as unknown as tf.NamedAttrMap;
+      const out = conv2dBackpropInputWasm({ inputs: { dy: dyIn, filter: w }, backend, attrs }, limit);
+      tf.dispose(tf.engine().makeTensorFromTensorInfo(out));
+    };
     const once = () => {
       tf.dispose(conv2dBackpropFilter(x, dy, [5, 5, 32, 8], 1, 'same')); // chunked path
       tf.dispose(conv2dBackpropFilter(tf.slice(x, 0, 1), tf.slice(dy, 0, [1, 32, 32, 8]), [5, 5, 32, 8], 2, 'same')); // one chunk
       const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.conv2d(x, w, 1, 'same'), dy)), [w]);
       tf.dispose([value, ...Object.values(grads)]);
+      // Conv2DBackpropInput: stride 1 (the sub-convolution's output is dx), stride 2 (four phases
+      // copied into dx), NCHW, chunked, and through autodiff.
+      backpropInput(dy, [3, 64, 64, 32], 1, 'NHWC');
+      backpropInput(dy2, [3, 64, 64, 32], 2, 'NHWC');
+      backpropInput(dy2Nchw, [3, 32, 64, 64], 2, 'NCHW');
+      backpropInput(dy, [3, 64, 64, 32], 1, 'NHWC', 1);
+      backpropInput(dy2, [3, 64, 64, 32], 2, 'NHWC', 1);
+      tf.dispose(tf.grad((xIn: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xIn as tf.Tensor4D, w, 2, 'same'), dy2)))(x));
     };
     // Warm up: the first calls grow the heap to its working size.
     for (let i = 0; i < 3; i++) tf.tidy(once);
@@ -297,7 +472,7 @@ describe('no leaks on wasm', () => {
     for (let i = 0; i < 10; i++) tf.tidy(once);
     const after = { tensors: tf.memory().numTensors, ids: backend.numDataIds(), heap: wasmHeapBytes() };
     expect(after).toEqual(before);
-    tf.dispose([x, dy, w]);
+    tf.dispose([x, dy, w, dy2, dy2Nchw]);
   });
 });
 
@@ -334,5 +509,94 @@ describe('timing (printed, not asserted)', () => {
       tf.dispose([x, dy]);
     }
     console.log(`Conv2DBackpropFilter [64,16,16,32] 3x3x32x32 same: ${timings.join('; ')}`);
+  });
+
+  // Our kernel against tfjs-backend-wasm's own, called alternately so that load from other work
+  // on the (2-core, shared) machine hits both alike; medians of the reps.
+  function median(times: number[]): number {
+    const sorted = [...times].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  }
+
+  it('Conv2DBackpropInput: tfjs-backend-wasm own kernel vs ours', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend();
+    // Its setup (binding the C++ function) never ran: we replaced it before the backend started.
+    wasmOwnBackpropInput?.setupFunc?.(backend);
+    const cases: [string, Shape4, Shape4, Shape4, number][] = [
+      ['dy [64,16,16,32] 3x3x32x32 same s1', [64, 16, 16, 32], [3, 3, 32, 32], [64, 16, 16, 32], 1],
+      ['dy [64,32,32,32] -> x [64,32,32,3] 3x3 same s1', [64, 32, 32, 32], [3, 3, 3, 32], [64, 32, 32, 3], 1],
+      ['dy [128,16,16,64] -> x [128,32,32,32] 3x3 same s2', [128, 16, 16, 64], [3, 3, 32, 64], [128, 32, 32, 32], 2],
+      ['dy [128,16,16,64] -> x [128,32,32,32] 1x1 same s2', [128, 16, 16, 64], [1, 1, 32, 64], [128, 32, 32, 32], 2],
+    ];
+    for (const [label, dyShape, filterShape, inputShape, strides] of cases) {
+      const dy = tf.tensor4d(randomData(tf.util.sizeFromShape(dyShape), 61), dyShape);
+      const filter = tf.tensor4d(randomData(tf.util.sizeFromShape(filterShape), 62), filterShape);
+      const attrs = { inputShape, strides, pad: 'same', dataFormat: 'NHWC' } as unknown as tf.NamedAttrMap;
+      const time = (kernelFunc: tf.KernelFunc) => {
+        const t0 = performance.now();
+        const out = tf.engine().makeTensorFromTensorInfo(kernelFunc({ inputs: { dy, filter }, backend, attrs }) as tf.TensorInfo);
+        out.dataSync();
+        out.dispose();
+        return performance.now() - t0;
+      };
+      const ours: number[] = [];
+      const own: number[] = [];
+      time(conv2dBackpropInputConfig.kernelFunc); // warm-up
+      for (let rep = 0; rep < 9; rep++) {
+        ours.push(time(conv2dBackpropInputConfig.kernelFunc));
+        if (wasmOwnBackpropInput && rep < 3) own.push(time(wasmOwnBackpropInput.kernelFunc)); // ~0.3-2 s each
+      }
+      const ownText = own.length > 0 ? `wasm's own median ${median(own).toFixed(0)} ms` : "wasm's own not available";
+      console.log(`Conv2DBackpropInput ${label}: ${ownText}, ours median ${median(ours).toFixed(1)} ms (min ${Math.min(...ours).toFixed(1)})`);
+      tf.dispose([dy, filter]);
+    }
+  });
+
+  it('training step of cnn3 (width 32, batch 64) on wasm: own vs our Conv2DBackpropInput', async () => {
+    await tf.setBackend('wasm');
+    wasmOwnBackpropInput?.setupFunc?.(tf.backend());
+    const model = buildModel({ name: 'cnn3', width: 32 }, [32, 32, 3], 10, 1);
+    const x = tf.tensor4d(randomData(64 * 32 * 32 * 3, 71), [64, 32, 32, 3]);
+    const labels = tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32');
+    const vars = model.params.map((p) => p.variable);
+    // As src/trainer/loop.ts does a step (its crossEntropy, without the optimizer update).
+    const step = () => {
+      const t0 = performance.now();
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => {
+          const logp = tf.logSoftmax(model.apply(x, true));
+          return tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(labels, 10), logp), 1))) as tf.Scalar;
+        }, vars);
+        value.dataSync();
+        for (const g of Object.values(grads)) g.dataSync();
+      });
+      return performance.now() - t0;
+    };
+    const useOwn = (own: boolean) => {
+      if (!own) {
+        registerWasmTrainingKernels(); // puts ours back
+        return;
+      }
+      tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+      tf.registerKernel(wasmOwnBackpropInput!);
+    };
+    const times = { own: [] as number[], ours: [] as number[] };
+    try {
+      step(); // warm-up
+      for (let rep = 0; rep < 5; rep++) {
+        for (const own of wasmOwnBackpropInput ? [true, false] : [false]) {
+          useOwn(own);
+          times[own ? 'own' : 'ours'].push(step());
+        }
+      }
+    } finally {
+      useOwn(false);
+      tf.dispose([x, labels]);
+      model.dispose();
+    }
+    const ownText = times.own.length > 0 ? `wasm's own Conv2DBackpropInput median ${median(times.own).toFixed(0)} ms` : "wasm's own not available";
+    console.log(`cnn3 step, batch 64: ${ownText}, ours median ${median(times.ours).toFixed(0)} ms`);
+    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc).toBe(conv2dBackpropInputConfig.kernelFunc);
   });
 });

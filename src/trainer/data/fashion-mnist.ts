@@ -7,8 +7,10 @@ import { DataError, type Dataset, type ImageSet } from './types';
 
 export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
-export function fashionMnistDirs(dataDir: string): string[] {
-  return [path.join(dataDir, 'datasets', 'fashion-mnist'), '/usr/share/datasets/fashion-mnist'];
+export const SYSTEM_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
+
+export function fashionMnistDirs(dataDir: string, systemDir = SYSTEM_FASHION_MNIST): string[] {
+  return [path.join(dataDir, 'datasets', 'fashion-mnist'), systemDir];
 }
 
 function findFile(dir: string, stem: string): string | null {
@@ -39,8 +41,8 @@ function readPair(dir: string, prefix: 'train' | 't10k'): ImageSet {
   return { images: images.data, labels: labels.data, n: images.dims[0]! };
 }
 
-export function loadFashionMnist(dataDir: string): Dataset {
-  const dirs = fashionMnistDirs(dataDir);
+export function loadFashionMnist(dataDir: string, systemDir = SYSTEM_FASHION_MNIST): Dataset {
+  const dirs = fashionMnistDirs(dataDir, systemDir);
   const dir = dirs.find((d) => fs.existsSync(d));
   if (!dir) {
     throw new Error(

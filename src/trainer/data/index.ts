@@ -2,7 +2,7 @@ import type { RunConfig } from '../../shared/config';
 import { makeRng, permutation } from '../rng';
 import { loadFashionMnist } from './fashion-mnist';
 import { loadSynthetic } from './synthetic';
-import type { Dataset, ImageSet, Splits } from './types';
+import type { Dataset, ImageSet, Normalization, Splits } from './types';
 
 export function loadDataset(cfg: RunConfig['dataset'], dataDir: string): Dataset {
   switch (cfg.name) {
@@ -20,17 +20,46 @@ export function makeSplits(dataset: Dataset, cfg: RunConfig['dataset']): Splits 
   const total = cfg.trainSubset === null ? dataset.train.n : Math.min(cfg.trainSubset, dataset.train.n);
   const nVal = Math.round(total * cfg.valSplit);
   if (total - nVal < 1) throw new Error(`dataset.trainSubset: ${total} images leave none for training after the validation split`);
+  const train = order.slice(nVal, total).sort();
   return {
     dataset,
+    norm: channelStats(dataset.train, dataset.shape, train),
     val: order.slice(0, nVal).sort(),
-    train: order.slice(nVal, total).sort(),
+    train,
     test: Int32Array.from({ length: dataset.test.n }, (_, i) => i),
   };
 }
 
-/** Gather images into a float32 NHWC batch scaled to [0, 1], and their labels. */
-export function gatherBatch(set: ImageSet, shape: readonly number[], indices: ArrayLike<number>, start: number, end: number) {
-  const per = shape[0]! * shape[1]! * shape[2]!;
+/** Mean and standard deviation of each channel over the given images (training split only, so
+ * nothing about validation or test images leaks into the inputs). */
+export function channelStats(set: ImageSet, shape: readonly number[], indices: Int32Array): Normalization {
+  const c = shape[2]!;
+  const per = shape[0]! * shape[1]! * c;
+  const sum = new Float64Array(c);
+  const sq = new Float64Array(c);
+  for (const idx of indices) {
+    const img = set.images.subarray(idx * per, (idx + 1) * per);
+    for (let k = 0; k < per; k++) {
+      const v = img[k]!;
+      const ch = k % c;
+      sum[ch] = sum[ch]! + v;
+      sq[ch] = sq[ch]! + v * v;
+    }
+  }
+  const n = (indices.length * per) / c;
+  const mean = Array.from(sum, (s) => s / n);
+  // A constant channel would divide by zero: leave it unscaled.
+  const std = Array.from(sq, (q, ch) => Math.sqrt(Math.max(q / n - mean[ch]! ** 2, 0)) || 255);
+  return { mean: mean.map((m) => m / 255), std: std.map((s) => s / 255) };
+}
+
+/** Gather images into a float32 NHWC batch, standardised per channel, and their labels. */
+export function gatherBatch(set: ImageSet, shape: readonly number[], norm: Normalization, indices: ArrayLike<number>, start: number, end: number) {
+  const c = shape[2]!;
+  const per = shape[0]! * shape[1]! * c;
+  // x' = (v/255 - mean) / std = v * scale + shift, per channel
+  const scale = norm.std.map((s) => 1 / (255 * s));
+  const shift = norm.mean.map((m, ch) => -m / norm.std[ch]!);
   const n = end - start;
   const x = new Float32Array(n * per);
   const y = new Int32Array(n);
@@ -38,7 +67,7 @@ export function gatherBatch(set: ImageSet, shape: readonly number[], indices: Ar
     const idx = indices[start + b]!;
     const src = set.images.subarray(idx * per, (idx + 1) * per);
     const off = b * per;
-    for (let k = 0; k < per; k++) x[off + k] = src[k]! / 255;
+    for (let k = 0; k < per; k++) x[off + k] = src[k]! * scale[k % c]! + shift[k % c]!;
     y[b] = set.labels[idx]!;
   }
   return { x, y, n };

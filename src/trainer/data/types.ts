@@ -16,9 +16,17 @@ export interface Dataset {
   source: string;
 }
 
+/** Per-channel mean and standard deviation, in [0, 1] pixel units. */
+export interface Normalization {
+  mean: number[];
+  std: number[];
+}
+
 /** A dataset as one run uses it: the config's subset and train/val split applied. */
 export interface Splits {
   dataset: Dataset;
+  /** Inputs are standardised per channel with the statistics of the training split. */
+  norm: Normalization;
   train: Int32Array; // indices into dataset.train
   val: Int32Array; // indices into dataset.train
   test: Int32Array; // indices into dataset.test

@@ -58,6 +58,13 @@ function param(ctx: BuildContext, layer: string, role: Param['role'], shape: Sha
   return { name: `${layer}/${role}`, layer, role, variable, fanIn };
 }
 
+/** A layer's kernel and bias, both initialised from the kernel's fan-in. */
+function kernelAndBias(ctx: BuildContext, layer: string, kernelShape: Shape, units: number, fanIn: number) {
+  const k = param(ctx, layer, 'kernel', kernelShape, fanIn);
+  const b = param(ctx, layer, 'bias', [units], fanIn);
+  return { params: [k, b], kernel: k.variable, bias: b.variable };
+}
+
 export type Activation = 'linear' | 'relu';
 
 export class Conv2d implements Layer {
@@ -77,11 +84,7 @@ export class Conv2d implements Layer {
     const [h, w, c] = input as [number, number, number];
     const k = this.kernelSize;
     const fanIn = c * k * k;
-    const kp = param(ctx, this.name, 'kernel', [k, k, c, this.filters], fanIn);
-    const bp = param(ctx, this.name, 'bias', [this.filters], fanIn);
-    this.kernel = kp.variable;
-    this.bias = bp.variable;
-    this.params = [kp, bp];
+    ({ params: this.params, kernel: this.kernel, bias: this.bias } = kernelAndBias(ctx, this.name, [k, k, c, this.filters], this.filters, fanIn));
     const oh = Math.ceil(h / this.stride);
     const ow = Math.ceil(w / this.stride);
     this.flops = oh * ow * fanIn * this.filters;
@@ -113,11 +116,7 @@ export class Dense implements Layer {
   build(input: Shape, ctx: BuildContext): Shape {
     if (input.length !== 1) throw new Error(`${this.name}: Dense expects a flat input, got shape ${input.join('x')}`);
     const fanIn = input[0]!;
-    const kp = param(ctx, this.name, 'kernel', [fanIn, this.units], fanIn);
-    const bp = param(ctx, this.name, 'bias', [this.units], fanIn);
-    this.kernel = kp.variable;
-    this.bias = bp.variable;
-    this.params = [kp, bp];
+    ({ params: this.params, kernel: this.kernel, bias: this.bias } = kernelAndBias(ctx, this.name, [fanIn, this.units], this.units, fanIn));
     this.flops = fanIn * this.units;
     return [this.units];
   }
