@@ -53,18 +53,57 @@ async function benchCase(c: Case, steps: number, reps: number, warmup: number) {
   return { min: Math.min(...rates), median: median(rates), max: Math.max(...rates) };
 }
 
+/** Our wasm gradient kernels at the shapes of cnn3 and a CIFAR ResNet stage, against the cpu
+ * backend's for Conv2DBackpropFilter and against the wasm kernel they replace where there is one. */
+async function benchKernels(reps: number) {
+  const rng = makeRng(1, 'bench-kernels');
+  const rand = (shape: number[]) => tf.tensor(Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => rng.uniform(-1, 1)), shape);
+  const cases: [string, number[], number[], number[], number][] = [
+    ['3x3 s1 x[64,16,16,32]', [64, 16, 16, 32], [3, 3, 32, 32], [64, 16, 16, 32], 1],
+    ['3x3 s1 x[64,32,32,3] (first layer)', [64, 32, 32, 3], [3, 3, 3, 32], [64, 32, 32, 32], 1],
+    ['3x3 s2 x[128,32,32,32]', [128, 32, 32, 32], [3, 3, 32, 64], [128, 16, 16, 64], 2],
+  ];
+  const time = (f: () => tf.Tensor) => {
+    const t0 = performance.now();
+    const out = f();
+    out.dataSync();
+    out.dispose();
+    return performance.now() - t0;
+  };
+  for (const [label, xShape, wShape, dyShape, s] of cases) {
+    const [x, w, dy] = [rand(xShape), rand(wShape), rand(dyShape)];
+    const filter = () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: s, pad: 'same', dataFormat: 'NHWC', filterShape: wShape }) as tf.Tensor;
+    const input = () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: s, pad: 'same', dataFormat: 'NHWC', inputShape: xShape }) as tf.Tensor;
+    const forward = () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, 'same');
+    const row: string[] = [];
+    for (const [name, f] of [['forward', forward], ['dW', filter], ['dX', input]] as const) {
+      time(f);
+      const t = Array.from({ length: reps }, () => time(f));
+      row.push(`${name} ${median(t).toFixed(1)} ms`);
+    }
+    console.log(`${label.padEnd(36)} ${row.join('  ')}`);
+    tf.dispose([x, w, dy]);
+  }
+}
+
 async function main() {
   const o = new Command('bench')
-    .option('--suite <name>', 'trainer', 'trainer')
+    .option('--suite <name>', 'trainer | kernels | all', 'all')
     .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | wasm | cpu', 'auto')
     .option('--steps <n>', 'timed steps per repetition', '10')
     .option('--reps <n>', 'repetitions', '5')
     .option('--warmup <n>', 'untimed steps first', '3')
     .parse()
     .opts<{ suite: string; backend: string; steps: string; reps: string; warmup: string }>();
-  if (o.suite !== 'trainer') throw new Error(`--suite: unknown suite "${o.suite}" (known: trainer)`);
+  if (!['trainer', 'kernels', 'all'].includes(o.suite)) throw new Error(`--suite: unknown suite "${o.suite}" (known: trainer, kernels, all)`);
   const be = await initBackend(o.backend as BackendName);
   console.log(`backend ${be.name} on ${be.device}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), tfjs ${tf.version_core}`);
+  if (o.suite === 'kernels' || o.suite === 'all') {
+    console.log('\nconvolution kernels (median of reps):');
+    await benchKernels(Number(o.reps));
+    if (o.suite === 'kernels') return;
+    console.log('');
+  }
   console.log(`training step = forward + backward + SGD-momentum update + loss read; ${o.reps} reps x ${o.steps} steps after ${o.warmup} warm-up steps`);
   const results: Record<string, { imgPerSec: number; min: number; max: number }> = {};
   for (const c of CASES) {

@@ -62,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
   const tty = Boolean(process.stderr.isTTY) && opts.progress !== false;
   const bar = tty
     ? new cliProgress.SingleBar(
-        { format: 'epoch {epoch}/{epochs} |{bar}| {percentage}% | step {value}/{total} | {phase} | eta {eta_formatted}', hideCursor: true },
+        { format: 'epoch {epoch}/{epochs} |{bar}| {percentage}% | step {value}/{total} | loss {loss} | val/acc {valAcc} | eta {eta_formatted}', hideCursor: true },
         cliProgress.Presets.shades_classic,
       )
     : null;
@@ -79,13 +79,20 @@ async function main(argv: string[]): Promise<number> {
         if (!bar) return;
         const total = p.stepsPerEpoch * p.epochs;
         if (!barStarted) {
-          bar.start(total, 0, { epoch: 1, epochs: p.epochs, phase: 'train' });
+          bar.start(total, 0, { epoch: 1, epochs: p.epochs, loss: '-', valAcc: '-' });
           barStarted = true;
         }
-        bar.update(p.step, { epoch: p.epoch + 1, epochs: p.epochs, phase: p.phase });
+        bar.update(p.step, { epoch: p.epoch + 1, epochs: p.epochs });
       },
       metrics(points) {
-        if (bar) return;
+        if (bar) {
+          const loss = points.findLast((p) => p.key === 'train/loss_step');
+          const val = points.find((p) => p.key === 'val/acc');
+          if (barStarted && (loss || val)) {
+            bar.update({ ...(loss ? { loss: loss.value.toFixed(4) } : {}), ...(val ? { valAcc: `${(100 * val.value).toFixed(2)}%` } : {}) });
+          }
+          return;
+        }
         const epochEnd = points.find((p) => p.key === 'val/acc' || p.key === 'train/acc');
         if (epochEnd && opts.progress !== false) {
           const get = (k: string) => points.find((p) => p.key === k)?.value;

@@ -37,8 +37,11 @@ async function main(): Promise<number> {
   });
   process.on('SIGTERM', () => (cancelled = true));
   process.on('SIGINT', () => (cancelled = true));
-  // Host gone: keep training (the store is the record), just stop messaging.
+  // Host gone: keep training (the store is the record), just stop messaging; its end of our
+  // stdout/stderr pipes is gone too, and a write there must not kill the run.
   process.on('disconnect', () => undefined);
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
 
   // Progress goes out at most every 200 ms (and at every phase change), not once per step.
   let lastProgress = 0;

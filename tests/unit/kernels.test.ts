@@ -1,19 +1,11 @@
 // The wasm kernels we add for training, checked against tfjs-backend-cpu on identical inputs.
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/trainer/backend';
 import { conv2dBackpropInputConfig, conv2dBackpropInputWasm } from '../../src/trainer/kernels/conv2d-backprop-input';
 import { registerWasmTrainingKernels } from '../../src/trainer/kernels/index';
-import { buildModel } from '../../src/trainer/models/registry';
-
-// tfjs-backend-wasm's own Conv2DBackpropInput, captured before initBackend replaces it, for the
-// before/after timings. (null if this process already replaced it.)
-const wasmOwnBackpropInput = (() => {
-  const k = tf.getKernel('Conv2DBackpropInput', 'wasm');
-  return k && k.kernelFunc !== conv2dBackpropInputConfig.kernelFunc ? k : null;
-})();
+import { registerGradients } from '../../src/trainer/tf/gradients';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Shape4 = [number, number, number, number];
@@ -58,10 +50,11 @@ const CASES: Case[] = [
   { batch: 3, inH: 11, inW: 10, inC: 1, outC: 4, fh: 3, fw: 3, strides: [2, 1], pad: [[0, 0], [2, 1], [1, 2], [0, 0]], dilations: 2 },
 ];
 
-// float32 sums of up to batch*outH*outW products are accumulated in a different order by the
-// im2col + XNNPACK GEMM than by the cpu kernel's nested loops; rounding then differs by a few ulp
-// of the running sum, i.e. ~1e-7 relative per add: 1e-4 of the largest value leaves ample room
-// while still catching any indexing mistake (those are off by O(1) relative).
+// float32 sums of up to batch*outH*outW products (filter gradient) or taps*outC products (input
+// gradient) are accumulated in a different order by XNNPACK's GEMM/convolution than by the cpu
+// kernel's nested loops; rounding then differs by a few ulp of the running sum, i.e. ~1e-7
+// relative per add: 1e-4 of the largest value leaves ample room while still catching any indexing
+// mistake (those are off by O(1) relative).
 function expectClose(actual: Float32Array, expected: Float32Array, label: string): void {
   expect(actual.length, label).toBe(expected.length);
   let maxRef = 0;
@@ -130,6 +123,7 @@ function outShape(c: Case, dataFormat: 'NHWC' | 'NCHW' = 'NHWC'): Shape4 {
 }
 
 beforeAll(async () => {
+  registerGradients();
   const resolved = await initBackend('wasm');
   expect(resolved.name).toBe('wasm');
 });
@@ -473,130 +467,5 @@ describe('no leaks on wasm', () => {
     const after = { tensors: tf.memory().numTensors, ids: backend.numDataIds(), heap: wasmHeapBytes() };
     expect(after).toEqual(before);
     tf.dispose([x, dy, w, dy2, dy2Nchw]);
-  });
-});
-
-describe('timing (printed, not asserted)', () => {
-  it('Conv2DBackpropFilter x=[64,16,16,32] dy=[64,16,16,32] 3x3 same: wasm vs cpu', async () => {
-    // The cpu kernel needs ~100 s for batch 64 (it reads through TensorBuffer.get per element),
-    // so it is timed on batch 4 and scaled: its cost is linear in the batch.
-    const timings: string[] = [];
-    for (const [backend, batch, reps] of [['wasm', 64, 15], ['cpu', 4, 1]] as const) {
-      await tf.setBackend(backend);
-      const x = tf.tensor4d(randomData(batch * 16 * 16 * 32, 51), [batch, 16, 16, 32]);
-      const dy = tf.tensor4d(randomData(batch * 16 * 16 * 32, 52), [batch, 16, 16, 32]);
-      const run = () => {
-        const dw = conv2dBackpropFilter(x, dy, [3, 3, 32, 32], 1, 'same');
-        dw.dataSync(); // both backends compute synchronously; this makes sure it is done
-        dw.dispose();
-      };
-      if (backend === 'wasm') run(); // warm-up (XNNPACK setup, heap growth); cpu is too slow to repeat
-      // Min and median of the reps: the 2-core machine is shared, so single figures are noisy.
-      const times: number[] = [];
-      for (let i = 0; i < reps; i++) {
-        const t0 = performance.now();
-        run();
-        times.push(performance.now() - t0);
-      }
-      times.sort((a, b) => a - b);
-      const min = times[0]!;
-      const median = times[Math.floor(times.length / 2)]!;
-      timings.push(
-        batch === 64
-          ? `${backend} min ${min.toFixed(1)} ms, median ${median.toFixed(1)} ms`
-          : `${backend} ${min.toFixed(0)} ms at batch ${batch}, ~${((min * 64) / batch / 1000).toFixed(1)} s scaled to 64`,
-      );
-      tf.dispose([x, dy]);
-    }
-    console.log(`Conv2DBackpropFilter [64,16,16,32] 3x3x32x32 same: ${timings.join('; ')}`);
-  });
-
-  // Our kernel against tfjs-backend-wasm's own, called alternately so that load from other work
-  // on the (2-core, shared) machine hits both alike; medians of the reps.
-  function median(times: number[]): number {
-    const sorted = [...times].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)]!;
-  }
-
-  it('Conv2DBackpropInput: tfjs-backend-wasm own kernel vs ours', async () => {
-    await tf.setBackend('wasm');
-    const backend = tf.backend();
-    // Its setup (binding the C++ function) never ran: we replaced it before the backend started.
-    wasmOwnBackpropInput?.setupFunc?.(backend);
-    const cases: [string, Shape4, Shape4, Shape4, number][] = [
-      ['dy [64,16,16,32] 3x3x32x32 same s1', [64, 16, 16, 32], [3, 3, 32, 32], [64, 16, 16, 32], 1],
-      ['dy [64,32,32,32] -> x [64,32,32,3] 3x3 same s1', [64, 32, 32, 32], [3, 3, 3, 32], [64, 32, 32, 3], 1],
-      ['dy [128,16,16,64] -> x [128,32,32,32] 3x3 same s2', [128, 16, 16, 64], [3, 3, 32, 64], [128, 32, 32, 32], 2],
-      ['dy [128,16,16,64] -> x [128,32,32,32] 1x1 same s2', [128, 16, 16, 64], [1, 1, 32, 64], [128, 32, 32, 32], 2],
-    ];
-    for (const [label, dyShape, filterShape, inputShape, strides] of cases) {
-      const dy = tf.tensor4d(randomData(tf.util.sizeFromShape(dyShape), 61), dyShape);
-      const filter = tf.tensor4d(randomData(tf.util.sizeFromShape(filterShape), 62), filterShape);
-      const attrs = { inputShape, strides, pad: 'same', dataFormat: 'NHWC' } as unknown as tf.NamedAttrMap;
-      const time = (kernelFunc: tf.KernelFunc) => {
-        const t0 = performance.now();
-        const out = tf.engine().makeTensorFromTensorInfo(kernelFunc({ inputs: { dy, filter }, backend, attrs }) as tf.TensorInfo);
-        out.dataSync();
-        out.dispose();
-        return performance.now() - t0;
-      };
-      const ours: number[] = [];
-      const own: number[] = [];
-      time(conv2dBackpropInputConfig.kernelFunc); // warm-up
-      for (let rep = 0; rep < 9; rep++) {
-        ours.push(time(conv2dBackpropInputConfig.kernelFunc));
-        if (wasmOwnBackpropInput && rep < 3) own.push(time(wasmOwnBackpropInput.kernelFunc)); // ~0.3-2 s each
-      }
-      const ownText = own.length > 0 ? `wasm's own median ${median(own).toFixed(0)} ms` : "wasm's own not available";
-      console.log(`Conv2DBackpropInput ${label}: ${ownText}, ours median ${median(ours).toFixed(1)} ms (min ${Math.min(...ours).toFixed(1)})`);
-      tf.dispose([dy, filter]);
-    }
-  });
-
-  it('training step of cnn3 (width 32, batch 64) on wasm: own vs our Conv2DBackpropInput', async () => {
-    await tf.setBackend('wasm');
-    wasmOwnBackpropInput?.setupFunc?.(tf.backend());
-    const model = buildModel({ name: 'cnn3', width: 32 }, [32, 32, 3], 10, 1);
-    const x = tf.tensor4d(randomData(64 * 32 * 32 * 3, 71), [64, 32, 32, 3]);
-    const labels = tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32');
-    const vars = model.params.map((p) => p.variable);
-    // As src/trainer/loop.ts does a step (its crossEntropy, without the optimizer update).
-    const step = () => {
-      const t0 = performance.now();
-      tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => {
-          const logp = tf.logSoftmax(model.apply(x, true));
-          return tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(labels, 10), logp), 1))) as tf.Scalar;
-        }, vars);
-        value.dataSync();
-        for (const g of Object.values(grads)) g.dataSync();
-      });
-      return performance.now() - t0;
-    };
-    const useOwn = (own: boolean) => {
-      if (!own) {
-        registerWasmTrainingKernels(); // puts ours back
-        return;
-      }
-      tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-      tf.registerKernel(wasmOwnBackpropInput!);
-    };
-    const times = { own: [] as number[], ours: [] as number[] };
-    try {
-      step(); // warm-up
-      for (let rep = 0; rep < 5; rep++) {
-        for (const own of wasmOwnBackpropInput ? [true, false] : [false]) {
-          useOwn(own);
-          times[own ? 'own' : 'ours'].push(step());
-        }
-      }
-    } finally {
-      useOwn(false);
-      tf.dispose([x, labels]);
-      model.dispose();
-    }
-    const ownText = times.own.length > 0 ? `wasm's own Conv2DBackpropInput median ${median(times.own).toFixed(0)} ms` : "wasm's own not available";
-    console.log(`cnn3 step, batch 64: ${ownText}, ours median ${median(times.ours).toFixed(0)} ms`);
-    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc).toBe(conv2dBackpropInputConfig.kernelFunc);
   });
 });

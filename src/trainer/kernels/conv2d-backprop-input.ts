@@ -11,10 +11,11 @@
 //   - stride 1: one convolution whose output tensor is dx itself, no copy;
 //   - stride 2, 3x3: four (2x2, 2x1, 1x2, 1x1 sub-filters), interleaved into dx;
 //   - stride 2, 1x1: one 1x1 convolution spread onto the even positions, the rest 0.
-// Measured on [64,16,16,32] 3x3 stride 1, this is ~as fast as the forward conv (~25 ms), while
-// GEMM (dy x W^T with the wasm BatchMatMul) + col2im took ~70 ms: its JS scatter-add over the
-// 9x larger column matrix costs more than the GEMM. At stride 2 the JS interleave of the phases
-// into dx is the only overhead (~1/4 of the time; still faster than GEMM + col2im).
+// Measured on dy [64,16,16,32] 3x3 stride 1, this is as fast as the forward conv (~22-25 ms),
+// while GEMM (dy x W^T on the wasm BatchMatMul/XNNPACK) + col2im took ~70 ms: its JS scatter-add
+// over the 9x larger column matrix costs more than the GEMM itself. At stride 2 the only extra is
+// copying the phases into dx (~1/5 of the time for dy [128,16,16,64] -> dx [128,32,32,32]);
+// GEMM + col2im was 1.2-1.7x slower there too.
 import {
   backend_util,
   Conv2D,
@@ -89,7 +90,7 @@ function axisPhases(inSize: number, outSize: number, filterSize: number, stride:
       count,
       residue,
       padBefore: Math.max(0, before),
-      padAfter: Math.max(0, after) + 0 * 1,
+      padAfter: Math.max(0, after),
       skip: Math.max(0, -before),
       size: count + Math.max(0, -before) + Math.max(0, -after),
     });
@@ -144,6 +145,8 @@ export function conv2dBackpropInputWasm(args: Parameters<KernelFunc>[0], maxChun
   }
 
   if (util.sizeFromShape(info.inShape) === 0) return backend.makeOutput([...info.inShape], 'float32');
+  const conv2d = getKernel(Conv2D, 'wasm');
+  if (!conv2d) throw new Error('Conv2DBackpropInput (wasm): the wasm Conv2D kernel is not registered');
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterWidth: fw } = info;
   const rows = axisPhases(inHeight, outHeight, info.filterHeight, info.strideHeight, info.dilationHeight, info.padInfo.top);
   const cols = axisPhases(inWidth, outWidth, fw, info.strideWidth, info.dilationWidth, info.padInfo.left);
@@ -170,8 +173,6 @@ export function conv2dBackpropInputWasm(args: Parameters<KernelFunc>[0], maxChun
   if (dx && (nothingToAdd || !covered(rows, inHeight) || !covered(cols, inWidth))) backend.typedArrayFromHeap(dx).fill(0);
   if (dx && nothingToAdd) return dx;
 
-  const conv2d = getKernel(Conv2D, 'wasm');
-  if (!conv2d) throw new Error('Conv2DBackpropInput (wasm): the wasm Conv2D kernel is not registered');
   const layout: DxLayout = {
     image: inHeight * inWidth * inChannels,
     row: channelsLast ? inWidth * inChannels : inWidth,
@@ -282,10 +283,10 @@ function copyPhase(backend: BackendWasm, out: TensorInfo, dx: TensorInfo, r: Pha
   const x0 = (l.strideW * c.first + c.residue - l.padLeft) * l.pixel;
   // NHWC: a pixel's channels are contiguous in both, and with stride 1 so is a whole row. Long
   // runs go through copyWithin (a memmove) on one view of the heap holding both tensors; short
-  // ones are cheaper element by element (measured: crossover around 16 floats).
+  // ones are cheaper element by element (measured: crossover around 20 floats).
   const nhwc = l.channel === 1;
   const run = nhwc ? (l.strideW === 1 ? c.count * C : C) : 0;
-  const heap = run >= 16 ? new Float32Array(src.buffer) : null;
+  const heap = run >= 24 ? new Float32Array(src.buffer) : null;
   const srcBase = src.byteOffset / 4;
   const dstBase = dst.byteOffset / 4;
   for (let n = 0; n < images; n++) {

@@ -2,7 +2,7 @@
 // - Conv2DBackpropFilter is missing, and the only one missing for our op set (checked by running
 //   tf.variableGrads over conv2d/fused conv2d, max/avg pooling, fused matMul, logSoftmax, relu,
 //   mean/sum and batchNorm with moments on wasm).
-// - Conv2DBackpropInput exists but is a scalar loop ~15x slower than the forward conv; ours
+// - Conv2DBackpropInput exists but is a scalar loop ~10x slower than the forward conv; ours
 //   replaces it.
 import '@tensorflow/tfjs-backend-wasm'; // registers wasm's own kernels first, so ours replace them
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
