@@ -70,7 +70,7 @@ export async function executeRun(opts: {
       train: splits.train.length,
       val: splits.val.length,
       test: splits.test.length,
-      normalization: splits.norm,
+      normalization: { mean: splits.norm.mean.map((v) => +v.toFixed(4)), std: splits.norm.std.map((v) => +v.toFixed(4)) },
       params: model.paramCount,
       flops: model.flops,
     });

@@ -132,6 +132,14 @@ describe('Trickbench in a browser', () => {
       await shot(`04-new-run-lr-${lr}`);
       await page.click('button:has-text("Start run")');
       await page.waitForURL(/#\/runs\/\d+$/);
+      if (lr === '0.05') {
+        // The run page while training: status, progress and curves update live.
+        await page.waitForSelector('.badge[data-status="running"]', { timeout: 60_000 });
+        await page.click('button:has-text("step")');
+        await expect.poll(async () => JSON.parse((await page.getAttribute('.metric-chart[data-metric]', 'data-points')) ?? '[]').length, { timeout: 60_000 }).toBeGreaterThan(0);
+        await shot('04b-run-page-live');
+        await page.click('button:has-text("epoch")');
+      }
     }
     // The second run's page: live while queued/running, then completed with curves.
     await page.waitForSelector('.badge[data-status="completed"]', { timeout: 240_000 });
