@@ -36,7 +36,7 @@ async function benchCase(c: Case, steps: number, reps: number, warmup: number) {
   const per = c.shape[0] * c.shape[1] * c.shape[2];
   const b = { x: Float32Array.from({ length: c.batch * per }, () => rng.next()), y: Int32Array.from({ length: c.batch }, () => rng.int(10)), n: c.batch };
   const step = async () => {
-    const [l, k] = trainStep(model, opt, b, c.shape, 10, 0.01);
+    const [l, k] = trainStep(model, opt, b, c.shape, 10, 0.01, 0);
     await l.data(); // the loop reads the loss every step: include that sync
     l.dispose();
     k.dispose();

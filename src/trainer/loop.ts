@@ -54,7 +54,7 @@ export async function evaluate(model: SequentialModel, set: ImageSet, shape: rea
     const [l, c] = tf.tidy(() => {
       const x = tf.tensor4d(b.x, [b.n, shape[0]!, shape[1]!, shape[2]!]);
       const y = tf.tensor1d(b.y, 'int32');
-      const logits = model.apply(x, false);
+      const logits = model.apply(x, { training: false, step: 0 });
       return [tf.mul(crossEntropy(logits, y, numClasses), b.n), countCorrect(logits, y)];
     });
     const [lv, cv] = await Promise.all([l.data(), c.data()]);
@@ -76,6 +76,7 @@ export function trainStep(
   shape: readonly number[],
   numClasses: number,
   lr: number,
+  step: number,
 ): [tf.Scalar, tf.Scalar] {
   return tf.tidy(() => {
     const x = tf.tensor4d(b.x, [b.n, shape[0]!, shape[1]!, shape[2]!]);
@@ -83,7 +84,7 @@ export function trainStep(
     let correct: tf.Scalar | null = null;
     const { value, grads } = tf.variableGrads(
       () => {
-        const logits = model.apply(x, true);
+        const logits = model.apply(x, { training: true, step });
         correct = tf.keep(countCorrect(logits, y));
         return crossEntropy(logits, y, numClasses);
       },
@@ -127,7 +128,7 @@ export async function trainModel(config: RunConfig, splits: Splits, model: Seque
       const end = Math.min(start + B, nTrain);
       const b = gatherBatch(dataset.train, shape, splits.norm, order, start, end);
       lr = learningRate(config, config.optimizer.lr, step, stepsPerEpoch);
-      const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr);
+      const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr, step);
       const [lv, cv] = await Promise.all([lossT.data(), correctT.data()]);
       lossT.dispose();
       correctT.dispose();

@@ -47,7 +47,7 @@ function modelFromFixture(): SequentialModel {
 const lossOf = (model: SequentialModel) => {
   const x = tf.tensor4d(fx.inputs.x, fx.inputs.xShape as [number, number, number, number]);
   const y = tf.tensor1d(fx.inputs.labels, 'int32');
-  return { x, y, f: () => crossEntropy(model.apply(x, true), y, fx.inputs.classes) };
+  return { x, y, f: () => crossEntropy(model.apply(x, { training: true, step: 0 }), y, fx.inputs.classes) };
 };
 
 beforeAll(async () => {
@@ -59,7 +59,7 @@ describe('against PyTorch', () => {
   it('cnn3 forward pass, cross-entropy and its gradients', () => {
     const model = modelFromFixture();
     const { x, y, f } = lossOf(model);
-    const logits = model.apply(x, false);
+    const logits = model.apply(x, { training: false, step: 0 });
     expectClose(logits.dataSync(), fx.forward.logits, 'logits');
     const { value, grads } = tf.variableGrads(f, model.params.map((p) => p.variable));
     expectClose([value.dataSync()[0]!], [fx.forward.loss], 'loss');

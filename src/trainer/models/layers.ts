@@ -16,6 +16,20 @@ export interface Param {
   fanIn: number;
 }
 
+/** Non-trainable state saved with the weights, e.g. BatchNorm's moving mean and variance. */
+export interface Buffer {
+  name: string; // e.g. `stage1.block0.bn2/movingMean`
+  layer: string;
+  variable: tf.Variable;
+}
+
+/** How a forward pass runs. `step` (the global training step) seeds stochastic layers such as
+ * dropout statelessly, so a resumed run draws the same masks as an uninterrupted one. */
+export interface ApplyContext {
+  training: boolean;
+  step: number;
+}
+
 export interface LayerSummary {
   name: string;
   type: string;
@@ -30,8 +44,9 @@ export interface Layer {
   readonly type: string;
   /** Create parameters for this input shape; return the output shape. */
   build(input: Shape, ctx: BuildContext): Shape;
-  apply(x: tf.Tensor, training: boolean): tf.Tensor;
+  apply(x: tf.Tensor, ctx: ApplyContext): tf.Tensor;
   params: Param[];
+  buffers?: Buffer[];
   flops: number;
 }
 

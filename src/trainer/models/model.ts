@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { makeRng } from '../rng';
-import type { Layer, LayerSummary, Param, Shape } from './layers';
+import type { ApplyContext, Buffer, Layer, LayerSummary, Param, Shape } from './layers';
 
 let nextScope = 0;
 
 /** A built model: its layers in order, their parameters, and a forward pass to logits. */
 export class SequentialModel {
   readonly params: Param[];
+  readonly buffers: Buffer[];
   readonly summary: LayerSummary[];
   readonly outputShape: Shape;
 
@@ -34,12 +35,13 @@ export class SequentialModel {
     }
     this.outputShape = shape;
     this.params = layers.flatMap((l) => l.params);
+    this.buffers = layers.flatMap((l) => l.buffers ?? []);
   }
 
   /** Logits for a batch. Call inside tf.tidy (or a gradient function). */
-  apply(x: tf.Tensor, training: boolean): tf.Tensor2D {
+  apply(x: tf.Tensor, ctx: ApplyContext): tf.Tensor2D {
     let h = x;
-    for (const layer of this.layers) h = layer.apply(h, training);
+    for (const layer of this.layers) h = layer.apply(h, ctx);
     return h as tf.Tensor2D;
   }
 
@@ -52,5 +54,6 @@ export class SequentialModel {
 
   dispose(): void {
     for (const p of this.params) p.variable.dispose();
+    for (const b of this.buffers) b.variable.dispose();
   }
 }
