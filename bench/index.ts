@@ -1,11 +1,14 @@
-// `npm run bench [-- --suite trainer] [--reps N] [--steps N] [--backend B]`: figures, not tests.
-// Trainer suite: training images/s of the real training step (src/trainer/loop.ts trainStep) for
-// cnn3 on 28x28x1 (Fashion-MNIST-sized) and 32x32x3 (CIFAR-sized) input at batch 64, on the
-// backend in use. Reports min/median/max over repetitions: the machine is noisy.
+// `npm run bench [-- --suite trainer] [--reps N] [--steps N] [--backend B] [--case NAME]`: figures,
+// not tests. Trainer suite: training images/s of the real training step (src/trainer/loop.ts
+// trainStep) for cnn3 on 28x28x1 (Fashion-MNIST-sized) and 32x32x3 (CIFAR-sized) input, and
+// resnet20 and rir18 (default options) on 32x32x3, at batch 64, on the backend in use. Reports
+// min/median/max over repetitions: the machine is noisy. A case that fails (rir18 at batch 64 needs
+// more than wasm's 4 GiB heap) is reported as such; a wasm abort leaves that backend unusable, so
+// such cases come last.
 import os from 'node:os';
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName, ModelConfig } from '../src/shared/config';
+import type { BackendName, ModelConfigInput } from '../src/shared/config';
 import { initBackend } from '../src/trainer/backend';
 import { trainStep } from '../src/trainer/loop';
 import { buildModel } from '../src/trainer/models/registry';
@@ -14,14 +17,18 @@ import { makeRng } from '../src/trainer/rng';
 
 interface Case {
   name: string;
-  model: ModelConfig;
+  model: ModelConfigInput;
   shape: [number, number, number];
   batch: number;
+  /** Caps on --steps/--reps/--warmup for a slow case (rir18 takes about a minute a step on wasm). */
+  max?: { steps: number; reps: number; warmup: number };
 }
 
 const CASES: Case[] = [
   { name: 'cnn3 28x28x1 b64', model: { name: 'cnn3', width: 32 }, shape: [28, 28, 1], batch: 64 },
   { name: 'cnn3 32x32x3 b64', model: { name: 'cnn3', width: 32 }, shape: [32, 32, 3], batch: 64 },
+  { name: 'resnet20 32x32x3 b64', model: { name: 'resnet20' }, shape: [32, 32, 3], batch: 64 },
+  { name: 'rir18 32x32x3 b64', model: { name: 'rir18' }, shape: [32, 32, 3], batch: 64, max: { steps: 2, reps: 2, warmup: 1 } },
 ];
 
 const median = (v: number[]) => {
@@ -93,8 +100,9 @@ async function main() {
     .option('--steps <n>', 'timed steps per repetition', '10')
     .option('--reps <n>', 'repetitions', '5')
     .option('--warmup <n>', 'untimed steps first', '3')
+    .option('--case <text>', 'trainer cases whose name contains this text only')
     .parse()
-    .opts<{ suite: string; backend: string; steps: string; reps: string; warmup: string }>();
+    .opts<{ suite: string; backend: string; steps: string; reps: string; warmup: string; case?: string }>();
   if (!['trainer', 'kernels', 'all'].includes(o.suite)) throw new Error(`--suite: unknown suite "${o.suite}" (known: trainer, kernels, all)`);
   const be = await initBackend(o.backend as BackendName);
   console.log(`backend ${be.name} on ${be.device}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), tfjs ${tf.version_core}`);
@@ -105,11 +113,22 @@ async function main() {
     console.log('');
   }
   console.log(`training step = forward + backward + SGD-momentum update + loss read; ${o.reps} reps x ${o.steps} steps after ${o.warmup} warm-up steps`);
-  const results: Record<string, { imgPerSec: number; min: number; max: number }> = {};
-  for (const c of CASES) {
-    const r = await benchCase(c, Number(o.steps), Number(o.reps), Number(o.warmup));
+  const results: Record<string, { imgPerSec: number; min: number; max: number } | { error: string }> = {};
+  for (const c of CASES.filter((k) => !o.case || k.name.includes(o.case))) {
+    const cap = (v: string, key: 'steps' | 'reps' | 'warmup') => Math.min(Number(v), c.max?.[key] ?? Infinity);
+    let r: Awaited<ReturnType<typeof benchCase>>;
+    try {
+      r = await benchCase(c, cap(o.steps, 'steps'), cap(o.reps, 'reps'), cap(o.warmup, 'warmup'));
+    } catch (e) {
+      // A wasm abort ("Aborted()", "memory access out of bounds") is the 4 GiB heap running out.
+      const msg = (e as Error).message + (/Aborted|out of bounds/.test((e as Error).message) ? ' (out of wasm memory?)' : '');
+      results[c.name] = { error: msg };
+      console.log(`${c.name.padEnd(20)} failed: ${msg}`);
+      continue;
+    }
     results[c.name] = { imgPerSec: Math.round(r.median), min: Math.round(r.min), max: Math.round(r.max) };
-    console.log(`${c.name.padEnd(20)} ${r.median.toFixed(0).padStart(7)} img/s median  (min ${r.min.toFixed(0)}, max ${r.max.toFixed(0)})`);
+    const capped = c.max ? ` [${cap(o.reps, 'reps')} reps x ${cap(o.steps, 'steps')} steps]` : '';
+    console.log(`${c.name.padEnd(20)} ${r.median.toFixed(0).padStart(7)} img/s median  (min ${r.min.toFixed(0)}, max ${r.max.toFixed(0)})${capped}`);
   }
   console.log(JSON.stringify({ backend: be.name, device: be.device, trainer: results }));
 }

@@ -1,7 +1,7 @@
 // The contract's implementations, shared by both shells. Each shell adds only transport and the
 // one shell-specific call (export:csv: a native save dialog, or a browser download).
-import type { AppInfo, ArgOf, Channel, Result, ResultOf } from '../shared/api';
-import { ApiFailure } from '../shared/api';
+import type { AppInfo, ArgOf, Channel, PredictionOrder, Result, ResultOf } from '../shared/api';
+import { ApiFailure, PREDICTION_ORDERS } from '../shared/api';
 import { defaultRunConfig } from '../shared/config';
 import type { RunService } from './services/runs';
 
@@ -17,6 +17,18 @@ function id(v: unknown): number {
   if (!Number.isInteger(v)) throw new ApiFailure({ code: 'bad_request', message: 'id must be a run id', field: 'id' });
   return v as number;
 }
+function count(v: unknown, field: string, max: number): number {
+  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > max) {
+    throw new ApiFailure({ code: 'bad_request', message: `${field} must be an integer from 0 to ${max}`, field });
+  }
+  return v as number;
+}
+function order(v: unknown): PredictionOrder {
+  if (!PREDICTION_ORDERS.includes(v as PredictionOrder)) {
+    throw new ApiFailure({ code: 'bad_request', message: `order must be one of ${PREDICTION_ORDERS.join(', ')}`, field: 'order' });
+  }
+  return v as PredictionOrder;
+}
 
 export function createHandlers(
   runs: RunService,
@@ -29,6 +41,7 @@ export function createHandlers(
     'runs:get': (a) => runs.summary(id(a?.id)),
     'runs:start': (a) => runs.start(a?.config),
     'runs:cancel': (a) => runs.cancel(id(a?.id)),
+    'runs:resume': (a) => runs.resume(id(a?.id)),
     'runs:delete': (a) => runs.delete(ids(a?.ids, 'ids')),
     'runs:history': (a) => {
       const out: Record<number, ReturnType<typeof runs.store.history>> = {};
@@ -36,6 +49,14 @@ export function createHandlers(
       return out;
     },
     'runs:events': (a) => runs.store.events(id(a?.id)),
+    'runs:evaluation': (a) => {
+      const runId = runs.summary(id(a?.id)).id; // not_found for an unknown run
+      return runs.store.evaluations.get(runId);
+    },
+    'runs:predictions': (a) => {
+      const runId = runs.summary(id(a?.id)).id;
+      return runs.store.evaluations.predictions(runId, order(a.order), count(a.limit, 'limit', 1000), count(a.offset, 'offset', 1e9));
+    },
     'export:csv': exportCsv,
   };
 }

@@ -6,6 +6,11 @@ import type { FieldError, RunConfig } from './config';
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const FINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled', 'interrupted'];
+/** A run that stopped early can continue from its last checkpoint ('runs:resume'). */
+export const RESUMABLE_STATUSES: readonly RunStatus[] = ['cancelled', 'failed', 'interrupted'];
+
+/** `last`: the weights at the end of the latest epoch; `best`: those of the best val/acc so far. */
+export type CheckpointKind = 'best' | 'last';
 
 /** One stored metric value. `epoch` is fractional for per-step values (epoch e, batch i of n:
  * e + (i+1)/n) and the number of completed epochs for per-epoch values. */
@@ -51,6 +56,54 @@ export interface RunSummary {
   best: Record<string, number>;
   /** Live progress, present while the run is running in this host. */
   progress: RunProgress | null;
+  /** Checkpoints in the run's folder: `last` makes a stopped run resumable, either one lets other
+   * runs start from its weights (config `init.fromRun`). */
+  checkpoints: CheckpointKind[];
+}
+
+/** The test set evaluated with one checkpoint's weights. */
+export interface Evaluation {
+  checkpoint: CheckpointKind;
+  /** Epoch (1-based, completed) and global step of the weights. */
+  epoch: number;
+  step: number;
+  n: number;
+  loss: number;
+  acc: number;
+  /** Top-5 accuracy; null when there are 5 classes or fewer. */
+  top5: number | null;
+  /** K x K counts, confusion[true][predicted]. */
+  confusion: number[][];
+  /** Accuracy of each true class; null for a class without test images. */
+  perClass: (number | null)[];
+}
+
+export interface RunEvaluation {
+  best: Evaluation | null;
+  last: Evaluation | null;
+  classNames: string[];
+  /** h, w, c of the stored test thumbnails; null before the run has been evaluated. */
+  imageShape: [number, number, number] | null;
+}
+
+export const PREDICTION_ORDERS = ['confidentWrong', 'confidentRight', 'leastConfident'] as const;
+export type PredictionOrder = (typeof PREDICTION_ORDERS)[number];
+
+/** One test image as the best checkpoint classified it. */
+export interface Prediction {
+  index: number; // position in the test set
+  label: number;
+  pred: number;
+  confidence: number; // softmax probability of `pred`
+  /** The image as stored by the trainer: base64 of uint8 pixels, h*w*c (HWC), or null when only
+   * the most telling few hundred images of a run keep their pixels. */
+  image: string | null;
+}
+
+export interface PredictionPage {
+  total: number; // rows of this order (all images for leastConfident)
+  imageShape: [number, number, number] | null;
+  rows: Prediction[];
 }
 
 /** Histories of several runs, keyed by run id then metric key, points ordered by step. */
@@ -75,9 +128,13 @@ export interface InvokeMap {
   'runs:get': [{ id: number }, RunSummary];
   'runs:start': [{ config: unknown }, RunSummary];
   'runs:cancel': [{ id: number }, RunSummary];
+  /** Continue a cancelled, failed or interrupted run from its last checkpoint (queued again). */
+  'runs:resume': [{ id: number }, RunSummary];
   'runs:delete': [{ ids: number[] }, { deleted: number[] }];
   'runs:history': [{ ids: number[]; keys?: string[] }, Histories];
   'runs:events': [{ id: number }, RunEvent[]];
+  'runs:evaluation': [{ id: number }, RunEvaluation];
+  'runs:predictions': [{ id: number; order: PredictionOrder; limit: number; offset: number }, PredictionPage];
   /** Desktop: asks where to save and writes the file (path null when the user cancels). Web mode
    * implements this client-side as a download of GET /api/export. */
   'export:csv': [ExportRequest, { path: string | null }];
@@ -124,8 +181,11 @@ export const CHANNELS: readonly Channel[] = [
   'runs:get',
   'runs:start',
   'runs:cancel',
+  'runs:resume',
   'runs:delete',
   'runs:history',
   'runs:events',
+  'runs:evaluation',
+  'runs:predictions',
   'export:csv',
 ];

@@ -3,7 +3,11 @@
 import { z } from 'zod';
 
 export const DATASETS = ['synthetic', 'fashion-mnist'] as const;
-export const MODELS = ['cnn3', 'mlp'] as const;
+export const RESNETS = ['resnet20', 'resnet32', 'resnet56', 'resnet18', 'resnet34'] as const;
+export const MODELS = ['cnn3', 'mlp', ...RESNETS, 'rir18'] as const;
+/** Bag of Tricks' ResNet tweaks (src/shared/models/resnet.ts says what each changes). */
+export const RESNET_VARIANTS = ['a', 'b', 'c', 'd'] as const;
+export const RIR_SHORTCUTS = ['conv', 'parameterFree'] as const;
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
 export const SCHEDULES = ['constant', 'step', 'cosine'] as const;
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -23,11 +27,17 @@ export const datasetSchema = z
   })
   .strict();
 
+/** Dropout rate before the classifier (every model has it: R-Drop needs it); 0 = none. */
+const dropout = z.number().min(0).lt(1).default(0);
+
 const cnn3Schema = z
   .object({
     name: z.literal('cnn3'),
     /** Filters per conv layer: the RePr paper's C^3(32) uses 32. */
     width: int(1).max(1024).default(32),
+    /** conv -> BatchNorm -> ReLU in each of the three layers. */
+    batchNorm: z.boolean().default(false),
+    dropout,
   })
   .strict();
 
@@ -35,15 +45,50 @@ const mlpSchema = z
   .object({
     name: z.literal('mlp'),
     hidden: z.array(int(1).max(65536)).min(1).max(16).default([256, 128]),
+    dropout,
   })
   .strict();
+
+const resnetSchema = z
+  .object({
+    name: z.enum(RESNETS),
+    variant: z.enum(RESNET_VARIANTS).default('a'),
+    /** gamma = 0 for the last BatchNorm of every residual block. */
+    zeroGamma: z.boolean().default(false),
+    dropout,
+  })
+  .strict();
+
+const rirSchema = z
+  .object({
+    name: z.literal('rir18'),
+    /** Channels of EACH stream (residual and transient) per stage. */
+    channels: z.array(int(1).max(4096)).min(1).max(8).default([48, 96, 192]),
+    /** RiR blocks (two generalized residual layers each) per stage. */
+    blocks: z.array(int(1).max(64)).min(1).max(8).default([2, 3, 3]),
+    /** How shortcuts change shape: 1x1 conv, or stride-2 subsampling + zero channels. */
+    shortcut: z.enum(RIR_SHORTCUTS).default('conv'),
+    dropout,
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if (o.blocks.length !== o.channels.length) {
+      ctx.addIssue({ code: 'custom', path: ['blocks'], message: `needs one entry per stage: ${o.channels.length} channel widths, ${o.blocks.length} block counts` });
+    }
+    if (o.shortcut === 'parameterFree' && o.channels.some((c, i) => i > 0 && c < o.channels[i - 1]!)) {
+      ctx.addIssue({ code: 'custom', path: ['channels'], message: 'a parameter-free shortcut cannot reduce channels: widths must not decrease' });
+    }
+  });
 
 /** A section given without its kind (`--lr 0.1` alone, or a partial file) is of the default kind. */
 function withDefaultName(name: string) {
   return (v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) && !('name' in v) ? { name, ...v } : v);
 }
 
-export const modelSchema = z.preprocess(withDefaultName('cnn3'), z.discriminatedUnion('name', [cnn3Schema, mlpSchema]));
+const modelUnion = z.discriminatedUnion('name', [cnn3Schema, mlpSchema, resnetSchema, rirSchema]);
+export const modelSchema = z.preprocess(withDefaultName('cnn3'), modelUnion);
+/** A model section before defaults are filled in (`{name: 'resnet20'}`). */
+export type ModelConfigInput = z.input<typeof modelUnion>;
 
 const sgdSchema = z
   .object({
@@ -84,17 +129,29 @@ export const scheduleSchema = z
   })
   .strict();
 
+/** Start from another run's weights (fine-tuning): its best checkpoint, else its last. Every
+ * param and buffer whose name and shape match is loaded, except layers in `exclude`; the
+ * classifier head is re-created anyway when the class counts differ. */
+export const initSchema = z
+  .object({
+    fromRun: int(1),
+    /** Layer-name prefixes whose weights are not loaded (`head`, `stage2`, `conv1/kernel`). */
+    exclude: z.array(z.string().min(1)).default(['head']),
+  })
+  .strict();
+
 export const runConfigSchema = z
   .object({
     name: z.string().max(200).default(''),
     dataset: datasetSchema.default({ name: 'synthetic', trainSubset: null, valSplit: 0.1, splitSeed: 0 }),
-    model: modelSchema.default({ name: 'cnn3', width: 32 }),
+    model: modelSchema.default({ name: 'cnn3', width: 32, batchNorm: false, dropout: 0 }),
     optimizer: optimizerSchema.default({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0 }),
     schedule: scheduleSchema.default({ name: 'constant', warmupEpochs: 0, milestones: [], gamma: 0.1 }),
     epochs: int(1).max(100000).default(10),
     batchSize: int(1).max(65536).default(64),
     seed: int(0).max(2 ** 31 - 1).default(1),
     backend: z.enum(BACKENDS).default('auto'),
+    init: initSchema.nullable().default(null),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -113,6 +170,7 @@ export type RunConfigInput = z.input<typeof runConfigSchema>;
 export type ModelConfig = RunConfig['model'];
 export type OptimizerConfig = RunConfig['optimizer'];
 export type BackendName = RunConfig['backend'];
+export type InitConfig = NonNullable<RunConfig['init']>;
 export type DatasetName = (typeof DATASETS)[number];
 
 /** One problem with a config: the dotted path of the field and what is wrong with it. */
@@ -226,6 +284,28 @@ export function setPath(obj: Record<string, unknown>, path: string, value: unkno
 
 /** A short human label for a run, when the user gave no name. */
 export function describeConfig(c: RunConfig): string {
-  const model = c.model.name === 'cnn3' ? `cnn3(${c.model.width})` : `mlp(${c.model.hidden.join('-')})`;
-  return `${model} ${c.dataset.name} ${c.optimizer.name} lr=${c.optimizer.lr} seed=${c.seed}`;
+  return `${describeModel(c.model)} ${c.dataset.name} ${c.optimizer.name} lr=${c.optimizer.lr} seed=${c.seed}`;
+}
+
+/** A model in a few characters: `cnn3(32)`, `resnet20-d zero-gamma`, `rir18(48-96-192 x 2-3-3)`. */
+export function describeModel(m: ModelConfig): string {
+  const extras: string[] = [];
+  let base: string;
+  switch (m.name) {
+    case 'cnn3':
+      base = `cnn3(${m.width}${m.batchNorm ? ', bn' : ''})`;
+      break;
+    case 'mlp':
+      base = `mlp(${m.hidden.join('-')})`;
+      break;
+    case 'rir18':
+      base = `rir18(${m.channels.join('-')} x ${m.blocks.join('-')})`;
+      if (m.shortcut !== 'conv') extras.push(m.shortcut);
+      break;
+    default:
+      base = m.variant === 'a' ? m.name : `${m.name}-${m.variant}`;
+      if (m.zeroGamma) extras.push('zero-gamma');
+  }
+  if (m.dropout > 0) extras.push(`dropout=${m.dropout}`);
+  return [base, ...extras].join(' ');
 }

@@ -42,4 +42,41 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX event_run ON event(run_id, step);
   `,
+  // 2: resume flag, test evaluations and predictions
+  `
+  -- Set when a stopped run is queued again to continue from its last checkpoint (runs:resume);
+  -- the trainer that claims it gets --resume.
+  ALTER TABLE run ADD COLUMN resume INTEGER NOT NULL DEFAULT 0;
+
+  -- The test set evaluated with the best-val and the last weights of a run.
+  CREATE TABLE evaluation (
+    run_id      INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+    checkpoint  TEXT    NOT NULL CHECK (checkpoint IN ('best','last')),
+    epoch       INTEGER NOT NULL,
+    step        INTEGER NOT NULL,
+    n           INTEGER NOT NULL,
+    loss        REAL    NOT NULL,
+    acc         REAL    NOT NULL,
+    top5        REAL,
+    confusion   TEXT    NOT NULL CHECK (json_valid(confusion)),   -- K x K counts, [true][predicted]
+    per_class   TEXT    NOT NULL CHECK (json_valid(per_class)),   -- K accuracies (null: no images)
+    class_names TEXT    NOT NULL CHECK (json_valid(class_names)),
+    image_shape TEXT    NOT NULL CHECK (json_valid(image_shape)), -- [h, w, c] of prediction.image
+    wall_time   REAL    NOT NULL,
+    PRIMARY KEY (run_id, checkpoint)
+  ) WITHOUT ROWID;
+
+  -- Every test image's prediction by the best checkpoint; the pixels (uint8, h*w*c) only for the
+  -- few hundred the run page shows, so the UI needs neither tfjs nor the dataset.
+  CREATE TABLE prediction (
+    run_id     INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+    idx        INTEGER NOT NULL,
+    label      INTEGER NOT NULL,
+    pred       INTEGER NOT NULL,
+    confidence REAL    NOT NULL,
+    image      BLOB,
+    PRIMARY KEY (run_id, idx)
+  );
+  CREATE INDEX prediction_confidence ON prediction(run_id, confidence);
+  `,
 ];

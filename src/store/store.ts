@@ -5,6 +5,7 @@ import type { MetricPoint, RunEvent, RunStatus, RunSummary } from '../shared/api
 import { FINAL_STATUSES } from '../shared/api';
 import type { RunConfig } from '../shared/config';
 import { openDatabase, type DB, type OpenOptions } from './db';
+import { EvaluationRepo } from './evaluation-repo';
 
 interface RunRow {
   id: number;
@@ -20,11 +21,14 @@ interface RunRow {
   started_at: number | null;
   ended_at: number | null;
   error: string | null;
+  resume: number;
 }
 
-export interface RunRecord extends Omit<RunSummary, 'final' | 'best' | 'progress'> {
+export interface RunRecord extends Omit<RunSummary, 'final' | 'best' | 'progress' | 'checkpoints'> {
   pid: number | null;
   host: string | null;
+  /** Queued to continue from its last checkpoint (the trainer gets --resume). */
+  resume: boolean;
 }
 
 export interface HistoryRow {
@@ -56,11 +60,13 @@ function toRecord(r: RunRow): RunRecord {
     error: r.error,
     pid: r.pid,
     host: r.host,
+    resume: r.resume === 1,
   };
 }
 
 export class Store {
   readonly db: DB;
+  readonly evaluations: EvaluationRepo;
   private readonly stmts;
 
   constructor(
@@ -69,6 +75,7 @@ export class Store {
   ) {
     this.db = openDatabase(dataDir, opts);
     const db = this.db;
+    this.evaluations = new EvaluationRepo(db);
     this.stmts = {
       insertRun: db.prepare(
         `INSERT INTO run (name, status, config, seed, created_at, started_at, pid, host)
@@ -76,10 +83,17 @@ export class Store {
       ),
       getRun: db.prepare(`SELECT * FROM run WHERE id = ?`),
       listRuns: db.prepare(`SELECT * FROM run ORDER BY id`),
+      // A resumed run keeps its first start time.
       claim: db.prepare(
-        `UPDATE run SET status = 'running', started_at = @now, pid = @pid, host = @host, error = NULL, ended_at = NULL
+        `UPDATE run SET status = 'running', started_at = COALESCE(started_at, @now), pid = @pid, host = @host, error = NULL,
+           ended_at = NULL, resume = 0
          WHERE id = @id AND status = 'queued'`,
       ),
+      reopen: db.prepare(
+        `UPDATE run SET status = @status, resume = @resume, pid = @pid, host = @host, error = NULL, ended_at = NULL
+         WHERE id = @id AND status IN ('cancelled', 'failed', 'interrupted')`,
+      ),
+      deleteMetricsAfter: db.prepare(`DELETE FROM metric WHERE run_id = ? AND step > ?`),
       setBackend: db.prepare(`UPDATE run SET backend = ?, device = ? WHERE id = ?`),
       finish: db.prepare(
         `UPDATE run SET status = @status, error = @error, ended_at = @now, pid = NULL
@@ -92,7 +106,8 @@ export class Store {
       insertEvent: db.prepare(
         `INSERT INTO event (run_id, epoch, step, kind, payload, wall_time) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
-      events: db.prepare(`SELECT epoch, step, kind, payload, wall_time FROM event WHERE run_id = ? ORDER BY step, id`),
+      // In the order written: a resumed run's steps go back to its checkpoint.
+      events: db.prepare(`SELECT epoch, step, kind, payload, wall_time FROM event WHERE run_id = ? ORDER BY id`),
       lastPerKey: db.prepare(
         // The last point of every key; per-step keys (suffix _step) are not summaries.
         `SELECT m.key, m.value FROM metric m
@@ -143,6 +158,31 @@ export class Store {
   /** Atomically take a queued run for this process; false when someone else took it or it was cancelled. */
   claimRun(id: number, pid = process.pid): boolean {
     return this.stmts.claim.run({ id, pid, host: os.hostname(), now: Date.now() }).changes === 1;
+  }
+
+  /** A stopped (cancelled, failed, interrupted) run goes on: `queued` with the resume flag for the
+   * app's queue, or `running` for a CLI that trains it now. False when it is not stopped. */
+  reopenForResume(id: number, status: 'queued' | 'running'): boolean {
+    const running = status === 'running';
+    return (
+      this.stmts.reopen.run({
+        id,
+        status,
+        resume: running ? 0 : 1,
+        pid: running ? process.pid : null,
+        host: running ? os.hostname() : null,
+      }).changes === 1
+    );
+  }
+
+  /** In one transaction: drop what the run wrote after its checkpoint (the points of a partial
+   * epoch, an evaluation), and record the resume event. The resumed epochs rewrite the rest. */
+  beginResume(runId: number, fromStep: number, e: RunEvent): void {
+    this.db.transaction(() => {
+      this.stmts.deleteMetricsAfter.run(runId, fromStep);
+      this.evaluations.clear(runId);
+      this.addEvent(runId, e);
+    })();
   }
 
   setBackend(id: number, backend: string, device: string): void {

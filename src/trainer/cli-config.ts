@@ -2,6 +2,7 @@
 // `--set path=value` reaches any field. Values are coerced only when they look like what the
 // field takes, so the schema can name the field of anything that does not fit (`--lr abc`).
 import fs from 'node:fs';
+import { Option, type Command } from 'commander';
 import { setPath, type FieldError } from '../shared/config';
 
 export interface FlagSpec {
@@ -36,6 +37,7 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = [
   { flag: 'batch-size', path: 'batchSize', kind: 'number', help: 'batch size (default 64)' },
   { flag: 'seed', path: 'seed', kind: 'number', help: 'run seed: initial weights and data order (default 1)' },
   { flag: 'backend', path: 'backend', kind: 'string', help: 'auto | tensorflow-gpu | tensorflow | wasm | cpu' },
+  { flag: 'init-from', path: 'init.fromRun', kind: 'number', help: 'start from the weights of this completed run (fine-tune; the head is not loaded unless --set init.exclude=[])' },
 ];
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
@@ -117,4 +119,16 @@ export function configFromOptions(opts: Record<string, unknown>): Record<string,
     setPath(cfg, s.slice(0, eq), parsed);
   }
   return cfg;
+}
+
+/** The config options every CLI that takes a run config shares: --config, --set and one flag per
+ * config field. */
+export function addConfigOptions(program: Command, setExample: string): Command {
+  program
+    .option('--config <file>', 'base config (JSON); flags override it')
+    .option('--set <path=value>', `set any config field, e.g. --set ${setExample} (repeatable)`, (v: string, prev: string[] = []) => [...prev, v]);
+  for (const f of CONFIG_FLAGS) {
+    program.addOption(f.kind === 'boolean' ? new Option(`--${f.flag}`, f.help) : new Option(`--${f.flag} <value>`, f.help));
+  }
+  return program;
 }

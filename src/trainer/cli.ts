@@ -1,27 +1,56 @@
 // `npm run train -- ...`: train one run headless. Creates the run row, trains, writes everything to
 // the store, shows progress on a terminal, and prints as its LAST stdout line one JSON object
 // {runId, status, backend, device, metrics, error}. Exit code 0 only when the run completed.
-import { Command, Option } from 'commander';
+// `--resume ID` continues a stopped run from its last checkpoint instead.
+import fs from 'node:fs';
+import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { formatErrors, parseRunConfig, describeConfig } from '../shared/config';
+import { dbPath } from '../store/db';
 import { resolveDataDir } from '../store/paths';
 import { openStoreFromEnv } from '../store/open';
-import { CONFIG_FLAGS, CliInputError, configFromOptions } from './cli-config';
+import { initCheckpoint, initSourceProblem, resumeProblem } from '../store/run-checks';
+import type { Store } from '../store/store';
+import { CONFIG_FLAGS, CliInputError, addConfigOptions, configFromOptions } from './cli-config';
+import { initShapeProblem } from './init-plan';
 import { executeRun } from './run';
 
 const EXIT_INVALID = 2;
 
+function refuse(message: string): number {
+  process.stderr.write(`invalid input:\n${message}\n`);
+  return EXIT_INVALID;
+}
+
+/** The store of an existing data dir; null (nothing created) when there is none. */
+function existingStore(dataDir: string): Store | null {
+  return fs.existsSync(dbPath(dataDir)) ? openStoreFromEnv(dataDir) : null;
+}
+
+/** `--resume ID`: the run re-opened as running, or an exit code when it cannot be resumed. */
+function reopen(opts: Record<string, unknown>, dataDir: string): { store: Store; runId: number } | number {
+  const runId = Number(opts.resume);
+  if (!Number.isInteger(runId) || runId < 1) return refuse(`--resume: expected a run id, got "${String(opts.resume)}"`);
+  const given = ['config', 'set', ...CONFIG_FLAGS.map((f) => f.flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase()))].filter((k) => opts[k] !== undefined);
+  if (given.length) return refuse(`--resume: a resumed run keeps its config; drop ${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`).join(', ')}`);
+  const store = existingStore(dataDir);
+  if (!store) return refuse(`--resume: run ${runId} does not exist (no store in ${dataDir})`);
+  const problem = resumeProblem(store, runId) ?? (store.reopenForResume(runId, 'running') ? null : { message: `run ${runId} changed status meanwhile` });
+  if (problem) {
+    store.close();
+    return refuse(`--resume: ${problem.message}`);
+  }
+  return { store, runId };
+}
+
 async function main(argv: string[]): Promise<number> {
   const program = new Command('train')
     .description('Train one run and record it in the store.')
-    .option('--config <file>', 'base config (JSON); flags override it')
-    .option('--set <path=value>', 'set any config field, e.g. --set optimizer.lr=0.1 (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--data-dir <dir>', 'data dir holding trickbench.db (default $TRICKBENCH_HOME or ~/.trickbench)')
+    .option('--resume <runId>', 'continue a cancelled, failed or interrupted run from its last checkpoint (no config flags)')
     .option('--no-progress', 'no progress bar')
     .exitOverride();
-  for (const f of CONFIG_FLAGS) {
-    program.addOption(f.kind === 'boolean' ? new Option(`--${f.flag}`, f.help) : new Option(`--${f.flag} <value>`, f.help));
-  }
+  addConfigOptions(program, 'optimizer.lr=0.1');
   try {
     program.parse(argv, { from: 'user' });
   } catch (e) {
@@ -30,25 +59,44 @@ async function main(argv: string[]): Promise<number> {
   }
   const opts = program.opts<Record<string, unknown>>();
 
-  let raw: Record<string, unknown>;
-  try {
-    raw = configFromOptions(opts);
-  } catch (e) {
-    if (e instanceof CliInputError) {
-      process.stderr.write(`invalid input:\n${e.message}\n`);
+  const dataDir = resolveDataDir(opts.dataDir as string | undefined);
+  let store: Store;
+  let run: { id: number; name: string };
+  if (opts.resume !== undefined) {
+    const r = reopen(opts, dataDir);
+    if (typeof r === 'number') return r;
+    store = r.store;
+    run = { id: r.runId, name: `${store.getRun(r.runId)!.name} (resumed)` };
+  } else {
+    let raw: Record<string, unknown>;
+    try {
+      raw = configFromOptions(opts);
+    } catch (e) {
+      if (e instanceof CliInputError) return refuse(e.message);
+      throw e;
+    }
+    const parsed = parseRunConfig(raw);
+    if (!parsed.ok) {
+      process.stderr.write(`invalid config:\n${formatErrors(parsed.errors)}\n`);
       return EXIT_INVALID;
     }
-    throw e;
+    const config = parsed.config;
+    if (config.init) {
+      // Before the run row exists: a refused start writes nothing.
+      const from = config.init.fromRun;
+      const s = existingStore(dataDir);
+      const problem = s
+        ? (initSourceProblem(s, from)?.message ?? initShapeProblem(dataDir, config, initCheckpoint(s, from)!)?.replace(/^init\.fromRun: /, ''))
+        : `run ${from} does not exist (no store in ${dataDir})`;
+      s?.close();
+      if (problem) {
+        process.stderr.write(`invalid config:\ninit.fromRun: ${problem}\n`);
+        return EXIT_INVALID;
+      }
+    }
+    store = openStoreFromEnv(dataDir);
+    run = store.createRun(config, 'running', config.name || describeConfig(config));
   }
-  const parsed = parseRunConfig(raw);
-  if (!parsed.ok) {
-    process.stderr.write(`invalid config:\n${formatErrors(parsed.errors)}\n`);
-    return EXIT_INVALID;
-  }
-  const config = parsed.config;
-  const dataDir = resolveDataDir(opts.dataDir as string | undefined);
-  const store = openStoreFromEnv(dataDir);
-  const run = store.createRun(config, 'running', config.name || describeConfig(config));
 
   let cancelled = false;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -72,6 +120,7 @@ async function main(argv: string[]): Promise<number> {
     store,
     runId: run.id,
     dataDir,
+    resume: opts.resume !== undefined,
     isCancelled: () => cancelled,
     hooks: {
       started: (b, d) => process.stderr.write(`backend ${b} on ${d}\n`),

@@ -5,6 +5,8 @@ import type { MetricPoint, RunEvent } from '../shared/api';
 import type { RunConfig } from '../shared/config';
 import { gatherBatch } from './data/index';
 import type { ImageSet, Normalization, Splits } from './data/types';
+import { evaluateTest, type TestResult } from './evaluation';
+import { countCorrect, crossEntropy } from './loss/cross-entropy';
 import type { SequentialModel } from './models/model';
 import type { Optimizer } from './optim/optimizers';
 import { learningRate } from './optim/schedule';
@@ -13,12 +15,40 @@ import { registerGradients } from './tf/gradients';
 
 registerGradients();
 
+export { countCorrect, crossEntropy };
+
 export interface LoopSink {
   metrics(points: MetricPoint[]): void;
   event(e: RunEvent): void;
   progress(p: { epoch: number; step: number; stepsPerEpoch: number; phase: 'train' | 'eval' }): void;
   /** Resolves after giving pending I/O (cancel requests, signals) a chance to run; true = stop. */
   shouldStop(): Promise<boolean>;
+}
+
+/** Where training stands between epochs: all a resumed run needs besides weights and optimizer
+ * state (data order depends only on (seed, epoch), dropout masks on (seed, step)). */
+export interface LoopPosition {
+  epoch: number; // epochs completed
+  step: number; // global steps done
+  bestValAcc: number | null;
+  bestEpoch: number | null;
+}
+
+export interface EpochEnd {
+  position: LoopPosition;
+  stepsPerEpoch: number;
+  val: { loss: number; acc: number } | null;
+  /** This epoch's weights are the best so far: val/acc beat every earlier epoch (ties keep the
+   * earlier one), or there is no validation split, where the latest weights are the best known. */
+  improved: boolean;
+}
+
+export interface LoopOptions {
+  /** Continue after this (checkpointed) position instead of from scratch. */
+  start?: LoopPosition;
+  /** Called at every epoch end after its metrics are written, to save checkpoints: metrics first,
+   * so a crash in between only makes a resume redo (and rewrite) that epoch. */
+  epochEnd?(e: EpochEnd): Promise<void> | void;
 }
 
 export class Cancelled extends Error {
@@ -30,19 +60,6 @@ export class Cancelled extends Error {
 
 const EVAL_BATCH = 256;
 const FLUSH_MS = 1000;
-
-/** Mean softmax cross-entropy of integer labels. */
-export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, numClasses: number): tf.Scalar {
-  return tf.tidy(() => {
-    const logp = tf.logSoftmax(logits);
-    const onehot = tf.oneHot(labels, numClasses);
-    return tf.neg(tf.mean(tf.sum(tf.mul(onehot, logp), 1))) as tf.Scalar;
-  });
-}
-
-export function countCorrect(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
-  return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), "float32")) as tf.Scalar);
-}
 
 /** Loss and accuracy of the model on a set of images, in inference mode. */
 export async function evaluate(model: SequentialModel, set: ImageSet, shape: readonly number[], norm: Normalization, indices: Int32Array, numClasses: number) {
@@ -100,9 +117,19 @@ export function trainStep(
 export interface TrainResult {
   final: Record<string, number>;
   steps: number;
+  position: LoopPosition;
+  /** The test set with the last weights. */
+  test: TestResult;
 }
 
-export async function trainModel(config: RunConfig, splits: Splits, model: SequentialModel, optimizer: Optimizer, sink: LoopSink): Promise<TrainResult> {
+export async function trainModel(
+  config: RunConfig,
+  splits: Splits,
+  model: SequentialModel,
+  optimizer: Optimizer,
+  sink: LoopSink,
+  opts: LoopOptions = {},
+): Promise<TrainResult> {
   const { dataset } = splits;
   const shape = dataset.shape;
   const K = dataset.numClasses;
@@ -110,10 +137,13 @@ export async function trainModel(config: RunConfig, splits: Splits, model: Seque
   const nTrain = splits.train.length;
   const stepsPerEpoch = Math.ceil(nTrain / B);
   const final: Record<string, number> = {};
-  let step = 0;
-  const point = (key: string, value: number, epoch: number): MetricPoint => ({ key, step, epoch, value, time: Date.now() });
+  const pos: LoopPosition = { ...(opts.start ?? { epoch: 0, step: 0, bestValAcc: null, bestEpoch: null }) };
+  if (pos.step !== pos.epoch * stepsPerEpoch) {
+    throw new Error(`cannot continue: step ${pos.step} after ${pos.epoch} epochs does not fit ${stepsPerEpoch} steps per epoch`);
+  }
+  const point = (key: string, value: number, epoch: number): MetricPoint => ({ key, step: pos.step, epoch, value, time: Date.now() });
 
-  for (let epoch = 0; epoch < config.epochs; epoch++) {
+  for (let epoch = pos.epoch; epoch < config.epochs; epoch++) {
     const t0 = performance.now();
     // The data order of an epoch depends only on the run seed and the epoch index.
     const order = permutation(makeRng(config.seed, `order:${epoch}`), Int32Array.from(splits.train));
@@ -123,20 +153,23 @@ export async function trainModel(config: RunConfig, splits: Splits, model: Seque
     let lastFlush = performance.now();
     let lr = config.optimizer.lr;
     for (let i = 0; i < stepsPerEpoch; i++) {
-      if (await sink.shouldStop()) throw new Cancelled();
+      if (await sink.shouldStop()) {
+        if (stepPoints.length) sink.metrics(stepPoints.splice(0)); // the curve shows where it stopped; a resume rewrites it
+        throw new Cancelled();
+      }
       const start = i * B;
       const end = Math.min(start + B, nTrain);
       const b = gatherBatch(dataset.train, shape, splits.norm, order, start, end);
-      lr = learningRate(config, config.optimizer.lr, step, stepsPerEpoch);
-      const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr, step);
+      lr = learningRate(config, config.optimizer.lr, pos.step, stepsPerEpoch);
+      const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr, pos.step);
       const [lv, cv] = await Promise.all([lossT.data(), correctT.data()]);
       lossT.dispose();
       correctT.dispose();
       const loss = lv[0]!;
-      if (!Number.isFinite(loss)) throw new Error(`training diverged: train/loss is ${loss} at epoch ${epoch + 1}, step ${step + 1} (try a lower optimizer.lr)`);
+      if (!Number.isFinite(loss)) throw new Error(`training diverged: train/loss is ${loss} at epoch ${epoch + 1}, step ${pos.step + 1} (try a lower optimizer.lr)`);
       lossSum += loss * b.n;
       correct += cv[0]!;
-      step++;
+      pos.step++;
       const fe = epoch + (i + 1) / stepsPerEpoch;
       stepPoints.push(point('train/loss_step', loss, fe), point('lr_step', lr, fe));
       // Per-step points reach the store and live charts about once a second, in one transaction.
@@ -144,11 +177,11 @@ export async function trainModel(config: RunConfig, splits: Splits, model: Seque
         sink.metrics(stepPoints.splice(0));
         lastFlush = performance.now();
       }
-      sink.progress({ epoch, step, stepsPerEpoch, phase: 'train' });
+      sink.progress({ epoch, step: pos.step, stepsPerEpoch, phase: 'train' });
     }
     const trainTime = (performance.now() - t0) / 1000;
     sink.metrics(stepPoints.splice(0));
-    sink.progress({ epoch, step, stepsPerEpoch, phase: 'eval' });
+    sink.progress({ epoch, step: pos.step, stepsPerEpoch, phase: 'eval' });
     const val = splits.val.length ? await evaluate(model, dataset.train, shape, splits.norm, splits.val, K) : null;
     const epochTime = (performance.now() - t0) / 1000;
     const e = epoch + 1;
@@ -162,12 +195,20 @@ export async function trainModel(config: RunConfig, splits: Splits, model: Seque
     if (val) pts.push(point('val/loss', val.loss, e), point('val/acc', val.acc, e));
     for (const p of pts) final[p.key] = p.value;
     sink.metrics(pts);
+    const improved = !val || pos.bestValAcc === null || val.acc > pos.bestValAcc;
+    if (val && improved) {
+      pos.bestValAcc = val.acc;
+      pos.bestEpoch = e;
+    }
+    pos.epoch = e;
+    await opts.epochEnd?.({ position: { ...pos }, stepsPerEpoch, val, improved });
   }
 
-  sink.progress({ epoch: config.epochs - 1, step, stepsPerEpoch, phase: 'eval' });
-  const test = await evaluate(model, dataset.test, shape, splits.norm, splits.test, K);
+  sink.progress({ epoch: config.epochs - 1, step: pos.step, stepsPerEpoch, phase: 'eval' });
+  const test = await evaluateTest(model, dataset.test, shape, splits.norm, splits.test, K);
   const testPts = [point('test/loss', test.loss, config.epochs), point('test/acc', test.acc, config.epochs)];
+  if (test.top5 !== null) testPts.push(point('test/top5', test.top5, config.epochs));
   for (const p of testPts) final[p.key] = p.value;
   sink.metrics(testPts);
-  return { final, steps: step };
+  return { final, steps: pos.step, position: pos, test };
 }

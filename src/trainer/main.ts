@@ -1,4 +1,5 @@
-// The trainer process forked by the host (desktop app or serve): `trainer.js --run-id N --data-dir DIR`.
+// The trainer process forked by the host (desktop app or serve): `trainer.js --run-id N --data-dir DIR
+// [--resume]` (--resume: continue the re-queued run from its last checkpoint).
 // It claims the queued run, trains it, writes everything to the store itself and sends small
 // progress messages to the host. If the host goes away, training goes on and the store stays the
 // record of it.
@@ -18,11 +19,11 @@ function send(msg: TrainerMessage): void {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { 'run-id': { type: 'string' }, 'data-dir': { type: 'string' } } });
+  const { values } = parseArgs({ options: { 'run-id': { type: 'string' }, 'data-dir': { type: 'string' }, resume: { type: 'boolean' } } });
   const runId = Number(values['run-id']);
   const dataDir = values['data-dir'];
   if (!Number.isInteger(runId) || !dataDir) {
-    process.stderr.write('usage: trainer --run-id N --data-dir DIR\n');
+    process.stderr.write('usage: trainer --run-id N --data-dir DIR [--resume]\n');
     return 2;
   }
   const store = openStoreFromEnv(dataDir);
@@ -50,6 +51,7 @@ async function main(): Promise<number> {
     store,
     runId,
     dataDir,
+    resume: values.resume === true,
     isCancelled: () => cancelled,
     hooks: {
       started: (backend, device) => send({ type: 'started', runId, backend, device, pid: process.pid }),

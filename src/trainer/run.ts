@@ -1,14 +1,21 @@
 // One run from start to final status; shared by the headless CLI and the forked trainer process.
-// The run's status always ends final: completed, cancelled or failed (with the reason).
+// The run's status always ends final: completed, cancelled or failed (with the reason). Along the
+// way it keeps checkpoints in the run's folder (last every epoch, best on a new best val/acc),
+// continues from the last one when resumed, and can start from another run's weights.
 import * as tf from '@tensorflow/tfjs-core';
 import type { MetricPoint, RunEvent, RunProgress, RunStatus } from '../shared/api';
 import { mustParseRunConfig, type RunConfig } from '../shared/config';
+import { initCheckpoint } from '../store/run-checks';
+import { runDir } from '../store/paths';
 import type { Store } from '../store/store';
 import { initBackend } from './backend';
+import { readCheckpoint, writeCheckpoint, type CheckpointMeta } from './checkpoint';
 import { loadDataset, makeSplits } from './data/index';
-import { Cancelled, trainModel } from './loop';
+import { Cancelled, trainModel, type EpochEnd, type LoopPosition } from './loop';
 import { buildModel } from './models/registry';
 import { makeOptimizer } from './optim/optimizers';
+import { recordEvaluations } from './run-evaluation';
+import { applyInit, captureState, restoreOptimizer, restoreWeights, type ModelWeights } from './train-state';
 
 export interface RunHooks {
   started?(backend: string, device: string): void;
@@ -32,21 +39,23 @@ export async function executeRun(opts: {
   dataDir: string;
   hooks?: RunHooks;
   isCancelled: () => boolean;
+  /** Continue from the run's last checkpoint (its row was re-opened by runs:resume or --resume). */
+  resume?: boolean;
 }): Promise<RunOutcome> {
   const { store, runId, hooks = {} } = opts;
   const out: RunOutcome = { runId, status: 'failed', backend: null, device: null, metrics: {}, error: null };
   let step = 0;
-  const emitEvent = (kind: string, epoch: number, payload: Record<string, unknown>) => {
-    const e: RunEvent = { kind, epoch, step, payload, time: Date.now() };
+  const record = (e: RunEvent) => {
     store.addEvent(runId, e);
     hooks.event?.(e);
   };
+  const emitEvent = (kind: string, epoch: number, payload: Record<string, unknown>) => record({ kind, epoch, step, payload, time: Date.now() });
   let config: RunConfig | null = null;
   const disposers: (() => void)[] = [];
   try {
-    const record = store.getRun(runId);
-    if (!record) throw new Error(`run ${runId} does not exist in ${store.dataDir}`);
-    config = mustParseRunConfig(record.config);
+    const run = store.getRun(runId);
+    if (!run) throw new Error(`run ${runId} does not exist in ${store.dataDir}`);
+    config = mustParseRunConfig(run.config);
     const backend = await initBackend(config.backend);
     out.backend = backend.name;
     out.device = backend.device;
@@ -57,45 +66,100 @@ export async function executeRun(opts: {
     const splits = makeSplits(dataset, config.dataset);
     const model = buildModel(config.model, dataset.shape, dataset.numClasses, config.seed);
     disposers.push(() => model.dispose());
+    const weights: ModelWeights = { params: model.params, buffers: model.buffers, numClasses: dataset.numClasses };
     const optimizer = makeOptimizer(config.optimizer);
     disposers.push(() => optimizer.dispose());
-    emitEvent('run.start', 0, {
-      backend: backend.name,
-      device: backend.device,
-      warnings: backend.warnings,
-      dataset: dataset.name,
-      source: dataset.source,
-      inputShape: dataset.shape,
-      classes: dataset.numClasses,
-      train: splits.train.length,
-      val: splits.val.length,
-      test: splits.test.length,
-      normalization: { mean: splits.norm.mean.map((v) => +v.toFixed(4)), std: splits.norm.std.map((v) => +v.toFixed(4)) },
-      params: model.paramCount,
-      flops: model.flops,
-    });
+    const dir = runDir(opts.dataDir, runId);
 
-    const epochs = config.epochs;
-    const result = await trainModel(config, splits, model, optimizer, {
-      metrics(points) {
-        store.addMetrics(runId, points);
-        hooks.metrics?.(points);
-      },
-      event: (e) => {
-        store.addEvent(runId, e);
-        hooks.event?.(e);
-      },
-      progress(p) {
-        step = p.step;
-        hooks.progress?.({ ...p, epochs });
-      },
-      async shouldStop() {
-        // Let queued I/O (a cancel message, a signal) run before the next step.
-        await new Promise((r) => setImmediate(r));
-        return opts.isCancelled();
-      },
+    let start: LoopPosition | undefined;
+    if (opts.resume) {
+      const ckpt = readCheckpoint(dir, 'last');
+      if (!ckpt) throw new Error(`run ${runId} cannot be resumed: no checkpoint in ${dir}`);
+      restoreWeights(weights, ckpt, `the last checkpoint of run ${runId}`);
+      restoreOptimizer(optimizer, ckpt);
+      const p = ckpt.manifest.position;
+      start = { epoch: p.epoch, step: p.step, bestValAcc: p.bestValAcc, bestEpoch: p.bestEpoch };
+      step = p.step;
+      const e: RunEvent = {
+        kind: 'run.resume',
+        epoch: p.epoch,
+        step: p.step,
+        payload: { fromEpoch: p.epoch, fromStep: p.step, backend: backend.name, device: backend.device },
+        time: Date.now(),
+      };
+      store.beginResume(runId, p.step, e);
+      hooks.event?.(e);
+    } else {
+      emitEvent('run.start', 0, {
+        backend: backend.name,
+        device: backend.device,
+        warnings: backend.warnings,
+        dataset: dataset.name,
+        source: dataset.source,
+        inputShape: dataset.shape,
+        classes: dataset.numClasses,
+        train: splits.train.length,
+        val: splits.val.length,
+        test: splits.test.length,
+        normalization: { mean: splits.norm.mean.map((v) => +v.toFixed(4)), std: splits.norm.std.map((v) => +v.toFixed(4)) },
+        params: model.paramCount,
+        flops: model.flops,
+      });
+      if (config.init) {
+        const { fromRun } = config.init;
+        const kind = initCheckpoint(store, fromRun);
+        const ckpt = kind ? readCheckpoint(runDir(opts.dataDir, fromRun), kind) : null;
+        if (!ckpt) throw new Error(`init.fromRun: run ${fromRun} has no checkpoint to load weights from`);
+        const report = applyInit(weights, ckpt, config.init);
+        emitEvent('init.loaded', 0, { ...report });
+      }
+    }
+
+    const meta = (kind: 'best' | 'last', e: EpochEnd, optim: CheckpointMeta['optimizer']): CheckpointMeta => ({
+      runId,
+      kind,
+      model: { config: config!.model, inputShape: [...dataset.shape], numClasses: dataset.numClasses },
+      optimizer: optim,
+      position: { ...e.position, stepsPerEpoch: e.stepsPerEpoch },
+      val: e.val,
     });
-    out.metrics = result.final;
+    const epochs = config.epochs;
+    const result = await trainModel(
+      config,
+      splits,
+      model,
+      optimizer,
+      {
+        metrics(points) {
+          store.addMetrics(runId, points);
+          hooks.metrics?.(points);
+        },
+        event: record,
+        progress(p) {
+          step = p.step;
+          hooks.progress?.({ ...p, epochs });
+        },
+        async shouldStop() {
+          // Let queued I/O (a cancel message, a signal) run before the next step.
+          await new Promise((r) => setImmediate(r));
+          return opts.isCancelled();
+        },
+      },
+      {
+        start,
+        async epochEnd(e) {
+          const state = await captureState(weights, optimizer);
+          // Best first: a crash before `last` is written only makes the resume redo this epoch.
+          // The best weights are for evaluation and fine-tuning: no optimizer state.
+          if (e.improved) writeCheckpoint(dir, meta('best', e, null), state.arrays.filter((a) => a.group !== 'optimizer'));
+          writeCheckpoint(dir, meta('last', e, state.optimizer), state.arrays);
+        },
+      },
+    );
+    step = result.steps;
+    const best = await recordEvaluations({ store, runId, dir, config, splits, model, weights, result, progress: (p) => hooks.progress?.({ ...p, epochs }) });
+    hooks.metrics?.(best.points);
+    out.metrics = { ...store.summaries(runId).final, ...result.final, ...Object.fromEntries(best.points.map((p) => [p.key, p.value])) };
     out.status = 'completed';
     emitEvent('run.end', epochs, { status: 'completed', tensors: tf.memory().numTensors });
   } catch (e) {

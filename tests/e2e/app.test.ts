@@ -188,4 +188,30 @@ describe('Trickbench in a browser', () => {
     // 640 training images / 32 = 20 steps per epoch, 3 epochs, for each run.
     expect(hist.filter((h) => h.key === 'train/loss_step')).toHaveLength(120);
   });
+
+  it('shows the test evaluation on the run page: confusion matrix and test images', async () => {
+    await page.evaluate(() => (window.location.hash = '#/runs/1'));
+    await page.waitForSelector('[data-section="evaluation"] .cm');
+    expect(await page.locator('.cm td.cell').count()).toBe(100); // 10 x 10 classes
+    expect(await page.locator('.cm td.cell.diag').count()).toBe(10);
+    const counts = await page.locator('.cm td.cell').allTextContents();
+    expect(counts.reduce((a, c) => a + Number(c.trim()), 0)).toBe(2000); // every synthetic test image
+    // The grid: most confidently wrong first, each image drawn from its stored pixels.
+    await expect.poll(() => page.locator('.prediction').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    expect(await page.locator('.prediction.right').count()).toBe(0);
+    const drawn = await page.evaluate(() => {
+      const c = document.querySelector('.prediction canvas') as HTMLCanvasElement;
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      return { w: c.width, distinct: new Set(Array.from({ length: d.length / 4 }, (_, i) => d[4 * i]! * 65536 + d[4 * i + 1]! * 256 + d[4 * i + 2]!)).size };
+    });
+    expect(drawn.w).toBe(96); // 32 px scaled 3x
+    expect(drawn.distinct).toBeGreaterThan(50);
+    // The section itself, at full resolution (scrolled to the top, so the sticky bar stays out of it).
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const box = (await page.locator('.run-evaluation').boundingBox())!;
+    await page.screenshot({ path: path.join(SHOTS, '08-run-evaluation.png'), fullPage: true, clip: { x: 0, y: box.y - 8, width: 1280, height: box.height + 16 } });
+    await page.selectOption('[data-control="prediction-order"]', 'confidentRight');
+    await expect.poll(() => page.locator('.prediction.right').count()).toBeGreaterThan(0);
+    expect(await page.locator('.prediction.wrong').count()).toBe(0);
+  });
 });

@@ -18,7 +18,7 @@ describe('npm run train', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.last).toMatchObject({ runId: 1, status: 'completed', backend: 'wasm', error: null });
     const m = r.last!.metrics as Record<string, number>;
-    for (const k of ['val/acc', 'val/loss', 'test/acc', 'test/loss', 'train/loss']) expect(typeof m[k], k).toBe('number');
+    for (const k of ['val/acc', 'val/loss', 'test/acc', 'test/loss', 'train/loss', 'test/acc_best', 'test/top5']) expect(typeof m[k], k).toBe('number');
     const store = new Store(tmp.dir);
     const run = store.getRun(1)!;
     expect(run).toMatchObject({ name: 'cli-run', status: 'completed', backend: 'wasm' });

@@ -37,7 +37,7 @@ describe('CLI flags -> config', () => {
     fs.writeFileSync(file, JSON.stringify({ model: { name: 'cnn3', width: 8 }, epochs: 3, optimizer: { name: 'sgd', lr: 0.2 } }));
     const raw = configFromOptions({ config: file, model: 'mlp', hidden: '64,32', set: ['optimizer.lr=0.01', 'dataset.trainSubset=null'] });
     const r = parseRunConfig(raw);
-    expect(r.ok && r.config.model).toEqual({ name: 'mlp', hidden: [64, 32] });
+    expect(r.ok && r.config.model).toEqual({ name: 'mlp', hidden: [64, 32], dropout: 0 });
     expect(r.ok && r.config.optimizer.lr).toBe(0.01);
     expect(r.ok && r.config.epochs).toBe(3);
     expect(r.ok && r.config.dataset.trainSubset).toBeNull();

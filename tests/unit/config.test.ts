@@ -11,14 +11,14 @@ describe('run config schema', () => {
   it('fills every default from an empty object', () => {
     const c = defaultRunConfig();
     expect(c.dataset).toEqual({ name: 'synthetic', trainSubset: null, valSplit: 0.1, splitSeed: 0 });
-    expect(c.model).toEqual({ name: 'cnn3', width: 32 });
+    expect(c.model).toEqual({ name: 'cnn3', width: 32, batchNorm: false, dropout: 0 });
     expect(c.optimizer).toEqual({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0 });
     expect(c.backend).toBe('auto');
   });
 
   it('fills the defaults of the chosen model and optimizer kind', () => {
     const r = parseRunConfig({ model: { name: 'mlp' }, optimizer: { name: 'adam', lr: 0.01 } });
-    expect(r.ok && r.config.model).toEqual({ name: 'mlp', hidden: [256, 128] });
+    expect(r.ok && r.config.model).toEqual({ name: 'mlp', hidden: [256, 128], dropout: 0 });
     expect(r.ok && r.config.optimizer).toEqual({ name: 'adam', lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 });
   });
 
@@ -56,6 +56,6 @@ describe('partial sections', () => {
   it('a model or optimizer section without a name is of the default kind', () => {
     const r = parseRunConfig({ optimizer: { lr: 0.2 }, model: { width: 8 } });
     expect(r.ok && r.config.optimizer).toMatchObject({ name: 'sgd', lr: 0.2, momentum: 0.9 });
-    expect(r.ok && r.config.model).toEqual({ name: 'cnn3', width: 8 });
+    expect(r.ok && r.config.model).toEqual({ name: 'cnn3', width: 8, batchNorm: false, dropout: 0 });
   });
 });

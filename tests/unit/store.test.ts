@@ -66,6 +66,41 @@ describe('store', () => {
     expect(store.getRun(run.id)).toMatchObject({ status: 'completed', error: null, pid: null });
   });
 
+  it('re-opens only a stopped run for resume; the claim keeps its first start time', () => {
+    const run = store.createRun(defaultRunConfig(), 'running');
+    expect(store.reopenForResume(run.id, 'queued')).toBe(false); // running
+    store.finishRun(run.id, 'interrupted', 'gone');
+    const started = store.getRun(run.id)!.startedAt;
+    expect(store.reopenForResume(run.id, 'queued')).toBe(true);
+    expect(store.getRun(run.id)).toMatchObject({ status: 'queued', resume: true, error: null, endedAt: null });
+    expect(store.claimRun(run.id)).toBe(true);
+    expect(store.getRun(run.id)).toMatchObject({ status: 'running', resume: false, startedAt: started });
+    store.finishRun(run.id, 'completed');
+    expect(store.reopenForResume(run.id, 'running')).toBe(false);
+  });
+
+  it('beginResume drops what came after the checkpoint and records the event, in one transaction', () => {
+    const run = store.createRun(defaultRunConfig(), 'running');
+    const pts = [5, 10, 11, 12].map((step) => ({ key: 'train/loss_step', step, epoch: step / 5, value: step, time: 0 }));
+    store.addMetrics(run.id, [...pts, { key: 'val/acc', step: 10, epoch: 2, value: 0.5, time: 0 }]);
+    store.evaluations.save(run.id, {
+      evaluations: [{ checkpoint: 'last', epoch: 2, step: 10, n: 1, loss: 1, acc: 1, top5: null, confusion: [[1]], perClass: [1] }],
+      classNames: ['a'],
+      imageShape: [1, 1, 1],
+      predictions: [{ index: 0, label: 0, pred: 0, confidence: 0.9, image: Uint8Array.of(7) }],
+    });
+    expect(store.evaluations.predictions(run.id, 'confidentRight', 10, 0).rows[0]!.image).toBe(Buffer.of(7).toString('base64'));
+    const ev = { kind: 'run.resume', epoch: 2, step: 10, payload: { fromEpoch: 2, fromStep: 10 }, time: 1 };
+    // A failing insert inside rolls everything back.
+    expect(() => store.beginResume(run.id, 10, { ...ev, payload: { x: 1n } as never })).toThrow();
+    expect(store.history(run.id)['train/loss_step']).toHaveLength(4);
+    store.beginResume(run.id, 10, ev);
+    expect(store.history(run.id)['train/loss_step']!.map((p) => p.step)).toEqual([5, 10]);
+    expect(store.history(run.id)['val/acc']).toHaveLength(1);
+    expect(store.evaluations.get(run.id)).toEqual({ best: null, last: null, classNames: [], imageShape: null });
+    expect(store.events(run.id)).toEqual([ev]);
+  });
+
   it('deleting a run removes its metrics and events', () => {
     const run = store.createRun(defaultRunConfig(), 'running');
     store.addMetrics(run.id, [{ key: 'val/acc', step: 1, epoch: 1, value: 1, time: 0 }]);

@@ -14,6 +14,8 @@ const SUMMARY_COLUMNS: [string, string, 'final' | 'best'][] = [
   ['best_val_loss', 'val/loss', 'best'],
   ['test_acc', 'test/acc', 'final'],
   ['test_loss', 'test/loss', 'final'],
+  ['test_acc_best', 'test/acc_best', 'final'], // the best-val checkpoint's test accuracy
+  ['test_top5', 'test/top5', 'final'],
   ['final_train_loss', 'train/loss', 'final'],
   ['final_train_acc', 'train/acc', 'final'],
 ];

@@ -5,10 +5,12 @@ import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { EventMap, EventName, RunProgress, RunSummary } from '../../shared/api';
 import { ApiFailure } from '../../shared/api';
-import { describeConfig, parseRunConfig } from '../../shared/config';
+import { describeConfig } from '../../shared/config';
 import type { HostMessage, TrainerMessage } from '../../shared/protocol';
-import { runDir } from '../../store/paths';
+import { checkpointsOf, runDir } from '../../store/paths';
+import { resumeProblem } from '../../store/run-checks';
 import type { RunRecord, Store } from '../../store/store';
+import { checkStartInput } from './run-input';
 
 export interface RunServiceOptions {
   store: Store;
@@ -118,8 +120,9 @@ export class RunService {
   }
 
   private toSummary(r: RunRecord): RunSummary {
-    const { pid: _pid, host: _host, ...rest } = r;
-    return { ...rest, ...this.o.store.summaries(r.id), progress: this.active.get(r.id)?.progress ?? null };
+    const { pid: _pid, host: _host, resume: _resume, ...rest } = r;
+    const progress = this.active.get(r.id)?.progress ?? null;
+    return { ...rest, ...this.o.store.summaries(r.id), progress, checkpoints: checkpointsOf(this.o.dataDir, r.id) };
   }
 
   list(): RunSummary[] {
@@ -127,22 +130,22 @@ export class RunService {
   }
 
   start(input: unknown): RunSummary {
-    const parsed = parseRunConfig(input);
-    if (!parsed.ok) {
-      const first = parsed.errors[0]!;
-      throw new ApiFailure({
-        code: 'invalid_config',
-        message: parsed.errors.map((e) => `${e.field}: ${e.message}`).join('; '),
-        field: first.field,
-        fields: parsed.errors,
-      });
-    }
-    const config = parsed.config;
-    const rec = this.o.store.createRun(config, 'queued', config.name || describeConfig(config));
-    this.queue.push(rec.id);
-    this.changed(rec.id);
+    const config = checkStartInput(this.o.store, input);
+    return this.enqueue(this.o.store.createRun(config, 'queued', config.name || describeConfig(config)).id);
+  }
+
+  /** Queue a stopped run again: its trainer continues from the last checkpoint, same id. */
+  resume(id: number): RunSummary {
+    const problem = resumeProblem(this.o.store, id) ?? (this.o.store.reopenForResume(id, 'queued') ? null : { code: 'conflict' as const, message: `run ${id} changed status meanwhile` });
+    if (problem) throw new ApiFailure({ ...problem, field: 'id' });
+    return this.enqueue(id);
+  }
+
+  private enqueue(id: number): RunSummary {
+    this.queue.push(id);
+    this.changed(id);
     this.pump();
-    return this.summary(rec.id);
+    return this.summary(id);
   }
 
   cancel(id: number): RunSummary {
@@ -209,12 +212,13 @@ export class RunService {
       const id = this.queue.shift()!;
       const r = this.o.store.getRun(id);
       if (!r || r.status !== 'queued') continue;
-      this.spawn(id);
+      this.spawn(id, r.resume);
     }
   }
 
-  private spawn(id: number): void {
-    const child = fork(this.o.trainerEntry, ['--run-id', String(id), '--data-dir', this.o.dataDir], {
+  private spawn(id: number, resume: boolean): void {
+    const args = ['--run-id', String(id), '--data-dir', this.o.dataDir, ...(resume ? ['--resume'] : [])];
+    const child = fork(this.o.trainerEntry, args, {
       execPath: this.o.execPath,
       execArgv: this.o.execArgv ?? [],
       env: { ...process.env, ...this.o.env },

@@ -1,55 +1,77 @@
+// A built model: variables created from the shared architecture's trace (names, shapes, initial
+// values), and a forward pass that runs the same architecture on tensors.
 import * as tf from '@tensorflow/tfjs-core';
+import type { ModelConfig } from '../../shared/config';
+import { architecture, traceModel, type Architecture, type GroupSummary } from '../../shared/models/index';
 import { makeRng } from '../rng';
-import type { ApplyContext, Buffer, Layer, LayerSummary, Param, Shape } from './layers';
+import { initialValue, type ApplyContext, type Buffer, type LayerSummary, type Param, type Shape } from './layers';
+import { TfOps, type ModelState } from './tf-ops';
 
 let nextScope = 0;
 
-/** A built model: its layers in order, their parameters, and a forward pass to logits. */
-export class SequentialModel {
+export class Model {
   readonly params: Param[];
   readonly buffers: Buffer[];
+  /** The layer table (leaves in execution order): what the form and `npm run summary` show. */
   readonly summary: LayerSummary[];
+  readonly groups: GroupSummary[];
   readonly outputShape: Shape;
+  readonly paramCount: number;
+  /** Multiply-adds of one example's forward pass. */
+  readonly flops: number;
+  private readonly arch: Architecture;
+  private readonly state: ModelState;
 
   constructor(
-    readonly name: string,
+    readonly config: ModelConfig,
     readonly inputShape: Shape,
     readonly numClasses: number,
-    private readonly layers: Layer[],
     seed: number,
   ) {
-    // Initial weights come from their own stream of the run seed, so arms that share a seed share
-    // their initial weights, and the data order can change without changing them.
-    const ctx = { rng: makeRng(seed, 'init'), scope: `m${nextScope++}` };
-    let shape = inputShape;
-    this.summary = [];
-    for (const layer of layers) {
-      shape = layer.build(shape, ctx);
-      this.summary.push({
-        name: layer.name,
-        type: layer.type,
-        outputShape: shape,
-        params: layer.params.reduce((a, p) => a + p.variable.size, 0),
-        flops: layer.flops,
-      });
-    }
-    this.outputShape = shape;
-    this.params = layers.flatMap((l) => l.params);
-    this.buffers = layers.flatMap((l) => l.buffers ?? []);
+    const trace = traceModel(config, inputShape, numClasses);
+    this.arch = architecture(config, numClasses);
+    this.summary = trace.layers;
+    this.groups = trace.groups;
+    this.outputShape = trace.outputShape;
+    this.flops = trace.flops;
+    // tfjs keeps one global registry of variable names: a scope per model keeps them unique.
+    const scope = `m${nextScope++}`;
+    const variables = new Map<string, tf.Variable>();
+    const make = (name: string, value: tf.Tensor, trainable: boolean) => {
+      const v = tf.variable(value, trainable, `${scope}/${name}`);
+      value.dispose();
+      variables.set(name, v);
+      return v;
+    };
+    // Each parameter draws from its own stream of the run seed ('init' + its name): arms that share
+    // a seed share every layer they have in common (resnet20-a vs -c share all their blocks), and
+    // the data order or another layer can change without changing them.
+    this.params = trace.paramSpecs.map((p) => ({
+      name: p.name,
+      layer: p.layer,
+      role: p.role,
+      fanIn: p.fanIn,
+      fanOut: p.fanOut,
+      variable: make(p.name, initialValue(p, makeRng(seed, `init:${p.name}`)), true),
+    }));
+    this.buffers = trace.bufferSpecs.map((b) => ({
+      name: b.name,
+      layer: b.layer,
+      role: b.role,
+      variable: make(b.name, initialValue({ ...b, fanIn: 1, fanOut: 1 }, makeRng(seed, `init:${b.name}`)), false),
+    }));
+    this.paramCount = this.params.reduce((a, p) => a + p.variable.size, 0);
+    this.state = { variables, layerIndex: new Map(trace.layers.map((l, i) => [l.name, i])), seed };
   }
 
-  /** Logits for a batch. Call inside tf.tidy (or a gradient function). */
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** Logits [batch, numClasses] for a batch [batch, h, w, c]. Call inside tf.tidy (or a gradient
+   * function): in training mode it also updates BatchNorm's moving statistics. */
   apply(x: tf.Tensor, ctx: ApplyContext): tf.Tensor2D {
-    let h = x;
-    for (const layer of this.layers) h = layer.apply(h, ctx);
-    return h as tf.Tensor2D;
-  }
-
-  get paramCount(): number {
-    return this.summary.reduce((a, l) => a + l.params, 0);
-  }
-  get flops(): number {
-    return this.summary.reduce((a, l) => a + l.flops, 0);
+    return this.arch(new TfOps(this.state, ctx), x) as tf.Tensor2D;
   }
 
   dispose(): void {
@@ -57,3 +79,6 @@ export class SequentialModel {
     for (const b of this.buffers) b.variable.dispose();
   }
 }
+
+/** @deprecated the old name, kept while src/trainer/loop.ts still imports it; use Model. */
+export type SequentialModel = Model;

@@ -4,10 +4,41 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { OptimizerConfig } from '../../shared/config';
 import type { Param } from '../models/layers';
 
+/** An optimizer's state, keyed by param name: slot -> param name -> tensor, plus scalars (Adam's
+ * step count). What a checkpoint saves so that a resumed run continues exactly. */
+export interface OptimizerState {
+  name: OptimizerConfig['name'];
+  scalars: Record<string, number>;
+  slots: Record<string, Record<string, tf.Tensor>>;
+}
+
 export interface Optimizer {
   /** Apply one update with learning rate `lr`; grads keyed by Param.name. */
   step(params: readonly Param[], grads: Record<string, tf.Tensor>, lr: number): void;
+  /** The live state (the optimizer's own tensors: read them, do not dispose them). */
+  getState(): OptimizerState;
+  /** Replace the state with copies of the given tensors (the caller keeps ownership of them). */
+  setState(state: OptimizerState): void;
   dispose(): void;
+}
+
+function slotsOf(maps: Record<string, Map<string, tf.Variable>>): OptimizerState['slots'] {
+  const out: OptimizerState['slots'] = {};
+  for (const [slot, map] of Object.entries(maps)) out[slot] = Object.fromEntries(map);
+  return out;
+}
+
+/** Fill `maps` with copies of `state`'s slots, checking it belongs to this kind of optimizer. */
+function loadSlots(name: string, state: OptimizerState, maps: Record<string, Map<string, tf.Variable>>): void {
+  if (state.name !== name) throw new Error(`optimizer state is for ${state.name}, not ${name}`);
+  for (const slot of Object.keys(state.slots)) {
+    if (!(slot in maps)) throw new Error(`optimizer ${name} has no state slot '${slot}'`);
+  }
+  for (const [slot, map] of Object.entries(maps)) {
+    for (const v of map.values()) v.dispose();
+    map.clear();
+    for (const [param, t] of Object.entries(state.slots[slot] ?? {})) map.set(param, tf.variable(t, false)); // shares the (immutable) data until the next assign
+  }
 }
 
 class Sgd implements Optimizer {
@@ -34,6 +65,12 @@ class Sgd implements Optimizer {
         p.variable.assign(tf.sub(p.variable, tf.mul(g, lr)));
       }
     });
+  }
+  getState(): OptimizerState {
+    return { name: 'sgd', scalars: {}, slots: slotsOf({ momentum: this.buf }) };
+  }
+  setState(state: OptimizerState): void {
+    loadSlots('sgd', state, { momentum: this.buf });
   }
   dispose(): void {
     for (const b of this.buf.values()) b.dispose();
@@ -70,6 +107,13 @@ class Adam implements Optimizer {
         p.variable.assign(tf.sub(p.variable, tf.mul(tf.div(m, denom), lr / bc1)));
       }
     });
+  }
+  getState(): OptimizerState {
+    return { name: 'adam', scalars: { t: this.t }, slots: slotsOf({ m: this.m, v: this.v }) };
+  }
+  setState(state: OptimizerState): void {
+    loadSlots('adam', state, { m: this.m, v: this.v });
+    this.t = state.scalars.t ?? 0;
   }
   dispose(): void {
     for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();

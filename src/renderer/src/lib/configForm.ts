@@ -1,6 +1,6 @@
 // The new-run form as data: which inputs exist (by dotted config path), how their text becomes
 // config input, and which input a schema error belongs to.
-import { BACKENDS, DATASETS, MODELS, OPTIMIZERS, SCHEDULES, flattenConfig, setPath } from '@shared/config';
+import { BACKENDS, DATASETS, MODELS, OPTIMIZERS, RESNET_VARIANTS, RIR_SHORTCUTS, SCHEDULES, flattenConfig, setPath } from '@shared/config';
 import type { FieldError, RunConfig } from '@shared/config';
 
 export type FieldKind = 'text' | 'number' | 'numberOrBlank' | 'list' | 'bool' | 'select';
@@ -35,9 +35,30 @@ export const DATASET_FIELDS: FieldSpec[] = [
 ];
 
 export const MODEL_NAME_FIELD: FieldSpec = { path: 'model.name', label: 'Model', kind: 'select', options: MODELS };
+const DROPOUT_FIELD: FieldSpec = { path: 'model.dropout', label: 'Dropout', kind: 'number', hint: 'before the classifier, 0 = none' };
+const RESNET_FIELDS: FieldSpec[] = [
+  { path: 'model.variant', label: 'Variant', kind: 'select', options: RESNET_VARIANTS, hint: 'c: 3-conv stem; d: c + pooled shortcut; b = a for basic blocks' },
+  { path: 'model.zeroGamma', label: 'Zero-γ', kind: 'bool', hint: "each block's last BN starts at γ = 0" },
+  DROPOUT_FIELD,
+];
 export const MODEL_FIELDS: Record<ModelName, FieldSpec[]> = {
-  cnn3: [{ path: 'model.width', label: 'Width', kind: 'number', hint: 'filters per conv layer' }],
-  mlp: [{ path: 'model.hidden', label: 'Hidden layers', kind: 'list', hint: 'units, comma separated' }],
+  cnn3: [
+    { path: 'model.width', label: 'Width', kind: 'number', hint: 'filters per conv layer' },
+    { path: 'model.batchNorm', label: 'BatchNorm', kind: 'bool', hint: 'conv → BN → ReLU' },
+    DROPOUT_FIELD,
+  ],
+  mlp: [{ path: 'model.hidden', label: 'Hidden layers', kind: 'list', hint: 'units, comma separated' }, DROPOUT_FIELD],
+  resnet20: RESNET_FIELDS,
+  resnet32: RESNET_FIELDS,
+  resnet56: RESNET_FIELDS,
+  resnet18: RESNET_FIELDS,
+  resnet34: RESNET_FIELDS,
+  rir18: [
+    { path: 'model.channels', label: 'Channels', kind: 'list', hint: 'per stream, per stage' },
+    { path: 'model.blocks', label: 'Blocks', kind: 'list', hint: 'RiR blocks per stage' },
+    { path: 'model.shortcut', label: 'Shortcut', kind: 'select', options: RIR_SHORTCUTS, hint: 'when the shape changes' },
+    DROPOUT_FIELD,
+  ],
 };
 
 export const OPTIMIZER_NAME_FIELD: FieldSpec = { path: 'optimizer.name', label: 'Optimizer', kind: 'select', options: OPTIMIZERS };
@@ -56,6 +77,13 @@ export const OPTIMIZER_FIELDS: Record<OptimizerName, FieldSpec[]> = {
     { path: 'optimizer.weightDecay', label: 'Weight decay', kind: 'number' },
   ],
 };
+
+/** Fine-tuning (config `init`): the source run (blank = from scratch) and the layers not loaded.
+ * FineTuneFields.vue shows them as a select of completed runs and an "exclude head" checkbox. */
+export const INIT_FIELDS: FieldSpec[] = [
+  { path: 'init.fromRun', label: 'Fine-tune from', kind: 'numberOrBlank' },
+  { path: 'init.exclude', label: 'Layers not loaded', kind: 'list' },
+];
 
 export function scheduleFields(name: string): FieldSpec[] {
   const fields: FieldSpec[] = [
@@ -76,6 +104,7 @@ const ALL_SPECS = new Map<string, FieldSpec>(
     OPTIMIZER_NAME_FIELD,
     ...Object.values(OPTIMIZER_FIELDS).flat(),
     ...scheduleFields('step'),
+    ...INIT_FIELDS,
   ].map((s) => [s.path, s]),
 );
 
@@ -112,6 +141,9 @@ export function valuesToInput(values: FormValues): Record<string, unknown> {
   for (const [path, v] of Object.entries(values)) {
     setPath(out, path, toInputValue(ALL_SPECS.get(path)?.kind ?? 'text', v));
   }
+  // No source run: no fine-tuning, whatever the exclude list says.
+  const init = out.init as Record<string, unknown> | undefined;
+  if (init && (init.fromRun === null || init.fromRun === undefined)) out.init = null;
   return out;
 }
 
@@ -119,6 +151,10 @@ export function valuesToInput(values: FormValues): Record<string, unknown> {
 export function configToValues(config: RunConfig | Record<string, unknown>, prefix = ''): FormValues {
   const out: FormValues = {};
   const flat = flattenConfig(config, prefix);
+  if (flat.init === null) {
+    delete flat.init;
+    Object.assign(flat, { 'init.fromRun': null, 'init.exclude': '["head"]' });
+  }
   for (const [path, v] of Object.entries(flat)) {
     if (typeof v === 'boolean') out[path] = v;
     else if (v === null) out[path] = '';

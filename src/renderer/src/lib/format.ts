@@ -1,5 +1,5 @@
 // Number, time and label formatting shared by the pages.
-import { describeConfig } from '@shared/config';
+import { describeConfig, describeModel } from '@shared/config';
 import type { RunConfig } from '@shared/config';
 import type { RunProgress, RunSummary } from '@shared/api';
 
@@ -84,7 +84,7 @@ export function runLabel(r: { id: number; name: string; config: RunConfig }): st
 }
 
 export function modelLabel(c: RunConfig): string {
-  return c.model.name === 'cnn3' ? `cnn3(${c.model.width})` : `mlp(${c.model.hidden.join('-')})`;
+  return describeModel(c.model);
 }
 
 export function datasetLabel(c: RunConfig): string {

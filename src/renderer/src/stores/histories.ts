@@ -121,6 +121,10 @@ export const useHistoriesStore = defineStore('histories', () => {
         bump(runId);
       }
     });
+    // A resumed run dropped its points after the checkpoint and rewrites them: start over.
+    api.on('runs:event', ({ runId, event }) => {
+      if (event.kind === 'run.resume' && entries.has(runId)) void load([runId]);
+    });
     onReconnect(() => void load([...entries.keys()]));
   }
 

@@ -1,10 +1,15 @@
 // The list of runs, kept live from the back end's events.
 import { computed, reactive, ref } from 'vue';
 import { defineStore } from 'pinia';
-import { FINAL_STATUSES } from '@shared/api';
+import { FINAL_STATUSES, RESUMABLE_STATUSES } from '@shared/api';
 import type { AppInfo, ExportRequest, MetricPoint, Result, RunSummary } from '@shared/api';
 import { api, errorMessage, onReconnect, unwrap } from '../api';
 import { isAccuracyKey, isLossKey } from '../lib/format';
+
+/** A stopped run with a checkpoint to continue from. */
+export function isResumable(r: RunSummary): boolean {
+  return RESUMABLE_STATUSES.includes(r.status) && r.checkpoints.includes('last');
+}
 
 export const useRunsStore = defineStore('runs', () => {
   const byId = reactive(new Map<number, RunSummary>());
@@ -79,6 +84,17 @@ export const useRunsStore = defineStore('runs', () => {
     return errors;
   }
 
+  /** Continue stopped runs from their last checkpoints; returns the errors, one per refused run. */
+  async function resume(ids: number[]): Promise<string[]> {
+    const errors: string[] = [];
+    for (const id of ids) {
+      const r = await api.invoke('runs:resume', { id });
+      if (r.ok) upsert(r.value);
+      else errors.push(`#${id}: ${r.error.message}`);
+    }
+    return errors;
+  }
+
   async function remove(ids: number[]): Promise<void> {
     const { deleted } = unwrap(await api.invoke('runs:delete', { ids }));
     for (const id of deleted) byId.delete(id);
@@ -131,5 +147,5 @@ export const useRunsStore = defineStore('runs', () => {
     void fetchAll();
   }
 
-  return { byId, list, loaded, loading, error, info, init, fetchAll, fetchOne, start, cancel, remove, exportCsv };
+  return { byId, list, loaded, loading, error, info, init, fetchAll, fetchOne, start, cancel, resume, remove, exportCsv };
 });

@@ -1,0 +1,35 @@
+// What 'runs:start' accepts: a config the schema validates, whose init.fromRun (if any) names a
+// completed run with a checkpoint whose layers fit this model. Checked before the run row exists,
+// so a refusal writes nothing.
+import { ApiFailure } from '../../shared/api';
+import { parseRunConfig, type RunConfig } from '../../shared/config';
+import { initCheckpoint, initSourceProblem } from '../../store/run-checks';
+import { initShapeProblem } from '../../trainer/init-plan';
+import type { Store } from '../../store/store';
+
+export function checkStartInput(store: Store, input: unknown): RunConfig {
+  const parsed = parseRunConfig(input);
+  if (!parsed.ok) {
+    const first = parsed.errors[0]!;
+    throw new ApiFailure({
+      code: 'invalid_config',
+      message: parsed.errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+      field: first.field,
+      fields: parsed.errors,
+    });
+  }
+  const config = parsed.config;
+  if (config.init) {
+    const from = config.init.fromRun;
+    const problem = initSourceProblem(store, from)?.message ?? initShapeProblem(store.dataDir, config, initCheckpoint(store, from)!)?.replace(/^init\.fromRun: /, '');
+    if (problem) {
+      throw new ApiFailure({
+        code: 'invalid_config',
+        message: `init.fromRun: ${problem}`,
+        field: 'init.fromRun',
+        fields: [{ field: 'init.fromRun', message: problem }],
+      });
+    }
+  }
+  return config;
+}

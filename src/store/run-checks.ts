@@ -1,0 +1,41 @@
+// Checks made before anything is written: can this run be resumed, can that run's weights start a
+// new one. Shared by the run service (API errors) and the CLI (exit 2), so both say the same.
+import { RESUMABLE_STATUSES, type CheckpointKind } from '../shared/api';
+import { checkpointsOf } from './paths';
+import type { Store } from './store';
+
+export interface Problem {
+  code: 'not_found' | 'conflict';
+  message: string;
+}
+
+/** Why run `id` cannot be resumed, or null when it can. */
+export function resumeProblem(store: Store, id: number): Problem | null {
+  const run = store.getRun(id);
+  if (!run) return { code: 'not_found', message: `run ${id} does not exist` };
+  if (!RESUMABLE_STATUSES.includes(run.status)) {
+    const why = run.status === 'completed' ? 'it has completed' : `it is ${run.status}`;
+    return { code: 'conflict', message: `run ${id} cannot be resumed: ${why}; only a cancelled, failed or interrupted run can be` };
+  }
+  if (!checkpointsOf(store.dataDir, id).includes('last')) {
+    return { code: 'conflict', message: `run ${id} cannot be resumed: it has no checkpoint (it stopped before its first epoch ended)` };
+  }
+  return null;
+}
+
+/** Why run `fromRun` cannot give its weights to a new run (config init.fromRun), or null. */
+export function initSourceProblem(store: Store, fromRun: number): Problem | null {
+  const run = store.getRun(fromRun);
+  if (!run) return { code: 'not_found', message: `run ${fromRun} does not exist` };
+  if (run.status !== 'completed') {
+    return { code: 'conflict', message: `run ${fromRun} is ${run.status}; only a completed run's weights can be loaded` };
+  }
+  if (!initCheckpoint(store, fromRun)) return { code: 'conflict', message: `run ${fromRun} has no checkpoint to load weights from` };
+  return null;
+}
+
+/** The checkpoint a fine-tuned run loads: the best one, else the last. */
+export function initCheckpoint(store: Store, fromRun: number): CheckpointKind | null {
+  const have = checkpointsOf(store.dataDir, fromRun);
+  return have.includes('best') ? 'best' : have.includes('last') ? 'last' : null;
+}

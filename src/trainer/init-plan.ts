@@ -1,0 +1,94 @@
+// Which weights a fine-tuned run takes from its source run (config `init`), decided from names
+// and shapes alone: no tfjs, so the host can refuse a misfit before the run row exists (from the
+// model's traced shapes) and the trainer applies the very same rules to its real variables.
+import { DATASET_INFO, traceModel } from '../shared/models/index';
+import type { InitConfig, RunConfig } from '../shared/config';
+import { readManifest, tensorKey, type TensorGroup } from './checkpoint';
+import { runDir } from '../store/paths';
+import type { CheckpointKind } from '../shared/api';
+
+export interface InitTarget {
+  group: Extract<TensorGroup, 'param' | 'buffer'>;
+  name: string;
+  shape: readonly number[];
+}
+
+export interface InitSource {
+  kind: CheckpointKind;
+  numClasses: number;
+  tensors: readonly { group: TensorGroup; name: string; slot?: string; shape: readonly number[] }[];
+}
+
+export interface InitReport {
+  fromRun: number;
+  checkpoint: CheckpointKind;
+  loaded: string[];
+  skipped: string[];
+  /** Why each skipped name was skipped. */
+  reasons: Record<string, string>;
+}
+
+/** A layer-name prefix matches whole name parts: `stage2` covers `stage2.block0.conv1/kernel`,
+ * `conv1` covers `conv1/bias` but not `conv10/bias`. */
+export function matchesPrefix(name: string, prefix: string): boolean {
+  if (!name.startsWith(prefix)) return false;
+  const next = name.charAt(prefix.length);
+  return next === '' || next === '/' || next === '.' || prefix.endsWith('/') || prefix.endsWith('.');
+}
+
+const shapeText = (s: readonly number[]) => `[${s.join(',')}]`;
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** Load what matches by name and shape, except excluded layers and, when the class counts
+ * differ, the head (re-created). A shape that does not fit is an error naming the first layer. */
+export function planInit(targets: readonly InitTarget[], numClasses: number, source: InitSource, init: InitConfig): InitReport {
+  const byKey = new Map(source.tensors.filter((t) => !t.slot).map((t) => [tensorKey(t.group, t.name), t]));
+  const report: InitReport = { fromRun: init.fromRun, checkpoint: source.kind, loaded: [], skipped: [], reasons: {} };
+  const skip = (name: string, why: string) => {
+    report.skipped.push(name);
+    report.reasons[name] = why;
+  };
+  for (const t of targets) {
+    const ex = init.exclude.find((p) => matchesPrefix(t.name, p));
+    if (ex) {
+      skip(t.name, `excluded (${ex})`);
+    } else if (source.numClasses !== numClasses && matchesPrefix(t.name, 'head')) {
+      skip(t.name, `re-created: ${source.numClasses} classes in run ${init.fromRun}, ${numClasses} here`);
+    } else {
+      const s = byKey.get(tensorKey(t.group, t.name));
+      if (!s) {
+        skip(t.name, `not in run ${init.fromRun}`);
+      } else if (!sameShape(s.shape, t.shape)) {
+        throw new Error(`init.fromRun: layer ${t.name} has shape ${shapeText(s.shape)} in run ${init.fromRun} but ${shapeText(t.shape)} here`);
+      } else {
+        report.loaded.push(t.name);
+      }
+    }
+  }
+  return report;
+}
+
+/** Before a run exists: would its model take the source checkpoint's weights? The message of the
+ * first misfit, or null. Models the tracer cannot describe are left to the trainer's own check. */
+export function initShapeProblem(dataDir: string, config: RunConfig, kind: CheckpointKind): string | null {
+  if (!config.init) return null;
+  const manifest = readManifest(runDir(dataDir, config.init.fromRun), kind);
+  if (!manifest) return null;
+  const data = DATASET_INFO[config.dataset.name];
+  let targets: InitTarget[];
+  try {
+    const trace = traceModel(config.model, data.shape, data.classes);
+    targets = [
+      ...trace.paramSpecs.map((p) => ({ group: 'param' as const, name: p.name, shape: p.shape })),
+      ...trace.bufferSpecs.map((b) => ({ group: 'buffer' as const, name: b.name, shape: b.shape })),
+    ];
+  } catch {
+    return null;
+  }
+  try {
+    planInit(targets, data.classes, { kind, numClasses: manifest.model.numClasses, tensors: manifest.tensors }, config.init);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
