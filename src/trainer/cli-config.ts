@@ -3,7 +3,7 @@
 // field takes, so the schema can name the field of anything that does not fit (`--lr abc`).
 import fs from 'node:fs';
 import { Option, type Command } from 'commander';
-import { setPath, type FieldError } from '../shared/config';
+import { MODELS, setPath, type FieldError } from '../shared/config';
 
 export interface FlagSpec {
   flag: string; // without the leading dashes
@@ -18,9 +18,13 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = [
   { flag: 'train-subset', path: 'dataset.trainSubset', kind: 'nullable-number', help: 'use this many training images ("all" = every one)' },
   { flag: 'val-split', path: 'dataset.valSplit', kind: 'number', help: 'fraction of the training images held out for validation (default 0.1)' },
   { flag: 'split-seed', path: 'dataset.splitSeed', kind: 'number', help: 'seed of the subset and validation split (default 0)' },
-  { flag: 'model', path: 'model.name', kind: 'string', help: 'cnn3 | mlp' },
+  { flag: 'model', path: 'model.name', kind: 'string', help: `${MODELS.join(' | ')}` },
   { flag: 'width', path: 'model.width', kind: 'number', help: 'cnn3: filters per conv layer (default 32)' },
   { flag: 'hidden', path: 'model.hidden', kind: 'list', help: 'mlp: hidden layer sizes, e.g. 256,128' },
+  { flag: 'dropout', path: 'model.dropout', kind: 'number', help: 'dropout rate before the classifier (default 0)' },
+  { flag: 'batch-norm', path: 'model.batchNorm', kind: 'boolean', help: 'cnn3: conv -> BatchNorm -> ReLU' },
+  { flag: 'variant', path: 'model.variant', kind: 'string', help: 'resnet*: a | b | c | d (Bag of Tricks tweaks)' },
+  { flag: 'zero-gamma', path: 'model.zeroGamma', kind: 'boolean', help: "resnet*: last BatchNorm of each block starts at gamma 0" },
   { flag: 'optimizer', path: 'optimizer.name', kind: 'string', help: 'sgd | adam' },
   { flag: 'lr', path: 'optimizer.lr', kind: 'number', help: 'learning rate' },
   { flag: 'momentum', path: 'optimizer.momentum', kind: 'number', help: 'sgd: momentum (default 0.9)' },

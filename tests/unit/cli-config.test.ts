@@ -26,6 +26,13 @@ describe('CLI flags -> config', () => {
     });
   });
 
+  it('has flags for model options, refused by models that lack them', () => {
+    const r = parseRunConfig(configFromOptions({ model: 'resnet20', variant: 'd', zeroGamma: true, dropout: '0.2' }));
+    expect(r.ok && r.config.model).toMatchObject({ name: 'resnet20', variant: 'd', zeroGamma: true, dropout: 0.2 });
+    const bad = parseRunConfig(configFromOptions({ model: 'mlp', zeroGamma: true }));
+    expect(!bad.ok && bad.errors[0]).toEqual({ field: 'model', message: "unknown option 'zeroGamma'" });
+  });
+
   it('leaves non-numbers as strings so the schema names the field', () => {
     const r = parseRunConfig(configFromOptions({ lr: 'abc' }));
     expect(r.ok).toBe(false);
