@@ -14,11 +14,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** better-sqlite3 built for Electron's ABI by scripts/electron-native.mjs (Node's own build stays
  * in node_modules for the CLI, serve and tests). */
 function electronSqliteBinding(): string | undefined {
-  const candidates = [
-    path.join(process.resourcesPath ?? '', 'native', 'better_sqlite3.node'),
-    path.join(app.getAppPath(), 'build', 'electron', 'better_sqlite3.node'),
-  ];
-  return candidates.find((p) => fs.existsSync(p));
+  // Packaged apps need none: electron-builder rebuilds node_modules for Electron (npmRebuild).
+  const p = path.join(app.getAppPath(), 'build', 'electron', 'better_sqlite3.node');
+  return fs.existsSync(p) ? p : undefined;
 }
 
 function createWindow(): BrowserWindow {

@@ -238,10 +238,8 @@ export class Store {
   /** Every metric row of the given runs (all runs when empty), streamed in (run, key, step) order. */
   *iterateHistories(runIds: readonly number[]): Generator<HistoryRow> {
     const ids = runIds.length ? runIds : this.listRuns().map((r) => r.id);
-    for (const id of ids) {
-      const stmt = this.db.prepare(`SELECT run_id, key, step, epoch, value, wall_time FROM metric WHERE run_id = ? ORDER BY key, step`);
-      yield* stmt.iterate(id) as IterableIterator<HistoryRow>;
-    }
+    const stmt = this.db.prepare(`SELECT run_id, key, step, epoch, value, wall_time FROM metric WHERE run_id = ? ORDER BY key, step`);
+    for (const id of ids) yield* stmt.iterate(id) as IterableIterator<HistoryRow>;
   }
 
   deleteRun(id: number): boolean {

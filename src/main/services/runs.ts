@@ -53,7 +53,7 @@ export class RunService {
   private readonly active = new Map<number, Active>();
   private readonly exited = new Map<number, Promise<void>>();
   private pollTimer: NodeJS.Timeout | null = null;
-  private readonly watched = new Map<number, string>(); // runs owned elsewhere -> last seen status
+  private readonly watched = new Set<number>(); // running runs owned by other processes
   private closed = false;
 
   constructor(private readonly o: RunServiceOptions) {}
@@ -68,7 +68,7 @@ export class RunService {
   recover(): void {
     for (const r of this.o.store.listRuns()) {
       if (r.status === 'running' && !this.active.has(r.id)) {
-        if (isAlive(r.pid)) this.watched.set(r.id, r.status);
+        if (isAlive(r.pid)) this.watched.add(r.id);
         else this.markInterrupted(r);
       } else if (r.status === 'queued' && !this.queue.includes(r.id)) {
         this.queue.push(r.id);
@@ -88,27 +88,21 @@ export class RunService {
 
   /** Runs this host does not own: pick up new ones (started from a CLI) and notice their end. */
   private poll(): void {
-    const store = this.o.store;
-    for (const r of store.listRuns()) {
-      if (r.status === 'running' && !this.active.has(r.id) && !this.watched.has(r.id)) {
-        this.watched.set(r.id, r.status);
-        this.changed(r.id);
+    const running = this.o.store.listRuns().filter((r) => r.status === 'running' && !this.active.has(r.id));
+    const stillRunning = new Set(running.map((r) => r.id));
+    for (const id of this.watched) {
+      if (!stillRunning.has(id)) {
+        this.watched.delete(id); // ended (or deleted) since the last look
+        this.changed(id);
       }
     }
-    for (const [id] of this.watched) {
-      const r = store.getRun(id);
-      if (!r) {
-        this.watched.delete(id);
-        continue;
-      }
-      if (r.status === 'running') {
-        if (!isAlive(r.pid)) this.markInterrupted(r);
-        else this.changed(id); // its metrics keep growing
-      }
-      const now = store.getRun(id);
-      if (!now || now.status !== 'running') {
-        this.watched.delete(id);
-        this.changed(id);
+    for (const r of running) {
+      if (isAlive(r.pid)) {
+        this.watched.add(r.id);
+        this.changed(r.id); // newly seen, or its metrics keep growing
+      } else {
+        this.watched.delete(r.id);
+        this.markInterrupted(r);
       }
     }
   }

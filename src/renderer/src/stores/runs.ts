@@ -74,26 +74,20 @@ export const useRunsStore = defineStore('runs', () => {
     return r;
   }
 
-  async function cancel(ids: number[]): Promise<string[]> {
+  /** Ask for each run in turn; returns the errors, one per refused run. */
+  async function eachRun(channel: 'runs:cancel' | 'runs:resume', ids: number[]): Promise<string[]> {
     const errors: string[] = [];
     for (const id of ids) {
-      const r = await api.invoke('runs:cancel', { id });
+      const r = await api.invoke(channel, { id });
       if (r.ok) upsert(r.value);
       else errors.push(`#${id}: ${r.error.message}`);
     }
     return errors;
   }
 
-  /** Continue stopped runs from their last checkpoints; returns the errors, one per refused run. */
-  async function resume(ids: number[]): Promise<string[]> {
-    const errors: string[] = [];
-    for (const id of ids) {
-      const r = await api.invoke('runs:resume', { id });
-      if (r.ok) upsert(r.value);
-      else errors.push(`#${id}: ${r.error.message}`);
-    }
-    return errors;
-  }
+  const cancel = (ids: number[]) => eachRun('runs:cancel', ids);
+  /** Continue stopped runs from their last checkpoints. */
+  const resume = (ids: number[]) => eachRun('runs:resume', ids);
 
   async function remove(ids: number[]): Promise<void> {
     const { deleted } = unwrap(await api.invoke('runs:delete', { ids }));
