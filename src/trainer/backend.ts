@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './kernels/index';
+import { registerNativeKernels } from './kernels/native';
 
 export type BackendRequest = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -132,14 +133,16 @@ async function initWasm(): Promise<Chosen> {
     throw new Unavailable(err instanceof Error ? err.message : String(err)); // an earlier init failed
   }
   registerWasmTrainingKernels();
+  const native = registerNativeKernels();
   if (!(await tf.setBackend('wasm'))) throw new Unavailable(`the wasm module in ${distDir} failed to initialise`);
   // tfjs-backend-wasm loads the SIMD binary where WebAssembly SIMD validates, and the threaded
   // one never in Node (it hard-codes WASM_HAS_MULTITHREAD_SUPPORT=false there).
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
   const threads = getThreadsCount();
+  const wasm = `wasm, ${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}`;
   return {
     name: 'wasm',
-    device: `CPU (wasm, ${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})`,
+    device: native.loaded ? `CPU (${wasm}; native kernels: ${native.detail})` : `CPU (${wasm})`,
     warnings: [],
   };
 }

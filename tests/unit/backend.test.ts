@@ -9,8 +9,10 @@ describe('initBackend', () => {
     expect(b.name).toBe('wasm');
     expect(b.tfName).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    // In Node tfjs-backend-wasm never picks its threaded binary; SIMD depends on the engine.
-    expect(b.device).toMatch(/^CPU \(wasm, (SIMD|no SIMD), 1 thread\)$/);
+    // In Node tfjs-backend-wasm never picks its threaded binary; SIMD depends on the engine. The
+    // native kernels, where built, are named with their threads.
+    expect(b.device).toMatch(/^CPU \(wasm, (SIMD|no SIMD), 1 thread(; native kernels: oneDNN [\d.]+, \d+ threads?)?\)$/);
+    if (process.env.TRICKBENCH_REQUIRE_NATIVE === '1') expect(b.device).toMatch(/native kernels: oneDNN/);
     expect(b.warnings).toEqual([]); // absent optional packages are not worth a warning
     // Our training kernels come with it.
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();

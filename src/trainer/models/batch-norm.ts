@@ -10,6 +10,7 @@
 // over N, H, W transposes first (together most of a ResNet-20 step); here channel sums are
 // [1, M] x [M, C] matmuls on XNNPACK.
 import * as tf from '@tensorflow/tfjs-core';
+import { NATIVE_BATCH_NORM, NATIVE_BATCH_NORM_GRAD, nativeConvActive } from '../kernels/native';
 
 export const BN_MOMENTUM = 0.1;
 export const BN_EPSILON = 1e-5;
@@ -43,6 +44,7 @@ function inference(x: tf.Tensor, v: BatchNormVariables, o: BatchNormFusion): tf.
  * stays off the gradient's path. */
 export function batchNorm(x: tf.Tensor, v: BatchNormVariables, training: boolean, o: BatchNormFusion = {}): tf.Tensor {
   if (!training) return inference(x, v, o);
+  if (nativeConvActive(tf.getBackend())) return nativeTraining(x, v, o);
   const shape = x.shape;
   const c = shape[shape.length - 1]!;
   const m = x.size / c;
@@ -82,6 +84,49 @@ export function batchNorm(x: tf.Tensor, v: BatchNormVariables, training: boolean
         const grads = [tf.reshape(dz, shape), tf.reshape(dGamma, [c]), tf.reshape(dBeta, [c])];
         if (plus) grads.push(tf.reshape(dz, shape));
         if (residual) grads.push(tf.reshape(dOut, shape));
+        return grads;
+      },
+    };
+  });
+  return op(...inputs);
+}
+
+/** The training op on the native kernels (wasm backend with the addon): the same maths in two
+ * passes forward and two backward, on every core; it keeps z (= x, or x + plus) and, for a ReLU
+ * block, y, and recomputes x-hat from them. */
+function nativeTraining(x: tf.Tensor, v: BatchNormVariables, o: BatchNormFusion): tf.Tensor {
+  const c = x.shape[x.shape.length - 1]!;
+  const m = x.size / c;
+  const inputs = [x, v.gamma, v.beta, ...(o.plus ? [o.plus] : []), ...(o.residual ? [o.residual] : [])];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [xIn, gamma, beta, ...extra] = args as tf.Tensor[];
+    const plus = o.plus ? extra.shift()! : undefined;
+    const residual = o.residual ? extra.shift()! : undefined;
+    const outs = tf.engine().runKernel(
+      NATIVE_BATCH_NORM,
+      { x: xIn!, gamma: gamma!, beta: beta!, ...(plus ? { plus } : {}), ...(residual ? { residual } : {}) },
+      { epsilon: BN_EPSILON, relu: o.relu === true } as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor[];
+    const [y, mean, variance, inv, zOut] = outs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor | undefined];
+    const unbiased = m > 1 ? m / (m - 1) : 1;
+    v.movingMean.assign(tf.add(tf.mul(v.movingMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
+    v.movingVar.assign(tf.add(tf.mul(v.movingVar, 1 - BN_MOMENTUM), tf.mul(variance, BN_MOMENTUM * unbiased)));
+    const z = zOut ?? xIn!;
+    save([z, mean, inv, gamma!, ...(o.relu ? [y] : [])]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sz, sMean, sInv, sGamma, sy] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor | undefined];
+        const g = tf.engine().runKernel(
+          NATIVE_BATCH_NORM_GRAD,
+          { dy, z: sz, mean: sMean, inv: sInv, gamma: sGamma, ...(sy ? { y: sy } : {}) },
+          { hasResidual: residual !== undefined } as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor[];
+        const [dz, dGamma, dBeta, dRes] = g as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor | undefined];
+        const grads = [dz, dGamma, dBeta];
+        if (plus) grads.push(tf.clone(dz));
+        if (residual) grads.push(dRes!);
         return grads;
       },
     };

@@ -37,6 +37,9 @@ export interface ApplyContext {
   /** Tells apart several training passes at one step that must draw different dropout masks
    * (default 0). Two passes with the same step and pass draw the same masks. */
   pass?: number;
+  /** Whether the gradient with respect to the model's input is wanted (default false: the input
+   * is data, and the native conv op then skips the first layer's input gradient). */
+  inputGradient?: boolean;
 }
 
 /** PyTorch's default init for conv and linear layers: kaiming_uniform(a = sqrt(5)) for the

@@ -71,7 +71,7 @@ export class Model {
   /** Logits [batch, numClasses] for a batch [batch, h, w, c]. Call inside tf.tidy (or a gradient
    * function): in training mode it also updates BatchNorm's moving statistics. */
   apply(x: tf.Tensor, ctx: ApplyContext): tf.Tensor2D {
-    return this.arch(new TfOps(this.state, ctx), x) as tf.Tensor2D;
+    return this.arch(new TfOps(this.state, ctx, x), x) as tf.Tensor2D;
   }
 
   dispose(): void {

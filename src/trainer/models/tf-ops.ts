@@ -9,7 +9,9 @@ import type {
   DenseOptions,
   Ops,
 } from '../../shared/models/ops';
+import { nativeConvActive } from '../kernels/native';
 import { batchNorm } from './batch-norm';
+import { nativeConv } from './native-conv';
 import type { ApplyContext } from './layers';
 
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
@@ -33,6 +35,8 @@ export class TfOps implements Ops<tf.Tensor> {
   constructor(
     private readonly m: ModelState,
     private readonly ctx: ApplyContext,
+    /** The model's input: a conv applied to it needs no input gradient unless ctx asks for one. */
+    private readonly input?: tf.Tensor,
   ) {}
 
   private v(layer: string, role: string): tf.Variable {
@@ -46,8 +50,12 @@ export class TfOps implements Ops<tf.Tensor> {
     const x4 = x as tf.Tensor4D;
     const strides = o.stride ?? 1;
     const pad = padOf(o.kernel);
-    if (!o.bias && !o.relu) return tf.conv2d(x4, filter, strides, pad);
     const bias = o.bias ? this.v(name, 'bias') : undefined;
+    if (nativeConvActive(tf.getBackend())) {
+      const inputGradient = x !== this.input || this.ctx.inputGradient === true;
+      return nativeConv(x4, filter, bias, strides, pad, o.relu === true, inputGradient);
+    }
+    if (!o.bias && !o.relu) return tf.conv2d(x4, filter, strides, pad);
     return tf.fused.conv2d({ x: x4, filter, strides, pad, bias, activation: o.relu ? 'relu' : 'linear' });
   }
 

@@ -1,10 +1,13 @@
-// The wasm kernels we add for training, checked against tfjs-backend-cpu on identical inputs.
+// The wasm kernels we add for training, checked against tfjs-backend-cpu on identical inputs. The
+// suite runs twice (kernels-wasm.test.ts, kernels-native.test.ts): on wasm with our JavaScript/wasm
+// kernels alone, and with the native (oneDNN) kernels in front of them, NCHW falling back to ours.
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/trainer/backend';
 import { conv2dBackpropInputConfig, conv2dBackpropInputWasm } from '../../src/trainer/kernels/conv2d-backprop-input';
 import { registerWasmTrainingKernels } from '../../src/trainer/kernels/index';
+import { loadNative } from '../../src/trainer/kernels/native';
 import { registerGradients } from '../../src/trainer/tf/gradients';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -55,7 +58,7 @@ const CASES: Case[] = [
 // kernel's nested loops; rounding then differs by a few ulp of the running sum, i.e. ~1e-7
 // relative per add: 1e-4 of the largest value leaves ample room while still catching any indexing
 // mistake (those are off by O(1) relative).
-function expectClose(actual: Float32Array, expected: Float32Array, label: string): void {
+export function expectClose(actual: Float32Array, expected: Float32Array, label: string): void {
   expect(actual.length, label).toBe(expected.length);
   let maxRef = 0;
   let maxDiff = 0;
@@ -66,7 +69,7 @@ function expectClose(actual: Float32Array, expected: Float32Array, label: string
   expect(maxDiff, label).toBeLessThanOrEqual(1e-4 * (1 + maxRef));
 }
 
-function randomData(size: number, seed: number): Float32Array {
+export function randomData(size: number, seed: number): Float32Array {
   // mulberry32: deterministic, so both backends see the same inputs and failures reproduce.
   let s = seed >>> 0;
   const out = new Float32Array(size);
@@ -122,18 +125,24 @@ function outShape(c: Case, dataFormat: 'NHWC' | 'NCHW' = 'NHWC'): Shape4 {
   return info.outShape;
 }
 
+/** Defines every test of this file; `native` says which kernels must be in place. */
+export function kernelSuite(native: boolean): void {
 beforeAll(async () => {
   registerGradients();
   const resolved = await initBackend('wasm');
   expect(resolved.name).toBe('wasm');
+  expect(loadNative().loaded, loadNative().detail).toBe(native);
 });
 
 describe('wasm kernel registration', () => {
   it('registers Conv2DBackpropFilter and replaces Conv2DBackpropInput for wasm, once', () => {
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
-    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc).toBe(conv2dBackpropInputConfig.kernelFunc);
+    const current = tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc;
+    // With native kernels, theirs is in front (and ours is its fallback).
+    if (native) expect(current).not.toBe(conv2dBackpropInputConfig.kernelFunc);
+    else expect(current).toBe(conv2dBackpropInputConfig.kernelFunc);
     expect(registerWasmTrainingKernels()).toEqual([]); // already there: a second call is a no-op
-    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc).toBe(conv2dBackpropInputConfig.kernelFunc);
+    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')?.kernelFunc).toBe(current);
   });
 
   it('leaves only kernels outside our op set missing on wasm (vs cpu)', () => {
@@ -469,3 +478,4 @@ describe('no leaks on wasm', () => {
     tf.dispose([x, dy, w, dy2, dy2Nchw]);
   });
 });
+}

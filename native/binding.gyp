@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "trickbench_native",
+      "sources": ["src/addon.cc"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fopenmp", "-fexceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "ldflags": ["-fopenmp"],
+      "libraries": ["-ldnnl"]
+    }
+  ]
+}
