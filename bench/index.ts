@@ -1,11 +1,18 @@
-// `npm run bench [-- --suite trainer] [--reps N] [--steps N] [--backend B] [--case NAME]`: figures,
-// not tests. Trainer suite: training images/s of the real training step (src/trainer/loop.ts
+// `npm run bench [-- --suite trainer] [--reps N] [--steps N] [--backend B] [--case NAME] [--no-torch]`:
+// figures, not tests. Trainer suite: training images/s of the real training step (src/trainer/loop.ts
 // trainStep) for cnn3 on 28x28x1 (Fashion-MNIST-sized) and 32x32x3 (CIFAR-sized) input, and
-// resnet20 and rir18 (default options) on 32x32x3, at batch 64, on the backend in use. Reports
-// min/median/max over repetitions: the machine is noisy. A case that fails (rir18 at batch 64 needs
-// more than wasm's 4 GiB heap) is reported as such; a wasm abort leaves that backend unusable, so
-// such cases come last.
+// resnet20 and rir18 (default options) on 32x32x3, at batch 64 and 128, on the backend in use
+// (TRICKBENCH_NATIVE=0: wasm without the native kernels). When python3 with torch is found, the
+// same architectures, batches and optimizer run in PyTorch (bench/torch_reference.py) with 1 thread
+// and with every core, and the ratios are printed. Reports min/median/max over repetitions: the
+// machine is noisy. A case that fails is reported as such; a wasm abort leaves that backend
+// unusable, so the biggest cases come last. The last line is one JSON object keyed by case name
+// ("cnn3 28x28x1 b64", ...): {imgPerSec, min, max, torch1, torchAll, ratio1, ratioAll} (torch
+// figures and ratios null without PyTorch), or {error}.
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName, ModelConfigInput } from '../src/shared/config';
@@ -24,12 +31,51 @@ interface Case {
   max?: { steps: number; reps: number; warmup: number };
 }
 
-const CASES: Case[] = [
-  { name: 'cnn3 28x28x1 b64', model: { name: 'cnn3', width: 32 }, shape: [28, 28, 1], batch: 64 },
-  { name: 'cnn3 32x32x3 b64', model: { name: 'cnn3', width: 32 }, shape: [32, 32, 3], batch: 64 },
-  { name: 'resnet20 32x32x3 b64', model: { name: 'resnet20' }, shape: [32, 32, 3], batch: 64 },
-  { name: 'rir18 32x32x3 b64', model: { name: 'rir18' }, shape: [32, 32, 3], batch: 64, max: { steps: 2, reps: 2, warmup: 1 } },
+const MODELS: Omit<Case, 'name' | 'batch'>[] = [
+  { model: { name: 'cnn3', width: 32 }, shape: [28, 28, 1] },
+  { model: { name: 'cnn3', width: 32 }, shape: [32, 32, 3] },
+  { model: { name: 'resnet20' }, shape: [32, 32, 3] },
+  { model: { name: 'rir18' }, shape: [32, 32, 3], max: { steps: 3, reps: 3, warmup: 1 } },
 ];
+const CASES: Case[] = MODELS.flatMap((m) =>
+  [64, 128].map((batch) => ({ ...m, batch, name: `${m.model.name} ${m.shape.join('x')} b${batch}` })),
+);
+
+interface TorchFigure {
+  median: number;
+  min: number;
+  max: number;
+}
+type TorchResults = Record<string, Record<string, TorchFigure | { error: string }>>;
+
+/** python3 with torch: the Debian one first (a pyenv python3 earlier on PATH may lack torch). */
+function findTorchPython(): string | null {
+  for (const py of [process.env.TRICKBENCH_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => !!p)) {
+    const r = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 });
+    if (r.status === 0) return py;
+  }
+  return null;
+}
+
+/** The same cases in PyTorch (bench/torch_reference.py), with 1 thread and with every core. */
+function runTorch(py: string, cases: Case[], steps: (c: Case) => [number, number, number]): TorchResults | { error: string } {
+  const spec = {
+    threads: [...new Set([1, os.cpus().length])],
+    cases: cases.map((c) => {
+      const [st, reps, warmup] = steps(c);
+      return { name: c.name, model: c.model, shape: c.shape, batch: c.batch, steps: st, reps, warmup };
+    }),
+  };
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'torch_reference.py');
+  const r = spawnSync(py, [script, JSON.stringify(spec)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  if (r.status !== 0) return { error: `PyTorch reference exited with ${r.status ?? r.signal}` };
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return (JSON.parse(last) as { results: TorchResults }).results;
+  } catch {
+    return { error: `PyTorch reference printed no JSON: ${last.slice(0, 200)}` };
+  }
+}
 
 const median = (v: number[]) => {
   const s = [...v].sort((a, b) => a - b);
@@ -101,8 +147,9 @@ async function main() {
     .option('--reps <n>', 'repetitions', '5')
     .option('--warmup <n>', 'untimed steps first', '3')
     .option('--case <text>', 'trainer cases whose name contains this text only')
+    .option('--no-torch', 'skip the PyTorch comparison')
     .parse()
-    .opts<{ suite: string; backend: string; steps: string; reps: string; warmup: string; case?: string }>();
+    .opts<{ suite: string; backend: string; steps: string; reps: string; warmup: string; case?: string; torch: boolean }>();
   if (!['trainer', 'kernels', 'all'].includes(o.suite)) throw new Error(`--suite: unknown suite "${o.suite}" (known: trainer, kernels, all)`);
   const be = await initBackend(o.backend as BackendName);
   console.log(`backend ${be.name} on ${be.device}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), tfjs ${tf.version_core}`);
@@ -113,24 +160,62 @@ async function main() {
     console.log('');
   }
   console.log(`training step = forward + backward + SGD-momentum update + loss read; ${o.reps} reps x ${o.steps} steps after ${o.warmup} warm-up steps`);
-  const results: Record<string, { imgPerSec: number; min: number; max: number } | { error: string }> = {};
-  for (const c of CASES.filter((k) => !o.case || k.name.includes(o.case))) {
-    const cap = (v: string, key: 'steps' | 'reps' | 'warmup') => Math.min(Number(v), c.max?.[key] ?? Infinity);
-    let r: Awaited<ReturnType<typeof benchCase>>;
+  const cases = CASES.filter((k) => !o.case || k.name.includes(o.case));
+  const cap = (c: Case, v: string, key: 'steps' | 'reps' | 'warmup') => Math.min(Number(v), c.max?.[key] ?? Infinity);
+  const counts = (c: Case): [number, number, number] => [cap(c, o.steps, 'steps'), cap(c, o.reps, 'reps'), cap(c, o.warmup, 'warmup')];
+  const ours: Record<string, { imgPerSec: number; min: number; max: number } | { error: string }> = {};
+  for (const c of cases) {
+    const [steps, reps, warmup] = counts(c);
     try {
-      r = await benchCase(c, cap(o.steps, 'steps'), cap(o.reps, 'reps'), cap(o.warmup, 'warmup'));
+      const r = await benchCase(c, steps, reps, warmup);
+      ours[c.name] = { imgPerSec: r.median, min: r.min, max: r.max };
+      const capped = c.max ? ` [${reps} reps x ${steps} steps]` : '';
+      console.log(`${c.name.padEnd(22)} ${r.median.toFixed(0).padStart(7)} img/s median  (min ${r.min.toFixed(0)}, max ${r.max.toFixed(0)})${capped}`);
     } catch (e) {
       // A wasm abort ("Aborted()", "memory access out of bounds") is the 4 GiB heap running out.
       const msg = (e as Error).message + (/Aborted|out of bounds/.test((e as Error).message) ? ' (out of wasm memory?)' : '');
-      results[c.name] = { error: msg };
-      console.log(`${c.name.padEnd(20)} failed: ${msg}`);
+      ours[c.name] = { error: msg };
+      console.log(`${c.name.padEnd(22)} failed: ${msg}`);
+    }
+  }
+
+  let torch: TorchResults | { error: string } | null = null;
+  const py = o.torch ? findTorchPython() : null;
+  if (!o.torch) console.log('\nPyTorch comparison skipped (--no-torch)');
+  else if (!py) console.log('\nPyTorch comparison skipped: no python3 with torch found (Debian: apt-get install python3-torch; or set TRICKBENCH_PYTHON)');
+  else {
+    console.log(`\nPyTorch (${py}), same cases, 1 thread and ${os.cpus().length}:`);
+    torch = runTorch(py, cases, counts);
+    if ('error' in torch) console.log(`PyTorch comparison failed: ${torch.error}`);
+  }
+  const all = String(os.cpus().length);
+  const fig = (name: string, threads: string): number | null => {
+    if (!torch || 'error' in torch) return null;
+    const f = torch[name]?.[threads];
+    return f && 'median' in f ? f.median : null;
+  };
+  const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
+  const ratio = (a: number, b: number | null) => (b ? Math.round((a / b) * 100) / 100 : null);
+  const results: Record<string, object> = {};
+  if (torch && !('error' in torch)) {
+    console.log(`\n${'case'.padEnd(22)} ${'ours'.padStart(8)} ${'torch 1'.padStart(8)} ${('torch ' + all).padStart(8)} ${'ours/1'.padStart(7)} ${('ours/' + all).padStart(7)}`);
+  }
+  for (const c of cases) {
+    const r = ours[c.name]!;
+    if ('error' in r) {
+      results[c.name] = r;
       continue;
     }
-    results[c.name] = { imgPerSec: Math.round(r.median), min: Math.round(r.min), max: Math.round(r.max) };
-    const capped = c.max ? ` [${cap(o.reps, 'reps')} reps x ${cap(o.steps, 'steps')} steps]` : '';
-    console.log(`${c.name.padEnd(20)} ${r.median.toFixed(0).padStart(7)} img/s median  (min ${r.min.toFixed(0)}, max ${r.max.toFixed(0)})${capped}`);
+    const [t1, tAll] = [fig(c.name, '1'), fig(c.name, all)];
+    results[c.name] = { imgPerSec: round(r.imgPerSec), min: round(r.min), max: round(r.max), torch1: round(t1), torchAll: round(tAll), ratio1: ratio(r.imgPerSec, t1), ratioAll: ratio(r.imgPerSec, tAll) };
+    if (torch && !('error' in torch)) {
+      const f = (v: number | null) => (v === null ? '-' : v.toFixed(0)).padStart(8);
+      const q = (v: number | null) => (v === null ? '-' : v.toFixed(2) + 'x').padStart(7);
+      console.log(`${c.name.padEnd(22)} ${f(r.imgPerSec)} ${f(t1)} ${f(tAll)} ${q(ratio(r.imgPerSec, t1))} ${q(ratio(r.imgPerSec, tAll))}`);
+    }
   }
-  console.log(JSON.stringify({ backend: be.name, device: be.device, trainer: results }));
+  console.log(`(backend ${be.name} on ${be.device})`);
+  console.log(JSON.stringify(results));
 }
 
 main().catch((e: unknown) => {

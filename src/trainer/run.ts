@@ -84,7 +84,7 @@ export async function executeRun(opts: {
         kind: 'run.resume',
         epoch: p.epoch,
         step: p.step,
-        payload: { fromEpoch: p.epoch, fromStep: p.step, backend: backend.name, device: backend.device },
+        payload: { fromEpoch: p.epoch, fromStep: p.step, backend: backend.name, device: backend.device, warnings: backend.warnings },
         time: Date.now(),
       };
       store.beginResume(runId, p.step, e);
