@@ -316,6 +316,54 @@ napi_value ConvForward(napi_env env, napi_callback_info info) {
   });
 }
 
+// dx = conv's input gradient of dy with filter w (user layout), on a cached oneDNN primitive.
+void backwardData(const ConvGeom& g, const std::vector<int64_t>& gv, float* dy, float* w, float* dx) {
+  auto& slot = bwdDataCache[key("bwd_data", gv, 0)];
+  if (!slot) {
+    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(),
+                                            g.strides(), g.dilates(), g.padL(), g.padR());
+    dnnl::convolution_backward_data::primitive_desc pd(d, eng(), forwardHint(g));
+    auto s = std::make_unique<ConvBwdData>();
+    s->prim = dnnl::convolution_backward_data(pd);
+    prepareReorder(pd.weights_desc(), g, true, s->reorderWeights, s->toPrim, s->primWeights);
+    lastImpl = pd.impl_info_str();
+    slot = std::move(s);
+  }
+  memory wUser(g.userWeights(), eng(), w);
+  std::unordered_map<int, memory> m{{DNNL_ARG_DIFF_DST, memory(g.dst(), eng(), dy)},
+                                    {DNNL_ARG_DIFF_SRC, memory(g.src(), eng(), dx)}};
+  if (slot->reorderWeights) {
+    slot->toPrim->execute(strm(), wUser, slot->primWeights);
+    m[DNNL_ARG_WEIGHTS] = slot->primWeights;
+  } else {
+    m[DNNL_ARG_WEIGHTS] = wUser;
+  }
+  slot->prim.execute(strm(), m);
+}
+
+// dw (user layout) and, when db is given, the bias gradient of dy, on a cached oneDNN primitive.
+void backwardWeights(const ConvGeom& g, const std::vector<int64_t>& gv, float* x, float* dy, float* dw, float* db) {
+  auto& slot = bwdWeightsCache[key("bwd_weights", gv, db ? 1 : 0)];
+  if (!slot) {
+    dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, g.src(), g.anyWeights(),
+                                               db ? g.bias() : memory::desc(), g.dst(), g.strides(), g.dilates(),
+                                               g.padL(), g.padR());
+    dnnl::convolution_backward_weights::primitive_desc pd(d, eng(), forwardHint(g));
+    auto s = std::make_unique<ConvBwdWeights>();
+    s->prim = dnnl::convolution_backward_weights(pd);
+    prepareReorder(pd.diff_weights_desc(), g, false, s->reorderWeights, s->fromPrim, s->primWeights);
+    lastImpl = pd.impl_info_str();
+    slot = std::move(s);
+  }
+  memory wUser(g.userWeights(), eng(), dw);
+  std::unordered_map<int, memory> m{{DNNL_ARG_SRC, memory(g.src(), eng(), x)},
+                                    {DNNL_ARG_DIFF_DST, memory(g.dst(), eng(), dy)}};
+  m[DNNL_ARG_DIFF_WEIGHTS] = slot->reorderWeights ? slot->primWeights : wUser;
+  if (db) m[DNNL_ARG_DIFF_BIAS] = memory(g.bias(), eng(), db);
+  slot->prim.execute(strm(), m);
+  if (slot->reorderWeights) slot->fromPrim->execute(strm(), slot->primWeights, wUser);
+}
+
 // convBackwardData(dy, w, dx, geom)
 napi_value ConvBackwardData(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
@@ -326,27 +374,7 @@ napi_value ConvBackwardData(napi_env env, napi_callback_info info) {
     float* w = f32(env, a[1], g.wSize(), "filter");
     float* dx = f32(env, a[2], g.xSize(), "dx");
     if (!dy || !w || !dx) throw JsError("convBackwardData: dy, filter and dx are required");
-    auto& slot = bwdDataCache[key("bwd_data", gv, 0)];
-    if (!slot) {
-      dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(),
-                                              g.strides(), g.dilates(), g.padL(), g.padR());
-      dnnl::convolution_backward_data::primitive_desc pd(d, eng(), forwardHint(g));
-      auto s = std::make_unique<ConvBwdData>();
-      s->prim = dnnl::convolution_backward_data(pd);
-      prepareReorder(pd.weights_desc(), g, true, s->reorderWeights, s->toPrim, s->primWeights);
-      lastImpl = pd.impl_info_str();
-      slot = std::move(s);
-    }
-    memory wUser(g.userWeights(), eng(), w);
-    std::unordered_map<int, memory> m{{DNNL_ARG_DIFF_DST, memory(g.dst(), eng(), dy)},
-                                      {DNNL_ARG_DIFF_SRC, memory(g.src(), eng(), dx)}};
-    if (slot->reorderWeights) {
-      slot->toPrim->execute(strm(), wUser, slot->primWeights);
-      m[DNNL_ARG_WEIGHTS] = slot->primWeights;
-    } else {
-      m[DNNL_ARG_WEIGHTS] = wUser;
-    }
-    slot->prim.execute(strm(), m);
+    backwardData(g, gv, dy, w, dx);
     strm().wait();
     return undefined(env);
   });
@@ -363,25 +391,7 @@ napi_value ConvBackwardWeights(napi_env env, napi_callback_info info) {
     float* dw = f32(env, a[2], g.wSize(), "dw");
     float* db = f32(env, a[3], size_t(g.OC), "dbias");
     if (!x || !dy || !dw) throw JsError("convBackwardWeights: x, dy and dw are required");
-    auto& slot = bwdWeightsCache[key("bwd_weights", gv, db ? 1 : 0)];
-    if (!slot) {
-      dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, g.src(), g.anyWeights(),
-                                                 db ? g.bias() : memory::desc(), g.dst(), g.strides(), g.dilates(),
-                                                 g.padL(), g.padR());
-      dnnl::convolution_backward_weights::primitive_desc pd(d, eng(), forwardHint(g));
-      auto s = std::make_unique<ConvBwdWeights>();
-      s->prim = dnnl::convolution_backward_weights(pd);
-      prepareReorder(pd.diff_weights_desc(), g, false, s->reorderWeights, s->fromPrim, s->primWeights);
-      lastImpl = pd.impl_info_str();
-      slot = std::move(s);
-    }
-    memory wUser(g.userWeights(), eng(), dw);
-    std::unordered_map<int, memory> m{{DNNL_ARG_SRC, memory(g.src(), eng(), x)},
-                                      {DNNL_ARG_DIFF_DST, memory(g.dst(), eng(), dy)}};
-    m[DNNL_ARG_DIFF_WEIGHTS] = slot->reorderWeights ? slot->primWeights : wUser;
-    if (db) m[DNNL_ARG_DIFF_BIAS] = memory(g.bias(), eng(), db);
-    slot->prim.execute(strm(), m);
-    if (slot->reorderWeights) slot->fromPrim->execute(strm(), slot->primWeights, wUser);
+    backwardWeights(g, gv, x, dy, dw, db);
     strm().wait();
     return undefined(env);
   });
@@ -389,8 +399,8 @@ napi_value ConvBackwardWeights(napi_env env, napi_callback_info info) {
 
 // convBackward(dy, x, w, y | null, dx | null, dw, dbias | null, geom): the whole backward pass of
 // relu?(conv(x, w) + bias). With y (the block's output) the ReLU mask is applied first (dy where
-// y > 0, else 0, the gradient PyTorch and tfjs give at 0); dbias comes with dw from one oneDNN
-// pass; dx is skipped when null.
+// y > 0, else 0, the gradient PyTorch and tfjs give at 0) in the same pass that sums dbias;
+// dx is skipped when null.
 std::vector<float> maskedDy;
 
 napi_value ConvBackward(napi_env env, napi_callback_info info) {
@@ -444,48 +454,8 @@ napi_value ConvBackward(napi_env env, napi_callback_info info) {
         }
       }
     }
-    {
-      auto& slot = bwdWeightsCache[key("bwd_weights", gv, 0)];
-      if (!slot) {
-        dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, g.src(), g.anyWeights(),
-                                                   memory::desc(), g.dst(), g.strides(), g.dilates(), g.padL(),
-                                                   g.padR());
-        dnnl::convolution_backward_weights::primitive_desc pd(d, eng(), forwardHint(g));
-        auto s = std::make_unique<ConvBwdWeights>();
-        s->prim = dnnl::convolution_backward_weights(pd);
-        prepareReorder(pd.diff_weights_desc(), g, false, s->reorderWeights, s->fromPrim, s->primWeights);
-        lastImpl = pd.impl_info_str();
-        slot = std::move(s);
-      }
-      memory wUser(g.userWeights(), eng(), dw);
-      std::unordered_map<int, memory> m{{DNNL_ARG_SRC, memory(g.src(), eng(), x)},
-                                        {DNNL_ARG_DIFF_DST, memory(g.dst(), eng(), grad)}};
-      m[DNNL_ARG_DIFF_WEIGHTS] = slot->reorderWeights ? slot->primWeights : wUser;
-      slot->prim.execute(strm(), m);
-      if (slot->reorderWeights) slot->fromPrim->execute(strm(), slot->primWeights, wUser);
-    }
-    if (dx) {
-      auto& slot = bwdDataCache[key("bwd_data", gv, 0)];
-      if (!slot) {
-        dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(),
-                                                g.strides(), g.dilates(), g.padL(), g.padR());
-        dnnl::convolution_backward_data::primitive_desc pd(d, eng(), forwardHint(g));
-        auto s = std::make_unique<ConvBwdData>();
-        s->prim = dnnl::convolution_backward_data(pd);
-        prepareReorder(pd.weights_desc(), g, true, s->reorderWeights, s->toPrim, s->primWeights);
-        slot = std::move(s);
-      }
-      memory wUser(g.userWeights(), eng(), w);
-      std::unordered_map<int, memory> m{{DNNL_ARG_DIFF_DST, memory(g.dst(), eng(), grad)},
-                                        {DNNL_ARG_DIFF_SRC, memory(g.src(), eng(), dx)}};
-      if (slot->reorderWeights) {
-        slot->toPrim->execute(strm(), wUser, slot->primWeights);
-        m[DNNL_ARG_WEIGHTS] = slot->primWeights;
-      } else {
-        m[DNNL_ARG_WEIGHTS] = wUser;
-      }
-      slot->prim.execute(strm(), m);
-    }
+    backwardWeights(g, gv, x, grad, dw, nullptr);  // dbias came from the mask pass
+    if (dx) backwardData(g, gv, grad, w, dx);
     strm().wait();
     return undefined(env);
   });
