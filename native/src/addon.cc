@@ -824,6 +824,150 @@ napi_value BnBackward(napi_env env, napi_callback_info info) {
   });
 }
 
+// ------------------------------------------------------------------------ matmul
+// out[b] = act(op(a[b]) x op(b[b]) + bias) on oneDNN, op = transpose or not, batches broadcast
+// where one side has 1. geom (Int32Array of 7): batchA, batchB, M, K, N, transA, transB.
+struct MatMul {
+  dnnl::matmul prim;
+};
+std::map<std::string, std::unique_ptr<MatMul>> matmulCache;
+
+napi_value MatMulForward(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 6);
+    auto g = ints(env, a[4], 7, "geom");
+    const int64_t BA = g[0], BB = g[1], M = g[2], K = g[3], N = g[4];
+    const bool tA = g[5] != 0, tB = g[6] != 0;
+    if (BA != BB && BA != 1 && BB != 1) throw JsError("matMul: batch sizes must match or be 1");
+    const int64_t B = std::max(BA, BB);
+    float* pa = f32(env, a[0], size_t(BA * M * K), "a");
+    float* pb = f32(env, a[1], size_t(BB * K * N), "b");
+    float* bias = f32(env, a[2], size_t(N), "bias");
+    float* out = f32(env, a[3], size_t(B * M * N), "out");
+    const bool relu = boolean(env, a[5]);
+    if (!pa || !pb || !out) throw JsError("matMul: a, b and out are required");
+    // Logical [batch, rows, cols] with strides that read a transposed operand in place.
+    memory::desc aMd({BA, M, K}, dt::f32, tA ? memory::dims{M * K, 1, M} : memory::dims{M * K, K, 1});
+    memory::desc bMd({BB, K, N}, dt::f32, tB ? memory::dims{K * N, 1, K} : memory::dims{K * N, N, 1});
+    memory::desc oMd({B, M, N}, dt::f32, memory::dims{M * N, N, 1});
+    memory::desc biasMd({1, 1, N}, dt::f32, memory::dims{N, N, 1});
+    auto& slot = matmulCache[key("matmul", g, (bias ? 1 : 0) | (relu ? 2 : 0))];
+    if (!slot) {
+      dnnl::matmul::desc d = bias ? dnnl::matmul::desc(aMd, bMd, biasMd, oMd) : dnnl::matmul::desc(aMd, bMd, oMd);
+      dnnl::primitive_attr attr;
+      if (relu) {
+        dnnl::post_ops po;
+        po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+        attr.set_post_ops(po);
+      }
+      dnnl::matmul::primitive_desc pd(d, attr, eng());
+      slot = std::make_unique<MatMul>(MatMul{dnnl::matmul(pd)});
+      lastImpl = pd.impl_info_str();
+    }
+    std::unordered_map<int, memory> m{{DNNL_ARG_SRC, memory(aMd, eng(), pa)},
+                                      {DNNL_ARG_WEIGHTS, memory(bMd, eng(), pb)},
+                                      {DNNL_ARG_DST, memory(oMd, eng(), out)}};
+    if (bias) m[DNNL_ARG_BIAS] = memory(biasMd, eng(), bias);
+    slot->prim.execute(strm(), m);
+    strm().wait();
+    return undefined(env);
+  });
+}
+
+// ------------------------------------------------------------------------ SGD
+// One SGD step in PyTorch's order (torch.optim.SGD): d = g + wd * p; buf = first ? d : mu * buf + d;
+// d = nesterov ? d + mu * buf : buf; p - lr * d. Writes pOut and bufOut (new tensors: tfjs tensors
+// are immutable); bufIn null = the first step.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void sgdRange(
+    const float* __restrict p, const float* __restrict g, const float* __restrict bufIn, float* __restrict pOut,
+    float* __restrict bufOut, int64_t n, float lr, float mu, float wd, bool nesterov) {
+  for (int64_t i = 0; i < n; i++) {
+    const float d = wd != 0.f ? g[i] + wd * p[i] : g[i];
+    const float b = bufIn ? mu * bufIn[i] + d : d;
+    const float step = nesterov ? d + mu * b : b;
+    bufOut[i] = b;
+    pOut[i] = p[i] - lr * step;
+  }
+}
+__attribute__((target_clones("avx512f", "avx2", "default"))) void sgdPlainRange(
+    const float* __restrict p, const float* __restrict g, float* __restrict pOut, int64_t n, float lr, float wd) {
+  for (int64_t i = 0; i < n; i++) pOut[i] = p[i] - lr * (wd != 0.f ? g[i] + wd * p[i] : g[i]);
+}
+
+// sgdStep(items, lr, momentum, nesterov): items is an array of [p, g, bufIn | null, pOut, bufOut | null, wd].
+// Every parameter of a model in one call.
+napi_value SgdStep(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 4);
+    double lr = 0, mu = 0;
+    napi_get_value_double(env, a[1], &lr);
+    napi_get_value_double(env, a[2], &mu);
+    const bool nesterov = boolean(env, a[3]);
+    uint32_t count = 0;
+    bool isArr = false;
+    napi_is_array(env, a[0], &isArr);
+    if (!isArr) throw JsError("sgdStep: items must be an array");
+    napi_get_array_length(env, a[0], &count);
+    struct Item {
+      const float *p, *g, *bufIn;
+      float *pOut, *bufOut;
+      int64_t n;
+      float wd;
+    };
+    std::vector<Item> items;
+    int64_t total = 0;
+    for (uint32_t i = 0; i < count; i++) {
+      napi_value it;
+      napi_get_element(env, a[0], i, &it);
+      napi_value f[6];
+      for (uint32_t j = 0; j < 6; j++) napi_get_element(env, it, j, &f[j]);
+      size_t len;
+      napi_typedarray_type type;
+      void* data;
+      napi_value ab;
+      size_t off;
+      bool isTa = false;
+      napi_is_typedarray(env, f[0], &isTa);
+      if (!isTa) throw JsError("sgdStep: item " + std::to_string(i) + ": p must be a Float32Array");
+      napi_get_typedarray_info(env, f[0], &type, &len, &data, &ab, &off);
+      if (type != napi_float32_array) throw JsError("sgdStep: item " + std::to_string(i) + ": p must be a Float32Array");
+      const std::string what = "sgdStep: item " + std::to_string(i);
+      Item x;
+      x.n = int64_t(len);
+      x.p = static_cast<float*>(data);
+      x.g = f32(env, f[1], len, (what + " g").c_str());
+      x.bufIn = f32(env, f[2], len, (what + " bufIn").c_str());
+      x.pOut = f32(env, f[3], len, (what + " pOut").c_str());
+      x.bufOut = f32(env, f[4], len, (what + " bufOut").c_str());
+      double wd = 0;
+      napi_get_value_double(env, f[5], &wd);
+      x.wd = float(wd);
+      if (!x.g || !x.pOut) throw JsError(what + ": g and pOut are required");
+      if (mu != 0 && !x.bufOut) throw JsError(what + ": bufOut is required with momentum");
+      items.push_back(x);
+      total += x.n;
+    }
+    // One parallel region over the concatenation of all parameters, split evenly by element.
+    parallelRanges(total, [&](int64_t lo, int64_t hi) {
+      int64_t base = 0;
+      for (const Item& x : items) {
+        const int64_t s = std::max(lo, base), e = std::min(hi, base + x.n);
+        if (s < e) {
+          const int64_t o = s - base;
+          if (mu != 0) {
+            sgdRange(x.p + o, x.g + o, x.bufIn ? x.bufIn + o : nullptr, x.pOut + o, x.bufOut + o, e - s, float(lr),
+                     float(mu), x.wd, nesterov);
+          } else {
+            sgdPlainRange(x.p + o, x.g + o, x.pOut + o, e - s, float(lr), x.wd);
+          }
+        }
+        base += x.n;
+      }
+    });
+    return undefined(env);
+  });
+}
+
 // info(): { threads, onednn, lastImpl }
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value o, v;
@@ -870,6 +1014,8 @@ NAPI_MODULE_INIT() {
       {"maxPoolBackward", nullptr, MaxPoolBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnForward", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnBackward", nullptr, BnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"matMul", nullptr, MatMulForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

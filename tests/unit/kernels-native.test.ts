@@ -11,6 +11,7 @@ import { crossEntropy } from '../../src/trainer/loss/cross-entropy';
 import { batchNorm, type BatchNormFusion } from '../../src/trainer/models/batch-norm';
 import { nativeConv } from '../../src/trainer/models/native-conv';
 import { buildModel } from '../../src/trainer/models/registry';
+import { makeOptimizer } from '../../src/trainer/optim/optimizers';
 import { expectClose, kernelSuite, randomData } from './kernel-suite';
 
 const status = loadNative();
@@ -142,6 +143,67 @@ describe.runIf(status.loaded)('with native kernels', () => {
           return [y, dx];
         });
         expectClose(actual, expected, c.name);
+      });
+    }
+  });
+
+  describe('matrix products (BatchMatMul, _FusedMatMul) match cpu', () => {
+    const cases: { name: string; a: number[]; b: number[]; ta: boolean; tb: boolean; bias?: boolean; relu?: boolean; noGrad?: boolean }[] = [
+      { name: '2-D', a: [7, 5], b: [5, 3], ta: false, tb: false },
+      { name: 'transposed a (the weight gradient of a dense layer)', a: [9, 6], b: [9, 4], ta: true, tb: false },
+      { name: 'transposed b (its input gradient)', a: [9, 4], b: [6, 4], ta: false, tb: true },
+      { name: 'both transposed, batch of 3', a: [3, 5, 7], b: [3, 4, 5], ta: true, tb: true },
+      // Forward only: tfjs' BatchMatMul gradient does not reduce broadcast batch dims on any backend.
+      { name: 'batch broadcast (b has batch 1), forward', a: [2, 3, 4, 5], b: [1, 5, 6], ta: false, tb: false, noGrad: true },
+      { name: 'bias + ReLU (a dense layer with activation)', a: [8, 12], b: [12, 5], ta: false, tb: false, bias: true, relu: true },
+      { name: 'bias, no activation', a: [4, 3], b: [2, 3], ta: false, tb: true, bias: true },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
+        const n = c.tb ? c.b[c.b.length - 2]! : c.b[c.b.length - 1]!;
+        const [ad, bd, biasd] = [randomData(size(c.a), 51), randomData(size(c.b), 52), randomData(n, 53)];
+        const [actual, expected] = await both(() => {
+          const a = tf.tensor(ad, c.a);
+          const b = tf.tensor(bd, c.b);
+          const f = (ai: tf.Tensor, bi: tf.Tensor) =>
+            c.bias || c.relu
+              ? tf.fused.matMul({ a: ai, b: bi, transposeA: c.ta, transposeB: c.tb, bias: c.bias ? tf.tensor1d(biasd) : undefined, activation: c.relu ? 'relu' : 'linear' })
+              : tf.matMul(ai, bi, c.ta, c.tb);
+          const y = f(a, b);
+          const r = tf.tensor(randomData(y.size, 54), y.shape);
+          if (c.noGrad) return [y];
+          return [y, ...tf.grads((ai: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(f(ai, bi), r)))([a, b])];
+        });
+        expectClose(actual, expected, c.name);
+      });
+    }
+  });
+
+  describe('SGD in one native call matches the same update in tf ops on cpu', () => {
+    const configs = [
+      { name: 'sgd', lr: 0.1, momentum: 0.9, nesterov: false, weightDecay: 0 },
+      { name: 'sgd', lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
+      { name: 'sgd', lr: 0.1, momentum: 0, nesterov: false, weightDecay: 1e-3 },
+    ] as const;
+    for (const cfg of configs) {
+      it(`momentum ${cfg.momentum}, nesterov ${cfg.nesterov}, weight decay ${cfg.weightDecay}: params and buffers after 3 steps`, async () => {
+        const [actual, expected] = await both(() => {
+          const model = buildModel({ name: 'cnn3', width: 4 }, [8, 8, 1], 10, 3);
+          const opt = makeOptimizer(cfg);
+          for (let s = 0; s < 3; s++) {
+            const grads = Object.fromEntries(model.params.map((p, i) => [p.name, tf.tensor(randomData(p.variable.size, 60 + 10 * s + i), p.variable.shape)]));
+            opt.step(model.params, grads, cfg.lr * (1 - 0.2 * s)); // lr changes per step, as with a schedule
+            tf.dispose(Object.values(grads));
+          }
+          const state = opt.getState();
+          const out = [...model.params.map((p) => p.variable), ...Object.values(state.slots.momentum ?? {})].map((t) => tf.keep(t.clone()));
+          if (cfg.momentum > 0) expect(Object.keys(state.slots.momentum ?? {}).length).toBe(model.params.length);
+          opt.dispose();
+          model.dispose();
+          return out;
+        });
+        expectClose(actual, expected, JSON.stringify(cfg));
       });
     }
   });

@@ -12,10 +12,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   backend_util,
+  BatchMatMul,
   Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   FusedConv2D,
+  _FusedMatMul,
   getKernel,
   MaxPool,
   MaxPoolGrad,
@@ -36,6 +38,8 @@ interface Addon {
   maxPoolBackward(dy: Float32Array, x: Float32Array, dx: Float32Array, geom: Int32Array): void;
   bnForward(x: Float32Array, plus: Float32Array | null, z: Float32Array | null, residual: Float32Array | null, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, inv: Float32Array, m: number, c: number, eps: number, relu: boolean): void;
   bnBackward(dy: Float32Array, y: Float32Array | null, z: Float32Array, mean: Float32Array, inv: Float32Array, gamma: Float32Array, dz: Float32Array, dGamma: Float32Array, dBeta: Float32Array, dResidual: Float32Array | null, m: number, c: number): void;
+  matMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, geom: Int32Array, relu: boolean): void;
+  sgdStep(items: [Float32Array, Float32Array, Float32Array | null, Float32Array, Float32Array | null, number][], lr: number, momentum: number, nesterov: boolean): void;
   info(): { threads: number; onednn: string; lastImpl: string };
   setThreads(n: number): void;
 }
@@ -226,6 +230,74 @@ function maxPoolGrad(args: Args): TensorInfo | null {
   return dx;
 }
 
+/** BatchMatMul and _FusedMatMul (bias, ReLU) on oneDNN. Leading dims are flattened into one batch;
+ * the two batches must be equal or one of them 1 (else the wasm kernel, which broadcasts more). */
+function matMul(args: Args, fused: boolean): TensorInfo | null {
+  const backend = args.backend as BackendWasm;
+  const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+  const { transposeA, transposeB, activation } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
+  const act = fused ? (activation ?? 'linear') : 'linear';
+  if (!a || !b || !allFloat(a, b, bias) || preluActivationWeights || (act !== 'linear' && act !== 'relu')) return null;
+  if (a.shape.length < 2 || b.shape.length < 2) return null;
+  const [ra, rb] = [a.shape.length, b.shape.length];
+  const M = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const K = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const Kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
+  const N = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  if (K !== Kb) return null;
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
+  const [BA, BB] = [size(outerA), size(outerB)];
+  const same = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
+  if (!same && BA !== 1 && BB !== 1) return null;
+  if (bias && size(bias.shape) !== N) return null;
+  const outer = backend_util.assertAndGetBroadcastShape(outerA, outerB);
+  if (size(outer) !== Math.max(BA, BB)) return null;
+  if (M * N * K === 0) return null; // empty products: the wasm kernel's business
+  const out = backend.makeOutput([...outer, M, N], 'float32');
+  const geom = Int32Array.from([BA, BB, M, K, N, transposeA ? 1 : 0, transposeB ? 1 : 0]);
+  addon!.matMul(heap(backend, a), heap(backend, b), bias ? heap(backend, bias) : null, heap(backend, out), geom, act === 'relu');
+  return out;
+}
+
+/** SGD with momentum for all of a model's parameters in one call (see optim/optimizers.ts).
+ * Inputs p<i>, g<i> and, after the first step, b<i> (momentum buffer); outputs, per parameter,
+ * the new value and (with momentum) the new buffer. */
+export const NATIVE_SGD = 'TrickbenchSgd';
+
+export interface NativeSgdAttrs {
+  count: number;
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  /** Per parameter: its weight decay, and whether b<i> is given. */
+  weightDecay: number[];
+  hasBuffer: boolean[];
+}
+
+function nativeSgd(args: Args): TensorInfo[] {
+  const backend = args.backend as BackendWasm;
+  const inputs = args.inputs as Record<string, TensorInfo | undefined>;
+  const a = args.attrs as unknown as NativeSgdAttrs;
+  const params: [TensorInfo, TensorInfo, TensorInfo | undefined, TensorInfo, TensorInfo | null][] = [];
+  const outs: TensorInfo[] = [];
+  for (let i = 0; i < a.count; i++) {
+    const [p, g, b] = [inputs[`p${i}`], inputs[`g${i}`], a.hasBuffer[i] ? inputs[`b${i}`] : undefined];
+    if (!p || !g || (a.hasBuffer[i] && !b) || !allFloat(p, g, b)) throw new Error(`${NATIVE_SGD}: parameter ${i}: float32 p, g${a.hasBuffer[i] ? ' and b' : ''} are required`);
+    const pOut = backend.makeOutput([...p.shape], 'float32');
+    const bOut = a.momentum !== 0 ? backend.makeOutput([...p.shape], 'float32') : null;
+    outs.push(pOut, ...(bOut ? [bOut] : []));
+    params.push([p, g, b, pOut, bOut]);
+  }
+  // Views only after every allocation: growing the heap detaches the earlier ones.
+  const items = params.map(([p, g, b, pOut, bOut], i): Parameters<Addon['sgdStep']>[0][number] => [
+    heap(backend, p), heap(backend, g), b ? heap(backend, b) : null, heap(backend, pOut), bOut ? heap(backend, bOut) : null, a.weightDecay[i] ?? 0,
+  ]);
+  addon!.sgdStep(items, a.lr, a.momentum, a.nesterov);
+  return outs;
+}
+
 /** The backward pass of relu?(conv(x, filter) + bias) in one call (see models/native-conv.ts):
  * inputs dy, x, filter and, for a ReLU block, its output y; outputs [dx, dFilter, dBias?]. */
 export const NATIVE_CONV_BACKWARD = 'TrickbenchConvBackward';
@@ -310,6 +382,11 @@ export function nativeConvActive(backendName: string): boolean {
   return backendName === 'wasm' && addon !== null && getKernel(NATIVE_CONV_BACKWARD, 'wasm') !== undefined;
 }
 
+/** Whether the fused SGD kernel can run now. */
+export function nativeSgdActive(backendName: string): boolean {
+  return backendName === 'wasm' && addon !== null && getKernel(NATIVE_SGD, 'wasm') !== undefined;
+}
+
 const registered = new Map<string, KernelFunc>();
 
 /** Whether fn is one of our native kernels (which keep the kernel they replaced as fallback). */
@@ -331,6 +408,8 @@ export function registerNativeKernels(): NativeStatus {
     [Conv2DBackpropFilter, convBackpropFilter],
     [MaxPool, maxPool],
     [MaxPoolGrad, maxPoolGrad],
+    [BatchMatMul, (a) => matMul(a, false)],
+    [_FusedMatMul, (a) => matMul(a, true)],
   ];
   for (const [name, run] of configs) {
     const existing = getKernel(name, 'wasm');
@@ -344,6 +423,7 @@ export function registerNativeKernels(): NativeStatus {
     [NATIVE_CONV_BACKWARD, nativeConvBackward],
     [NATIVE_BATCH_NORM, nativeBatchNorm],
     [NATIVE_BATCH_NORM_GRAD, nativeBatchNormGrad],
+    [NATIVE_SGD, nativeSgd],
   ];
   for (const [kernelName, kernelFunc] of own) {
     if (!getKernel(kernelName, 'wasm')) registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as KernelFunc });
