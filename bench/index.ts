@@ -5,11 +5,15 @@
 // (TRICKBENCH_NATIVE=0: wasm without the native kernels). When python3 with torch is found, the
 // same architectures, batches and optimizer run in PyTorch (bench/torch_reference.py) with 1 thread
 // and with every core, and the ratios are printed. Reports min/median/max over repetitions: the
-// machine is noisy. A case that fails is reported as such; a wasm abort leaves that backend
-// unusable, so the biggest cases come last. The last line is one JSON object keyed by case name
-// ("cnn3 28x28x1 b64", ...): {imgPerSec, min, max, torch1, torchAll, ratio1, ratioAll} (torch
-// figures and ratios null without PyTorch), or {error}.
-import { spawnSync } from 'node:child_process';
+// machine is noisy, so each repetition of ours is followed at once by one of PyTorch's (1 thread,
+// then all cores) and the ratios are medians of these paired ratios: a drift in the machine's
+// speed hits both sides of a pair alike. A case that fails is reported as such; a wasm abort
+// leaves that backend unusable, so the biggest cases come last. The last line is one JSON object
+// keyed by case name ("cnn3 28x28x1 b64", ...): {imgPerSec, min, max, torch1, torchAll, ratio1,
+// ratioAll} (torch figures and ratios null without PyTorch), or {error}.
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import readline from 'node:readline';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,13 +45,6 @@ const CASES: Case[] = MODELS.flatMap((m) =>
   [64, 128].map((batch) => ({ ...m, batch, name: `${m.model.name} ${m.shape.join('x')} b${batch}` })),
 );
 
-interface TorchFigure {
-  median: number;
-  min: number;
-  max: number;
-}
-type TorchResults = Record<string, Record<string, TorchFigure | { error: string }>>;
-
 /** python3 with torch: the Debian one first (a pyenv python3 earlier on PATH may lack torch). */
 function findTorchPython(): string | null {
   for (const py of [process.env.TRICKBENCH_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => !!p)) {
@@ -57,23 +54,38 @@ function findTorchPython(): string | null {
   return null;
 }
 
-/** The same cases in PyTorch (bench/torch_reference.py), with 1 thread and with every core. */
-function runTorch(py: string, cases: Case[], steps: (c: Case) => [number, number, number]): TorchResults | { error: string } {
-  const spec = {
-    threads: [...new Set([1, os.cpus().length])],
-    cases: cases.map((c) => {
-      const [st, reps, warmup] = steps(c);
-      return { name: c.name, model: c.model, shape: c.shape, batch: c.batch, steps: st, reps, warmup };
-    }),
-  };
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'torch_reference.py');
-  const r = spawnSync(py, [script, JSON.stringify(spec)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
-  if (r.status !== 0) return { error: `PyTorch reference exited with ${r.status ?? r.signal}` };
-  const last = r.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return (JSON.parse(last) as { results: TorchResults }).results;
-  } catch {
-    return { error: `PyTorch reference printed no JSON: ${last.slice(0, 200)}` };
+/** bench/torch_reference.py, kept running: one request (case, threads, steps) per repetition. */
+class TorchServer {
+  private readonly proc: ChildProcessByStdio<Writable, Readable, null>;
+  private readonly lines: AsyncIterator<string>;
+  version = '';
+  constructor(py: string) {
+    const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'torch_reference.py');
+    this.proc = spawn(py, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.lines = readline.createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
+  }
+  private async next(): Promise<Record<string, unknown>> {
+    const r = await this.lines.next();
+    if (r.done) throw new Error(`PyTorch reference exited (${this.proc.exitCode ?? this.proc.signalCode ?? 'no status'})`);
+    try {
+      return JSON.parse(r.value) as Record<string, unknown>;
+    } catch {
+      throw new Error(`PyTorch reference printed no JSON: ${r.value.slice(0, 200)}`);
+    }
+  }
+  async start(): Promise<void> {
+    this.version = String((await this.next()).torch ?? '?');
+  }
+  /** PyTorch's images/s for `steps` steps of case c with `threads` threads (after `warmup`). */
+  async rate(c: Case, threads: number, steps: number, warmup: number): Promise<number> {
+    const req = { case: { name: c.name, model: c.model, shape: c.shape, batch: c.batch }, threads, steps, warmup };
+    this.proc.stdin.write(JSON.stringify(req) + '\n');
+    const r = await this.next();
+    if (typeof r.imgPerSec !== 'number') throw new Error(String(r.error ?? 'no figure'));
+    return r.imgPerSec;
+  }
+  close(): void {
+    this.proc.stdin.end();
   }
 }
 
@@ -82,7 +94,21 @@ const median = (v: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-async function benchCase(c: Case, steps: number, reps: number, warmup: number) {
+interface Figures {
+  median: number;
+  min: number;
+  max: number;
+}
+const figures = (v: number[]): Figures => ({ median: median(v), min: Math.min(...v), max: Math.max(...v) });
+
+interface CaseResult {
+  ours: Figures;
+  /** PyTorch per thread count, and the medians of the paired ratios ours/PyTorch. */
+  torch: Record<number, { rate: Figures; ratio: number } | { error: string }>;
+}
+
+/** Repetitions of ours, each followed by one of PyTorch per thread count when `torch` is given. */
+async function benchCase(c: Case, steps: number, reps: number, warmup: number, torch: TorchServer | null, threads: number[]): Promise<CaseResult> {
   const model = buildModel(c.model, c.shape, 10, 1);
   const opt = makeOptimizer({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0 });
   const rng = makeRng(1, 'bench');
@@ -94,16 +120,34 @@ async function benchCase(c: Case, steps: number, reps: number, warmup: number) {
     l.dispose();
     k.dispose();
   };
-  for (let i = 0; i < warmup; i++) await step();
-  const rates: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < steps; i++) await step();
-    rates.push((steps * c.batch) / ((performance.now() - t0) / 1000));
+  try {
+    for (let i = 0; i < warmup; i++) await step();
+    const ours: number[] = [];
+    const theirs = new Map<number, number[]>(threads.map((t) => [t, []]));
+    const errors = new Map<number, string>();
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      for (let i = 0; i < steps; i++) await step();
+      ours.push((steps * c.batch) / ((performance.now() - t0) / 1000));
+      for (const t of torch ? threads : []) {
+        if (errors.has(t)) continue;
+        try {
+          theirs.get(t)!.push(await torch!.rate(c, t, steps, r === 0 ? warmup : 0));
+        } catch (e) {
+          errors.set(t, (e as Error).message);
+        }
+      }
+    }
+    const result: CaseResult = { ours: figures(ours), torch: {} };
+    for (const t of torch ? threads : []) {
+      const v = theirs.get(t)!;
+      result.torch[t] = errors.has(t) ? { error: errors.get(t)! } : { rate: figures(v), ratio: median(v.map((x, i) => ours[i]! / x)) };
+    }
+    return result;
+  } finally {
+    model.dispose();
+    opt.dispose();
   }
-  model.dispose();
-  opt.dispose();
-  return { min: Math.min(...rates), median: median(rates), max: Math.max(...rates) };
 }
 
 /** Our wasm gradient kernels at the shapes of cnn3 and a CIFAR ResNet stage, against the cpu
@@ -144,7 +188,7 @@ async function main() {
     .option('--suite <name>', 'trainer | kernels | all', 'all')
     .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | wasm | cpu', 'auto')
     .option('--steps <n>', 'timed steps per repetition', '10')
-    .option('--reps <n>', 'repetitions', '5')
+    .option('--reps <n>', 'repetitions (each paired with one of PyTorch)', '7')
     .option('--warmup <n>', 'untimed steps first', '3')
     .option('--case <text>', 'trainer cases whose name contains this text only')
     .option('--no-torch', 'skip the PyTorch comparison')
@@ -163,55 +207,62 @@ async function main() {
   const cases = CASES.filter((k) => !o.case || k.name.includes(o.case));
   const cap = (c: Case, v: string, key: 'steps' | 'reps' | 'warmup') => Math.min(Number(v), c.max?.[key] ?? Infinity);
   const counts = (c: Case): [number, number, number] => [cap(c, o.steps, 'steps'), cap(c, o.reps, 'reps'), cap(c, o.warmup, 'warmup')];
-  const ours: Record<string, { imgPerSec: number; min: number; max: number } | { error: string }> = {};
+  let torch: TorchServer | null = null;
+  const py = o.torch ? findTorchPython() : null;
+  const threads = [...new Set([1, os.cpus().length])];
+  if (!o.torch) console.log('PyTorch comparison skipped (--no-torch)');
+  else if (!py) console.log('PyTorch comparison skipped: no python3 with torch found (Debian: apt-get install python3-torch; or set TRICKBENCH_PYTHON)');
+  else {
+    torch = new TorchServer(py);
+    try {
+      await torch.start();
+      console.log(`PyTorch ${torch.version} (${py}) with ${threads.join(' and ')} threads, a repetition of it after each of ours; ratios are medians of the paired ratios`);
+    } catch (e) {
+      console.log(`PyTorch comparison failed: ${(e as Error).message}`);
+      torch = null;
+    }
+  }
+  const all = os.cpus().length;
+  const round = (v: number | null | undefined) => (v === null || v === undefined ? null : Math.round(v * 10) / 10);
+  const round2 = (v: number | null | undefined) => (v === null || v === undefined ? null : Math.round(v * 100) / 100);
+  const results: Record<string, object> = {};
+  const f0 = (v: number | null) => (v === null ? '-' : v.toFixed(0));
   for (const c of cases) {
     const [steps, reps, warmup] = counts(c);
     try {
-      const r = await benchCase(c, steps, reps, warmup);
-      ours[c.name] = { imgPerSec: r.median, min: r.min, max: r.max };
+      const r = await benchCase(c, steps, reps, warmup, torch, threads);
+      const t = (n: number) => {
+        const x = r.torch[n];
+        return x && 'rate' in x ? x : null;
+      };
+      const [t1, tAll] = [t(1), t(all)];
+      results[c.name] = {
+        imgPerSec: round(r.ours.median), min: round(r.ours.min), max: round(r.ours.max),
+        torch1: round(t1?.rate.median), torchAll: round(tAll?.rate.median), ratio1: round2(t1?.ratio), ratioAll: round2(tAll?.ratio),
+      };
       const capped = c.max ? ` [${reps} reps x ${steps} steps]` : '';
-      console.log(`${c.name.padEnd(22)} ${r.median.toFixed(0).padStart(7)} img/s median  (min ${r.min.toFixed(0)}, max ${r.max.toFixed(0)})${capped}`);
+      let line = `${c.name.padEnd(22)} ${f0(r.ours.median).padStart(7)} img/s median (min ${f0(r.ours.min)}, max ${f0(r.ours.max)})`;
+      for (const n of torch ? threads : []) {
+        const x = r.torch[n]!;
+        line += 'error' in x ? `  | torch ${n}t failed: ${x.error}` : `  | torch ${n}t ${f0(x.rate.median)} (${f0(x.rate.min)}-${f0(x.rate.max)}), ours/torch ${x.ratio.toFixed(2)}x`;
+      }
+      console.log(line + capped);
     } catch (e) {
       // A wasm abort ("Aborted()", "memory access out of bounds") is the 4 GiB heap running out.
       const msg = (e as Error).message + (/Aborted|out of bounds/.test((e as Error).message) ? ' (out of wasm memory?)' : '');
-      ours[c.name] = { error: msg };
+      results[c.name] = { error: msg };
       console.log(`${c.name.padEnd(22)} failed: ${msg}`);
     }
   }
-
-  let torch: TorchResults | { error: string } | null = null;
-  const py = o.torch ? findTorchPython() : null;
-  if (!o.torch) console.log('\nPyTorch comparison skipped (--no-torch)');
-  else if (!py) console.log('\nPyTorch comparison skipped: no python3 with torch found (Debian: apt-get install python3-torch; or set TRICKBENCH_PYTHON)');
-  else {
-    console.log(`\nPyTorch (${py}), same cases, 1 thread and ${os.cpus().length}:`);
-    torch = runTorch(py, cases, counts);
-    if ('error' in torch) console.log(`PyTorch comparison failed: ${torch.error}`);
-  }
-  const all = String(os.cpus().length);
-  const fig = (name: string, threads: string): number | null => {
-    if (!torch || 'error' in torch) return null;
-    const f = torch[name]?.[threads];
-    return f && 'median' in f ? f.median : null;
-  };
-  const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
-  const ratio = (a: number, b: number | null) => (b ? Math.round((a / b) * 100) / 100 : null);
-  const results: Record<string, object> = {};
-  if (torch && !('error' in torch)) {
+  torch?.close();
+  if (torch) {
     console.log(`\n${'case'.padEnd(22)} ${'ours'.padStart(8)} ${'torch 1'.padStart(8)} ${('torch ' + all).padStart(8)} ${'ours/1'.padStart(7)} ${('ours/' + all).padStart(7)}`);
-  }
-  for (const c of cases) {
-    const r = ours[c.name]!;
-    if ('error' in r) {
-      results[c.name] = r;
-      continue;
-    }
-    const [t1, tAll] = [fig(c.name, '1'), fig(c.name, all)];
-    results[c.name] = { imgPerSec: round(r.imgPerSec), min: round(r.min), max: round(r.max), torch1: round(t1), torchAll: round(tAll), ratio1: ratio(r.imgPerSec, t1), ratioAll: ratio(r.imgPerSec, tAll) };
-    if (torch && !('error' in torch)) {
-      const f = (v: number | null) => (v === null ? '-' : v.toFixed(0)).padStart(8);
-      const q = (v: number | null) => (v === null ? '-' : v.toFixed(2) + 'x').padStart(7);
-      console.log(`${c.name.padEnd(22)} ${f(r.imgPerSec)} ${f(t1)} ${f(tAll)} ${q(ratio(r.imgPerSec, t1))} ${q(ratio(r.imgPerSec, tAll))}`);
+    for (const c of cases) {
+      const r = results[c.name] as Record<string, number | null>;
+      if ('error' in r) continue;
+      const f = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(0)).padStart(8);
+      const q = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(2) + 'x').padStart(7);
+      console.log(`${c.name.padEnd(22)} ${f(r.imgPerSec)} ${f(r.torch1)} ${f(r.torchAll)} ${q(r.ratio1)} ${q(r.ratioAll)}`);
     }
   }
   console.log(`(backend ${be.name} on ${be.device})`);

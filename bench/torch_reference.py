@@ -1,18 +1,18 @@
 """PyTorch side of `npm run bench -- --suite trainer`: the same architectures, batch sizes and
-optimizer as our trainer cases, timed the same way, with 1 thread and with every core.
+optimizer as our trainer cases, timed the same way.
 
 Models come from tests/reference/torch_models.py (written from the papers, not from our code; the
 numeric tests check they compute what ours compute). A training step here is what ours is:
 forward, cross-entropy, backward, SGD with momentum 0.9 (lr 0.01), and reading the loss value.
 
-Input (argv[1]): JSON {"cases": [{"name", "model": {...}, "shape": [h, w, c], "batch",
-"steps", "reps", "warmup"}], "threads": [1, 2]}. Output: one JSON line on stdout,
-{"torch": "<version>", "results": {"<case name>": {"<threads>": {"median", "min", "max"}}}}
-with images/s, or {"error": "..."} for a case that failed.
+It serves requests so that the bench can interleave its repetitions with ours (the machine's speed
+drifts; paired repetitions compare like with like). One JSON object per line on stdin:
+  {"case": {"name", "model": {...}, "shape": [h, w, c], "batch"}, "threads": n, "steps": s, "warmup": w}
+and one JSON line back per request: {"imgPerSec": r} or {"error": "..."}. The first line written is
+{"torch": "<version>"}. A case's model and data are built on its first request and kept.
 """
 import json
 import os
-import statistics
 import sys
 import time
 
@@ -23,46 +23,49 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from torch_models import build  # noqa: E402
 
 
-def bench_case(c):
-    h, w, ch = c["shape"]
-    model = build(c["model"], (h, w, ch), 10)
-    model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    g = torch.Generator().manual_seed(1)
-    x = torch.rand(c["batch"], ch, h, w, generator=g)
-    y = torch.randint(0, 10, (c["batch"],), generator=g)
+class Case:
+    def __init__(self, c):
+        h, w, ch = c["shape"]
+        self.batch = c["batch"]
+        self.model = build(c["model"], (h, w, ch), 10)
+        self.model.train()
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9)
+        g = torch.Generator().manual_seed(1)
+        self.x = torch.rand(c["batch"], ch, h, w, generator=g)
+        self.y = torch.randint(0, 10, (c["batch"],), generator=g)
 
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
+    def step(self):
+        self.opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(self.model(self.x), self.y)
         loss.backward()
-        opt.step()
+        self.opt.step()
         loss.item()
 
-    for _ in range(c["warmup"]):
-        step()
-    rates = []
-    for _ in range(c["reps"]):
+    def rate(self, steps, warmup):
+        for _ in range(warmup):
+            self.step()
         t0 = time.perf_counter()
-        for _ in range(c["steps"]):
-            step()
-        rates.append(c["steps"] * c["batch"] / (time.perf_counter() - t0))
-    return {"median": statistics.median(rates), "min": min(rates), "max": max(rates)}
+        for _ in range(steps):
+            self.step()
+        return steps * self.batch / (time.perf_counter() - t0)
 
 
 def main():
-    spec = json.loads(sys.argv[1])
-    results = {}
-    for threads in spec["threads"]:
-        torch.set_num_threads(threads)
-        for c in spec["cases"]:
-            r = results.setdefault(c["name"], {})
-            try:
-                r[str(threads)] = bench_case(c)
-            except Exception as e:  # a case that fails is reported, the others still run
-                r[str(threads)] = {"error": f"{type(e).__name__}: {e}"}
-            print(f"torch {threads} thread(s) {c['name']}: {r[str(threads)]}", file=sys.stderr, flush=True)
-    print(json.dumps({"torch": torch.__version__, "results": results}))
+    cases = {}
+    print(json.dumps({"torch": torch.__version__}), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            torch.set_num_threads(int(req["threads"]))
+            name = req["case"]["name"]
+            if name not in cases:
+                cases[name] = Case(req["case"])
+            out = {"imgPerSec": cases[name].rate(int(req["steps"]), int(req.get("warmup", 0)))}
+        except Exception as e:  # a case that fails is reported, the others still run
+            out = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ export async function initBackend(req: BackendRequest): Promise<ResolvedBackend>
     }
   }
   const warnings: string[] = [];
+  let gpuPackageMissing = false;
   // tfjs-node-gpu without a usable GPU still runs on libtensorflow's CPU kernels, so it also
   // stands in for tfjs-node; importing tfjs-node after it would register 'tensorflow' twice.
   const rungs: (() => Promise<Chosen>)[] = [
@@ -55,11 +56,19 @@ export async function initBackend(req: BackendRequest): Promise<ResolvedBackend>
     () => initWasm(),
     () => initCpu(),
   ];
-  for (const rung of rungs) {
+  for (const [i, rung] of rungs.entries()) {
     try {
       const chosen = await rung();
+      if (gpuPackageMissing && chosen.name !== 'tensorflow-gpu') {
+        // A GPU the user may expect to be used, and the one package that would use it is absent.
+        const gpus = nvidiaGpus();
+        if (gpus.length > 0) {
+          warnings.push(`nvidia-smi reports ${gpus.join(', ')} but ${TFJS_NODE_GPU} is not installed, so training runs on the CPU (README: Installing CUDA for tfjs-node-gpu)`);
+        }
+      }
       return await finish({ ...chosen, warnings: [...warnings, ...chosen.warnings] });
     } catch (err) {
+      if (i === 0 && err instanceof NotInstalled) gpuPackageMissing = true;
       if (!(err instanceof NotInstalled)) warnings.push(err instanceof Error ? err.message : String(err));
     }
   }
@@ -140,10 +149,13 @@ async function initWasm(): Promise<Chosen> {
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
   const threads = getThreadsCount();
   const wasm = `wasm, ${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}`;
+  // Without the native kernels the same models train several times slower: say so, unless the
+  // user turned them off.
+  const slow = !native.loaded && process.env.TRICKBENCH_NATIVE !== '0' && process.platform === 'linux' && process.arch === 'x64';
   return {
     name: 'wasm',
     device: native.loaded ? `CPU (${wasm}; native kernels: ${native.detail})` : `CPU (${wasm})`,
-    warnings: [],
+    warnings: slow ? [`${native.detail}; training on wasm alone is about 10x slower (README: Backends)`] : [],
   };
 }
 

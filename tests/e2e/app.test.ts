@@ -28,9 +28,19 @@ let url: string;
 let browser: Browser;
 let page: Page;
 
+/** A stand-in `nvidia-smi` listing a GPU that nothing here can use: every run's page must warn. */
+const FAKE_GPU = 'Test GPU 9000';
+function fakeNvidiaSmi(dir: string): string {
+  const bin = path.join(dir, 'fake-bin');
+  fs.mkdirSync(bin, { recursive: true });
+  fs.writeFileSync(path.join(bin, 'nvidia-smi'), `#!/bin/sh\necho "GPU 0: ${FAKE_GPU} (UUID: GPU-00000000-0000-0000-0000-000000000000)"\n`, { mode: 0o755 });
+  return bin;
+}
+
 async function startServe(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
   if (!fs.existsSync(SERVE)) throw new Error(`${SERVE} is missing: build first (npm test does: electron-vite build)`);
-  const child = spawn(process.execPath, [SERVE, '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...process.env, PATH: `${fakeNvidiaSmi(dataDir)}${path.delimiter}${process.env.PATH ?? ''}` };
+  const child = spawn(process.execPath, [SERVE, '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const found = await new Promise<string>((resolve, reject) => {
@@ -144,6 +154,10 @@ describe('Trickbench in a browser', () => {
     // The second run's page: live while queued/running, then completed with curves.
     await page.waitForSelector('.badge[data-status="completed"]', { timeout: 240_000 });
     await page.waitForSelector('.metric-chart[data-metric] canvas');
+    // nvidia-smi (a stand-in here) lists a GPU the trainer could not use: said next to the backend.
+    await expect.poll(async () => page.locator('[data-testid="backend-warning"]').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(new RegExp(`nvidia-smi reports ${FAKE_GPU}`))]),
+    );
     await shot('05-run-page');
     await page.click('nav >> text=Runs');
     await expect.poll(async () => page.locator('tr[data-run-id] .badge[data-status="completed"]').count(), { timeout: 240_000 }).toBe(2);
