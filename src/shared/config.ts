@@ -90,6 +90,14 @@ export const modelSchema = z.preprocess(withDefaultName('cnn3'), modelUnion);
 /** A model section before defaults are filled in (`{name: 'resnet20'}`). */
 export type ModelConfigInput = z.input<typeof modelUnion>;
 
+/** Bag of Tricks (He et al. 2019) options every optimizer has. */
+const optimizerTricks = {
+  /** Weight decay on conv and dense kernels only; biases and BatchNorm gamma/beta get none. */
+  noBiasDecay: z.boolean().default(false),
+  /** lr is the base LR for batch 256: the run uses lr * batchSize / 256. */
+  linearScaling: z.boolean().default(false),
+};
+
 const sgdSchema = z
   .object({
     name: z.literal('sgd'),
@@ -98,6 +106,7 @@ const sgdSchema = z
     momentum: z.number().min(0).max(0.9999).default(0.9),
     nesterov: z.boolean().default(false),
     weightDecay: z.number().min(0).default(0),
+    ...optimizerTricks,
   })
   .strict()
   .refine((o) => !o.nesterov || o.momentum > 0, {
@@ -113,6 +122,7 @@ const adamSchema = z
     beta2: z.number().min(0).lt(1).default(0.999),
     epsilon: z.number().positive().default(1e-8),
     weightDecay: z.number().min(0).default(0),
+    ...optimizerTricks,
   })
   .strict();
 
@@ -128,6 +138,33 @@ export const scheduleSchema = z
     gamma: z.number().positive().max(1).default(0.1),
   })
   .strict();
+
+export const LABEL_SMOOTHING_CONVENTIONS = ['uniform', 'paper'] as const;
+export const RDROP_REDUCTIONS = ['mean', 'batchsum'] as const;
+
+/** Each trick's options; a trick that is off is null in the config. */
+export const TRICK_SCHEMAS = {
+  /** uniform: (1 - eps) * onehot + eps / K (PyTorch, timm); paper: eps / (K - 1) off target. */
+  labelSmoothing: z
+    .object({ epsilon: z.number().gt(0).lt(1).default(0.1), convention: z.enum(LABEL_SMOOTHING_CONVENTIONS).default('uniform') })
+    .strict(),
+  /** One lambda ~ Beta(alpha, alpha) per batch; off in the last offLastEpochs epochs. */
+  mixup: z.object({ alpha: z.number().positive().default(0.2), offLastEpochs: int(0).default(0) }).strict(),
+  /** Two dropout passes, CE of both + alpha * symmetric KL; reduction of the KL term. */
+  rdrop: z.object({ alpha: z.number().min(0).default(0.3), reduction: z.enum(RDROP_REDUCTIONS).default('mean') }).strict(),
+};
+export type TrickName = keyof typeof TRICK_SCHEMAS;
+export const TRICK_NAMES = Object.keys(TRICK_SCHEMAS) as TrickName[];
+
+/** The loss-level tricks (../shared/specs/tricks.md); null = off. */
+export const tricksSchema = z
+  .object({
+    labelSmoothing: TRICK_SCHEMAS.labelSmoothing.nullable().default(null),
+    mixup: TRICK_SCHEMAS.mixup.nullable().default(null),
+    rdrop: TRICK_SCHEMAS.rdrop.nullable().default(null),
+  })
+  .strict();
+export type TricksConfig = z.output<typeof tricksSchema>;
 
 /** Start from another run's weights (fine-tuning): its best checkpoint, else its last. Every
  * param and buffer whose name and shape match is loaded, except layers in `exclude`; the
@@ -145,16 +182,24 @@ export const runConfigSchema = z
     name: z.string().max(200).default(''),
     dataset: datasetSchema.default({ name: 'synthetic', trainSubset: null, valSplit: 0.1, splitSeed: 0 }),
     model: modelSchema.default({ name: 'cnn3', width: 32, batchNorm: false, dropout: 0 }),
-    optimizer: optimizerSchema.default({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0 }),
+    optimizer: optimizerSchema.default({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0, noBiasDecay: false, linearScaling: false }),
     schedule: scheduleSchema.default({ name: 'constant', warmupEpochs: 0, milestones: [], gamma: 0.1 }),
     epochs: int(1).max(100000).default(10),
     batchSize: int(1).max(65536).default(64),
     seed: int(0).max(2 ** 31 - 1).default(1),
     backend: z.enum(BACKENDS).default('auto'),
     init: initSchema.nullable().default(null),
+    tricks: tricksSchema.default({ labelSmoothing: null, mixup: null, rdrop: null }),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.tricks.rdrop && c.model.dropout === 0) {
+      // Without dropout the two passes are identical and the KL term is zero: refuse, not pretend.
+      ctx.addIssue({ code: 'custom', path: ['tricks', 'rdrop'], message: 'R-Drop needs dropout: model.dropout is 0 (set it above 0, e.g. 0.3)' });
+    }
+    if (c.tricks.mixup && c.tricks.mixup.offLastEpochs >= c.epochs) {
+      ctx.addIssue({ code: 'custom', path: ['tricks', 'mixup', 'offLastEpochs'], message: `must be less than epochs (${c.epochs}), or mixup never runs` });
+    }
     if (c.schedule.warmupEpochs >= c.epochs && c.schedule.warmupEpochs > 0) {
       ctx.addIssue({ code: 'custom', path: ['schedule', 'warmupEpochs'], message: `must be less than epochs (${c.epochs})` });
     }
@@ -215,6 +260,11 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   }
 }
 
+/** The learning rate a run starts from: optimizer.lr, scaled by batchSize / 256 with linearScaling. */
+export function baseLearningRate(c: Pick<RunConfig, 'optimizer' | 'batchSize'>): number {
+  return c.optimizer.linearScaling ? (c.optimizer.lr * c.batchSize) / 256 : c.optimizer.lr;
+}
+
 /** Validate any input (form, CLI, file, store) into a complete config with defaults filled in. */
 export function parseRunConfig(input: unknown): ParseResult {
   const r = runConfigSchema.safeParse(input, { reportInput: true });
@@ -255,6 +305,10 @@ export function defaultModel(name: (typeof MODELS)[number]): ModelConfig {
 }
 export function defaultOptimizer(name: (typeof OPTIMIZERS)[number]): OptimizerConfig {
   return optimizerSchema.parse({ name });
+}
+/** A trick's options with their defaults, for the form when the user switches it on. */
+export function defaultTrick<N extends TrickName>(name: N): z.output<(typeof TRICK_SCHEMAS)[N]> {
+  return TRICK_SCHEMAS[name].parse({}) as z.output<(typeof TRICK_SCHEMAS)[N]>;
 }
 
 /** Flatten a config to dotted keys (`optimizer.lr`), for tables, CSV columns and diffs. */

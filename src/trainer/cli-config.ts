@@ -41,6 +41,13 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = [
   { flag: 'batch-size', path: 'batchSize', kind: 'number', help: 'batch size (default 64)' },
   { flag: 'seed', path: 'seed', kind: 'number', help: 'run seed: initial weights and data order (default 1)' },
   { flag: 'backend', path: 'backend', kind: 'string', help: 'auto | tensorflow-gpu | tensorflow | wasm | cpu' },
+  { flag: 'linear-scaling', path: 'optimizer.linearScaling', kind: 'boolean', help: 'lr is the base LR for batch 256: the run uses lr * batch-size / 256' },
+  { flag: 'label-smoothing', path: 'tricks.labelSmoothing.epsilon', kind: 'number', help: 'label smoothing epsilon (e.g. 0.1)' },
+  { flag: 'label-smoothing-convention', path: 'tricks.labelSmoothing.convention', kind: 'string', help: 'uniform (eps/K, default) | paper (eps/(K-1) off target)' },
+  { flag: 'mixup', path: 'tricks.mixup.alpha', kind: 'number', help: 'mixup with lambda ~ Beta(alpha, alpha) (e.g. 0.2)' },
+  { flag: 'mixup-off-last-epochs', path: 'tricks.mixup.offLastEpochs', kind: 'number', help: 'mixup: off in the last N epochs (default 0)' },
+  { flag: 'rdrop', path: 'tricks.rdrop.alpha', kind: 'number', help: 'R-Drop with this KL weight alpha (e.g. 0.3; needs --dropout)' },
+  { flag: 'rdrop-reduction', path: 'tricks.rdrop.reduction', kind: 'string', help: 'R-Drop KL reduction: mean (per sample, default) | batchsum' },
   { flag: 'init-from', path: 'init.fromRun', kind: 'number', help: 'start from the weights of this completed run (fine-tune; the head is not loaded unless --set init.exclude=[])' },
 ];
 
@@ -94,9 +101,19 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
 }
 
-/** Build the raw (unvalidated) config from parsed options: file, then flags, then --set. */
+/** Build the raw (unvalidated) config from parsed options: file, then --tricks, then flags, then --set. */
 export function configFromOptions(opts: Record<string, unknown>): Record<string, unknown> {
   const cfg: Record<string, unknown> = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
+  if (typeof opts.tricks === 'string') {
+    let t: unknown;
+    try {
+      t = JSON.parse(opts.tricks);
+    } catch (e) {
+      throw new CliInputError([{ field: '--tricks', message: `not JSON: ${(e as Error).message}` }]);
+    }
+    if (t === null || typeof t !== 'object' || Array.isArray(t)) throw new CliInputError([{ field: '--tricks', message: 'expected a JSON object such as {"mixup": {"alpha": 0.2}}' }]);
+    cfg.tricks = { ...((cfg.tricks as Record<string, unknown> | undefined) ?? {}), ...(t as Record<string, unknown>) };
+  }
   for (const spec of CONFIG_FLAGS) {
     const key = spec.flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
     const raw = opts[key];
@@ -130,6 +147,7 @@ export function configFromOptions(opts: Record<string, unknown>): Record<string,
 export function addConfigOptions(program: Command, setExample: string): Command {
   program
     .option('--config <file>', 'base config (JSON); flags override it')
+    .option('--tricks <json>', 'the tricks section as JSON, e.g. \'{"labelSmoothing": {"epsilon": 0.1}, "mixup": {}}\'; flags override it')
     .option('--set <path=value>', `set any config field, e.g. --set ${setExample} (repeatable)`, (v: string, prev: string[] = []) => [...prev, v]);
   for (const f of CONFIG_FLAGS) {
     program.addOption(f.kind === 'boolean' ? new Option(`--${f.flag}`, f.help) : new Option(`--${f.flag} <value>`, f.help));

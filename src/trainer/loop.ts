@@ -2,16 +2,18 @@
 // after step, end of epoch, optimizer state.
 import * as tf from '@tensorflow/tfjs-core';
 import type { MetricPoint, RunEvent } from '../shared/api';
-import type { RunConfig } from '../shared/config';
+import { baseLearningRate, type RunConfig, type TricksConfig } from '../shared/config';
 import { gatherBatch } from './data/index';
 import type { ImageSet, Normalization, Splits } from './data/types';
 import { evaluateTest, type TestResult } from './evaluation';
 import { countCorrect, crossEntropy } from './loss/cross-entropy';
+import { mixWith, rdropLoss, softCrossEntropy, softTargets } from './loss/tricks';
 import type { SequentialModel } from './models/model';
 import type { Optimizer } from './optim/optimizers';
 import { learningRate } from './optim/schedule';
 import { makeRng, permutation } from './rng';
 import { registerGradients } from './tf/gradients';
+import { drawMixup, mixupActive, type MixupDraw } from './tricks/mixup';
 
 registerGradients();
 
@@ -84,8 +86,17 @@ export async function evaluate(model: SequentialModel, set: ImageSet, shape: rea
   return { loss: n ? lossSum / n : NaN, acc: n ? correct / n : NaN };
 }
 
+/** The loss-level tricks of one step (null/absent = off). */
+export interface StepTricks {
+  labelSmoothing?: TricksConfig['labelSmoothing'];
+  rdrop?: TricksConfig['rdrop'];
+  /** This step's mixup draw, when mixup is on in this epoch. */
+  mixup?: MixupDraw | null;
+}
+
 /** One optimisation step on a batch; returns the (kept) loss and correct-count scalars, which the
- * caller reads and disposes. Everything else it allocates is released. */
+ * caller reads and disposes. Everything else it allocates is released. Accuracy counts the
+ * samples' own labels (with mixup, those of the unmixed samples). */
 export function trainStep(
   model: SequentialModel,
   optimizer: Optimizer,
@@ -94,16 +105,30 @@ export function trainStep(
   numClasses: number,
   lr: number,
   step: number,
+  tricks: StepTricks = {},
 ): [tf.Scalar, tf.Scalar] {
   return tf.tidy(() => {
-    const x = tf.tensor4d(b.x, [b.n, shape[0]!, shape[1]!, shape[2]!]);
+    let x: tf.Tensor = tf.tensor4d(b.x, [b.n, shape[0]!, shape[1]!, shape[2]!]);
     const y = tf.tensor1d(b.y, 'int32');
+    const plain = !tricks.labelSmoothing && !tricks.rdrop && !tricks.mixup;
+    let targets: tf.Tensor2D | null = plain ? null : softTargets(y, numClasses, tricks.labelSmoothing ?? null);
+    if (tricks.mixup) {
+      x = mixWith(x, tricks.mixup.lambda, tricks.mixup.perm);
+      targets = mixWith(targets!, tricks.mixup.lambda, tricks.mixup.perm);
+    }
     let correct: tf.Scalar | null = null;
     const { value, grads } = tf.variableGrads(
       () => {
+        if (tricks.rdrop) {
+          // Both dropout passes in one forward over [x; x]: the halves get independent masks.
+          const logits = model.apply(tf.concat([x, x], 0), { training: true, step }) as tf.Tensor2D;
+          const [p, q] = tf.split(logits, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
+          correct = tf.keep(countCorrect(p, y));
+          return rdropLoss(p, q, targets!, tricks.rdrop.alpha, tricks.rdrop.reduction);
+        }
         const logits = model.apply(x, { training: true, step });
         correct = tf.keep(countCorrect(logits, y));
-        return crossEntropy(logits, y, numClasses);
+        return targets ? softCrossEntropy(logits, targets) : crossEntropy(logits, y, numClasses);
       },
       model.params.map((p) => p.variable),
     );
@@ -151,7 +176,12 @@ export async function trainModel(
     let correct = 0;
     const stepPoints: MetricPoint[] = [];
     let lastFlush = performance.now();
-    let lr = config.optimizer.lr;
+    const lr0 = baseLearningRate(config);
+    let lr = lr0;
+    const mixing = mixupActive(config, epoch);
+    if (config.tricks.mixup && !mixing && epoch === config.epochs - config.tricks.mixup.offLastEpochs) {
+      sink.event({ kind: 'mixup.off', epoch, step: pos.step, payload: { epoch, offLastEpochs: config.tricks.mixup.offLastEpochs }, time: Date.now() });
+    }
     for (let i = 0; i < stepsPerEpoch; i++) {
       if (await sink.shouldStop()) {
         if (stepPoints.length) sink.metrics(stepPoints.splice(0)); // the curve shows where it stopped; a resume rewrites it
@@ -160,8 +190,13 @@ export async function trainModel(
       const start = i * B;
       const end = Math.min(start + B, nTrain);
       const b = gatherBatch(dataset.train, shape, splits.norm, order, start, end);
-      lr = learningRate(config, config.optimizer.lr, pos.step, stepsPerEpoch);
-      const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr, pos.step);
+      lr = learningRate(config, lr0, pos.step, stepsPerEpoch);
+      const tricks: StepTricks = {
+        labelSmoothing: config.tricks.labelSmoothing,
+        rdrop: config.tricks.rdrop,
+        mixup: mixing ? drawMixup(config.seed, pos.step, b.n, config.tricks.mixup!.alpha) : null,
+      };
+      const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr, pos.step, tricks);
       const [lv, cv] = await Promise.all([lossT.data(), correctT.data()]);
       lossT.dispose();
       correctT.dispose();

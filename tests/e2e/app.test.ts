@@ -121,8 +121,19 @@ describe('Trickbench in a browser', () => {
     await expect.poll(() => page.textContent('.field-error[data-field="epochs"]')).toContain('must be >= 1, got -1');
     expect(await page.textContent('.field-error[data-field="optimizer.lr"]')).toContain('expected a number, got "abc"');
     await shot('02-new-run-errors');
-    // An unknown model, pasted as JSON, is named at model.name.
+    // R-Drop on a model without dropout is refused at the trick's checkbox; its options show once ticked.
     await fillRunForm({ epochs: '2', 'optimizer.lr': '0.05' });
+    expect(await page.locator('[data-field="tricks.rdrop.alpha"]').count()).toBe(0);
+    await page.check('input[data-field="tricks.rdrop"]');
+    await page.check('input[data-field="tricks.labelSmoothing"]');
+    expect(await page.inputValue('input[data-field="tricks.rdrop.alpha"]')).toBe('0.3');
+    expect(await page.inputValue('input[data-field="tricks.labelSmoothing.epsilon"]')).toBe('0.1');
+    expect(await page.isDisabled('#fp16')).toBe(true);
+    await expect.poll(() => page.textContent('.field-error[data-field="tricks.rdrop"]')).toContain('R-Drop needs dropout');
+    await page.locator('fieldset[data-section="tricks"]').screenshot({ path: path.join(SHOTS, '02b-new-run-tricks.png') });
+    await page.uncheck('input[data-field="tricks.rdrop"]');
+    await page.uncheck('input[data-field="tricks.labelSmoothing"]');
+    // An unknown model, pasted as JSON, is named at model.name.
     await page.click('[data-action="toggle-json"]');
     const json = JSON.parse(await page.inputValue('#config-json')) as Record<string, unknown>;
     await page.fill('#config-json', JSON.stringify({ ...json, model: { name: 'vgg' } }));

@@ -33,6 +33,34 @@ describe('CLI flags -> config', () => {
     expect(!bad.ok && bad.errors[0]).toEqual({ field: 'model', message: "unknown option 'zeroGamma'" });
   });
 
+  it('sets tricks from --tricks JSON, one flag per option, and --set (in that order of precedence)', () => {
+    const r = parseRunConfig(
+      configFromOptions({
+        tricks: '{"labelSmoothing": {"epsilon": 0.2, "convention": "paper"}, "mixup": {"alpha": 0.4}}',
+        mixup: '0.2',
+        mixupOffLastEpochs: '1',
+        dropout: '0.3',
+        rdrop: '0.5',
+        rdropReduction: 'batchsum',
+        linearScaling: true,
+        set: ['optimizer.noBiasDecay=true'],
+      }),
+    );
+    expect(r.ok && r.config.tricks).toEqual({
+      labelSmoothing: { epsilon: 0.2, convention: 'paper' },
+      mixup: { alpha: 0.2, offLastEpochs: 1 },
+      rdrop: { alpha: 0.5, reduction: 'batchsum' },
+    });
+    expect(r.ok && r.config.optimizer).toMatchObject({ noBiasDecay: true, linearScaling: true });
+  });
+
+  it('refuses --tricks that is not a JSON object, and R-Drop without dropout, naming the field', () => {
+    expect(() => configFromOptions({ tricks: '{mixup' })).toThrow(/--tricks: not JSON/);
+    expect(() => configFromOptions({ tricks: '[1]' })).toThrow(/--tricks: expected a JSON object/);
+    const r = parseRunConfig(configFromOptions({ rdrop: '0.3' }));
+    expect(!r.ok && r.errors[0]).toEqual({ field: 'tricks.rdrop', message: expect.stringMatching(/^R-Drop needs dropout/) });
+  });
+
   it('leaves non-numbers as strings so the schema names the field', () => {
     const r = parseRunConfig(configFromOptions({ lr: 'abc' }));
     expect(r.ok).toBe(false);

@@ -12,14 +12,15 @@ describe('run config schema', () => {
     const c = defaultRunConfig();
     expect(c.dataset).toEqual({ name: 'synthetic', trainSubset: null, valSplit: 0.1, splitSeed: 0 });
     expect(c.model).toEqual({ name: 'cnn3', width: 32, batchNorm: false, dropout: 0 });
-    expect(c.optimizer).toEqual({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0 });
+    expect(c.optimizer).toEqual({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0, noBiasDecay: false, linearScaling: false });
     expect(c.backend).toBe('auto');
+    expect(c.tricks).toEqual({ labelSmoothing: null, mixup: null, rdrop: null });
   });
 
   it('fills the defaults of the chosen model and optimizer kind', () => {
     const r = parseRunConfig({ model: { name: 'mlp' }, optimizer: { name: 'adam', lr: 0.01 } });
     expect(r.ok && r.config.model).toEqual({ name: 'mlp', hidden: [256, 128], dropout: 0 });
-    expect(r.ok && r.config.optimizer).toEqual({ name: 'adam', lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 });
+    expect(r.ok && r.config.optimizer).toEqual({ name: 'adam', lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, noBiasDecay: false, linearScaling: false });
   });
 
   it('rejects negative epochs naming the field', () => {

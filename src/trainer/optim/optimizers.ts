@@ -1,7 +1,7 @@
 // Optimizers with PyTorch's semantics (torch.optim.SGD and Adam, weight decay as L2 added to the
 // gradient), written over tf ops so their state is ours to save, inspect and mask.
 import * as tf from '@tensorflow/tfjs-core';
-import type { OptimizerConfig } from '../../shared/config';
+import { optimizerSchema, type OptimizerConfig } from '../../shared/config';
 import { NATIVE_SGD, nativeSgdActive, type NativeSgdAttrs } from '../kernels/native';
 import type { Param } from '../models/layers';
 
@@ -50,11 +50,12 @@ class Sgd implements Optimizer {
       this.nativeStep(params, grads, lr);
       return;
     }
-    const { momentum, nesterov, weightDecay } = this.o;
+    const { momentum, nesterov } = this.o;
     tf.tidy(() => {
       for (const p of params) {
         let g = grads[p.name];
         if (!g) continue;
+        const weightDecay = decayOf(this.o, p);
         if (weightDecay > 0) g = tf.add(g, tf.mul(p.variable, weightDecay));
         if (momentum > 0) {
           let b = this.buf.get(p.name);
@@ -74,7 +75,7 @@ class Sgd implements Optimizer {
   /** The same update for every parameter in one native call (wasm with the addon): one kernel
    * instead of four or five per parameter. */
   private nativeStep(params: readonly Param[], grads: Record<string, tf.Tensor>, lr: number): void {
-    const { momentum, nesterov, weightDecay } = this.o;
+    const { momentum, nesterov } = this.o;
     const live = params.filter((p) => grads[p.name]);
     const inputs: Record<string, tf.Tensor> = {};
     const attrs: NativeSgdAttrs = { count: live.length, lr, momentum, nesterov, weightDecay: [], hasBuffer: [] };
@@ -84,7 +85,7 @@ class Sgd implements Optimizer {
       const b = momentum > 0 ? this.buf.get(p.name) : undefined;
       if (b) inputs[`b${i}`] = b;
       attrs.hasBuffer.push(b !== undefined);
-      attrs.weightDecay.push(weightDecay);
+      attrs.weightDecay.push(decayOf(this.o, p));
     });
     tf.tidy(() => {
       const outs = tf.engine().runKernel(NATIVE_SGD, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
@@ -117,7 +118,7 @@ class Adam implements Optimizer {
   private t = 0;
   constructor(private readonly o: Extract<OptimizerConfig, { name: 'adam' }>) {}
   step(params: readonly Param[], grads: Record<string, tf.Tensor>, lr: number): void {
-    const { beta1, beta2, epsilon, weightDecay } = this.o;
+    const { beta1, beta2, epsilon } = this.o;
     this.t++;
     const bc1 = 1 - beta1 ** this.t;
     const bc2 = 1 - beta2 ** this.t;
@@ -125,6 +126,7 @@ class Adam implements Optimizer {
       for (const p of params) {
         let g = grads[p.name];
         if (!g) continue;
+        const weightDecay = decayOf(this.o, p);
         if (weightDecay > 0) g = tf.add(g, tf.mul(p.variable, weightDecay));
         let m = this.m.get(p.name);
         let v = this.v.get(p.name);
@@ -155,6 +157,14 @@ class Adam implements Optimizer {
   }
 }
 
-export function makeOptimizer(cfg: OptimizerConfig): Optimizer {
+/** An optimizer from its config section (defaults filled in for options not given). */
+export function makeOptimizer(input: Parameters<typeof optimizerSchema.parse>[0] | OptimizerConfig): Optimizer {
+  const cfg = optimizerSchema.parse(input);
   return cfg.name === 'sgd' ? new Sgd(cfg) : new Adam(cfg);
+}
+
+/** The weight decay of one parameter: none for biases and BatchNorm gamma/beta with noBiasDecay
+ * (Bag of Tricks: decay only the conv and dense kernels). */
+export function decayOf(o: Pick<OptimizerConfig, 'weightDecay' | 'noBiasDecay'>, p: Param): number {
+  return o.noBiasDecay && p.role !== 'kernel' ? 0 : o.weightDecay;
 }

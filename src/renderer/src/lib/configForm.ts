@@ -1,6 +1,21 @@
 // The new-run form as data: which inputs exist (by dotted config path), how their text becomes
 // config input, and which input a schema error belongs to.
-import { BACKENDS, DATASETS, MODELS, OPTIMIZERS, RESNET_VARIANTS, RIR_SHORTCUTS, SCHEDULES, flattenConfig, setPath } from '@shared/config';
+import {
+  BACKENDS,
+  DATASETS,
+  LABEL_SMOOTHING_CONVENTIONS,
+  MODELS,
+  OPTIMIZERS,
+  RDROP_REDUCTIONS,
+  RESNET_VARIANTS,
+  RIR_SHORTCUTS,
+  SCHEDULES,
+  TRICK_NAMES,
+  defaultTrick,
+  flattenConfig,
+  setPath,
+} from '@shared/config';
+import type { TrickName } from '@shared/config';
 import type { FieldError, RunConfig } from '@shared/config';
 
 export type FieldKind = 'text' | 'number' | 'numberOrBlank' | 'list' | 'bool' | 'select';
@@ -62,12 +77,17 @@ export const MODEL_FIELDS: Record<ModelName, FieldSpec[]> = {
 };
 
 export const OPTIMIZER_NAME_FIELD: FieldSpec = { path: 'optimizer.name', label: 'Optimizer', kind: 'select', options: OPTIMIZERS };
+const OPTIMIZER_TRICK_FIELDS: FieldSpec[] = [
+  { path: 'optimizer.noBiasDecay', label: 'No bias decay', kind: 'bool', hint: 'decay kernels only, not biases or BN γ/β' },
+  { path: 'optimizer.linearScaling', label: 'Linear LR scaling', kind: 'bool', hint: 'LR is for batch 256: × batch size / 256' },
+];
 export const OPTIMIZER_FIELDS: Record<OptimizerName, FieldSpec[]> = {
   sgd: [
     { path: 'optimizer.lr', label: 'Learning rate', kind: 'number' },
     { path: 'optimizer.momentum', label: 'Momentum', kind: 'number' },
     { path: 'optimizer.nesterov', label: 'Nesterov', kind: 'bool' },
     { path: 'optimizer.weightDecay', label: 'Weight decay', kind: 'number' },
+    ...OPTIMIZER_TRICK_FIELDS,
   ],
   adam: [
     { path: 'optimizer.lr', label: 'Learning rate', kind: 'number' },
@@ -75,7 +95,33 @@ export const OPTIMIZER_FIELDS: Record<OptimizerName, FieldSpec[]> = {
     { path: 'optimizer.beta2', label: 'β2', kind: 'number' },
     { path: 'optimizer.epsilon', label: 'ε', kind: 'number' },
     { path: 'optimizer.weightDecay', label: 'Weight decay', kind: 'number' },
+    ...OPTIMIZER_TRICK_FIELDS,
   ],
+};
+
+/** Each loss-level trick: a checkbox at `tricks.<name>` (off = null in the config) and its options. */
+export const TRICK_FIELDS: Record<TrickName, { toggle: FieldSpec; options: FieldSpec[] }> = {
+  labelSmoothing: {
+    toggle: { path: 'tricks.labelSmoothing', label: 'Label smoothing', kind: 'bool' },
+    options: [
+      { path: 'tricks.labelSmoothing.epsilon', label: 'ε', kind: 'number' },
+      { path: 'tricks.labelSmoothing.convention', label: 'Convention', kind: 'select', options: LABEL_SMOOTHING_CONVENTIONS, hint: 'uniform: ε/K everywhere; paper: ε/(K−1) off target' },
+    ],
+  },
+  mixup: {
+    toggle: { path: 'tricks.mixup', label: 'Mixup', kind: 'bool' },
+    options: [
+      { path: 'tricks.mixup.alpha', label: 'α', kind: 'number', hint: 'λ ~ Beta(α, α) per batch' },
+      { path: 'tricks.mixup.offLastEpochs', label: 'Off in last epochs', kind: 'number' },
+    ],
+  },
+  rdrop: {
+    toggle: { path: 'tricks.rdrop', label: 'R-Drop', kind: 'bool', hint: 'two dropout passes + symmetric KL; needs dropout; ~2× compute' },
+    options: [
+      { path: 'tricks.rdrop.alpha', label: 'α', kind: 'number', hint: 'weight of the KL term' },
+      { path: 'tricks.rdrop.reduction', label: 'KL reduction', kind: 'select', options: RDROP_REDUCTIONS, hint: 'mean: per sample; batchsum: official code' },
+    ],
+  },
 };
 
 /** Fine-tuning (config `init`): the source run (blank = from scratch) and the layers not loaded.
@@ -105,6 +151,7 @@ const ALL_SPECS = new Map<string, FieldSpec>(
     ...Object.values(OPTIMIZER_FIELDS).flat(),
     ...scheduleFields('step'),
     ...INIT_FIELDS,
+    ...Object.values(TRICK_FIELDS).flatMap((t) => [t.toggle, ...t.options]),
   ].map((s) => [s.path, s]),
 );
 
@@ -138,9 +185,23 @@ function toInputValue(kind: FieldKind, v: string | boolean): unknown {
 /** Form values -> the (unvalidated) config input. */
 export function valuesToInput(values: FormValues): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const trickOf = (path: string) => TRICK_NAMES.find((t) => path === `tricks.${t}` || path.startsWith(`tricks.${t}.`));
   for (const [path, v] of Object.entries(values)) {
+    if (trickOf(path)) continue;
     setPath(out, path, toInputValue(ALL_SPECS.get(path)?.kind ?? 'text', v));
   }
+  // A trick is its options when its box is ticked, else null.
+  const tricks: Record<string, unknown> = {};
+  for (const t of TRICK_NAMES) {
+    if (values[`tricks.${t}`] !== true) {
+      tricks[t] = null;
+      continue;
+    }
+    const o: Record<string, unknown> = {};
+    for (const f of TRICK_FIELDS[t].options) if (f.path in values) o[f.path.slice(`tricks.${t}.`.length)] = toInputValue(f.kind, values[f.path]!);
+    tricks[t] = o;
+  }
+  out.tricks = tricks;
   // No source run: no fine-tuning, whatever the exclude list says.
   const init = out.init as Record<string, unknown> | undefined;
   if (init && (init.fromRun === null || init.fromRun === undefined)) out.init = null;
@@ -154,6 +215,16 @@ export function configToValues(config: RunConfig | Record<string, unknown>, pref
   if (flat.init === null) {
     delete flat.init;
     Object.assign(flat, { 'init.fromRun': null, 'init.exclude': '["head"]' });
+  }
+  // A trick that is off (null) shows an unticked box and its default options, ready to tick.
+  if (!prefix) {
+    for (const t of TRICK_NAMES) {
+      const key = `tricks.${t}`;
+      if (flat[key] === null || !Object.keys(flat).some((k) => k.startsWith(key + '.'))) {
+        delete flat[key];
+        Object.assign(flat, flattenConfig(defaultTrick(t), key), { [key]: false });
+      } else flat[key] = true;
+    }
   }
   for (const [path, v] of Object.entries(flat)) {
     if (typeof v === 'boolean') out[path] = v;
