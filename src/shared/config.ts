@@ -1,6 +1,8 @@
 // The run-config schema: the single source of truth for the form, the CLI, the trainer and the store.
 // A run is fully described by the validated JSON this schema produces.
 import { z } from 'zod';
+import { DATASET_INFO } from './models/datasets';
+import { traceModel } from './models/index';
 
 export const DATASETS = ['synthetic', 'fashion-mnist'] as const;
 export const RESNETS = ['resnet20', 'resnet32', 'resnet56', 'resnet18', 'resnet34'] as const;
@@ -140,6 +142,7 @@ export const scheduleSchema = z
   .strict();
 
 export const LABEL_SMOOTHING_CONVENTIONS = ['uniform', 'paper'] as const;
+export const RIFLE_INITIALIZERS = ['heNormal', 'glorotUniform', 'initial'] as const;
 export const RDROP_REDUCTIONS = ['mean', 'batchsum'] as const;
 
 /** Each trick's options; a trick that is off is null in the config. */
@@ -152,6 +155,21 @@ export const TRICK_SCHEMAS = {
   mixup: z.object({ alpha: z.number().positive().default(0.2), offLastEpochs: int(0).default(0) }).strict(),
   /** Two dropout passes, CE of both + alpha * symmetric KL; reduction of the KL term. */
   rdrop: z.object({ alpha: z.number().min(0).default(0.3), reduction: z.enum(RDROP_REDUCTIONS).default('mean') }).strict(),
+  /** RIFLE (Li et al. 2020): re-initialise these layers at the end of every everyEpochs-th epoch,
+   * at most maxReinits times, never in the last noReinitLastEpochs epochs. */
+  rifle: z
+    .object({
+      layers: z.array(z.string().min(1)).min(1).default(['head']),
+      everyEpochs: int(1).default(5),
+      maxReinits: int(1).default(3),
+      noReinitLastEpochs: int(0).default(5),
+      /** heNormal: N(0, 2 / fanIn) for kernel and bias (the authors' code); glorotUniform: the
+       * kernel U(+-sqrt(6 / (fanIn + fanOut))), bias 0; initial: the layer's values at epoch 0. */
+      initializer: z.enum(RIFLE_INITIALIZERS).default('heNormal'),
+      /** Drop the layers' optimizer state (momentum, Adam moments) too; the authors keep it. */
+      resetOptimizerState: z.boolean().default(false),
+    })
+    .strict(),
 };
 export type TrickName = keyof typeof TRICK_SCHEMAS;
 export const TRICK_NAMES = Object.keys(TRICK_SCHEMAS) as TrickName[];
@@ -162,6 +180,7 @@ export const tricksSchema = z
     labelSmoothing: TRICK_SCHEMAS.labelSmoothing.nullable().default(null),
     mixup: TRICK_SCHEMAS.mixup.nullable().default(null),
     rdrop: TRICK_SCHEMAS.rdrop.nullable().default(null),
+    rifle: TRICK_SCHEMAS.rifle.nullable().default(null),
   })
   .strict();
 export type TricksConfig = z.output<typeof tricksSchema>;
@@ -189,7 +208,7 @@ export const runConfigSchema = z
     seed: int(0).max(2 ** 31 - 1).default(1),
     backend: z.enum(BACKENDS).default('auto'),
     init: initSchema.nullable().default(null),
-    tricks: tricksSchema.default({ labelSmoothing: null, mixup: null, rdrop: null }),
+    tricks: tricksSchema.default({ labelSmoothing: null, mixup: null, rdrop: null, rifle: null }),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -197,6 +216,7 @@ export const runConfigSchema = z
       // Without dropout the two passes are identical and the KL term is zero: refuse, not pretend.
       ctx.addIssue({ code: 'custom', path: ['tricks', 'rdrop'], message: 'R-Drop needs dropout: model.dropout is 0 (set it above 0, e.g. 0.3)' });
     }
+    if (c.tricks.rifle) rifleProblems(c, ctx);
     if (c.tricks.mixup && c.tricks.mixup.offLastEpochs >= c.epochs) {
       ctx.addIssue({ code: 'custom', path: ['tricks', 'mixup', 'offLastEpochs'], message: `must be less than epochs (${c.epochs}), or mixup never runs` });
     }
@@ -209,6 +229,41 @@ export const runConfigSchema = z
       }
     }
   });
+
+/** The epochs (0-based) at whose end RIFLE re-initialises: (e + 1) % everyEpochs == 0, at most
+ * maxReinits of them, none in the last noReinitLastEpochs, and never after the last epoch (the
+ * final weights would have a random head). */
+export function rifleEpochs(r: NonNullable<z.output<typeof tricksSchema>['rifle']>, epochs: number): number[] {
+  const out: number[] = [];
+  const end = Math.min(epochs - r.noReinitLastEpochs, epochs - 1);
+  for (let e = 0; e < end && out.length < r.maxReinits; e++) if ((e + 1) % r.everyEpochs === 0) out.push(e);
+  return out;
+}
+
+/** RIFLE's layers must exist (and have weights) in the model; some epoch must re-initialise. */
+function rifleProblems(c: { model: z.output<typeof modelUnion>; dataset: z.output<typeof datasetSchema>; epochs: number; tricks: z.output<typeof tricksSchema> }, ctx: z.RefinementCtx): void {
+  const r = c.tricks.rifle!;
+  const info = DATASET_INFO[c.dataset.name];
+  let layers: string[];
+  try {
+    layers = [...new Set(traceModel(c.model, info.shape, info.classes).paramSpecs.map((p) => p.layer))];
+  } catch {
+    return; // a model the tracer refuses has its own error
+  }
+  r.layers.forEach((l, i) => {
+    if (!layers.includes(l)) {
+      const shown = layers.length > 12 ? [...layers.slice(0, 5), '…', ...layers.slice(-5)] : layers;
+      ctx.addIssue({ code: 'custom', path: ['tricks', 'rifle', 'layers', i], message: `RIFLE: the model has no layer '${l}' with weights (its layers: ${shown.join(', ')})` });
+    }
+  });
+  if (rifleEpochs(r, c.epochs).length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tricks', 'rifle', 'everyEpochs'],
+      message: `RIFLE would never re-initialise: every ${r.everyEpochs} epochs, but not in the last ${r.noReinitLastEpochs} of ${c.epochs}`,
+    });
+  }
+}
 
 export type RunConfig = z.output<typeof runConfigSchema>;
 export type RunConfigInput = z.input<typeof runConfigSchema>;

@@ -94,6 +94,9 @@ export class Store {
          WHERE id = @id AND status IN ('cancelled', 'failed', 'interrupted')`,
       ),
       deleteMetricsAfter: db.prepare(`DELETE FROM metric WHERE run_id = ? AND step > ?`),
+      // Trick events (rifle.reinit at an epoch's start, ...) of the abandoned part: the resumed run
+      // writes them again. Lifecycle events (run.*) are history and stay.
+      deleteTrickEventsFrom: db.prepare(`DELETE FROM event WHERE run_id = ? AND step >= ? AND kind NOT LIKE 'run.%' AND kind != 'init.loaded'`),
       setBackend: db.prepare(`UPDATE run SET backend = ?, device = ? WHERE id = ?`),
       finish: db.prepare(
         `UPDATE run SET status = @status, error = @error, ended_at = @now, pid = NULL
@@ -180,6 +183,7 @@ export class Store {
   beginResume(runId: number, fromStep: number, e: RunEvent): void {
     this.db.transaction(() => {
       this.stmts.deleteMetricsAfter.run(runId, fromStep);
+      this.stmts.deleteTrickEventsFrom.run(runId, fromStep);
       this.evaluations.clear(runId);
       this.addEvent(runId, e);
     })();

@@ -8,7 +8,7 @@ import { MODELS, setPath, type FieldError } from '../shared/config';
 export interface FlagSpec {
   flag: string; // without the leading dashes
   path: string;
-  kind: 'number' | 'string' | 'boolean' | 'list' | 'nullable-number';
+  kind: 'number' | 'string' | 'boolean' | 'list' | 'nullable-number' | 'on'; // on: a trick switched on with its defaults
   help: string;
 }
 
@@ -48,6 +48,13 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = [
   { flag: 'mixup-off-last-epochs', path: 'tricks.mixup.offLastEpochs', kind: 'number', help: 'mixup: off in the last N epochs (default 0)' },
   { flag: 'rdrop', path: 'tricks.rdrop.alpha', kind: 'number', help: 'R-Drop with this KL weight alpha (e.g. 0.3; needs --dropout)' },
   { flag: 'rdrop-reduction', path: 'tricks.rdrop.reduction', kind: 'string', help: 'R-Drop KL reduction: mean (per sample, default) | batchsum' },
+  { flag: 'rifle', path: 'tricks.rifle', kind: 'on', help: 'RIFLE: re-initialise the head during training (defaults below)' },
+  { flag: 'rifle-layers', path: 'tricks.rifle.layers', kind: 'list', help: 'RIFLE: layers to re-initialise (default head)' },
+  { flag: 'rifle-every', path: 'tricks.rifle.everyEpochs', kind: 'number', help: 'RIFLE: every N epochs (default 5)' },
+  { flag: 'rifle-max', path: 'tricks.rifle.maxReinits', kind: 'number', help: 'RIFLE: at most N times (default 3)' },
+  { flag: 'rifle-no-last', path: 'tricks.rifle.noReinitLastEpochs', kind: 'number', help: 'RIFLE: not in the last N epochs (default 5)' },
+  { flag: 'rifle-initializer', path: 'tricks.rifle.initializer', kind: 'string', help: 'RIFLE: heNormal (default) | glorotUniform | initial' },
+  { flag: 'rifle-reset-optimizer', path: 'tricks.rifle.resetOptimizerState', kind: 'boolean', help: "RIFLE: also reset the layers' momentum" },
   { flag: 'init-from', path: 'init.fromRun', kind: 'number', help: 'start from the weights of this completed run (fine-tune; the head is not loaded unless --set init.exclude=[])' },
 ];
 
@@ -75,6 +82,8 @@ function coerce(spec: FlagSpec, raw: string | boolean): unknown {
       return raw.trim() === '' ? [] : raw.split(',').map(coerceScalar);
     case 'string':
       return raw;
+    case 'on':
+      return {};
   }
 }
 
@@ -125,6 +134,13 @@ export function configFromOptions(opts: Record<string, unknown>): Record<string,
       const cur = cfg[section] as Record<string, unknown> | undefined;
       if (cur && cur.name !== raw) cfg[section] = {};
     }
+    if (spec.kind === 'on') {
+      // Switches a trick on with its defaults; options given elsewhere (file, --tricks) stay.
+      const parts = spec.path.split('.');
+      const parent = parts.slice(0, -1).reduce<Record<string, unknown> | undefined>((o, k) => o?.[k] as Record<string, unknown> | undefined, cfg);
+      if (raw === true && (parent?.[parts.at(-1)!] === null || typeof parent?.[parts.at(-1)!] !== 'object')) setPath(cfg, spec.path, {});
+      continue;
+    }
     setPath(cfg, spec.path, coerce(spec, raw as string | boolean));
   }
   for (const s of (opts.set as string[] | undefined) ?? []) {
@@ -150,7 +166,7 @@ export function addConfigOptions(program: Command, setExample: string): Command 
     .option('--tricks <json>', 'the tricks section as JSON, e.g. \'{"labelSmoothing": {"epsilon": 0.1}, "mixup": {}}\'; flags override it')
     .option('--set <path=value>', `set any config field, e.g. --set ${setExample} (repeatable)`, (v: string, prev: string[] = []) => [...prev, v]);
   for (const f of CONFIG_FLAGS) {
-    program.addOption(f.kind === 'boolean' ? new Option(`--${f.flag}`, f.help) : new Option(`--${f.flag} <value>`, f.help));
+    program.addOption(f.kind === 'boolean' || f.kind === 'on' ? new Option(`--${f.flag}`, f.help) : new Option(`--${f.flag} <value>`, f.help));
   }
   return program;
 }

@@ -14,6 +14,7 @@ import { learningRate } from './optim/schedule';
 import { makeRng, permutation } from './rng';
 import { registerGradients } from './tf/gradients';
 import { drawMixup, mixupActive, type MixupDraw } from './tricks/mixup';
+import { layerNorms, Rifle } from './tricks/rifle';
 
 registerGradients();
 
@@ -48,6 +49,11 @@ export interface EpochEnd {
 export interface LoopOptions {
   /** Continue after this (checkpointed) position instead of from scratch. */
   start?: LoopPosition;
+  /** val/acc of the epoch before `start` (for the events of tricks acting between epochs). */
+  startValAcc?: number | null;
+  /** Values of the given params at epoch 0 (RIFLE's 'initial' initializer); by default the values
+   * they have when training starts, which is right only for a run that starts at epoch 0. */
+  initialValues?: (names: readonly string[]) => Map<string, Float32Array>;
   /** Called at every epoch end after its metrics are written, to save checkpoints: metrics first,
    * so a crash in between only makes a resume redo (and rewrite) that epoch. */
   epochEnd?(e: EpochEnd): Promise<void> | void;
@@ -92,6 +98,9 @@ export interface StepTricks {
   rdrop?: TricksConfig['rdrop'];
   /** This step's mixup draw, when mixup is on in this epoch. */
   mixup?: MixupDraw | null;
+  /** Adds each layer's gradient L2 norm (in `layers` order) into `acc` (RIFLE's "deeper
+   * backpropagation" curves), on the device: no read per step. */
+  gradNorms?: { layers: readonly string[]; acc: tf.Variable };
 }
 
 /** One optimisation step on a batch; returns the (kept) loss and correct-count scalars, which the
@@ -134,6 +143,11 @@ export function trainStep(
     );
     const byName: Record<string, tf.Tensor> = {};
     for (const p of model.params) byName[p.name] = grads[p.variable.name]!;
+    if (tricks.gradNorms) {
+      const { layers, acc } = tricks.gradNorms;
+      const norms = layers.map((l) => tf.sqrt(tf.addN(model.params.filter((p) => p.layer === l).map((p) => tf.sum(tf.square(byName[p.name]!))))));
+      acc.assign(tf.add(acc, tf.stack(norms)));
+    }
     optimizer.step(model.params, byName, lr);
     return [value, correct!];
   });
@@ -168,8 +182,29 @@ export async function trainModel(
   }
   const point = (key: string, value: number, epoch: number): MetricPoint => ({ key, step: pos.step, epoch, value, time: Date.now() });
 
+  const rifleCfg = config.tricks.rifle;
+  let snapshot: Map<string, Float32Array> | null = null;
+  if (rifleCfg?.initializer === 'initial' && !opts.initialValues) {
+    if (pos.epoch > 0) throw new Error('RIFLE with initializer "initial" needs the epoch-0 values to continue a run');
+    snapshot = new Map(model.params.filter((p) => rifleCfg.layers.includes(p.layer)).map((p) => [p.name, p.variable.dataSync().slice() as Float32Array]));
+  }
+  const rifle = rifleCfg
+    ? new Rifle(rifleCfg, config.epochs, model.params, config.seed, () => snapshot ?? opts.initialValues!(model.params.filter((p) => rifleCfg.layers.includes(p.layer)).map((p) => p.name)))
+    : null;
+  // With RIFLE, every layer's mean gradient norm per epoch, and the re-initialised layers' weight norms.
+  const normLayers = rifle ? [...new Set(model.params.map((p) => p.layer))] : [];
+  const gradAcc = rifle ? tf.variable(tf.zeros([normLayers.length]), false) : null;
+  let lastValAcc: number | null = opts.startValAcc ?? null;
+
+  try {
   for (let epoch = pos.epoch; epoch < config.epochs; epoch++) {
     const t0 = performance.now();
+    if (rifle && epoch > 0) {
+      // "At the end of epoch e": here, before the first step of e + 1, after e's checkpoints, so
+      // the best checkpoint keeps the weights that earned its val/acc and a resume redoes it.
+      const r = rifle.maybeReinit(epoch - 1, optimizer, lastValAcc);
+      if (r) sink.event({ kind: 'rifle.reinit', epoch, step: pos.step, payload: { ...r }, time: Date.now() });
+    }
     // The data order of an epoch depends only on the run seed and the epoch index.
     const order = permutation(makeRng(config.seed, `order:${epoch}`), Int32Array.from(splits.train));
     let lossSum = 0;
@@ -195,6 +230,7 @@ export async function trainModel(
         labelSmoothing: config.tricks.labelSmoothing,
         rdrop: config.tricks.rdrop,
         mixup: mixing ? drawMixup(config.seed, pos.step, b.n, config.tricks.mixup!.alpha) : null,
+        ...(gradAcc ? { gradNorms: { layers: normLayers, acc: gradAcc } } : {}),
       };
       const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr, pos.step, tricks);
       const [lv, cv] = await Promise.all([lossT.data(), correctT.data()]);
@@ -228,7 +264,14 @@ export async function trainModel(
       point('throughput/img_s', nTrain / trainTime, e),
     ];
     if (val) pts.push(point('val/loss', val.loss, e), point('val/acc', val.acc, e));
-    for (const p of pts) final[p.key] = p.value;
+    if (rifle && gradAcc) {
+      const sums = gradAcc.dataSync();
+      normLayers.forEach((l, i) => pts.push(point(`grad_norm/${l}`, sums[i]! / stepsPerEpoch, e)));
+      tf.tidy(() => gradAcc.assign(tf.zerosLike(gradAcc)));
+      for (const [l, v] of Object.entries(layerNorms(model.params, rifle.cfg.layers))) pts.push(point(`weight_norm/${l}`, v, e));
+    }
+    lastValAcc = val ? val.acc : null;
+    for (const p of pts) if (!/^(grad|weight)_norm\//.test(p.key)) final[p.key] = p.value;
     sink.metrics(pts);
     const improved = !val || pos.bestValAcc === null || val.acc > pos.bestValAcc;
     if (val && improved) {
@@ -237,6 +280,10 @@ export async function trainModel(
     }
     pos.epoch = e;
     await opts.epochEnd?.({ position: { ...pos }, stepsPerEpoch, val, improved });
+  }
+
+  } finally {
+    gradAcc?.dispose();
   }
 
   sink.progress({ epoch: config.epochs - 1, step: pos.step, stepsPerEpoch, phase: 'eval' });

@@ -72,6 +72,7 @@ export async function executeRun(opts: {
     const dir = runDir(opts.dataDir, runId);
 
     let start: LoopPosition | undefined;
+    let startValAcc: number | null = null;
     if (opts.resume) {
       const ckpt = readCheckpoint(dir, 'last');
       if (!ckpt) throw new Error(`run ${runId} cannot be resumed: no checkpoint in ${dir}`);
@@ -79,6 +80,7 @@ export async function executeRun(opts: {
       restoreOptimizer(optimizer, ckpt);
       const p = ckpt.manifest.position;
       start = { epoch: p.epoch, step: p.step, bestValAcc: p.bestValAcc, bestEpoch: p.bestEpoch };
+      startValAcc = ckpt.manifest.val?.acc ?? null;
       step = p.step;
       const e: RunEvent = {
         kind: 'run.resume',
@@ -147,6 +149,23 @@ export async function executeRun(opts: {
       },
       {
         start,
+        startValAcc,
+        // The weights at epoch 0 (RIFLE's 'initial'), rebuilt as the run built them: same seed,
+        // same fine-tuning source. Right after a resume as well as in a fresh run.
+        initialValues(names) {
+          const fresh = buildModel(config!.model, dataset.shape, dataset.numClasses, config!.seed);
+          try {
+            if (config!.init) {
+              const kind = initCheckpoint(store, config!.init.fromRun);
+              const src = kind ? readCheckpoint(runDir(opts.dataDir, config!.init.fromRun), kind) : null;
+              if (!src) throw new Error(`RIFLE: run ${config!.init.fromRun}'s checkpoint is gone; the epoch-0 weights cannot be rebuilt`);
+              applyInit({ params: fresh.params, buffers: fresh.buffers, numClasses: dataset.numClasses }, src, config!.init);
+            }
+            return new Map(fresh.params.filter((q) => names.includes(q.name)).map((q) => [q.name, q.variable.dataSync().slice() as Float32Array]));
+          } finally {
+            fresh.dispose();
+          }
+        },
         async epochEnd(e) {
           const state = await captureState(weights, optimizer);
           // Best first: a crash before `last` is written only makes the resume redo this epoch.

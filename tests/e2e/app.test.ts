@@ -239,4 +239,35 @@ describe('Trickbench in a browser', () => {
     await expect.poll(() => page.locator('.prediction.right').count()).toBeGreaterThan(0);
     expect(await page.locator('.prediction.wrong').count()).toBe(0);
   });
+
+  it('draws trick events as markers on the curves and RIFLE\'s per-layer norms', async () => {
+    const token = new URL(url).searchParams.get('token')!;
+    const config = {
+      name: 'rifle',
+      dataset: { name: 'synthetic', trainSubset: 400, valSplit: 0.2 },
+      model: { name: 'cnn3', width: 8 },
+      epochs: 4,
+      batchSize: 32,
+      tricks: { rifle: { everyEpochs: 1, maxReinits: 2, noReinitLastEpochs: 1 }, mixup: { offLastEpochs: 1 } },
+    };
+    const res = await fetch(`${new URL(url).origin}/api/invoke/runs:start`, { method: 'POST', body: JSON.stringify({ config }), headers: { 'x-trickbench-token': token } });
+    const started = (await res.json()) as { ok: boolean; value: { id: number } };
+    expect(started.ok).toBe(true);
+    await page.evaluate((id) => (window.location.hash = `#/runs/${id}`), started.value.id);
+    await page.waitForSelector('.badge[data-status="completed"]', { timeout: 120_000 });
+    await page.waitForSelector('.metric-chart[data-metric="grad_norm"] canvas');
+    const markers = async (metric: string) => JSON.parse((await page.getAttribute(`.metric-chart[data-metric="${metric}"]`, 'data-markers')) ?? '[]') as { x: number; kind: string }[];
+    await expect.poll(() => markers('accuracy')).toEqual([
+      { x: 1, kind: 'rifle.reinit' },
+      { x: 2, kind: 'rifle.reinit' },
+      { x: 3, kind: 'mixup.off' },
+    ]);
+    expect(JSON.parse((await page.getAttribute('.metric-chart[data-metric="grad_norm"]', 'data-series')) ?? '[]')).toEqual(['conv1', 'conv2', 'conv3', 'head']);
+    expect(JSON.parse((await page.getAttribute('.metric-chart[data-metric="weight_norm"]', 'data-series')) ?? '[]')).toEqual(['head']);
+    // The marker's label is drawn on the chart (its colour is on the canvas).
+    expect(await colourPixels('accuracy', '#cc79a7')).toBeGreaterThan(50);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const box = (await page.locator('.chart-grid').boundingBox())!;
+    await page.screenshot({ path: path.join(SHOTS, '09-run-tricks-markers.png'), fullPage: true, clip: { x: 0, y: box.y - 8, width: 1280, height: box.height + 16 } });
+  });
 });

@@ -50,8 +50,18 @@ describe('CLI flags -> config', () => {
       labelSmoothing: { epsilon: 0.2, convention: 'paper' },
       mixup: { alpha: 0.2, offLastEpochs: 1 },
       rdrop: { alpha: 0.5, reduction: 'batchsum' },
+      rifle: null,
     });
     expect(r.ok && r.config.optimizer).toMatchObject({ noBiasDecay: true, linearScaling: true });
+  });
+
+  it('switches RIFLE on with --rifle (defaults) or any of its option flags', () => {
+    const on = parseRunConfig(configFromOptions({ rifle: true, epochs: '20' }));
+    expect(on.ok && on.config.tricks.rifle).toEqual({ layers: ['head'], everyEpochs: 5, maxReinits: 3, noReinitLastEpochs: 5, initializer: 'heNormal', resetOptimizerState: false });
+    const opts = parseRunConfig(configFromOptions({ rifleEvery: '2', rifleInitializer: 'initial', rifleLayers: 'conv3,head', epochs: '20' }));
+    expect(opts.ok && opts.config.tricks.rifle).toMatchObject({ layers: ['conv3', 'head'], everyEpochs: 2, initializer: 'initial' });
+    const kept = parseRunConfig(configFromOptions({ tricks: '{"rifle": {"maxReinits": 1}}', rifle: true, epochs: '20' }));
+    expect(kept.ok && kept.config.tricks.rifle?.maxReinits).toBe(1);
   });
 
   it('refuses --tricks that is not a JSON object, and R-Drop without dropout, naming the field', () => {

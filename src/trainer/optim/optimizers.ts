@@ -20,6 +20,8 @@ export interface Optimizer {
   getState(): OptimizerState;
   /** Replace the state with copies of the given tensors (the caller keeps ownership of them). */
   setState(state: OptimizerState): void;
+  /** Forget the state of these params (as if they were new: RIFLE's resetOptimizerState). */
+  resetParams(names: readonly string[]): void;
   dispose(): void;
 }
 
@@ -106,6 +108,12 @@ class Sgd implements Optimizer {
   setState(state: OptimizerState): void {
     loadSlots('sgd', state, { momentum: this.buf });
   }
+  resetParams(names: readonly string[]): void {
+    for (const n of names) {
+      this.buf.get(n)?.dispose();
+      this.buf.delete(n);
+    }
+  }
   dispose(): void {
     for (const b of this.buf.values()) b.dispose();
     this.buf.clear();
@@ -149,6 +157,17 @@ class Adam implements Optimizer {
   setState(state: OptimizerState): void {
     loadSlots('adam', state, { m: this.m, v: this.v });
     this.t = state.scalars.t ?? 0;
+  }
+  /** Adam's step count is shared by all params: a reset param restarts its moments at zero but
+   * keeps the global bias correction, as re-creating its slots in PyTorch's Adam would not.
+   * (PyTorch keeps a step per param; ours is global, so the difference shows only here.) */
+  resetParams(names: readonly string[]): void {
+    for (const n of names) {
+      for (const map of [this.m, this.v]) {
+        map.get(n)?.dispose();
+        map.delete(n);
+      }
+    }
   }
   dispose(): void {
     for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();

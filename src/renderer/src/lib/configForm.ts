@@ -8,6 +8,7 @@ import {
   OPTIMIZERS,
   RDROP_REDUCTIONS,
   RESNET_VARIANTS,
+  RIFLE_INITIALIZERS,
   RIR_SHORTCUTS,
   SCHEDULES,
   TRICK_NAMES,
@@ -120,6 +121,17 @@ export const TRICK_FIELDS: Record<TrickName, { toggle: FieldSpec; options: Field
     options: [
       { path: 'tricks.rdrop.alpha', label: 'α', kind: 'number', hint: 'weight of the KL term' },
       { path: 'tricks.rdrop.reduction', label: 'KL reduction', kind: 'select', options: RDROP_REDUCTIONS, hint: 'mean: per sample; batchsum: official code' },
+    ],
+  },
+  rifle: {
+    toggle: { path: 'tricks.rifle', label: 'RIFLE', kind: 'bool', hint: 're-initialise the head now and then (fine-tuning)' },
+    options: [
+      { path: 'tricks.rifle.layers', label: 'Layers', kind: 'list', hint: 'layer names, comma separated' },
+      { path: 'tricks.rifle.everyEpochs', label: 'Every (epochs)', kind: 'number' },
+      { path: 'tricks.rifle.maxReinits', label: 'At most (times)', kind: 'number' },
+      { path: 'tricks.rifle.noReinitLastEpochs', label: 'Not in last (epochs)', kind: 'number' },
+      { path: 'tricks.rifle.initializer', label: 'Initializer', kind: 'select', options: RIFLE_INITIALIZERS, hint: 'heNormal: N(0, 2/fan-in); initial: epoch-0 values' },
+      { path: 'tricks.rifle.resetOptimizerState', label: 'Reset momentum', kind: 'bool' },
     ],
   },
 };

@@ -1,0 +1,47 @@
+// Trick events as markers on the curves: a vertical line where the event happened, a short label,
+// and the details in its tooltip (hover).
+import type { RunEvent } from '@shared/api';
+import { num, pct } from './format';
+import type { XAxis } from './chart';
+
+export interface ChartMarker {
+  x: number;
+  kind: string;
+  /** A word or two drawn on the line. */
+  label: string;
+  /** Lines shown while the pointer is on the line. */
+  detail: string[];
+  color: string;
+}
+
+const norms = (v: unknown) =>
+  Object.entries((v ?? {}) as Record<string, number>)
+    .map(([k, n]) => `${k} ${num(n, 3)}`)
+    .join(', ');
+
+/** How each marked event kind is drawn; kinds not listed are not marked. */
+const KINDS: Record<string, { label: string; color: string; detail: (p: Record<string, unknown>) => string[] }> = {
+  'rifle.reinit': {
+    label: 'RIFLE',
+    color: '#cc79a7',
+    detail: (p) => [
+      `RIFLE re-initialised ${(p.layers as string[] | undefined)?.join(', ') ?? ''} (${String(p.initializer)}, #${String(p.count)})`,
+      `weight norm ${norms(p.weightNormBefore)} → ${norms(p.weightNormAfter)}`,
+      ...(typeof p.valAccBefore === 'number' ? [`val/acc before ${pct(p.valAccBefore)}`] : []),
+    ],
+  },
+  'mixup.off': { label: 'mixup off', color: '#e69f00', detail: (p) => [`mixup off for the last ${String(p.offLastEpochs)} epoch(s)`] },
+  'repr.prune': { label: 'RePr prune', color: '#d55e00', detail: (p) => [`RePr pruned ${String(p.total ?? '')} filters`] },
+  'repr.reinit': { label: 'RePr re-init', color: '#009e73', detail: (p) => [`RePr re-initialised ${String(p.total ?? '')} filters`] },
+  'run.resume': { label: 'resumed', color: '#8c8c8c', detail: (p) => [`resumed from epoch ${String(p.fromEpoch)}, step ${String(p.fromStep)}`] },
+};
+
+export function eventMarkers(events: readonly RunEvent[], x: XAxis): ChartMarker[] {
+  const out: ChartMarker[] = [];
+  for (const e of events) {
+    const k = KINDS[e.kind];
+    if (!k) continue;
+    out.push({ x: x === 'epoch' ? e.epoch : e.step, kind: e.kind, label: k.label, detail: k.detail(e.payload), color: k.color });
+  }
+  return out;
+}
