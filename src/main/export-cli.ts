@@ -1,16 +1,17 @@
-// `npm run export -- --data-dir DIR --out FILE [--histories] [--runs 1,2,3]`
+// `npm run export -- --data-dir DIR --out FILE [--histories | --events] [--runs 1,2,3]`
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { openStoreFromEnv } from '../store/open';
 import { resolveDataDir } from '../store/paths';
-import { writeHistoriesCsv, writeRunsCsv } from './services/export';
+import { writeEventsCsv, writeHistoriesCsv, writeRunsCsv } from './services/export';
 
 async function main(): Promise<number> {
   const program = new Command('export')
-    .description('Export the runs table (default) or full metric histories to CSV.')
+    .description('Export the runs table (default), full metric histories or the events to CSV.')
     .requiredOption('--out <file>', 'CSV file to write ("-" for stdout)')
     .option('--data-dir <dir>', 'data dir holding trickbench.db (default $TRICKBENCH_HOME or ~/.trickbench)')
     .option('--histories', 'every metric point of the runs, long format, instead of one row per run')
+    .option('--events', 'every event of the runs (run, epoch, step, kind, JSON payload): trick actions, starts, resumes')
     .option('--runs <ids>', 'comma-separated run ids (default: all runs)')
     .exitOverride();
   try {
@@ -18,7 +19,11 @@ async function main(): Promise<number> {
   } catch (e) {
     return (e as { exitCode?: number }).exitCode === 0 ? 0 : 2;
   }
-  const o = program.opts<{ out: string; dataDir?: string; histories?: boolean; runs?: string }>();
+  const o = program.opts<{ out: string; dataDir?: string; histories?: boolean; events?: boolean; runs?: string }>();
+  if (o.histories && o.events) {
+    process.stderr.write('--histories and --events: choose one\n');
+    return 2;
+  }
   const ids = o.runs ? o.runs.split(',').map((s) => s.trim()).filter(Boolean).map(Number) : [];
   const bad = o.runs?.split(',').find((s) => !/^\s*\d+\s*$/.test(s));
   if (bad !== undefined) {
@@ -35,6 +40,7 @@ async function main(): Promise<number> {
   const out = tmp ? fs.createWriteStream(tmp) : process.stdout;
   try {
     if (o.histories) await writeHistoriesCsv(store, ids, out);
+    else if (o.events) await writeEventsCsv(store, ids, out);
     else await writeRunsCsv(store, ids, out);
     if (tmp) fs.renameSync(tmp, o.out); // a failed export never leaves a half-written file behind
   } catch (e) {

@@ -64,6 +64,19 @@ describe('npm run export', () => {
     expect(Object.keys(hist[0]!)).toEqual(['run_id', 'run_name', 'key', 'step', 'epoch', 'value', 'wall_time']);
   });
 
+  it('writes the events table (run, epoch, step, kind, JSON payload)', async () => {
+    const out = path.join(tmp.dir, 'events.csv');
+    const r = await runCli('src/main/export-cli.ts', ['--data-dir', tmp.dir, '--out', out, '--events']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = parse(fs.readFileSync(out), { columns: true }) as Record<string, string>[];
+    expect(Object.keys(rows[0]!)).toEqual(['run_id', 'run_name', 'epoch', 'step', 'kind', 'payload', 'wall_time']);
+    expect(rows.map((e) => e.kind)).toEqual(['run.start', 'run.end']);
+    expect(JSON.parse(rows[0]!.payload!)).toMatchObject({ backend: 'wasm', dataset: 'synthetic' });
+    const both = await runCli('src/main/export-cli.ts', ['--data-dir', tmp.dir, '--out', out, '--events', '--histories']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--histories and --events: choose one');
+  });
+
   it('names a run id that does not exist and leaves no partial file', async () => {
     const out = path.join(tmp.dir, 'none.csv');
     const r = await runCli('src/main/export-cli.ts', ['--data-dir', tmp.dir, '--out', out, '--runs', '1,99']);

@@ -76,6 +76,17 @@ export async function writeHistoriesCsv(store: Store, ids: readonly number[], ou
   await pipeline(Readable.from(rows()), stringify({ header: true, columns }), out);
 }
 
+/** Every event of the selected runs (lifecycle and tricks: rifle.reinit, mixup.off, ...), with
+ * its payload as JSON, in run then time order. */
+export async function writeEventsCsv(store: Store, ids: readonly number[], out: Writable): Promise<void> {
+  const runs = selectRuns(store, ids);
+  function* rows() {
+    for (const r of runs) for (const e of store.events(r.id)) yield [r.id, r.name, e.epoch, e.step, e.kind, JSON.stringify(e.payload), iso(e.time)];
+  }
+  const columns = ['run_id', 'run_name', 'epoch', 'step', 'kind', 'payload', 'wall_time'];
+  await pipeline(Readable.from(rows()), stringify({ header: true, columns }), out);
+}
+
 export function exportFileName(kind: 'runs' | 'histories', ids: readonly number[]): string {
   const which = ids.length ? `runs-${ids.slice(0, 8).join('-')}${ids.length > 8 ? '-etc' : ''}` : 'all-runs';
   return `trickbench-${kind === 'runs' ? 'runs' : 'histories'}-${which}.csv`;
