@@ -143,6 +143,7 @@ export const scheduleSchema = z
 
 export const LABEL_SMOOTHING_CONVENTIONS = ['uniform', 'paper'] as const;
 export const RIFLE_INITIALIZERS = ['heNormal', 'glorotUniform', 'initial'] as const;
+export const REPR_SCOPES = ['global', 'layer'] as const;
 export const RDROP_REDUCTIONS = ['mean', 'batchsum'] as const;
 
 /** Each trick's options; a trick that is off is null in the config. */
@@ -170,6 +171,19 @@ export const TRICK_SCHEMAS = {
       resetOptimizerState: z.boolean().default(false),
     })
     .strict(),
+  /** RePr (Prakash et al. 2019): s1 epochs of training, s2 with the least orthogonal filters
+   * pruned, then those filters re-initialised in the null space of the layer; `cycles` times. */
+  repr: z
+    .object({
+      s1: int(1).default(20),
+      s2: int(1).default(10),
+      pruneRatio: z.number().gt(0).lt(1).default(0.3),
+      cycles: int(1).default(3),
+      scope: z.enum(REPR_SCOPES).default('global'),
+      excludeFirstConv: z.boolean().default(true),
+      zeroNextLayer: z.boolean().default(true),
+    })
+    .strict(),
 };
 export type TrickName = keyof typeof TRICK_SCHEMAS;
 export const TRICK_NAMES = Object.keys(TRICK_SCHEMAS) as TrickName[];
@@ -181,6 +195,7 @@ export const tricksSchema = z
     mixup: TRICK_SCHEMAS.mixup.nullable().default(null),
     rdrop: TRICK_SCHEMAS.rdrop.nullable().default(null),
     rifle: TRICK_SCHEMAS.rifle.nullable().default(null),
+    repr: TRICK_SCHEMAS.repr.nullable().default(null),
   })
   .strict();
 export type TricksConfig = z.output<typeof tricksSchema>;
@@ -208,7 +223,7 @@ export const runConfigSchema = z
     seed: int(0).max(2 ** 31 - 1).default(1),
     backend: z.enum(BACKENDS).default('auto'),
     init: initSchema.nullable().default(null),
-    tricks: tricksSchema.default({ labelSmoothing: null, mixup: null, rdrop: null, rifle: null }),
+    tricks: tricksSchema.default({ labelSmoothing: null, mixup: null, rdrop: null, rifle: null, repr: null }),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -217,6 +232,7 @@ export const runConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['tricks', 'rdrop'], message: 'R-Drop needs dropout: model.dropout is 0 (set it above 0, e.g. 0.3)' });
     }
     if (c.tricks.rifle) rifleProblems(c, ctx);
+    if (c.tricks.repr) reprProblems(c, ctx);
     if (c.tricks.mixup && c.tricks.mixup.offLastEpochs >= c.epochs) {
       ctx.addIssue({ code: 'custom', path: ['tricks', 'mixup', 'offLastEpochs'], message: `must be less than epochs (${c.epochs}), or mixup never runs` });
     }
@@ -262,6 +278,49 @@ function rifleProblems(c: { model: z.output<typeof modelUnion>; dataset: z.outpu
       path: ['tricks', 'rifle', 'everyEpochs'],
       message: `RIFLE would never re-initialise: every ${r.everyEpochs} epochs, but not in the last ${r.noReinitLastEpochs} of ${c.epochs}`,
     });
+  }
+}
+
+export type ReprConfig = z.output<(typeof TRICK_SCHEMAS)['repr']>;
+
+/** RePr's calendar: the epochs (0-based) at whose start filters are pruned and re-initialised.
+ * Cycle c prunes at c (s1 + s2) + s1 and re-initialises s2 epochs later; a re-initialisation that
+ * would fall at the run's end is not done (the run ends pruned). */
+export function reprCalendar(r: ReprConfig, epochs: number): { prune: number[]; reinit: number[] } {
+  const prune: number[] = [];
+  const reinit: number[] = [];
+  for (let c = 0; c < r.cycles; c++) {
+    const p = c * (r.s1 + r.s2) + r.s1;
+    if (p >= epochs) break;
+    prune.push(p);
+    if (p + r.s2 < epochs) reinit.push(p + r.s2);
+  }
+  return { prune, reinit };
+}
+
+/** The conv layers RePr ranks: every conv kernel's layer, the first left out by default. */
+export function reprLayers(specs: readonly { layer: string; role: string; shape: readonly number[] }[], excludeFirstConv: boolean): string[] {
+  const convs = specs.filter((p) => p.role === 'kernel' && p.shape.length === 4).map((p) => p.layer);
+  return excludeFirstConv ? convs.slice(1) : convs;
+}
+
+function reprProblems(c: { model: z.output<typeof modelUnion>; dataset: z.output<typeof datasetSchema>; epochs: number; tricks: z.output<typeof tricksSchema> }, ctx: z.RefinementCtx): void {
+  const r = c.tricks.repr!;
+  const info = DATASET_INFO[c.dataset.name];
+  try {
+    const specs = traceModel(c.model, info.shape, info.classes).paramSpecs;
+    if (reprLayers(specs, false).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['tricks', 'repr'], message: `RePr prunes conv filters: model ${c.model.name} has no conv layers` });
+      return;
+    }
+    if (reprLayers(specs, r.excludeFirstConv).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['tricks', 'repr', 'excludeFirstConv'], message: 'RePr: the only conv layer is the first one, which excludeFirstConv leaves out' });
+    }
+  } catch {
+    return;
+  }
+  if (reprCalendar(r, c.epochs).prune.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['tricks', 'repr', 's1'], message: `RePr would never prune: s1 (${r.s1}) is not below epochs (${c.epochs})` });
   }
 }
 

@@ -55,6 +55,12 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = [
   { flag: 'rifle-no-last', path: 'tricks.rifle.noReinitLastEpochs', kind: 'number', help: 'RIFLE: not in the last N epochs (default 5)' },
   { flag: 'rifle-initializer', path: 'tricks.rifle.initializer', kind: 'string', help: 'RIFLE: heNormal (default) | glorotUniform | initial' },
   { flag: 'rifle-reset-optimizer', path: 'tricks.rifle.resetOptimizerState', kind: 'boolean', help: "RIFLE: also reset the layers' momentum" },
+  { flag: 'repr', path: 'tricks.repr', kind: 'on', help: 'RePr: prune the least orthogonal filters for a while, then re-initialise them (defaults below)' },
+  { flag: 'repr-s1', path: 'tricks.repr.s1', kind: 'number', help: 'RePr: epochs of training before each pruning (default 20)' },
+  { flag: 'repr-s2', path: 'tricks.repr.s2', kind: 'number', help: 'RePr: epochs with the filters pruned (default 10)' },
+  { flag: 'repr-ratio', path: 'tricks.repr.pruneRatio', kind: 'number', help: 'RePr: fraction of filters pruned (default 0.3)' },
+  { flag: 'repr-cycles', path: 'tricks.repr.cycles', kind: 'number', help: 'RePr: prune/re-initialise cycles (default 3)' },
+  { flag: 'repr-scope', path: 'tricks.repr.scope', kind: 'string', help: 'RePr: global (default) | layer ranking; --set tricks.repr.excludeFirstConv=false, tricks.repr.zeroNextLayer=false' },
   { flag: 'init-from', path: 'init.fromRun', kind: 'number', help: 'start from the weights of this completed run (fine-tune; the head is not loaded unless --set init.exclude=[])' },
 ];
 

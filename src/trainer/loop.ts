@@ -14,6 +14,7 @@ import { learningRate } from './optim/schedule';
 import { makeRng, permutation } from './rng';
 import { registerGradients } from './tf/gradients';
 import { drawMixup, mixupActive, type MixupDraw } from './tricks/mixup';
+import { Repr, type TrickStateStore } from './tricks/repr';
 import { layerNorms, Rifle } from './tricks/rifle';
 
 registerGradients();
@@ -54,6 +55,9 @@ export interface LoopOptions {
   /** Values of the given params at epoch 0 (RIFLE's 'initial' initializer); by default the values
    * they have when training starts, which is right only for a run that starts at epoch 0. */
   initialValues?: (names: readonly string[]) => Map<string, Float32Array>;
+  /** Where tricks keep state a resume needs beyond weights and optimizer (RePr's pruned filters);
+   * by default in memory. */
+  trickState?: TrickStateStore;
   /** Called at every epoch end after its metrics are written, to save checkpoints: metrics first,
    * so a crash in between only makes a resume redo (and rewrite) that epoch. */
   epochEnd?(e: EpochEnd): Promise<void> | void;
@@ -101,6 +105,8 @@ export interface StepTricks {
   /** Adds each layer's gradient L2 norm (in `layers` order) into `acc` (RIFLE's "deeper
    * backpropagation" curves), on the device: no read per step. */
   gradNorms?: { layers: readonly string[]; acc: tf.Variable };
+  /** 0/1 masks multiplied into these params' gradients (RePr's pruned filters during S2). */
+  gradMasks?: Map<string, tf.Tensor> | null;
 }
 
 /** One optimisation step on a batch; returns the (kept) loss and correct-count scalars, which the
@@ -142,7 +148,10 @@ export function trainStep(
       model.params.map((p) => p.variable),
     );
     const byName: Record<string, tf.Tensor> = {};
-    for (const p of model.params) byName[p.name] = grads[p.variable.name]!;
+    for (const p of model.params) {
+      const mask = tricks.gradMasks?.get(p.name);
+      byName[p.name] = mask ? tf.mul(grads[p.variable.name]!, mask) : grads[p.variable.name]!;
+    }
     if (tricks.gradNorms) {
       const { layers, acc } = tricks.gradNorms;
       const norms = layers.map((l) => tf.sqrt(tf.addN(model.params.filter((p) => p.layer === l).map((p) => tf.sum(tf.square(byName[p.name]!))))));
@@ -195,6 +204,10 @@ export async function trainModel(
   const normLayers = rifle ? [...new Set(model.params.map((p) => p.layer))] : [];
   const gradAcc = rifle ? tf.variable(tf.zeros([normLayers.length]), false) : null;
   let lastValAcc: number | null = opts.startValAcc ?? null;
+  const memory = new Map<string, unknown>();
+  const trickState: TrickStateStore = opts.trickState ?? { load: (k) => memory.get(k) ?? null, save: (k, v) => memory.set(k, structuredClone(v)) };
+  const repr = config.tricks.repr ? new Repr(config.tricks.repr, config.epochs, model.params, config.seed, trickState) : null;
+  const firstEpoch = pos.epoch;
 
   try {
   for (let epoch = pos.epoch; epoch < config.epochs; epoch++) {
@@ -205,6 +218,8 @@ export async function trainModel(
       const r = rifle.maybeReinit(epoch - 1, optimizer, lastValAcc);
       if (r) sink.event({ kind: 'rifle.reinit', epoch, step: pos.step, payload: { ...r }, time: Date.now() });
     }
+    const pr = repr?.startEpoch(epoch, optimizer, epoch === firstEpoch && firstEpoch > 0);
+    if (pr) sink.event({ kind: pr.kind, epoch, step: pos.step, payload: pr.payload, time: Date.now() });
     // The data order of an epoch depends only on the run seed and the epoch index.
     const order = permutation(makeRng(config.seed, `order:${epoch}`), Int32Array.from(splits.train));
     let lossSum = 0;
@@ -231,6 +246,7 @@ export async function trainModel(
         rdrop: config.tricks.rdrop,
         mixup: mixing ? drawMixup(config.seed, pos.step, b.n, config.tricks.mixup!.alpha) : null,
         ...(gradAcc ? { gradNorms: { layers: normLayers, acc: gradAcc } } : {}),
+        gradMasks: repr?.gradMasks() ?? null,
       };
       const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr, pos.step, tricks);
       const [lv, cv] = await Promise.all([lossT.data(), correctT.data()]);
@@ -270,8 +286,9 @@ export async function trainModel(
       tf.tidy(() => gradAcc.assign(tf.zerosLike(gradAcc)));
       for (const [l, v] of Object.entries(layerNorms(model.params, rifle.cfg.layers))) pts.push(point(`weight_norm/${l}`, v, e));
     }
+    if (repr) for (const [l, v] of Object.entries(repr.orthogonality())) pts.push(point(`orthogonality/${l}`, v, e));
     lastValAcc = val ? val.acc : null;
-    for (const p of pts) if (!/^(grad|weight)_norm\//.test(p.key)) final[p.key] = p.value;
+    for (const p of pts) if (!/^(grad_norm|weight_norm|orthogonality)\//.test(p.key)) final[p.key] = p.value;
     sink.metrics(pts);
     const improved = !val || pos.bestValAcc === null || val.acc > pos.bestValAcc;
     if (val && improved) {
@@ -284,6 +301,7 @@ export async function trainModel(
 
   } finally {
     gradAcc?.dispose();
+    repr?.dispose();
   }
 
   sink.progress({ epoch: config.epochs - 1, step: pos.step, stepsPerEpoch, phase: 'eval' });

@@ -2,6 +2,8 @@
 // The run's status always ends final: completed, cancelled or failed (with the reason). Along the
 // way it keeps checkpoints in the run's folder (last every epoch, best on a new best val/acc),
 // continues from the last one when resumed, and can start from another run's weights.
+import fs from 'node:fs';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { MetricPoint, RunEvent, RunProgress, RunStatus } from '../shared/api';
 import { mustParseRunConfig, type RunConfig } from '../shared/config';
@@ -15,6 +17,7 @@ import { Cancelled, trainModel, type EpochEnd, type LoopPosition } from './loop'
 import { buildModel } from './models/registry';
 import { makeOptimizer } from './optim/optimizers';
 import { recordEvaluations } from './run-evaluation';
+import type { TrickStateStore } from './tricks/repr';
 import { applyInit, captureState, restoreOptimizer, restoreWeights, type ModelWeights } from './train-state';
 
 export interface RunHooks {
@@ -150,6 +153,7 @@ export async function executeRun(opts: {
       {
         start,
         startValAcc,
+        trickState: fileTrickState(dir),
         // The weights at epoch 0 (RIFLE's 'initial'), rebuilt as the run built them: same seed,
         // same fine-tuning source. Right after a resume as well as in a fresh run.
         initialValues(names) {
@@ -203,4 +207,25 @@ export async function executeRun(opts: {
   }
   if (out.status !== 'completed') out.metrics = { ...out.metrics, ...store.summaries(runId).final };
   return out;
+}
+
+/** Trick state as JSON files in the run folder (`trick-<key>.json`), written atomically. */
+function fileTrickState(dir: string): TrickStateStore {
+  const file = (key: string) => path.join(dir, `trick-${key}.json`);
+  return {
+    load(key) {
+      try {
+        return JSON.parse(fs.readFileSync(file(key), 'utf8')) as unknown;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw new Error(`cannot read ${file(key)}: ${(e as Error).message}`);
+      }
+    },
+    save(key, value) {
+      fs.mkdirSync(dir, { recursive: true });
+      const tmp = `${file(key)}.partial`;
+      fs.writeFileSync(tmp, JSON.stringify(value));
+      fs.renameSync(tmp, file(key));
+    },
+  };
 }

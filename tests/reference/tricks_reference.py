@@ -11,7 +11,10 @@ functions, not from our code:
 - R-Drop: CE of both passes + alpha/2 (KL(P||Q) + KL(Q||P)) with F.kl_div, summed over batch and
   classes (the official code) and per-sample summed, batch-averaged;
 - one SGD (momentum, weight decay) run of 3 steps with parameter groups: weight decay on kernels
-  only (no bias decay) vs on everything.
+  only (no bias decay) vs on everything;
+- RePr's inter-filter orthogonality scores of two conv layers (torch layout [out, in, kh, kw],
+  rows normalised, |W W^T - I| summed per row / J) and the filters pruned at ratio 0.3, over both
+  layers together (global) and per layer: the floor(0.3 * N) highest scores.
 """
 import json
 import math
@@ -112,6 +115,44 @@ for no_bias_decay in (False, True):
             "config": {"name": "sgd", "lr": lrs[0], "momentum": mom, "nesterov": nesterov, "weightDecay": wd, "noBiasDecay": no_bias_decay},
             "params": {n: p.detach().flatten().tolist() for n, p in params.items()},
         })
+
+# RePr: kernels in OUR layout [kh, kw, cin, cout]; some filters share a component (less orthogonal).
+def repr_kernel(kh, kw, cin, cout, salt):
+    k = det((kh, kw, cin, cout), salt)
+    shared = det((kh, kw, cin), salt + 7.0)
+    for f in range(0, cout, 3):
+        k[..., f] += 0.8 * shared
+    return k
+
+
+repr_layers = {"convA": repr_kernel(3, 3, 4, 8, 0.1), "convB": repr_kernel(3, 3, 8, 12, 2.3)}
+scores = {}
+for name, k in repr_layers.items():
+    w = k.permute(3, 2, 0, 1).reshape(k.shape[3], -1)  # torch's [out, in*kh*kw]
+    w = w / w.norm(dim=1, keepdim=True)
+    p = (w @ w.t() - torch.eye(w.shape[0])).abs()
+    scores[name] = (p.sum(1) / w.shape[0])
+
+
+def top(cands, n):
+    cands = sorted(cands, key=lambda c: (-c[2], c[0], c[1]))[:n]
+    out = {name: [] for name in repr_layers}
+    for li, f, _ in cands:
+        out[list(repr_layers)[li]].append(f)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+all_c = [(li, f, scores[n][f].item()) for li, n in enumerate(repr_layers) for f in range(len(scores[n]))]
+per_layer = {}
+for li, n in enumerate(repr_layers):
+    per_layer.update({n: top([c for c in all_c if c[0] == li], math.floor(0.3 * len(scores[n])))[n]})
+out["repr"] = {
+    "ratio": 0.3,
+    "kernels": {n: {"shape": list(k.shape), "values": k.flatten().tolist()} for n, k in repr_layers.items()},
+    "scores": {n: s.tolist() for n, s in scores.items()},
+    "prunedGlobal": top(all_c, math.floor(0.3 * len(all_c))),
+    "prunedLayer": per_layer,
+}
 
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "tricks_reference.json")
 with open(path, "w") as f:

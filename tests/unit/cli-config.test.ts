@@ -51,6 +51,7 @@ describe('CLI flags -> config', () => {
       mixup: { alpha: 0.2, offLastEpochs: 1 },
       rdrop: { alpha: 0.5, reduction: 'batchsum' },
       rifle: null,
+      repr: null,
     });
     expect(r.ok && r.config.optimizer).toMatchObject({ noBiasDecay: true, linearScaling: true });
   });

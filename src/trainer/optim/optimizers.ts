@@ -22,6 +22,9 @@ export interface Optimizer {
   setState(state: OptimizerState): void;
   /** Forget the state of these params (as if they were new: RIFLE's resetOptimizerState). */
   resetParams(names: readonly string[]): void;
+  /** Multiply a param's state (momentum, Adam moments) by a 0/1 mask broadcast to its shape
+   * (RePr: pruned filters get no momentum to move them during S2). */
+  maskState(name: string, mask: tf.Tensor): void;
   dispose(): void;
 }
 
@@ -114,6 +117,10 @@ class Sgd implements Optimizer {
       this.buf.delete(n);
     }
   }
+  maskState(name: string, mask: tf.Tensor): void {
+    const b = this.buf.get(name);
+    if (b) tf.tidy(() => b.assign(tf.mul(b, mask)));
+  }
   dispose(): void {
     for (const b of this.buf.values()) b.dispose();
     this.buf.clear();
@@ -167,6 +174,12 @@ class Adam implements Optimizer {
         map.get(n)?.dispose();
         map.delete(n);
       }
+    }
+  }
+  maskState(name: string, mask: tf.Tensor): void {
+    for (const map of [this.m, this.v]) {
+      const t = map.get(name);
+      if (t) tf.tidy(() => t.assign(tf.mul(t, mask)));
     }
   }
   dispose(): void {

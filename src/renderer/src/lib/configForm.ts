@@ -8,6 +8,7 @@ import {
   OPTIMIZERS,
   RDROP_REDUCTIONS,
   RESNET_VARIANTS,
+  REPR_SCOPES,
   RIFLE_INITIALIZERS,
   RIR_SHORTCUTS,
   SCHEDULES,
@@ -132,6 +133,18 @@ export const TRICK_FIELDS: Record<TrickName, { toggle: FieldSpec; options: Field
       { path: 'tricks.rifle.noReinitLastEpochs', label: 'Not in last (epochs)', kind: 'number' },
       { path: 'tricks.rifle.initializer', label: 'Initializer', kind: 'select', options: RIFLE_INITIALIZERS, hint: 'heNormal: N(0, 2/fan-in); initial: epoch-0 values' },
       { path: 'tricks.rifle.resetOptimizerState', label: 'Reset momentum', kind: 'bool' },
+    ],
+  },
+  repr: {
+    toggle: { path: 'tricks.repr', label: 'RePr', kind: 'bool', hint: 'prune the least orthogonal filters, re-initialise them later' },
+    options: [
+      { path: 'tricks.repr.s1', label: 'S1 (epochs)', kind: 'number', hint: 'training before each pruning' },
+      { path: 'tricks.repr.s2', label: 'S2 (epochs)', kind: 'number', hint: 'with the filters pruned' },
+      { path: 'tricks.repr.pruneRatio', label: 'Prune ratio', kind: 'number' },
+      { path: 'tricks.repr.cycles', label: 'Cycles', kind: 'number' },
+      { path: 'tricks.repr.scope', label: 'Ranking', kind: 'select', options: REPR_SCOPES, hint: 'global: all layers together' },
+      { path: 'tricks.repr.excludeFirstConv', label: 'Skip first conv', kind: 'bool' },
+      { path: 'tricks.repr.zeroNextLayer', label: 'Zero next layer', kind: 'bool', hint: 'new filters start unseen' },
     ],
   },
 };

@@ -31,8 +31,24 @@ const KINDS: Record<string, { label: string; color: string; detail: (p: Record<s
     ],
   },
   'mixup.off': { label: 'mixup off', color: '#e69f00', detail: (p) => [`mixup off for the last ${String(p.offLastEpochs)} epoch(s)`] },
-  'repr.prune': { label: 'RePr prune', color: '#d55e00', detail: (p) => [`RePr pruned ${String(p.total ?? '')} filters`] },
-  'repr.reinit': { label: 'RePr re-init', color: '#009e73', detail: (p) => [`RePr re-initialised ${String(p.total ?? '')} filters`] },
+  'repr.prune': {
+    label: 'RePr prune',
+    color: '#d55e00',
+    detail: (p) => [
+      `RePr cycle ${String(p.cycle)}: pruned ${String(p.total)} of ${String(p.of)} filters (${String(p.scope)})`,
+      ...Object.entries((p.perLayer ?? {}) as Record<string, number>).map(([l, n]) => `${l}: ${n}`),
+    ],
+  },
+  'repr.reinit': {
+    label: 'RePr re-init',
+    color: '#009e73',
+    detail: (p) => [
+      `RePr cycle ${String(p.cycle)}: re-initialised ${String(p.total)} filters`,
+      ...Object.entries((p.perLayer ?? {}) as Record<string, { count: number; nullSpace: boolean }>).map(
+        ([l, v]) => `${l}: ${v.count}${v.nullSpace ? ' in the null space' : ', null space exhausted (uniform)'}`,
+      ),
+    ],
+  },
   'run.resume': { label: 'resumed', color: '#8c8c8c', detail: (p) => [`resumed from epoch ${String(p.fromEpoch)}, step ${String(p.fromStep)}`] },
 };
 

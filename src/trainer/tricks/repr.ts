@@ -1,0 +1,259 @@
+// RePr: "Improved Training of Convolutional Filters" (Prakash et al., CVPR 2019), as
+// ../shared/specs/tricks.md defines it. Train s1 epochs; rank the conv filters by inter-filter
+// orthogonality and prune the least orthogonal pruneRatio of them (over all layers, or per layer;
+// the first conv left out by default, never a whole layer); train s2 epochs with them held at zero
+// (gradients AND optimizer state masked); then bring them back as random vectors in the null space
+// of [their old weights; the layer's current filters]; `cycles` times, then train on.
+//
+// Choices (marked in the spec or ours): re-initialised filters are scaled so that their largest
+// entry is the clip bound 1/sqrt(C k k), which keeps every entry within the bound as the authors'
+// clipping does and, unlike element-wise clipping, keeps them orthogonal; where the null space is
+// exhausted the rest fall back to U(+-1/sqrt(C k k)). A BatchNorm right after a pruned conv
+// (`bnN` for `convN`) has the filter's gamma and beta pruned with it (else the channel would still
+// carry beta) and restored to 1 and 0. zeroNextLayer zeroes the re-initialised channels' weights in
+// the layer that consumes them where that is one layer: the next conv of a sequential chain
+// (cnn3's conv1 -> conv2 -> conv3 -> head, a residual block's conv1 -> conv2, a stem's convN ->
+// convN+1); elsewhere (a block's last conv, RiR's summed streams) it is reported as not applied.
+import * as tf from '@tensorflow/tfjs-core';
+import { reprCalendar, reprLayers, type ReprConfig } from '../../shared/config';
+import type { Param } from '../models/layers';
+import type { Optimizer } from '../optim/optimizers';
+import { makeRng } from '../rng';
+import { filterRows, nullSpaceVectors, orthogonalityScores, selectPruned } from './repr-math';
+
+/** Somewhere to keep the pruned filters' old weights across a resume (the run folder). */
+export interface TrickStateStore {
+  load(key: string): unknown;
+  save(key: string, value: unknown): void;
+}
+
+interface ConvLayer {
+  layer: string;
+  kernel: Param;
+  bias?: Param;
+  bnGamma?: Param;
+  bnBeta?: Param;
+  /** The layer that reads this one's output channels directly, for zeroNextLayer. */
+  next?: Param;
+}
+
+interface PrunedState {
+  cycle: number;
+  /** Per layer: pruned filter indices and their weights before pruning (filter rows). */
+  layers: Record<string, { filters: number[]; old: number[][] }>;
+}
+
+const STATE_KEY = 'repr';
+
+export interface ReprEvent {
+  kind: 'repr.prune' | 'repr.reinit';
+  payload: Record<string, unknown>;
+}
+
+export class Repr {
+  readonly calendar: { prune: number[]; reinit: number[] };
+  private readonly convs: ConvLayer[];
+  private readonly ranked: ConvLayer[];
+  private state: PrunedState | null = null;
+  private masks = new Map<string, tf.Tensor>();
+
+  constructor(
+    readonly cfg: ReprConfig,
+    totalEpochs: number,
+    params: readonly Param[],
+    private readonly seed: number,
+    private readonly store: TrickStateStore,
+  ) {
+    this.calendar = reprCalendar(cfg, totalEpochs);
+    const byLayer = new Map<string, Param[]>();
+    for (const p of params) byLayer.set(p.layer, [...(byLayer.get(p.layer) ?? []), p]);
+    const find = (layer: string, role: string) => byLayer.get(layer)?.find((p) => p.role === role);
+    const convNames = reprLayers(
+      params.map((p) => ({ layer: p.layer, role: p.role, shape: p.variable.shape })),
+      false,
+    );
+    const layerNames = [...byLayer.keys()];
+    this.convs = convNames.map((layer) => {
+      const kernel = find(layer, 'kernel')!;
+      const cout = kernel.variable.shape[3]!;
+      const bn = layer.replace(/conv(\d*)$/, 'bn$1');
+      const gamma = bn !== layer ? find(bn, 'gamma') : undefined;
+      const bnOk = gamma !== undefined && gamma.variable.size === cout;
+      return {
+        layer,
+        kernel,
+        bias: find(layer, 'bias'),
+        bnGamma: bnOk ? gamma : undefined,
+        bnBeta: bnOk ? find(bn, 'beta') : undefined,
+        next: nextConsumer(layer, cout, layerNames, find),
+      };
+    });
+    const ranked = new Set(reprLayers(params.map((p) => ({ layer: p.layer, role: p.role, shape: p.variable.shape })), cfg.excludeFirstConv));
+    this.ranked = this.convs.filter((c) => ranked.has(c.layer));
+    if (this.ranked.length === 0) throw new Error('tricks.repr: the model has no conv layer to prune');
+  }
+
+  /** Mean orthogonality score of each conv layer's filters (lower = more orthogonal). */
+  orthogonality(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const c of this.convs) {
+      const s = orthogonalityScores(filterRows(c.kernel.variable.dataSync(), c.kernel.variable.shape));
+      out[c.layer] = s.reduce((a, b) => a + b, 0) / s.length;
+    }
+    return out;
+  }
+
+  /** Gradient masks while filters are pruned (S2), by param name; null otherwise. */
+  gradMasks(): Map<string, tf.Tensor> | null {
+    return this.masks.size ? this.masks : null;
+  }
+
+  /** At the start of 0-based epoch `epoch`: prune or re-initialise when the calendar says so. On a
+   * resumed run that starts inside an S2 phase, the pruned set comes back from the store. */
+  startEpoch(epoch: number, optimizer: Optimizer, resumed: boolean): ReprEvent | null {
+    const cycle = this.calendar.prune.findIndex((p) => p === epoch);
+    if (cycle >= 0) return this.prune(cycle, epoch, optimizer);
+    const r = this.calendar.reinit.indexOf(epoch);
+    if (r >= 0) {
+      if (!this.state) this.restore(r);
+      return this.reinit(r, epoch);
+    }
+    if (resumed) {
+      // Inside S2 of cycle c when prune[c] < epoch < prune[c] + s2.
+      const c = this.calendar.prune.findIndex((p) => epoch > p && epoch < p + this.cfg.s2);
+      if (c >= 0) this.restore(c);
+    }
+    return null;
+  }
+
+  private restore(cycle: number): void {
+    const s = this.store.load(STATE_KEY) as PrunedState | null;
+    if (!s || s.cycle !== cycle) throw new Error(`RePr: the pruned filters of cycle ${cycle + 1} were not saved with the run; it cannot continue`);
+    this.state = s;
+    this.buildMasks();
+  }
+
+  private prune(cycle: number, epoch: number, optimizer: Optimizer): ReprEvent {
+    const scores = this.ranked.map((c) => ({
+      layer: c.layer,
+      scores: orthogonalityScores(filterRows(c.kernel.variable.dataSync(), c.kernel.variable.shape)),
+    }));
+    const chosen = selectPruned(scores, this.cfg.pruneRatio, this.cfg.scope);
+    const state: PrunedState = { cycle, layers: {} };
+    for (const c of this.ranked) {
+      const filters = chosen.get(c.layer) ?? [];
+      if (!filters.length) continue;
+      const rows = filterRows(c.kernel.variable.dataSync(), c.kernel.variable.shape);
+      state.layers[c.layer] = { filters, old: filters.map((f) => Array.from(rows[f]!)) };
+    }
+    this.state = state;
+    this.store.save(STATE_KEY, state);
+    this.buildMasks();
+    // Zero the pruned filters (and their bias and BatchNorm scale/shift) and their optimizer state.
+    for (const [name, mask] of this.masks) {
+      const p = this.paramByName(name);
+      tf.tidy(() => p.variable.assign(tf.mul(p.variable, mask)));
+      optimizer.maskState(name, mask);
+    }
+    const perLayer = Object.fromEntries(Object.entries(state.layers).map(([l, v]) => [l, v.filters.length]));
+    const total = Object.values(perLayer).reduce((a, b) => a + b, 0);
+    const filters = this.ranked.reduce((a, c) => a + c.kernel.variable.shape[3]!, 0);
+    return { kind: 'repr.prune', payload: { epoch, cycle: cycle + 1, total, of: filters, perLayer, scope: this.cfg.scope, pruneRatio: this.cfg.pruneRatio } };
+  }
+
+  private reinit(cycle: number, epoch: number): ReprEvent {
+    const state = this.state!;
+    const perLayer: Record<string, { count: number; nullSpace: boolean; zeroNextLayer: string }> = {};
+    for (const c of this.ranked) {
+      const s = state.layers[c.layer];
+      if (!s) continue;
+      const shape = c.kernel.variable.shape;
+      const [J, D] = [shape[3]!, shape[0]! * shape[1]! * shape[2]!];
+      const bound = 1 / Math.sqrt(D);
+      const rows = filterRows(c.kernel.variable.dataSync(), shape);
+      const rng = makeRng(this.seed, `repr:${cycle}:${c.layer}`);
+      const against = [...s.old.map((r) => Float64Array.from(r)), ...rows.filter((_, f) => !s.filters.includes(f))];
+      const fresh = nullSpaceVectors(against, s.filters.length, D, () => rng.normal());
+      const kernel = c.kernel.variable.dataSync().slice();
+      s.filters.forEach((f, k) => {
+        const v = fresh[k];
+        const scale = v ? bound / Math.max(...Array.from(v, Math.abs)) : 0;
+        for (let i = 0; i < D; i++) kernel[i * J + f] = v ? v[i]! * scale : rng.uniform(-bound, bound);
+      });
+      tf.tidy(() => c.kernel.variable.assign(tf.tensor(kernel, shape, 'float32')));
+      if (c.bnGamma) this.setEntries(c.bnGamma, s.filters, 1);
+      // (bias and beta stay 0, where pruning left them)
+      let zeroNext = 'off';
+      if (this.cfg.zeroNextLayer && c.next) {
+        this.zeroInputs(c.next, s.filters, J);
+        zeroNext = `applied to ${c.next.layer}`;
+      } else if (this.cfg.zeroNextLayer) zeroNext = 'not applied: no single consumer';
+      perLayer[c.layer] = { count: s.filters.length, nullSpace: fresh.length === s.filters.length, zeroNextLayer: zeroNext };
+    }
+    this.state = null;
+    for (const m of this.masks.values()) m.dispose();
+    this.masks.clear();
+    const total = Object.values(perLayer).reduce((a, b) => a + b.count, 0);
+    return { kind: 'repr.reinit', payload: { epoch, cycle: cycle + 1, total, perLayer } };
+  }
+
+  private paramByName(name: string): Param {
+    for (const c of this.convs) for (const p of [c.kernel, c.bias, c.bnGamma, c.bnBeta]) if (p?.name === name) return p;
+    throw new Error(`RePr: no param ${name}`);
+  }
+
+  /** 0/1 masks over the pruned filters: [1, 1, 1, cout] for kernels, [cout] for the rest. */
+  private buildMasks(): void {
+    for (const m of this.masks.values()) m.dispose();
+    this.masks.clear();
+    for (const c of this.ranked) {
+      const s = this.state?.layers[c.layer];
+      if (!s) continue;
+      const cout = c.kernel.variable.shape[3]!;
+      const m = new Float32Array(cout).fill(1);
+      for (const f of s.filters) m[f] = 0;
+      this.masks.set(c.kernel.name, tf.tensor(m, [1, 1, 1, cout]));
+      for (const p of [c.bias, c.bnGamma, c.bnBeta]) if (p) this.masks.set(p.name, tf.tensor(m, [cout]));
+    }
+  }
+
+  private setEntries(p: Param, idx: readonly number[], value: number): void {
+    const v = p.variable.dataSync().slice();
+    for (const i of idx) v[i] = value;
+    tf.tidy(() => p.variable.assign(tf.tensor(v, p.variable.shape, 'float32')));
+  }
+
+  /** Zero the weights through which `next` reads channels `idx` of a C-channel input: a conv's
+   * [kh, kw, C, out] input slice, or a dense layer's rows of a flattened NHWC map (row % C). */
+  private zeroInputs(next: Param, idx: readonly number[], C: number): void {
+    const shape = next.variable.shape;
+    const v = next.variable.dataSync().slice();
+    const drop = new Set(idx);
+    const out = shape[shape.length - 1]!;
+    for (let i = 0; i < v.length; i++) {
+      const row = Math.floor(i / out); // [.., in, out] flattened: the input index is row (mod C)
+      if (drop.has(row % C)) v[i] = 0;
+    }
+    tf.tidy(() => next.variable.assign(tf.tensor(v, shape, 'float32')));
+  }
+
+  dispose(): void {
+    for (const m of this.masks.values()) m.dispose();
+    this.masks.clear();
+  }
+}
+
+/** The kernel that reads `layer`'s cout output channels directly, when there is exactly one:
+ * `<prefix>conv{n}` -> `<prefix>conv{n+1}` with cin == cout (sequential convs: cnn3, a residual
+ * block's first conv, a stem), and cnn3's last conv -> `head` (a dense layer on the flattened map). */
+function nextConsumer(layer: string, cout: number, layers: readonly string[], find: (l: string, r: string) => Param | undefined): Param | undefined {
+  const m = /^(.*)conv(\d+)$/.exec(layer);
+  if (!m) return undefined;
+  const next = find(`${m[1]}conv${Number(m[2]) + 1}`, 'kernel');
+  if (next && next.variable.shape.length === 4 && next.variable.shape[2] === cout) return next;
+  if (!next && m[1] === '' && layers.includes('head')) {
+    const head = find('head', 'kernel');
+    if (head && head.variable.shape[0]! % cout === 0) return head;
+  }
+  return undefined;
+}
