@@ -144,6 +144,7 @@ export const scheduleSchema = z
 export const LABEL_SMOOTHING_CONVENTIONS = ['uniform', 'paper'] as const;
 export const RIFLE_INITIALIZERS = ['heNormal', 'glorotUniform', 'initial'] as const;
 export const REPR_SCOPES = ['global', 'layer'] as const;
+export const DISTILL_MODES = ['paper', 'weighted'] as const;
 export const RDROP_REDUCTIONS = ['mean', 'batchsum'] as const;
 
 /** Each trick's options; a trick that is off is null in the config. */
@@ -171,6 +172,17 @@ export const TRICK_SCHEMAS = {
       resetOptimizerState: z.boolean().default(false),
     })
     .strict(),
+  /** Knowledge distillation (Hinton et al. 2015; Bag of Tricks): the best (else last) checkpoint
+   * of a completed run on the same data is the teacher. paper: CE(y, z) + T^2 CE(p_T(r), p_T(z));
+   * weighted: (1 - weight) hard + weight T^2 soft (GluonCV). */
+  distill: z
+    .object({
+      teacherRun: int(1),
+      temperature: z.number().positive().default(20),
+      mode: z.enum(DISTILL_MODES).default('paper'),
+      weight: z.number().min(0).max(1).default(0.5),
+    })
+    .strict(),
   /** RePr (Prakash et al. 2019): s1 epochs of training, s2 with the least orthogonal filters
    * pruned, then those filters re-initialised in the null space of the layer; `cycles` times. */
   repr: z
@@ -196,6 +208,7 @@ export const tricksSchema = z
     rdrop: TRICK_SCHEMAS.rdrop.nullable().default(null),
     rifle: TRICK_SCHEMAS.rifle.nullable().default(null),
     repr: TRICK_SCHEMAS.repr.nullable().default(null),
+    distill: TRICK_SCHEMAS.distill.nullable().default(null),
   })
   .strict();
 export type TricksConfig = z.output<typeof tricksSchema>;
@@ -223,7 +236,7 @@ export const runConfigSchema = z
     seed: int(0).max(2 ** 31 - 1).default(1),
     backend: z.enum(BACKENDS).default('auto'),
     init: initSchema.nullable().default(null),
-    tricks: tricksSchema.default({ labelSmoothing: null, mixup: null, rdrop: null, rifle: null, repr: null }),
+    tricks: tricksSchema.default({ labelSmoothing: null, mixup: null, rdrop: null, rifle: null, repr: null, distill: null }),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -421,8 +434,11 @@ export function defaultOptimizer(name: (typeof OPTIMIZERS)[number]): OptimizerCo
   return optimizerSchema.parse({ name });
 }
 /** A trick's options with their defaults, for the form when the user switches it on. */
-export function defaultTrick<N extends TrickName>(name: N): z.output<(typeof TRICK_SCHEMAS)[N]> {
-  return TRICK_SCHEMAS[name].parse({}) as z.output<(typeof TRICK_SCHEMAS)[N]>;
+export function defaultTrick<N extends TrickName>(name: N): Partial<z.output<(typeof TRICK_SCHEMAS)[N]>> {
+  // distill has no default teacher: its defaults without teacherRun.
+  const v = TRICK_SCHEMAS[name].parse(name === 'distill' ? { teacherRun: 1 } : {}) as Record<string, unknown>;
+  if (name === 'distill') delete v.teacherRun;
+  return v as Partial<z.output<(typeof TRICK_SCHEMAS)[N]>>;
 }
 
 /** Flatten a config to dotted keys (`optimizer.lr`), for tables, CSV columns and diffs. */

@@ -61,6 +61,10 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = [
   { flag: 'repr-ratio', path: 'tricks.repr.pruneRatio', kind: 'number', help: 'RePr: fraction of filters pruned (default 0.3)' },
   { flag: 'repr-cycles', path: 'tricks.repr.cycles', kind: 'number', help: 'RePr: prune/re-initialise cycles (default 3)' },
   { flag: 'repr-scope', path: 'tricks.repr.scope', kind: 'string', help: 'RePr: global (default) | layer ranking; --set tricks.repr.excludeFirstConv=false, tricks.repr.zeroNextLayer=false' },
+  { flag: 'distill-from', path: 'tricks.distill.teacherRun', kind: 'number', help: 'knowledge distillation from this completed run (the teacher)' },
+  { flag: 'distill-temperature', path: 'tricks.distill.temperature', kind: 'number', help: 'distillation temperature T (default 20)' },
+  { flag: 'distill-mode', path: 'tricks.distill.mode', kind: 'string', help: 'paper: hard + T^2 soft (default) | weighted: (1-w) hard + w T^2 soft' },
+  { flag: 'distill-weight', path: 'tricks.distill.weight', kind: 'number', help: 'weighted mode: w (default 0.5)' },
   { flag: 'init-from', path: 'init.fromRun', kind: 'number', help: 'start from the weights of this completed run (fine-tune; the head is not loaded unless --set init.exclude=[])' },
 ];
 

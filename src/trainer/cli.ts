@@ -12,7 +12,7 @@ import { openStoreFromEnv } from '../store/open';
 import { initCheckpoint, initSourceProblem, resumeProblem } from '../store/run-checks';
 import type { Store } from '../store/store';
 import { CONFIG_FLAGS, CliInputError, addConfigOptions, configFromOptions } from './cli-config';
-import { initShapeProblem } from './init-plan';
+import { initShapeProblem, teacherProblem } from './init-plan';
 import { executeRun } from './run';
 
 const EXIT_INVALID = 2;
@@ -91,6 +91,15 @@ async function main(argv: string[]): Promise<number> {
       s?.close();
       if (problem) {
         process.stderr.write(`invalid config:\ninit.fromRun: ${problem}\n`);
+        return EXIT_INVALID;
+      }
+    }
+    if (config.tricks.distill) {
+      const s = existingStore(dataDir);
+      const problem = s ? teacherProblem(s, config) : `teacher run ${config.tricks.distill.teacherRun} does not exist (no store in ${dataDir})`;
+      s?.close();
+      if (problem) {
+        process.stderr.write(`invalid config:\ntricks.distill.teacherRun: ${problem}\n`);
         return EXIT_INVALID;
       }
     }

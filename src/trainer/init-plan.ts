@@ -6,6 +6,8 @@ import type { InitConfig, RunConfig } from '../shared/config';
 import { readManifest, tensorKey, type TensorGroup } from './checkpoint';
 import { runDir } from '../store/paths';
 import type { CheckpointKind } from '../shared/api';
+import { initCheckpoint, initSourceProblem } from '../store/run-checks';
+import type { Store } from '../store/store';
 
 export interface InitTarget {
   group: Extract<TensorGroup, 'param' | 'buffer'>;
@@ -91,4 +93,20 @@ export function initShapeProblem(dataDir: string, config: RunConfig, kind: Check
   } catch (e) {
     return (e as Error).message;
   }
+}
+
+/** Why run `teacherRun` cannot teach this run (tricks.distill), or null: it must be a completed
+ * run with a checkpoint, whose model takes this run's input shape and predicts its classes. */
+export function teacherProblem(store: Store, config: RunConfig): string | null {
+  const d = config.tricks.distill;
+  if (!d) return null;
+  const src = initSourceProblem(store, d.teacherRun);
+  if (src) return `teacher ${src.message}`;
+  const manifest = readManifest(runDir(store.dataDir, d.teacherRun), initCheckpoint(store, d.teacherRun)!);
+  if (!manifest) return `teacher run ${d.teacherRun} has no readable checkpoint`;
+  const data = DATASET_INFO[config.dataset.name];
+  if (manifest.model.numClasses !== data.classes || manifest.model.inputShape.join('x') !== data.shape.join('x')) {
+    return `teacher run ${d.teacherRun} takes ${manifest.model.inputShape.join('x')} input with ${manifest.model.numClasses} classes; this run's data (${config.dataset.name}) is ${data.shape.join('x')} with ${data.classes}`;
+  }
+  return null;
 }

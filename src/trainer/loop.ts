@@ -7,7 +7,7 @@ import { gatherBatch } from './data/index';
 import type { ImageSet, Normalization, Splits } from './data/types';
 import { evaluateTest, type TestResult } from './evaluation';
 import { countCorrect, crossEntropy } from './loss/cross-entropy';
-import { mixWith, rdropLoss, softCrossEntropy, softTargets } from './loss/tricks';
+import { distillSoft, mixWith, rdropLoss, softCrossEntropy, softTargets, withDistill } from './loss/tricks';
 import type { SequentialModel } from './models/model';
 import type { Optimizer } from './optim/optimizers';
 import { learningRate } from './optim/schedule';
@@ -58,6 +58,8 @@ export interface LoopOptions {
   /** Where tricks keep state a resume needs beyond weights and optimizer (RePr's pruned filters);
    * by default in memory. */
   trickState?: TrickStateStore;
+  /** The distillation teacher (tricks.distill), loaded by the caller from its checkpoint. */
+  teacher?: SequentialModel;
   /** Called at every epoch end after its metrics are written, to save checkpoints: metrics first,
    * so a crash in between only makes a resume redo (and rewrite) that epoch. */
   epochEnd?(e: EpochEnd): Promise<void> | void;
@@ -107,6 +109,8 @@ export interface StepTricks {
   gradNorms?: { layers: readonly string[]; acc: tf.Variable };
   /** 0/1 masks multiplied into these params' gradients (RePr's pruned filters during S2). */
   gradMasks?: Map<string, tf.Tensor> | null;
+  /** Knowledge distillation: the teacher (inference mode, on the same, possibly mixed, input). */
+  distill?: { teacher: SequentialModel; temperature: number; mode: 'paper' | 'weighted'; weight: number } | null;
 }
 
 /** One optimisation step on a batch; returns the (kept) loss and correct-count scalars, which the
@@ -125,13 +129,17 @@ export function trainStep(
   return tf.tidy(() => {
     let x: tf.Tensor = tf.tensor4d(b.x, [b.n, shape[0]!, shape[1]!, shape[2]!]);
     const y = tf.tensor1d(b.y, 'int32');
-    const plain = !tricks.labelSmoothing && !tricks.rdrop && !tricks.mixup;
+    const plain = !tricks.labelSmoothing && !tricks.rdrop && !tricks.mixup && !tricks.distill;
     let targets: tf.Tensor2D | null = plain ? null : softTargets(y, numClasses, tricks.labelSmoothing ?? null);
     if (tricks.mixup) {
       x = mixWith(x, tricks.mixup.lambda, tricks.mixup.perm);
       targets = mixWith(targets!, tricks.mixup.lambda, tricks.mixup.perm);
     }
     let correct: tf.Scalar | null = null;
+    // The teacher's logits, outside the gradient tape (its weights are not trained).
+    const kd = tricks.distill;
+    const teacherLogits = kd ? (kd.teacher.apply(x, { training: false, step }) as tf.Tensor2D) : null;
+    const soft = (z: tf.Tensor2D) => distillSoft(z, teacherLogits!, kd!.temperature);
     const { value, grads } = tf.variableGrads(
       () => {
         if (tricks.rdrop) {
@@ -139,11 +147,13 @@ export function trainStep(
           const logits = model.apply(tf.concat([x, x], 0), { training: true, step }) as tf.Tensor2D;
           const [p, q] = tf.split(logits, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
           correct = tf.keep(countCorrect(p, y));
-          return rdropLoss(p, q, targets!, tricks.rdrop.alpha, tricks.rdrop.reduction);
+          const hard = rdropLoss(p, q, targets!, tricks.rdrop.alpha, tricks.rdrop.reduction);
+          return kd ? withDistill(hard, tf.mul(tf.add(soft(p), soft(q)), 0.5) as tf.Scalar, kd.mode, kd.weight) : hard;
         }
         const logits = model.apply(x, { training: true, step });
         correct = tf.keep(countCorrect(logits, y));
-        return targets ? softCrossEntropy(logits, targets) : crossEntropy(logits, y, numClasses);
+        const hard = targets ? softCrossEntropy(logits, targets) : crossEntropy(logits, y, numClasses);
+        return kd ? withDistill(hard, soft(logits), kd.mode, kd.weight) : hard;
       },
       model.params.map((p) => p.variable),
     );
@@ -208,6 +218,9 @@ export async function trainModel(
   const trickState: TrickStateStore = opts.trickState ?? { load: (k) => memory.get(k) ?? null, save: (k, v) => memory.set(k, structuredClone(v)) };
   const repr = config.tricks.repr ? new Repr(config.tricks.repr, config.epochs, model.params, config.seed, trickState) : null;
   const firstEpoch = pos.epoch;
+  const kdCfg = config.tricks.distill;
+  if (kdCfg && !opts.teacher) throw new Error(`tricks.distill: the teacher (run ${kdCfg.teacherRun}) was not loaded`);
+  const distill = kdCfg ? { teacher: opts.teacher!, temperature: kdCfg.temperature, mode: kdCfg.mode, weight: kdCfg.weight } : null;
 
   try {
   for (let epoch = pos.epoch; epoch < config.epochs; epoch++) {
@@ -247,6 +260,7 @@ export async function trainModel(
         mixup: mixing ? drawMixup(config.seed, pos.step, b.n, config.tricks.mixup!.alpha) : null,
         ...(gradAcc ? { gradNorms: { layers: normLayers, acc: gradAcc } } : {}),
         gradMasks: repr?.gradMasks() ?? null,
+        distill,
       };
       const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr, pos.step, tricks);
       const [lv, cv] = await Promise.all([lossT.data(), correctT.data()]);

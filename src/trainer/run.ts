@@ -120,6 +120,20 @@ export async function executeRun(opts: {
       }
     }
 
+    // Knowledge distillation: the teacher run's best (else last) checkpoint, in inference mode.
+    let teacher: ReturnType<typeof buildModel> | undefined;
+    if (config.tricks.distill) {
+      const t = config.tricks.distill.teacherRun;
+      const kind = initCheckpoint(store, t);
+      const ckpt = kind ? readCheckpoint(runDir(opts.dataDir, t), kind) : null;
+      if (!ckpt) throw new Error(`tricks.distill.teacherRun: run ${t} has no checkpoint to load the teacher from`);
+      const m = ckpt.manifest.model;
+      teacher = buildModel(m.config, m.inputShape, m.numClasses, 0);
+      disposers.push(() => teacher!.dispose());
+      restoreWeights({ params: teacher.params, buffers: teacher.buffers, numClasses: m.numClasses }, ckpt, `the ${kind} checkpoint of teacher run ${t}`);
+      if (!opts.resume) emitEvent('distill.teacher', 0, { teacherRun: t, checkpoint: kind, model: m.config.name, params: teacher.paramCount });
+    }
+
     const meta = (kind: 'best' | 'last', e: EpochEnd, optim: CheckpointMeta['optimizer']): CheckpointMeta => ({
       runId,
       kind,
@@ -154,6 +168,7 @@ export async function executeRun(opts: {
         start,
         startValAcc,
         trickState: fileTrickState(dir),
+        teacher,
         // The weights at epoch 0 (RIFLE's 'initial'), rebuilt as the run built them: same seed,
         // same fine-tuning source. Right after a resume as well as in a fresh run.
         initialValues(names) {

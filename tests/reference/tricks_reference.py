@@ -12,6 +12,8 @@ functions, not from our code:
   classes (the official code) and per-sample summed, batch-averaged;
 - one SGD (momentum, weight decay) run of 3 steps with parameter groups: weight decay on kernels
   only (no bias decay) vs on everything;
+- knowledge distillation: T^2 * CE(softmax(r / T), softmax(z / T)) and its paper / weighted sums
+  with the hard CE;
 - RePr's inter-filter orthogonality scores of two conv layers (torch layout [out, in, kh, kw],
   rows normalised, |W W^T - I| summed per row / J) and the filters pruned at ratio 0.3, over both
   layers together (global) and per layer: the floor(0.3 * N) highest scores.
@@ -115,6 +117,13 @@ for no_bias_decay in (False, True):
             "config": {"name": "sgd", "lr": lrs[0], "momentum": mom, "nesterov": nesterov, "weightDecay": wd, "noBiasDecay": no_bias_decay},
             "params": {n: p.detach().flatten().tolist() for n, p in params.items()},
         })
+
+# Knowledge distillation: student logits z (= logits), teacher logits r (= logits_q)
+out["distill"] = []
+for T in (4.0, 20.0):
+    soft = -(F.softmax(logits_q / T, 1) * F.log_softmax(logits / T, 1)).sum(1).mean() * T * T
+    hard = F.cross_entropy(logits, labels)
+    out["distill"].append({"temperature": T, "soft": soft.item(), "paper": (hard + soft).item(), "weighted03": (0.7 * hard + 0.3 * soft).item()})
 
 # RePr: kernels in OUR layout [kh, kw, cin, cout]; some filters share a component (less orthogonal).
 def repr_kernel(kh, kw, cin, cout, salt):

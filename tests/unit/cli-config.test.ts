@@ -52,6 +52,7 @@ describe('CLI flags -> config', () => {
       rdrop: { alpha: 0.5, reduction: 'batchsum' },
       rifle: null,
       repr: null,
+      distill: null,
     });
     expect(r.ok && r.config.optimizer).toMatchObject({ noBiasDecay: true, linearScaling: true });
   });

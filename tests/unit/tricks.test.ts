@@ -10,7 +10,7 @@ import type { ParamRole } from '../../src/shared/models/ops';
 import { initBackend } from '../../src/trainer/backend';
 import { loadDataset, makeSplits } from '../../src/trainer/data/index';
 import { crossEntropy } from '../../src/trainer/loss/cross-entropy';
-import { mixWith, rdropLoss, softCrossEntropy, softTargets } from '../../src/trainer/loss/tricks';
+import { distillSoft, mixWith, rdropLoss, softCrossEntropy, softTargets, withDistill } from '../../src/trainer/loss/tricks';
 import { trainModel } from '../../src/trainer/loop';
 import type { Param } from '../../src/trainer/models/layers';
 import { buildModel } from '../../src/trainer/models/registry';
@@ -27,6 +27,7 @@ const fx = JSON.parse(fs.readFileSync(path.join(__dirname, '../fixtures/tricks_r
   labelSmoothing: { epsilon: number; uniform: number; paper: number }[];
   mixup: { lambda: number; perm: number[]; x: number[]; mixedX: number[]; mixedTargets: number[]; loss: number; lossSmoothed: number };
   rdrop: { alpha: number; batchsum: number; mean: number }[];
+  distill: { temperature: number; soft: number; paper: number; weighted03: number }[];
   sgd: {
     roles: Record<string, ParamRole>;
     init: Record<string, number[]>;
@@ -89,6 +90,19 @@ describe('loss tricks against PyTorch', () => {
       close(rdropLoss(p, q, t, r.alpha, 'batchsum').dataSync()[0]!, r.batchsum, 'batchsum');
       // Identical passes: the KL term vanishes and the loss is the plain CE.
       close(rdropLoss(p, p, t, r.alpha, 'mean').dataSync()[0]!, fx.plainCE, 'p == q');
+    });
+  });
+});
+
+describe('knowledge distillation against PyTorch', () => {
+  it.each(fx.distill)('T = $temperature: soft term, paper and weighted (w 0.3) losses', (r) => {
+    tf.tidy(() => {
+      const [z, t] = [logits(), tf.tensor2d(fx.logitsQ, [fx.B, fx.K])];
+      const soft = distillSoft(z, t, r.temperature);
+      close(soft.dataSync()[0]!, r.soft, 'soft');
+      const hard = crossEntropy(z, labels(), fx.K);
+      close(withDistill(hard, soft, 'paper', 0.5).dataSync()[0]!, r.paper, 'paper');
+      close(withDistill(hard, soft, 'weighted', 0.3).dataSync()[0]!, r.weighted03, 'weighted');
     });
   });
 });
@@ -158,7 +172,7 @@ describe('validation of tricks', () => {
 
   it('fills the defaults of the spec', () => {
     const c = mustParseRunConfig({ model: { name: 'cnn3', dropout: 0.1 }, tricks: { labelSmoothing: {}, mixup: {}, rdrop: {} } });
-    expect(c.tricks).toEqual({ labelSmoothing: { epsilon: 0.1, convention: 'uniform' }, mixup: { alpha: 0.2, offLastEpochs: 0 }, rdrop: { alpha: 0.3, reduction: 'mean' }, rifle: null, repr: null });
+    expect(c.tricks).toEqual({ labelSmoothing: { epsilon: 0.1, convention: 'uniform' }, mixup: { alpha: 0.2, offLastEpochs: 0 }, rdrop: { alpha: 0.3, reduction: 'mean' }, rifle: null, repr: null, distill: null });
     expect(c.optimizer).toMatchObject({ noBiasDecay: false, linearScaling: false });
   });
 

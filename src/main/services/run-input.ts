@@ -4,7 +4,7 @@
 import { ApiFailure } from '../../shared/api';
 import { parseRunConfig, type RunConfig } from '../../shared/config';
 import { initCheckpoint, initSourceProblem } from '../../store/run-checks';
-import { initShapeProblem } from '../../trainer/init-plan';
+import { initShapeProblem, teacherProblem } from '../../trainer/init-plan';
 import type { Store } from '../../store/store';
 
 export function checkStartInput(store: Store, input: unknown): RunConfig {
@@ -30,6 +30,15 @@ export function checkStartInput(store: Store, input: unknown): RunConfig {
         fields: [{ field: 'init.fromRun', message: problem }],
       });
     }
+  }
+  const teacher = teacherProblem(store, config);
+  if (teacher) {
+    throw new ApiFailure({
+      code: 'invalid_config',
+      message: `tricks.distill.teacherRun: ${teacher}`,
+      field: 'tricks.distill.teacherRun',
+      fields: [{ field: 'tricks.distill.teacherRun', message: teacher }],
+    });
   }
   return config;
 }

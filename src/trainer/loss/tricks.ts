@@ -3,7 +3,9 @@
 //   `uniform` (1 - eps) * onehot + eps / K as in PyTorch/timm, or the paper's eps / (K - 1) off target;
 // - mixup (Zhang et al. 2018): inputs and targets mixed with a shuffled copy of the batch;
 // - R-Drop (Liang et al. 2021, arXiv 2106.14448): CE of two dropout passes plus the symmetric KL
-//   of their predictions.
+//   of their predictions;
+// - knowledge distillation (Hinton et al. 2015; Bag of Tricks): the student's CE against the
+//   teacher's softened predictions, scaled by T^2.
 // Every loss here is a mean over the batch of per-sample terms, so values do not grow with B
 // (R-Drop's `batchsum` reduction, the official code's, is the one exception, by request).
 import * as tf from '@tensorflow/tfjs-core';
@@ -47,4 +49,15 @@ export function rdropLoss(p: tf.Tensor2D, q: tf.Tensor2D, targets: tf.Tensor2D, 
     const kl = reduction === 'mean' ? tf.div(total, p.shape[0]) : total;
     return tf.add(ce, tf.mul(kl, alpha * 0.5)) as tf.Scalar;
   });
+}
+
+/** The distillation term T^2 * CE(softmax(r / T), softmax(z / T)), mean over the batch, for
+ * student logits z and teacher logits r. */
+export function distillSoft(z: tf.Tensor2D, r: tf.Tensor2D, temperature: number): tf.Scalar {
+  return tf.tidy(() => tf.mul(softCrossEntropy(tf.div(z, temperature), tf.softmax(tf.div(r, temperature)) as tf.Tensor2D), temperature * temperature) as tf.Scalar);
+}
+
+/** Hard loss and distillation combined: paper hard + soft; weighted (1 - w) hard + w soft. */
+export function withDistill(hard: tf.Scalar, soft: tf.Scalar, mode: 'paper' | 'weighted', weight: number): tf.Scalar {
+  return tf.tidy(() => (mode === 'paper' ? tf.add(hard, soft) : tf.add(tf.mul(hard, 1 - weight), tf.mul(soft, weight))) as tf.Scalar);
 }

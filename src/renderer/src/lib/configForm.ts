@@ -8,6 +8,7 @@ import {
   OPTIMIZERS,
   RDROP_REDUCTIONS,
   RESNET_VARIANTS,
+  DISTILL_MODES,
   REPR_SCOPES,
   RIFLE_INITIALIZERS,
   RIR_SHORTCUTS,
@@ -133,6 +134,15 @@ export const TRICK_FIELDS: Record<TrickName, { toggle: FieldSpec; options: Field
       { path: 'tricks.rifle.noReinitLastEpochs', label: 'Not in last (epochs)', kind: 'number' },
       { path: 'tricks.rifle.initializer', label: 'Initializer', kind: 'select', options: RIFLE_INITIALIZERS, hint: 'heNormal: N(0, 2/fan-in); initial: epoch-0 values' },
       { path: 'tricks.rifle.resetOptimizerState', label: 'Reset momentum', kind: 'bool' },
+    ],
+  },
+  distill: {
+    toggle: { path: 'tricks.distill', label: 'Distillation', kind: 'bool', hint: 'a completed run on the same data teaches this one' },
+    options: [
+      { path: 'tricks.distill.teacherRun', label: 'Teacher run', kind: 'numberOrBlank', hint: 'id of a completed run' },
+      { path: 'tricks.distill.temperature', label: 'Temperature', kind: 'number' },
+      { path: 'tricks.distill.mode', label: 'Mode', kind: 'select', options: DISTILL_MODES, hint: 'paper: hard + T² soft; weighted: (1−w) hard + w T² soft' },
+      { path: 'tricks.distill.weight', label: 'w', kind: 'number', hint: 'weighted mode' },
     ],
   },
   repr: {

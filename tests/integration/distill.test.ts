@@ -1,0 +1,62 @@
+// Knowledge distillation through the run service's checks and executeRun (wasm, real store): a
+// completed run teaches a new one; a teacher that does not exist, has not completed or was trained
+// on other data is refused before the run row exists, naming tricks.distill.teacherRun.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiFailure } from '../../src/shared/api';
+import { mustParseRunConfig } from '../../src/shared/config';
+import { checkStartInput } from '../../src/main/services/run-input';
+import { Store } from '../../src/store/store';
+import { executeRun } from '../../src/trainer/run';
+import { tmpDataDir } from '../helpers/tmp';
+import { tinyConfig } from '../helpers/trainer';
+
+const tmp = tmpDataDir();
+let store: Store;
+let teacher: number;
+beforeAll(async () => {
+  store = new Store(tmp.dir);
+  const t = store.createRun(mustParseRunConfig(tinyConfig({ epochs: 2, backend: 'wasm', model: { name: 'cnn3', width: 16 } })), 'running');
+  teacher = t.id;
+  expect((await executeRun({ store, runId: t.id, dataDir: tmp.dir, isCancelled: () => false })).status).toBe('completed');
+});
+afterAll(() => {
+  store.close();
+  tmp.cleanup();
+});
+
+const refusal = (input: unknown): { field?: string; message: string } => {
+  try {
+    checkStartInput(store, input);
+  } catch (e) {
+    if (e instanceof ApiFailure) return { field: e.error.field, message: e.error.message };
+    throw e;
+  }
+  throw new Error('accepted');
+};
+
+describe('knowledge distillation', () => {
+  it('a student trains against the soft targets of the completed teacher, which is recorded', async () => {
+    const input = tinyConfig({ epochs: 2, backend: 'wasm', tricks: { distill: { teacherRun: teacher, temperature: 4 } } });
+    const config = checkStartInput(store, input);
+    const plain = store.createRun(mustParseRunConfig(tinyConfig({ epochs: 2, backend: 'wasm' })), 'running');
+    const kd = store.createRun(config, 'running');
+    for (const r of [plain, kd]) expect((await executeRun({ store, runId: r.id, dataDir: tmp.dir, isCancelled: () => false })).status).toBe('completed');
+    const ev = store.events(kd.id).find((e) => e.kind === 'distill.teacher')!;
+    expect(ev.payload).toMatchObject({ teacherRun: teacher, checkpoint: 'best', model: 'cnn3' });
+    // Same seed, data and init: the first step's loss differs only by the distillation term
+    // (T^2 * CE against the teacher's softened predictions: positive).
+    const first = (id: number) => store.history(id)['train/loss_step']![0]!.value;
+    expect(first(kd.id)).toBeGreaterThan(first(plain.id));
+  });
+
+  it('refuses a missing, unfinished or mismatched teacher before anything is written', () => {
+    const runs = store.listRuns().length;
+    expect(refusal(tinyConfig({ tricks: { distill: { teacherRun: 999 } } }))).toEqual({ field: 'tricks.distill.teacherRun', message: 'tricks.distill.teacherRun: teacher run 999 does not exist' });
+    const running = store.createRun(mustParseRunConfig(tinyConfig()), 'running');
+    expect(refusal(tinyConfig({ tricks: { distill: { teacherRun: running.id } } })).message).toMatch(/teacher run \d+ is running; only a completed run's weights can be loaded/);
+    store.finishRun(running.id, 'cancelled');
+    const other = refusal({ ...tinyConfig({ tricks: { distill: { teacherRun: teacher } } }), dataset: { name: 'fashion-mnist' } });
+    expect(other.message).toMatch(/teacher run \d+ takes 32x32x3 input with 10 classes; this run's data \(fashion-mnist\) is 28x28x1 with 10/);
+    expect(store.listRuns().length).toBe(runs + 1); // only the row this test made itself
+  });
+});
