@@ -26,8 +26,25 @@ export const datasetSchema = z
     /** Seed of the train/val split and the subset: fixed apart from the run seed, so that runs
      * with different seeds are compared on the same validation images. */
     splitSeed: int(0).default(0),
+    /** Train and test on these classes only (labels renumbered 0..k-1 in this order), e.g. RIFLE's
+     * "pre-train on half of the classes, fine-tune on the other half"; null = all. */
+    classes: z.array(int(0)).min(2).nullable().default(null),
   })
-  .strict();
+  .strict()
+  .superRefine((d, ctx) => {
+    if (!d.classes) return;
+    const n = DATASET_INFO[d.name].classes;
+    d.classes.forEach((k, i) => {
+      if (k >= n) ctx.addIssue({ code: 'custom', path: ['classes', i], message: `class ${k} does not exist: ${d.name} has classes 0..${n - 1}` });
+      else if (d.classes!.indexOf(k) !== i) ctx.addIssue({ code: 'custom', path: ['classes', i], message: `class ${k} is listed twice` });
+    });
+  });
+
+/** Input shape and class count of a run's data (after its class subset). */
+export function dataShape(d: { name: DatasetName; classes: number[] | null }): { shape: [number, number, number]; classes: number } {
+  const info = DATASET_INFO[d.name];
+  return { shape: info.shape as [number, number, number], classes: d.classes?.length ?? info.classes };
+}
 
 /** Dropout rate before the classifier (every model has it: R-Drop needs it); 0 = none. */
 const dropout = z.number().min(0).lt(1).default(0);
@@ -227,7 +244,7 @@ export const initSchema = z
 export const runConfigSchema = z
   .object({
     name: z.string().max(200).default(''),
-    dataset: datasetSchema.default({ name: 'synthetic', trainSubset: null, valSplit: 0.1, splitSeed: 0 }),
+    dataset: datasetSchema.default({ name: 'synthetic', trainSubset: null, valSplit: 0.1, splitSeed: 0, classes: null }),
     model: modelSchema.default({ name: 'cnn3', width: 32, batchNorm: false, dropout: 0 }),
     optimizer: optimizerSchema.default({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0, noBiasDecay: false, linearScaling: false }),
     schedule: scheduleSchema.default({ name: 'constant', warmupEpochs: 0, milestones: [], gamma: 0.1 }),
@@ -272,7 +289,7 @@ export function rifleEpochs(r: NonNullable<z.output<typeof tricksSchema>['rifle'
 /** RIFLE's layers must exist (and have weights) in the model; some epoch must re-initialise. */
 function rifleProblems(c: { model: z.output<typeof modelUnion>; dataset: z.output<typeof datasetSchema>; epochs: number; tricks: z.output<typeof tricksSchema> }, ctx: z.RefinementCtx): void {
   const r = c.tricks.rifle!;
-  const info = DATASET_INFO[c.dataset.name];
+  const info = dataShape(c.dataset);
   let layers: string[];
   try {
     layers = [...new Set(traceModel(c.model, info.shape, info.classes).paramSpecs.map((p) => p.layer))];
@@ -319,7 +336,7 @@ export function reprLayers(specs: readonly { layer: string; role: string; shape:
 
 function reprProblems(c: { model: z.output<typeof modelUnion>; dataset: z.output<typeof datasetSchema>; epochs: number; tricks: z.output<typeof tricksSchema> }, ctx: z.RefinementCtx): void {
   const r = c.tricks.repr!;
-  const info = DATASET_INFO[c.dataset.name];
+  const info = dataShape(c.dataset);
   try {
     const specs = traceModel(c.model, info.shape, info.classes).paramSpecs;
     if (reprLayers(specs, false).length === 0) {

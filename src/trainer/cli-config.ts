@@ -17,6 +17,7 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = [
   { flag: 'dataset', path: 'dataset.name', kind: 'string', help: 'synthetic | fashion-mnist' },
   { flag: 'train-subset', path: 'dataset.trainSubset', kind: 'nullable-number', help: 'use this many training images ("all" = every one)' },
   { flag: 'val-split', path: 'dataset.valSplit', kind: 'number', help: 'fraction of the training images held out for validation (default 0.1)' },
+  { flag: 'dataset-classes', path: 'dataset.classes', kind: 'list', help: 'train and test on these class ids only, e.g. 0,1,2,3,4 (relabelled 0..k-1)' },
   { flag: 'split-seed', path: 'dataset.splitSeed', kind: 'number', help: 'seed of the subset and validation split (default 0)' },
   { flag: 'model', path: 'model.name', kind: 'string', help: `${MODELS.join(' | ')}` },
   { flag: 'width', path: 'model.width', kind: 'number', help: 'cnn3: filters per conv layer (default 32)' },

@@ -1,8 +1,8 @@
 // Which weights a fine-tuned run takes from its source run (config `init`), decided from names
 // and shapes alone: no tfjs, so the host can refuse a misfit before the run row exists (from the
 // model's traced shapes) and the trainer applies the very same rules to its real variables.
-import { DATASET_INFO, traceModel } from '../shared/models/index';
-import type { InitConfig, RunConfig } from '../shared/config';
+import { traceModel } from '../shared/models/index';
+import { dataShape, type InitConfig, type RunConfig } from '../shared/config';
 import { readManifest, tensorKey, type TensorGroup } from './checkpoint';
 import { runDir } from '../store/paths';
 import type { CheckpointKind } from '../shared/api';
@@ -76,7 +76,7 @@ export function initShapeProblem(dataDir: string, config: RunConfig, kind: Check
   if (!config.init) return null;
   const manifest = readManifest(runDir(dataDir, config.init.fromRun), kind);
   if (!manifest) return null;
-  const data = DATASET_INFO[config.dataset.name];
+  const data = dataShape(config.dataset);
   let targets: InitTarget[];
   try {
     const trace = traceModel(config.model, data.shape, data.classes);
@@ -104,7 +104,7 @@ export function teacherProblem(store: Store, config: RunConfig): string | null {
   if (src) return `teacher ${src.message}`;
   const manifest = readManifest(runDir(store.dataDir, d.teacherRun), initCheckpoint(store, d.teacherRun)!);
   if (!manifest) return `teacher run ${d.teacherRun} has no readable checkpoint`;
-  const data = DATASET_INFO[config.dataset.name];
+  const data = dataShape(config.dataset);
   if (manifest.model.numClasses !== data.classes || manifest.model.inputShape.join('x') !== data.shape.join('x')) {
     return `teacher run ${d.teacherRun} takes ${manifest.model.inputShape.join('x')} input with ${manifest.model.numClasses} classes; this run's data (${config.dataset.name}) is ${data.shape.join('x')} with ${data.classes}`;
   }

@@ -4,8 +4,8 @@
 // {model, input, classes, params, flops}. Model options come from the run-config schema, so the
 // flags are the train CLI's (--config, --set, --width, --hidden, --dataset, ...).
 import { Command } from 'commander';
-import { formatErrors, parseRunConfig, describeModel } from '../shared/config';
-import { DATASET_INFO, formatCount, modelSummary } from '../shared/models/index';
+import { dataShape, formatErrors, parseRunConfig, describeModel } from '../shared/config';
+import { formatCount, modelSummary } from '../shared/models/index';
 import { formatSummaryTable } from '../shared/models/summary-table';
 import { CliInputError, addConfigOptions, configFromOptions } from './cli-config';
 
@@ -45,7 +45,7 @@ function main(argv: string[]): number {
       return EXIT_INVALID;
     }
     const { model, dataset } = parsed.config;
-    const info = DATASET_INFO[dataset.name];
+    const info = dataShape(dataset);
     const input = typeof opts.input === 'string' ? parseInput(opts.input) : info.shape;
     const classes = typeof opts.classes === 'string' ? parseClasses(opts.classes) : info.classes;
     let summary;

@@ -244,7 +244,7 @@ describe('model contract', () => {
 
 describe('summary and schema', () => {
   it('DATASET_INFO matches what the loaders produce', () => {
-    const d = loadDataset({ name: 'synthetic', trainSubset: 10, valSplit: 0.1, splitSeed: 0 }, '/nonexistent');
+    const d = loadDataset({ name: 'synthetic', trainSubset: 10, valSplit: 0.1, splitSeed: 0, classes: null }, '/nonexistent');
     expect(DATASET_INFO.synthetic).toEqual({ shape: d.shape, classes: d.numClasses });
   });
 

@@ -9,13 +9,46 @@ import type { Dataset, ImageSet, Normalization, Splits } from './types';
 let lastSynthetic: { seed: number; data: Dataset } | null = null;
 
 export function loadDataset(cfg: RunConfig['dataset'], dataDir: string): Dataset {
+  let full: Dataset;
   switch (cfg.name) {
     case 'synthetic':
       if (lastSynthetic?.seed !== cfg.splitSeed) lastSynthetic = { seed: cfg.splitSeed, data: loadSynthetic(cfg.splitSeed) };
-      return lastSynthetic.data;
+      full = lastSynthetic.data;
+      break;
     case 'fashion-mnist':
-      return loadFashionMnist(dataDir);
+      full = loadFashionMnist(dataDir);
+      break;
   }
+  return cfg.classes ? selectClasses(full, cfg.classes) : full;
+}
+
+/** The images of some classes only, labels renumbered 0..k-1 in the order given (a copy of
+ * those images, still uint8). */
+export function selectClasses(d: Dataset, classes: readonly number[]): Dataset {
+  const bad = classes.find((k) => !Number.isInteger(k) || k < 0 || k >= d.numClasses);
+  if (bad !== undefined) throw new Error(`dataset.classes: class ${bad} does not exist in ${d.name} (0..${d.numClasses - 1})`);
+  const map = new Int16Array(d.numClasses).fill(-1);
+  classes.forEach((k, i) => (map[k] = i));
+  const per = d.shape[0] * d.shape[1] * d.shape[2];
+  const pick = (set: ImageSet): ImageSet => {
+    const keep: number[] = [];
+    for (let i = 0; i < set.n; i++) if (map[set.labels[i]!]! >= 0) keep.push(i);
+    const images = new Uint8Array(keep.length * per);
+    const labels = new Uint8Array(keep.length);
+    keep.forEach((i, j) => {
+      images.set(set.images.subarray(i * per, (i + 1) * per), j * per);
+      labels[j] = map[set.labels[i]!]!;
+    });
+    return { images, labels, n: keep.length };
+  };
+  return {
+    ...d,
+    numClasses: classes.length,
+    classNames: classes.map((k) => d.classNames[k]!),
+    train: pick(d.train),
+    test: pick(d.test),
+    source: `${d.source} (classes ${classes.join(', ')})`,
+  };
 }
 
 /** Apply the config's subset and validation split; both seeded by dataset.splitSeed, not the run

@@ -21,7 +21,7 @@ import {
 import type { TrickName } from '@shared/config';
 import type { FieldError, RunConfig } from '@shared/config';
 
-export type FieldKind = 'text' | 'number' | 'numberOrBlank' | 'list' | 'bool' | 'select';
+export type FieldKind = 'text' | 'number' | 'numberOrBlank' | 'list' | 'listOrBlank' | 'bool' | 'select';
 
 export interface FieldSpec {
   path: string;
@@ -50,6 +50,7 @@ export const DATASET_FIELDS: FieldSpec[] = [
   { path: 'dataset.trainSubset', label: 'Train subset', kind: 'numberOrBlank', hint: 'images; blank = all' },
   { path: 'dataset.valSplit', label: 'Validation split', kind: 'number', hint: 'fraction, 0–0.9' },
   { path: 'dataset.splitSeed', label: 'Split seed', kind: 'number' },
+  { path: 'dataset.classes', label: 'Classes', kind: 'listOrBlank', hint: 'only these class ids, e.g. 0,1,2,3,4; blank = all' },
 ];
 
 export const MODEL_NAME_FIELD: FieldSpec = { path: 'model.name', label: 'Model', kind: 'select', options: MODELS };
@@ -208,10 +209,13 @@ function toInputValue(kind: FieldKind, v: string | boolean): unknown {
     case 'numberOrBlank':
       return v.trim() === '' ? null : parseNumber(v);
     case 'list':
-      return v
+    case 'listOrBlank': {
+      const items = v
         .split(/[,;\s]+/)
         .filter((s) => s !== '')
         .map(parseNumber);
+      return kind === 'listOrBlank' && items.length === 0 ? null : items;
+    }
     default:
       return v;
   }
@@ -264,7 +268,7 @@ export function configToValues(config: RunConfig | Record<string, unknown>, pref
   for (const [path, v] of Object.entries(flat)) {
     if (typeof v === 'boolean') out[path] = v;
     else if (v === null) out[path] = '';
-    else if (ALL_SPECS.get(path)?.kind === 'list' && typeof v === 'string') {
+    else if ((ALL_SPECS.get(path)?.kind === 'list' || ALL_SPECS.get(path)?.kind === 'listOrBlank') && typeof v === 'string') {
       const arr = JSON.parse(v) as unknown[];
       out[path] = arr.join(', ');
     } else out[path] = String(v);
