@@ -3,6 +3,8 @@
 import type { AppInfo, ArgOf, Channel, PredictionOrder, Result, ResultOf } from '../shared/api';
 import { ApiFailure, PREDICTION_ORDERS } from '../shared/api';
 import { defaultRunConfig } from '../shared/config';
+import type { Preset } from '../shared/presets';
+import { loadPresets, startPreset } from './services/presets';
 import type { RunService } from './services/runs';
 
 export type Handlers = { [C in Channel]: (arg: ArgOf<C>) => Promise<ResultOf<C>> | ResultOf<C> };
@@ -35,8 +37,16 @@ export function createHandlers(
   info: Omit<AppInfo, 'defaults'>,
   exportCsv: Handlers['export:csv'],
 ): Handlers {
+  // Read once, on first use: the files ship with the app.
+  let presets: Preset[] | null = null;
+  const allPresets = () => (presets ??= loadPresets());
   return {
     'app:info': () => ({ ...info, defaults: defaultRunConfig() }),
+    'presets:list': () => allPresets(),
+    'presets:start': (a) => {
+      if (typeof a?.id !== 'string') throw new ApiFailure({ code: 'bad_request', message: 'id must be a preset id', field: 'id' });
+      return startPreset(runs, allPresets(), a.id);
+    },
     'runs:list': () => runs.list(),
     'runs:get': (a) => runs.summary(id(a?.id)),
     'runs:start': (a) => runs.start(a?.config),

@@ -2,6 +2,7 @@
 // (src/main/ipc.ts), web mode to HTTP + WebSocket (src/main/server.ts); the renderer sees one
 // interface (src/renderer/src/api.ts) in both.
 import type { FieldError, RunConfig } from './config';
+import type { Preset } from './presets';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -135,6 +136,10 @@ export interface InvokeMap {
   'runs:events': [{ id: number }, RunEvent[]];
   'runs:evaluation': [{ id: number }, RunEvaluation];
   'runs:predictions': [{ id: number; order: PredictionOrder; limit: number; offset: number }, PredictionPage];
+  /** The shipped presets (resources/presets), validated. */
+  'presets:list': [void, Preset[]];
+  /** Queue a preset's runs; fine-tuning arms wait for its pre-training run (`pending`). */
+  'presets:start': [{ id: string }, PresetStart];
   /** Desktop: asks where to save and writes the file (path null when the user cancels). Web mode
    * implements this client-side as a download of GET /api/export. */
   'export:csv': [ExportRequest, { path: string | null }];
@@ -187,5 +192,14 @@ export const CHANNELS: readonly Channel[] = [
   'runs:events',
   'runs:evaluation',
   'runs:predictions',
+  'presets:list',
+  'presets:start',
   'export:csv',
 ];
+
+export interface PresetStart {
+  /** Runs queued now (the pre-training run first, when there is one). */
+  started: number[];
+  /** Arms queued once the pre-training run completes. */
+  pending: string[];
+}

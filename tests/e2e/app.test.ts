@@ -270,4 +270,23 @@ describe('Trickbench in a browser', () => {
     const box = (await page.locator('.chart-grid').boundingBox())!;
     await page.screenshot({ path: path.join(SHOTS, '09-run-tricks-markers.png'), fullPage: true, clip: { x: 0, y: box.y - 8, width: 1280, height: box.height + 16 } });
   });
+
+  it('lists the presets with what each arm changes, and starts one', async () => {
+    await page.click('nav >> text=Presets');
+    await page.waitForSelector('.preset[data-preset="repr-c3"]');
+    expect(await page.locator('.preset').count()).toBe(5);
+    expect(await page.locator('.preset[data-preset="repr-c3"] tr[data-arm="RePr"] .change').first().textContent()).toContain('tricks.repr.s1 = 3');
+    expect(await page.locator('.preset[data-preset="rifle-finetune"] tr[data-arm="pre-training on classes 0-4"] .tag').textContent()).toContain('pre-training');
+    await shot('10-presets');
+    const token = new URL(url).searchParams.get('token')!;
+    const call = async (channel: string, arg: unknown) =>
+      ((await (await fetch(`${new URL(url).origin}/api/invoke/${channel}`, { method: 'POST', body: JSON.stringify(arg), headers: { 'x-trickbench-token': token } })).json()) as { value: unknown }).value;
+    const before = ((await call('runs:list', null)) as { id: number }[]).length;
+    await page.click('[data-action="start-rdrop-cnn"]');
+    await expect.poll(() => page.textContent('[data-testid="preset-started"]')).toContain('R-Drop on a CNN with dropout: queued 2 runs');
+    const runs = (await call('runs:list', null)) as { id: number; name: string }[];
+    const mine = runs.slice(before);
+    expect(mine.map((r) => r.name)).toEqual(['R-Drop on a CNN with dropout: dropout', 'R-Drop on a CNN with dropout: dropout + R-Drop']);
+    for (const r of mine) await call('runs:cancel', { id: r.id }); // minutes of training: not here
+  });
 });

@@ -3,8 +3,8 @@
 // and `npm run serve` both use it. Trainers write their own rows; this service only owns lifecycle.
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import type { EventMap, EventName, RunProgress, RunSummary } from '../../shared/api';
-import { ApiFailure } from '../../shared/api';
+import type { EventMap, EventName, RunProgress, RunStatus, RunSummary } from '../../shared/api';
+import { ApiFailure, FINAL_STATUSES } from '../../shared/api';
 import { describeConfig } from '../../shared/config';
 import type { HostMessage, TrainerMessage } from '../../shared/protocol';
 import { checkpointsOf, runDir } from '../../store/paths';
@@ -54,6 +54,7 @@ export class RunService {
   private readonly exited = new Map<number, Promise<void>>();
   private pollTimer: NodeJS.Timeout | null = null;
   private readonly watched = new Set<number>(); // running runs owned by other processes
+  private readonly followers = new Map<number, ((status: RunStatus) => void)[]>();
   private closed = false;
 
   constructor(private readonly o: RunServiceOptions) {}
@@ -197,6 +198,17 @@ export class RunService {
   private changed(id: number): void {
     const r = this.o.store.getRun(id);
     if (r) this.o.emit('runs:changed', this.toSummary(r));
+    const f = this.followers.get(id);
+    if (f && (!r || FINAL_STATUSES.includes(r.status))) {
+      this.followers.delete(id);
+      for (const fn of f) fn(r?.status ?? 'failed');
+    }
+  }
+
+  /** Calls fn once with the run's final status (completed, failed, cancelled, interrupted) when it
+   * reaches one in this session (a preset's fine-tuning arms wait for their pre-training). */
+  whenFinished(id: number, fn: (status: RunStatus) => void): void {
+    this.followers.set(id, [...(this.followers.get(id) ?? []), fn]);
   }
 
   private pump(): void {

@@ -8,6 +8,7 @@ export const router = createRouter({
     { path: '/', name: 'runs', component: RunsView, meta: { title: 'Runs' } },
     { path: '/new', name: 'new', component: () => import('./views/NewRunView.vue'), meta: { title: 'New run' } },
     { path: '/runs/:id(\\d+)', name: 'run', component: () => import('./views/RunView.vue'), meta: { title: 'Run' } },
+    { path: '/presets', name: 'presets', component: () => import('./views/PresetsView.vue'), meta: { title: 'Presets' } },
     { path: '/compare', name: 'compare', component: () => import('./views/CompareView.vue'), meta: { title: 'Compare' } },
     { path: '/:pathMatch(.*)*', redirect: '/' },
   ],
