@@ -245,7 +245,18 @@ export async function trainModel(
     if (config.tricks.mixup && !mixing && epoch === config.epochs - config.tricks.mixup.offLastEpochs) {
       sink.event({ kind: 'mixup.off', epoch, step: pos.step, payload: { epoch, offLastEpochs: config.tricks.mixup.offLastEpochs }, time: Date.now() });
     }
+    // LR phase changes, as events (markers on the curves): step decay at its milestones here,
+    // the end of warmup at its step below.
+    const sched = config.schedule;
+    if (sched.name === 'step' && sched.milestones.includes(epoch)) {
+      const next = learningRate(config, lr0, pos.step, stepsPerEpoch);
+      sink.event({ kind: 'lr.phase', epoch, step: pos.step, payload: { phase: 'step decay', milestone: epoch, lr: next }, time: Date.now() });
+    }
+    const warmupSteps = Math.round(sched.warmupEpochs * stepsPerEpoch);
     for (let i = 0; i < stepsPerEpoch; i++) {
+      if (warmupSteps > 0 && pos.step === warmupSteps) {
+        sink.event({ kind: 'lr.phase', epoch, step: pos.step, payload: { phase: 'warmup end', next: sched.name, lr: learningRate(config, lr0, pos.step, stepsPerEpoch) }, time: Date.now() });
+      }
       if (await sink.shouldStop()) {
         if (stepPoints.length) sink.metrics(stepPoints.splice(0)); // the curve shows where it stopped; a resume rewrites it
         throw new Cancelled();

@@ -210,4 +210,26 @@ describe('training with the tricks on', () => {
     opt.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  it('logs the LR phase changes: the end of warmup and each step decay, once, where they happen', async () => {
+    const config = mustParseRunConfig({
+      dataset: { name: 'synthetic', trainSubset: 256, valSplit: 0.25 },
+      model: { name: 'cnn3', width: 4 },
+      epochs: 3,
+      batchSize: 32,
+      optimizer: { lr: 0.1 },
+      schedule: { name: 'step', warmupEpochs: 1, milestones: [2], gamma: 0.1 },
+    });
+    const splits = makeSplits(loadDataset(config.dataset, '/nonexistent'), config.dataset);
+    const model = buildModel(config.model, splits.dataset.shape, 10, config.seed);
+    const opt = makeOptimizer(config.optimizer);
+    const events: RunEvent[] = [];
+    await trainModel(config, splits, model, opt, { metrics: () => undefined, event: (e) => events.push(e), progress: () => undefined, shouldStop: async () => false });
+    expect(events.filter((e) => e.kind === 'lr.phase').map((e) => [e.epoch, e.step, e.payload])).toEqual([
+      [1, 6, { phase: 'warmup end', next: 'step', lr: 0.1 }],
+      [2, 12, { phase: 'step decay', milestone: 2, lr: expect.closeTo(0.01, 12) }],
+    ]);
+    model.dispose();
+    opt.dispose();
+  });
 });

@@ -49,6 +49,12 @@ const KINDS: Record<string, { label: string; color: string; detail: (p: Record<s
       ),
     ],
   },
+  'lr.phase': {
+    label: 'LR',
+    color: '#0072b2',
+    detail: (p) => [p.phase === 'warmup end' ? `warmup ends: ${String(p.next)} from lr ${num(Number(p.lr), 4)}` : `step decay at epoch ${String(p.milestone)}: lr ${num(Number(p.lr), 4)}`],
+  },
+  'distill.teacher': { label: 'teacher', color: '#9c755f', detail: (p) => [`distilling from run ${String(p.teacherRun)} (${String(p.model)}, ${String(p.checkpoint)} checkpoint)`] },
   'run.resume': { label: 'resumed', color: '#8c8c8c', detail: (p) => [`resumed from epoch ${String(p.fromEpoch)}, step ${String(p.fromStep)}`] },
 };
 
