@@ -10,7 +10,7 @@ function errorsOf(input: unknown) {
 describe('run config schema', () => {
   it('fills every default from an empty object', () => {
     const c = defaultRunConfig();
-    expect(c.dataset).toEqual({ name: 'synthetic', trainSubset: null, valSplit: 0.1, splitSeed: 0 });
+    expect(c.dataset).toEqual({ name: 'synthetic', trainSubset: null, valSplit: 0.1, splitSeed: 0, classes: null });
     expect(c.model).toEqual({ name: 'cnn3', width: 32, batchNorm: false, dropout: 0 });
     expect(c.optimizer).toEqual({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0, noBiasDecay: false, linearScaling: false });
     expect(c.backend).toBe('auto');
