@@ -398,6 +398,10 @@ function issueMessage(issue: z.core.$ZodIssue): string {
     case 'too_big':
       return `must be ${issue.inclusive ? '<=' : '<'} ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}, got ${describe(issue.input)}`;
     case 'unrecognized_keys':
+      // Tricks that only some models have: say which trick and why, not just "unknown option".
+      if (issue.path.join('.') === 'model' && issue.keys.includes('zeroGamma')) {
+        return `zero-gamma (model.zeroGamma) needs residual blocks ending in BatchNorm: only the ResNets (${RESNETS.join(', ')}) have them`;
+      }
       return `unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
     default:
       return issue.message;
@@ -417,6 +421,7 @@ export function parseRunConfig(input: unknown): ParseResult {
     let field = issue.path.map(String).join('.');
     // An unknown top-level key is reported at the root: name the key itself.
     if (issue.code === 'unrecognized_keys' && issue.path.length === 0) field = issue.keys[0] ?? '';
+    if (issue.code === 'unrecognized_keys' && field === 'model' && issue.keys.includes('zeroGamma')) field = 'model.zeroGamma';
     return { field: field || '(config)', message: issueMessage(issue) };
   });
   return { ok: false, errors };

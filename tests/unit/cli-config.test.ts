@@ -30,7 +30,10 @@ describe('CLI flags -> config', () => {
     const r = parseRunConfig(configFromOptions({ model: 'resnet20', variant: 'd', zeroGamma: true, dropout: '0.2' }));
     expect(r.ok && r.config.model).toMatchObject({ name: 'resnet20', variant: 'd', zeroGamma: true, dropout: 0.2 });
     const bad = parseRunConfig(configFromOptions({ model: 'mlp', zeroGamma: true }));
-    expect(!bad.ok && bad.errors[0]).toEqual({ field: 'model', message: "unknown option 'zeroGamma'" });
+    // zero-gamma on a model without residual BatchNorm: refused, naming the trick and why.
+    expect(!bad.ok && bad.errors[0]).toEqual({ field: 'model.zeroGamma', message: 'zero-gamma (model.zeroGamma) needs residual blocks ending in BatchNorm: only the ResNets (resnet20, resnet32, resnet56, resnet18, resnet34) have them' });
+    const other = parseRunConfig(configFromOptions({ model: 'mlp', width: '8' }));
+    expect(!other.ok && other.errors[0]).toEqual({ field: 'model', message: "unknown option 'width'" });
   });
 
   it('sets tricks from --tricks JSON, one flag per option, and --set (in that order of precedence)', () => {
