@@ -2,7 +2,7 @@
 // after step, end of epoch, optimizer state.
 import * as tf from '@tensorflow/tfjs-core';
 import type { MetricPoint, RunEvent } from '../shared/api';
-import { baseLearningRate, type RunConfig, type TricksConfig } from '../shared/config';
+import type { RunConfig } from '../shared/config';
 import { gatherBatch } from './data/index';
 import type { ImageSet, Normalization, Splits } from './data/types';
 import { evaluateTest, type TestResult } from './evaluation';
@@ -13,9 +13,9 @@ import type { Optimizer } from './optim/optimizers';
 import { learningRate } from './optim/schedule';
 import { makeRng, permutation } from './rng';
 import { registerGradients } from './tf/gradients';
-import { drawMixup, mixupActive, type MixupDraw } from './tricks/mixup';
-import { Repr, type TrickStateStore } from './tricks/repr';
-import { layerNorms, Rifle } from './tricks/rifle';
+import { isTrickDiagnostic, RunTricks, type StepTricks, type TrickOptions } from './tricks/index';
+
+export type { StepTricks };
 
 registerGradients();
 
@@ -47,19 +47,9 @@ export interface EpochEnd {
   improved: boolean;
 }
 
-export interface LoopOptions {
+export interface LoopOptions extends Omit<TrickOptions, 'firstEpoch'> {
   /** Continue after this (checkpointed) position instead of from scratch. */
   start?: LoopPosition;
-  /** val/acc of the epoch before `start` (for the events of tricks acting between epochs). */
-  startValAcc?: number | null;
-  /** Values of the given params at epoch 0 (RIFLE's 'initial' initializer); by default the values
-   * they have when training starts, which is right only for a run that starts at epoch 0. */
-  initialValues?: (names: readonly string[]) => Map<string, Float32Array>;
-  /** Where tricks keep state a resume needs beyond weights and optimizer (RePr's pruned filters);
-   * by default in memory. */
-  trickState?: TrickStateStore;
-  /** The distillation teacher (tricks.distill), loaded by the caller from its checkpoint. */
-  teacher?: SequentialModel;
   /** Called at every epoch end after its metrics are written, to save checkpoints: metrics first,
    * so a crash in between only makes a resume redo (and rewrite) that epoch. */
   epochEnd?(e: EpochEnd): Promise<void> | void;
@@ -96,21 +86,6 @@ export async function evaluate(model: SequentialModel, set: ImageSet, shape: rea
   }
   const n = indices.length;
   return { loss: n ? lossSum / n : NaN, acc: n ? correct / n : NaN };
-}
-
-/** The loss-level tricks of one step (null/absent = off). */
-export interface StepTricks {
-  labelSmoothing?: TricksConfig['labelSmoothing'];
-  rdrop?: TricksConfig['rdrop'];
-  /** This step's mixup draw, when mixup is on in this epoch. */
-  mixup?: MixupDraw | null;
-  /** Adds each layer's gradient L2 norm (in `layers` order) into `acc` (RIFLE's "deeper
-   * backpropagation" curves), on the device: no read per step. */
-  gradNorms?: { layers: readonly string[]; acc: tf.Variable };
-  /** 0/1 masks multiplied into these params' gradients (RePr's pruned filters during S2). */
-  gradMasks?: Map<string, tf.Tensor> | null;
-  /** Knowledge distillation: the teacher (inference mode, on the same, possibly mixed, input). */
-  distill?: { teacher: SequentialModel; temperature: number; mode: 'paper' | 'weighted'; weight: number } | null;
 }
 
 /** One optimisation step on a batch; returns the (kept) loss and correct-count scalars, which the
@@ -201,132 +176,77 @@ export async function trainModel(
   }
   const point = (key: string, value: number, epoch: number): MetricPoint => ({ key, step: pos.step, epoch, value, time: Date.now() });
 
-  const rifleCfg = config.tricks.rifle;
-  let snapshot: Map<string, Float32Array> | null = null;
-  if (rifleCfg?.initializer === 'initial' && !opts.initialValues) {
-    if (pos.epoch > 0) throw new Error('RIFLE with initializer "initial" needs the epoch-0 values to continue a run');
-    snapshot = new Map(model.params.filter((p) => rifleCfg.layers.includes(p.layer)).map((p) => [p.name, p.variable.dataSync().slice() as Float32Array]));
-  }
-  const rifle = rifleCfg
-    ? new Rifle(rifleCfg, config.epochs, model.params, config.seed, () => snapshot ?? opts.initialValues!(model.params.filter((p) => rifleCfg.layers.includes(p.layer)).map((p) => p.name)))
-    : null;
-  // With RIFLE, every layer's mean gradient norm per epoch, and the re-initialised layers' weight norms.
-  const normLayers = rifle ? [...new Set(model.params.map((p) => p.layer))] : [];
-  const gradAcc = rifle ? tf.variable(tf.zeros([normLayers.length]), false) : null;
-  let lastValAcc: number | null = opts.startValAcc ?? null;
-  const memory = new Map<string, unknown>();
-  const trickState: TrickStateStore = opts.trickState ?? { load: (k) => memory.get(k) ?? null, save: (k, v) => memory.set(k, structuredClone(v)) };
-  const repr = config.tricks.repr ? new Repr(config.tricks.repr, config.epochs, model.params, config.seed, trickState) : null;
-  const firstEpoch = pos.epoch;
-  const kdCfg = config.tricks.distill;
-  if (kdCfg && !opts.teacher) throw new Error(`tricks.distill: the teacher (run ${kdCfg.teacherRun}) was not loaded`);
-  const distill = kdCfg ? { teacher: opts.teacher!, temperature: kdCfg.temperature, mode: kdCfg.mode, weight: kdCfg.weight } : null;
+  const tricks = new RunTricks(config, model, optimizer, { ...opts, firstEpoch: pos.epoch });
+  const emit = (events: Omit<RunEvent, 'time'>[]) => {
+    for (const e of events) sink.event({ ...e, time: Date.now() });
+  };
 
   try {
-  for (let epoch = pos.epoch; epoch < config.epochs; epoch++) {
-    const t0 = performance.now();
-    if (rifle && epoch > 0) {
-      // "At the end of epoch e": here, before the first step of e + 1, after e's checkpoints, so
-      // the best checkpoint keeps the weights that earned its val/acc and a resume redoes it.
-      const r = rifle.maybeReinit(epoch - 1, optimizer, lastValAcc);
-      if (r) sink.event({ kind: 'rifle.reinit', epoch, step: pos.step, payload: { ...r }, time: Date.now() });
-    }
-    const pr = repr?.startEpoch(epoch, optimizer, epoch === firstEpoch && firstEpoch > 0);
-    if (pr) sink.event({ kind: pr.kind, epoch, step: pos.step, payload: pr.payload, time: Date.now() });
-    // The data order of an epoch depends only on the run seed and the epoch index.
-    const order = permutation(makeRng(config.seed, `order:${epoch}`), Int32Array.from(splits.train));
-    let lossSum = 0;
-    let correct = 0;
-    const stepPoints: MetricPoint[] = [];
-    let lastFlush = performance.now();
-    const lr0 = baseLearningRate(config);
-    let lr = lr0;
-    const mixing = mixupActive(config, epoch);
-    if (config.tricks.mixup && !mixing && epoch === config.epochs - config.tricks.mixup.offLastEpochs) {
-      sink.event({ kind: 'mixup.off', epoch, step: pos.step, payload: { epoch, offLastEpochs: config.tricks.mixup.offLastEpochs }, time: Date.now() });
-    }
-    // LR phase changes, as events (markers on the curves): step decay at its milestones here,
-    // the end of warmup at its step below.
-    const sched = config.schedule;
-    if (sched.name === 'step' && sched.milestones.includes(epoch)) {
-      const next = learningRate(config, lr0, pos.step, stepsPerEpoch);
-      sink.event({ kind: 'lr.phase', epoch, step: pos.step, payload: { phase: 'step decay', milestone: epoch, lr: next }, time: Date.now() });
-    }
-    const warmupSteps = Math.round(sched.warmupEpochs * stepsPerEpoch);
-    for (let i = 0; i < stepsPerEpoch; i++) {
-      if (warmupSteps > 0 && pos.step === warmupSteps) {
-        sink.event({ kind: 'lr.phase', epoch, step: pos.step, payload: { phase: 'warmup end', next: sched.name, lr: learningRate(config, lr0, pos.step, stepsPerEpoch) }, time: Date.now() });
+    for (let epoch = pos.epoch; epoch < config.epochs; epoch++) {
+      const t0 = performance.now();
+      emit(tricks.epochStart(epoch, pos.step, stepsPerEpoch));
+      // The data order of an epoch depends only on the run seed and the epoch index.
+      const order = permutation(makeRng(config.seed, `order:${epoch}`), Int32Array.from(splits.train));
+      let lossSum = 0;
+      let correct = 0;
+      const stepPoints: MetricPoint[] = [];
+      let lastFlush = performance.now();
+      let lr = tricks.lr0;
+      for (let i = 0; i < stepsPerEpoch; i++) {
+        emit(tricks.beforeStep(epoch, pos.step, stepsPerEpoch));
+        if (await sink.shouldStop()) {
+          if (stepPoints.length) sink.metrics(stepPoints.splice(0)); // the curve shows where it stopped; a resume rewrites it
+          throw new Cancelled();
+        }
+        const start = i * B;
+        const end = Math.min(start + B, nTrain);
+        const b = gatherBatch(dataset.train, shape, splits.norm, order, start, end);
+        lr = learningRate(config, tricks.lr0, pos.step, stepsPerEpoch);
+        const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr, pos.step, tricks.forStep(pos.step, b.n));
+        const [lv, cv] = await Promise.all([lossT.data(), correctT.data()]);
+        lossT.dispose();
+        correctT.dispose();
+        const loss = lv[0]!;
+        if (!Number.isFinite(loss)) throw new Error(`training diverged: train/loss is ${loss} at epoch ${epoch + 1}, step ${pos.step + 1} (try a lower optimizer.lr)`);
+        lossSum += loss * b.n;
+        correct += cv[0]!;
+        pos.step++;
+        const fe = epoch + (i + 1) / stepsPerEpoch;
+        stepPoints.push(point('train/loss_step', loss, fe), point('lr_step', lr, fe));
+        // Per-step points reach the store and live charts about once a second, in one transaction.
+        if (performance.now() - lastFlush > FLUSH_MS) {
+          sink.metrics(stepPoints.splice(0));
+          lastFlush = performance.now();
+        }
+        sink.progress({ epoch, step: pos.step, stepsPerEpoch, phase: 'train' });
       }
-      if (await sink.shouldStop()) {
-        if (stepPoints.length) sink.metrics(stepPoints.splice(0)); // the curve shows where it stopped; a resume rewrites it
-        throw new Cancelled();
+      const trainTime = (performance.now() - t0) / 1000;
+      sink.metrics(stepPoints.splice(0));
+      sink.progress({ epoch, step: pos.step, stepsPerEpoch, phase: 'eval' });
+      const val = splits.val.length ? await evaluate(model, dataset.train, shape, splits.norm, splits.val, K) : null;
+      const epochTime = (performance.now() - t0) / 1000;
+      const e = epoch + 1;
+      const pts = [
+        point('train/loss', lossSum / nTrain, e),
+        point('train/acc', correct / nTrain, e),
+        point('lr', lr, e),
+        point('time/epoch_s', epochTime, e),
+        point('throughput/img_s', nTrain / trainTime, e),
+      ];
+      if (val) pts.push(point('val/loss', val.loss, e), point('val/acc', val.acc, e));
+      for (const [key, v] of tricks.epochEnd(stepsPerEpoch, val ? val.acc : null)) pts.push(point(key, v, e));
+      for (const p of pts) if (!isTrickDiagnostic(p.key)) final[p.key] = p.value;
+      sink.metrics(pts);
+      const improved = !val || pos.bestValAcc === null || val.acc > pos.bestValAcc;
+      if (val && improved) {
+        pos.bestValAcc = val.acc;
+        pos.bestEpoch = e;
       }
-      const start = i * B;
-      const end = Math.min(start + B, nTrain);
-      const b = gatherBatch(dataset.train, shape, splits.norm, order, start, end);
-      lr = learningRate(config, lr0, pos.step, stepsPerEpoch);
-      const tricks: StepTricks = {
-        labelSmoothing: config.tricks.labelSmoothing,
-        rdrop: config.tricks.rdrop,
-        mixup: mixing ? drawMixup(config.seed, pos.step, b.n, config.tricks.mixup!.alpha) : null,
-        ...(gradAcc ? { gradNorms: { layers: normLayers, acc: gradAcc } } : {}),
-        gradMasks: repr?.gradMasks() ?? null,
-        distill,
-      };
-      const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr, pos.step, tricks);
-      const [lv, cv] = await Promise.all([lossT.data(), correctT.data()]);
-      lossT.dispose();
-      correctT.dispose();
-      const loss = lv[0]!;
-      if (!Number.isFinite(loss)) throw new Error(`training diverged: train/loss is ${loss} at epoch ${epoch + 1}, step ${pos.step + 1} (try a lower optimizer.lr)`);
-      lossSum += loss * b.n;
-      correct += cv[0]!;
-      pos.step++;
-      const fe = epoch + (i + 1) / stepsPerEpoch;
-      stepPoints.push(point('train/loss_step', loss, fe), point('lr_step', lr, fe));
-      // Per-step points reach the store and live charts about once a second, in one transaction.
-      if (performance.now() - lastFlush > FLUSH_MS) {
-        sink.metrics(stepPoints.splice(0));
-        lastFlush = performance.now();
-      }
-      sink.progress({ epoch, step: pos.step, stepsPerEpoch, phase: 'train' });
+      pos.epoch = e;
+      await opts.epochEnd?.({ position: { ...pos }, stepsPerEpoch, val, improved });
     }
-    const trainTime = (performance.now() - t0) / 1000;
-    sink.metrics(stepPoints.splice(0));
-    sink.progress({ epoch, step: pos.step, stepsPerEpoch, phase: 'eval' });
-    const val = splits.val.length ? await evaluate(model, dataset.train, shape, splits.norm, splits.val, K) : null;
-    const epochTime = (performance.now() - t0) / 1000;
-    const e = epoch + 1;
-    const pts = [
-      point('train/loss', lossSum / nTrain, e),
-      point('train/acc', correct / nTrain, e),
-      point('lr', lr, e),
-      point('time/epoch_s', epochTime, e),
-      point('throughput/img_s', nTrain / trainTime, e),
-    ];
-    if (val) pts.push(point('val/loss', val.loss, e), point('val/acc', val.acc, e));
-    if (rifle && gradAcc) {
-      const sums = gradAcc.dataSync();
-      normLayers.forEach((l, i) => pts.push(point(`grad_norm/${l}`, sums[i]! / stepsPerEpoch, e)));
-      tf.tidy(() => gradAcc.assign(tf.zerosLike(gradAcc)));
-      for (const [l, v] of Object.entries(layerNorms(model.params, rifle.cfg.layers))) pts.push(point(`weight_norm/${l}`, v, e));
-    }
-    if (repr) for (const [l, v] of Object.entries(repr.orthogonality())) pts.push(point(`orthogonality/${l}`, v, e));
-    lastValAcc = val ? val.acc : null;
-    for (const p of pts) if (!/^(grad_norm|weight_norm|orthogonality)\//.test(p.key)) final[p.key] = p.value;
-    sink.metrics(pts);
-    const improved = !val || pos.bestValAcc === null || val.acc > pos.bestValAcc;
-    if (val && improved) {
-      pos.bestValAcc = val.acc;
-      pos.bestEpoch = e;
-    }
-    pos.epoch = e;
-    await opts.epochEnd?.({ position: { ...pos }, stepsPerEpoch, val, improved });
-  }
-
   } finally {
-    gradAcc?.dispose();
-    repr?.dispose();
+    tricks.dispose();
   }
 
   sink.progress({ epoch: config.epochs - 1, step: pos.step, stepsPerEpoch, phase: 'eval' });
