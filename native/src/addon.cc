@@ -269,6 +269,13 @@ void prepareReorder(const memory::desc& prim, const ConvGeom& g, bool toPrim, bo
   r = toPrim ? std::make_unique<dnnl::reorder>(user, primMem) : std::make_unique<dnnl::reorder>(primMem, user);
 }
 
+// The filter as a primitive reads it: the user's HWIO memory, or its reorder into the primitive's layout.
+memory weightsFor(bool reorder, dnnl::reorder* toPrim, memory& primWeights, memory& wUser) {
+  if (!reorder) return wUser;
+  toPrim->execute(strm(), wUser, primWeights);
+  return primWeights;
+}
+
 // convForward(x, w, bias | null, y, geom, relu)
 napi_value ConvForward(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
@@ -303,12 +310,7 @@ napi_value ConvForward(napi_env env, napi_callback_info info) {
     memory wUser(g.userWeights(), eng(), w);
     std::unordered_map<int, memory> m{{DNNL_ARG_SRC, memory(g.src(), eng(), x)},
                                       {DNNL_ARG_DST, memory(g.dst(), eng(), y)}};
-    if (slot->reorderWeights) {
-      slot->toPrim->execute(strm(), wUser, slot->primWeights);
-      m[DNNL_ARG_WEIGHTS] = slot->primWeights;
-    } else {
-      m[DNNL_ARG_WEIGHTS] = wUser;
-    }
+    m[DNNL_ARG_WEIGHTS] = weightsFor(slot->reorderWeights, slot->toPrim.get(), slot->primWeights, wUser);
     if (b) m[DNNL_ARG_BIAS] = memory(g.bias(), eng(), b);
     slot->prim.execute(strm(), m);
     strm().wait();
@@ -332,12 +334,7 @@ void backwardData(const ConvGeom& g, const std::vector<int64_t>& gv, float* dy, 
   memory wUser(g.userWeights(), eng(), w);
   std::unordered_map<int, memory> m{{DNNL_ARG_DIFF_DST, memory(g.dst(), eng(), dy)},
                                     {DNNL_ARG_DIFF_SRC, memory(g.src(), eng(), dx)}};
-  if (slot->reorderWeights) {
-    slot->toPrim->execute(strm(), wUser, slot->primWeights);
-    m[DNNL_ARG_WEIGHTS] = slot->primWeights;
-  } else {
-    m[DNNL_ARG_WEIGHTS] = wUser;
-  }
+  m[DNNL_ARG_WEIGHTS] = weightsFor(slot->reorderWeights, slot->toPrim.get(), slot->primWeights, wUser);
   slot->prim.execute(strm(), m);
 }
 

@@ -139,7 +139,9 @@ export function trainStep(
     }
     if (tricks.gradNorms) {
       const { layers, acc } = tricks.gradNorms;
-      const norms = layers.map((l) => tf.sqrt(tf.addN(model.params.filter((p) => p.layer === l).map((p) => tf.sum(tf.square(byName[p.name]!))))));
+      const sq = new Map<string, tf.Tensor[]>();
+      for (const p of model.params) sq.set(p.layer, [...(sq.get(p.layer) ?? []), tf.sum(tf.square(byName[p.name]!))]);
+      const norms = layers.map((l) => tf.sqrt(tf.addN(sq.get(l)!)));
       acc.assign(tf.add(acc, tf.stack(norms)));
     }
     optimizer.step(model.params, byName, lr);
