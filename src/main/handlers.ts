@@ -3,8 +3,8 @@
 import type { AppInfo, ArgOf, Channel, PredictionOrder, Result, ResultOf } from '../shared/api';
 import { ApiFailure, PREDICTION_ORDERS } from '../shared/api';
 import { defaultRunConfig } from '../shared/config';
-import type { Preset } from '../shared/presets';
-import { loadPresets, startPreset } from './services/presets';
+import type { Preset } from '../shared/api';
+import { ExperimentService, loadPresets } from './services/experiments';
 import type { RunService } from './services/runs';
 
 export type Handlers = { [C in Channel]: (arg: ArgOf<C>) => Promise<ResultOf<C>> | ResultOf<C> };
@@ -15,8 +15,8 @@ function ids(v: unknown, field: string): number[] {
   }
   return v as number[];
 }
-function id(v: unknown): number {
-  if (!Number.isInteger(v)) throw new ApiFailure({ code: 'bad_request', message: 'id must be a run id', field: 'id' });
+function id(v: unknown, what = 'run'): number {
+  if (!Number.isInteger(v)) throw new ApiFailure({ code: 'bad_request', message: `id must be a${what === 'experiment' ? 'n' : ''} ${what} id`, field: 'id' });
   return v as number;
 }
 function count(v: unknown, field: string, max: number): number {
@@ -36,6 +36,8 @@ export function createHandlers(
   runs: RunService,
   info: Omit<AppInfo, 'defaults'>,
   exportCsv: Handlers['export:csv'],
+  exportFile: Handlers['export:file'],
+  experiments = new ExperimentService(runs),
 ): Handlers {
   // Read once, on first use: the files ship with the app.
   let presets: Preset[] | null = null;
@@ -45,7 +47,22 @@ export function createHandlers(
     'presets:list': () => allPresets(),
     'presets:start': (a) => {
       if (typeof a?.id !== 'string') throw new ApiFailure({ code: 'bad_request', message: 'id must be a preset id', field: 'id' });
-      return startPreset(runs, allPresets(), a.id);
+      const p = allPresets().find((x) => x.id === a.id);
+      if (!p) throw new ApiFailure({ code: 'not_found', message: `no preset '${a.id}' (have: ${allPresets().map((x) => x.id).join(', ')})`, field: 'id' });
+      return experiments.create(a.seeds === undefined ? p.plan.file : { ...p.plan.file, seeds: a.seeds }, p.id);
+    },
+    'experiments:list': () => experiments.list(),
+    'experiments:get': (a) => experiments.get(id(a?.id, 'experiment')),
+    'experiments:create': (a) => experiments.create(a?.file),
+    'experiments:addSeeds': (a) => experiments.addSeeds(id(a?.id, 'experiment'), a.seeds),
+    'experiments:addArm': (a) => experiments.addArm(id(a?.id, 'experiment'), a.name, a.set),
+    'experiments:delete': (a) => experiments.delete(id(a?.id, 'experiment')),
+    'compare:summary': (a) => experiments.summary(a ?? {}),
+    'compare:aligned': (a) => {
+      const runIds = ids(a?.ids, 'ids');
+      if (!Array.isArray(a.keys) || !a.keys.every((k) => typeof k === 'string')) throw new ApiFailure({ code: 'bad_request', message: 'keys must be a list of metric keys', field: 'keys' });
+      for (const r of runIds) runs.summary(r); // not_found for an unknown run
+      return Object.fromEntries(a.keys.map((k) => [k, runs.store.alignedHistory(runIds, k)]));
     },
     'runs:list': () => runs.list(),
     'runs:get': (a) => runs.summary(id(a?.id)),
@@ -68,6 +85,7 @@ export function createHandlers(
       return runs.store.evaluations.predictions(runId, order(a.order), count(a.limit, 'limit', 1000), count(a.offset, 'offset', 1e9));
     },
     'export:csv': exportCsv,
+    'export:file': exportFile,
   };
 }
 

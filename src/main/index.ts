@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHandlers } from './handlers';
-import { bindIpc, broadcast, desktopExport } from './ipc';
+import { bindIpc, broadcast, desktopExport, desktopSaveFile } from './ipc';
 import { RunService } from './services/runs';
 import { Store } from '../store/store';
 import { SQLITE_BINDING_ENV } from '../store/paths';
@@ -69,7 +69,7 @@ app.whenReady().then(() => {
     env: { ELECTRON_RUN_AS_NODE: '1' },
     emit: broadcast,
   });
-  const handlers = createHandlers(runs, { shell: 'electron', dataDir, version: app.getVersion() }, desktopExport(store, app.getPath('downloads')));
+  const handlers = createHandlers(runs, { shell: 'electron', dataDir, version: app.getVersion() }, desktopExport(store, app.getPath('downloads')), desktopSaveFile(app.getPath('downloads')));
   bindIpc(handlers);
   runs.recover();
   createWindow();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { EventMap, EventName, ExportRequest } from '../shared/api';
 import { ApiFailure, CHANNELS } from '../shared/api';
 import { dispatch, type Handlers } from './handlers';
-import { exportFileName, writeHistoriesCsv, writeRunsCsv } from './services/export';
+import { checkExportRequest, exportExtension, exportFileName, writeExport } from './services/export';
 import type { Store } from '../store/store';
 
 export function bindIpc(handlers: Handlers): void {
@@ -18,30 +18,46 @@ export function broadcast<E extends EventName>(event: E, payload: EventMap[E]): 
   for (const w of BrowserWindow.getAllWindows()) if (!w.isDestroyed()) w.webContents.send('event', event, payload);
 }
 
-/** export:csv in the desktop app: a native save dialog, then the CSV streamed to the chosen file. */
+/** Asks where to save (null when the user cancels), then writes through a .partial file that is
+ * renamed when complete, so a failed export never leaves a half-written file behind. */
+async function saveAs(defaultPath: string, filter: { name: string; extensions: string[] }, write: (file: string) => Promise<void>): Promise<string | null> {
+  const win = BrowserWindow.getFocusedWindow();
+  const opts = { defaultPath, filters: [filter] };
+  const r = win ? await dialog.showSaveDialog(win, opts) : await dialog.showSaveDialog(opts);
+  if (r.canceled || !r.filePath) return null;
+  const tmp = `${r.filePath}.partial`;
+  try {
+    await write(tmp);
+    fs.renameSync(tmp, r.filePath);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  return r.filePath;
+}
+
+const FILTERS: Record<string, string> = { csv: 'CSV', md: 'Markdown', tex: 'LaTeX', png: 'PNG image' };
+
+/** export:csv in the desktop app: a native save dialog, then the export streamed to the file. */
 export function desktopExport(store: Store, downloadsDir: string) {
-  return async (req: ExportRequest): Promise<{ path: string | null }> => {
-    if (req?.kind !== 'runs' && req?.kind !== 'histories') {
-      throw new ApiFailure({ code: 'bad_request', message: 'kind must be runs or histories', field: 'kind' });
-    }
-    const ids = Array.isArray(req.ids) ? req.ids : [];
-    const win = BrowserWindow.getFocusedWindow();
-    const opts = {
-      defaultPath: path.join(downloadsDir, exportFileName(req.kind, ids)),
-      filters: [{ name: 'CSV', extensions: ['csv'] }],
-    };
-    const r = win ? await dialog.showSaveDialog(win, opts) : await dialog.showSaveDialog(opts);
-    if (r.canceled || !r.filePath) return { path: null };
-    const tmp = `${r.filePath}.partial`;
-    try {
-      const out = fs.createWriteStream(tmp);
-      if (req.kind === 'runs') await writeRunsCsv(store, ids, out);
-      else await writeHistoriesCsv(store, ids, out);
-      fs.renameSync(tmp, r.filePath);
-    } catch (e) {
-      fs.rmSync(tmp, { force: true });
-      throw e;
-    }
-    return { path: r.filePath };
+  return async (arg: ExportRequest): Promise<{ path: string | null }> => {
+    const req = checkExportRequest(store, arg);
+    const ext = exportExtension(req.kind);
+    const file = await saveAs(path.join(downloadsDir, exportFileName(req.kind, arg.ids ?? [], req.experimentId)), { name: FILTERS[ext]!, extensions: [ext] }, (tmp) =>
+      writeExport(store, req, fs.createWriteStream(tmp)),
+    );
+    return { path: file };
+  };
+}
+
+/** export:file in the desktop app: a file the renderer made (a chart as PNG). */
+export function desktopSaveFile(downloadsDir: string) {
+  return async (arg: { name: string; dataUrl: string }): Promise<{ path: string | null }> => {
+    const m = /^data:([\w/+.-]+);base64,(.*)$/s.exec(typeof arg?.dataUrl === 'string' ? arg.dataUrl : '');
+    if (!m) throw new ApiFailure({ code: 'bad_request', message: 'dataUrl must be a base64 data: URL', field: 'dataUrl' });
+    const name = typeof arg.name === 'string' && arg.name ? path.basename(arg.name) : 'trickbench.png';
+    const ext = path.extname(name).slice(1) || 'png';
+    const file = await saveAs(path.join(downloadsDir, name), { name: FILTERS[ext] ?? ext, extensions: [ext] }, async (tmp) => fs.promises.writeFile(tmp, Buffer.from(m[2]!, 'base64')));
+    return { path: file };
   };
 }

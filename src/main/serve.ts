@@ -28,9 +28,16 @@ async function main(): Promise<void> {
     concurrency: Math.max(1, Number(o.concurrency) || 1),
     emit: (event, payload) => server?.broadcast(event, payload),
   });
-  const handlers = createHandlers(runs, { shell: 'web', dataDir, version: process.env.npm_package_version ?? '' }, () => {
-    throw new Error('export:csv is a download in web mode');
-  });
+  const handlers = createHandlers(
+    runs,
+    { shell: 'web', dataDir, version: process.env.npm_package_version ?? '' },
+    () => {
+      throw new Error('export:csv is a download in web mode');
+    },
+    () => {
+      throw new Error('export:file is a download in web mode');
+    },
+  );
   const staticDir = fileURLToPath(new URL('../renderer', import.meta.url));
   const explicit = o.port !== undefined;
   try {

@@ -7,9 +7,10 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { EventMap, EventName, ExportRequest } from '../shared/api';
+import type { EventMap, EventName } from '../shared/api';
+import { ApiFailure } from '../shared/api';
 import { dispatch, type Handlers } from './handlers';
-import { exportFileName, writeHistoriesCsv, writeRunsCsv } from './services/export';
+import { checkExportRequest, exportFileName, writeExport } from './services/export';
 import type { Store } from '../store/store';
 
 const MIME: Record<string, string> = {
@@ -90,26 +91,35 @@ export async function startServer(o: {
     fs.createReadStream(file).pipe(res);
   }
 
+  const CONTENT: Record<string, string> = { csv: 'text/csv; charset=utf-8', md: 'text/markdown; charset=utf-8', tex: 'application/x-tex; charset=utf-8' };
+
+  /** GET /api/export?kind=runs|histories|summary|summary-md|summary-tex&ids=1,2&experiment=3&metric=..&rule=.. */
   async function handleExport(res: http.ServerResponse, url: URL) {
-    const kind = url.searchParams.get('kind');
-    const idsParam = url.searchParams.get('ids') ?? '';
-    const ids = idsParam ? idsParam.split(',').map(Number) : [];
-    if ((kind !== 'runs' && kind !== 'histories') || ids.some((i) => !Number.isInteger(i))) {
-      return send(res, 400, 'kind must be runs or histories, ids a comma-separated list of run ids');
+    const p = url.searchParams;
+    const idsParam = p.get('ids') ?? '';
+    const num = (v: string | null) => (v === null || v === '' ? undefined : Number(v));
+    let req;
+    try {
+      req = checkExportRequest(o.store, {
+        kind: p.get('kind'),
+        ids: idsParam ? idsParam.split(',').map(Number) : [],
+        experimentId: num(p.get('experiment')),
+        metric: p.get('metric') ?? undefined,
+        rule: p.get('rule') ?? undefined,
+      });
+    } catch (e) {
+      // Validated before the headers go out, so a bad id is a clear 4xx and not a broken download.
+      if (e instanceof ApiFailure) return send(res, e.error.code === 'not_found' ? 404 : 400, e.error.message);
+      throw e;
     }
-    const req: ExportRequest = { kind, ids };
-    // Validate before the headers go out, so a bad id is a clear 404 and not a broken download.
-    const known = new Set(o.store.listRuns().map((r) => r.id));
-    const missing = req.ids.filter((i) => !known.has(i));
-    if (missing.length) return send(res, 404, `no run with id ${missing.join(', ')}`);
+    const name = exportFileName(req.kind, idsParam ? req.ids : [], req.experimentId);
     res.writeHead(200, {
-      'content-type': 'text/csv; charset=utf-8',
-      'content-disposition': `attachment; filename="${exportFileName(kind, ids)}"`,
+      'content-type': CONTENT[name.slice(name.lastIndexOf('.') + 1)] ?? 'application/octet-stream',
+      'content-disposition': `attachment; filename="${name}"`,
       'cache-control': 'no-store',
     });
     try {
-      if (kind === 'runs') await writeRunsCsv(o.store, ids, res);
-      else await writeHistoriesCsv(o.store, ids, res);
+      await writeExport(o.store, req, res);
     } catch {
       res.destroy(); // the client sees a failed download, not a silently truncated file
     }
@@ -130,8 +140,8 @@ export async function startServer(o: {
         } catch (e) {
           return send(res, 400, JSON.stringify({ ok: false, error: { code: 'bad_request', message: (e as Error).message } }), 'application/json');
         }
-        if (channel === 'export:csv') {
-          return send(res, 400, JSON.stringify({ ok: false, error: { code: 'bad_request', message: 'in web mode, download GET /api/export' } }), 'application/json');
+        if (channel === 'export:csv' || channel === 'export:file') {
+          return send(res, 400, JSON.stringify({ ok: false, error: { code: 'bad_request', message: 'in web mode, exports are downloads (GET /api/export)' } }), 'application/json');
         }
         const result = await dispatch(o.handlers, channel, arg);
         return send(res, 200, JSON.stringify(result), 'application/json');

@@ -2,7 +2,7 @@
 // (src/main/ipc.ts), web mode to HTTP + WebSocket (src/main/server.ts); the renderer sees one
 // interface (src/renderer/src/api.ts) in both.
 import type { FieldError, RunConfig } from './config';
-import type { Preset } from './presets';
+import type { ComparisonSummary, ExperimentInfo, ExperimentPlan, SelectionRule } from './experiments';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -117,9 +117,48 @@ export interface AppInfo {
   defaults: RunConfig;
 }
 
+export const EXPORT_KINDS = ['runs', 'histories', 'summary', 'summary-md', 'summary-tex'] as const;
+export type ExportKind = (typeof EXPORT_KINDS)[number];
+
+/** `runs`: one row per run; `histories`: every metric point (streamed, never downsampled);
+ * `summary*`: the per-arm comparison table as CSV, Markdown or LaTeX — of an experiment, or of
+ * the runs in `ids` grouped into arms. */
 export interface ExportRequest {
-  kind: 'runs' | 'histories';
-  ids: number[]; // empty = all runs
+  kind: ExportKind;
+  ids: number[]; // empty = all runs (runs, histories) or the experiment's runs
+  experimentId?: number;
+  metric?: string;
+  rule?: SelectionRule;
+}
+
+/** A preset: an experiment file shipped in resources/presets, with a description and a question. */
+export interface Preset {
+  id: string;
+  name: string;
+  description: string;
+  question: string;
+  plan: ExperimentPlan;
+}
+
+/** One metric of several runs on a common epoch grid (see Store.alignedHistory). */
+export interface AlignedHistory {
+  key: string;
+  runIds: number[];
+  /** The common x grid: epoch values, ascending, and the global step at each (of the first run
+   * that has a point there). */
+  epoch: number[];
+  step: number[];
+  /** values[j][k]: run runIds[j] at epoch[k], null where it has no point. */
+  values: (number | null)[][];
+  /** Seconds since run j started when it wrote that point. */
+  elapsed: (number | null)[][];
+}
+
+export interface SummaryQuery {
+  experimentId?: number;
+  runIds?: number[];
+  metric?: string;
+  rule?: SelectionRule;
 }
 
 /** Request/response pairs: channel -> [argument, result]. */
@@ -138,8 +177,23 @@ export interface InvokeMap {
   'runs:predictions': [{ id: number; order: PredictionOrder; limit: number; offset: number }, PredictionPage];
   /** The shipped presets (resources/presets), validated. */
   'presets:list': [void, Preset[]];
-  /** Queue a preset's runs; fine-tuning arms wait for its pre-training run (`pending`). */
-  'presets:start': [{ id: string }, PresetStart];
+  /** Create the preset's experiment (its seeds, or `seeds`) and queue its runs. */
+  'presets:start': [{ id: string; seeds?: number[] }, ExperimentInfo];
+  'experiments:list': [void, ExperimentInfo[]];
+  'experiments:get': [{ id: number }, ExperimentInfo];
+  /** Validate an experiment file's content, store it and queue its runs (seed by seed). */
+  'experiments:create': [{ file: unknown }, ExperimentInfo];
+  'experiments:addSeeds': [{ id: number; seeds: number[] }, ExperimentInfo];
+  'experiments:addArm': [{ id: number; name: string; set: Record<string, unknown> }, ExperimentInfo];
+  /** The experiment goes; its runs stay (as plain runs). */
+  'experiments:delete': [{ id: number }, { deleted: number }];
+  /** The per-arm comparison of an experiment or of selected runs. */
+  'compare:summary': [SummaryQuery, ComparisonSummary];
+  /** Histories of the runs on a common epoch grid, per key. */
+  'compare:aligned': [{ ids: number[]; keys: string[] }, Record<string, AlignedHistory>];
+  /** Desktop: a save dialog for a file made in the renderer (a chart's PNG, as a data: URL).
+   * Web mode downloads it in the page instead. */
+  'export:file': [{ name: string; dataUrl: string }, { path: string | null }];
   /** Desktop: asks where to save and writes the file (path null when the user cancels). Web mode
    * implements this client-side as a download of GET /api/export. */
   'export:csv': [ExportRequest, { path: string | null }];
@@ -194,12 +248,14 @@ export const CHANNELS: readonly Channel[] = [
   'runs:predictions',
   'presets:list',
   'presets:start',
+  'experiments:list',
+  'experiments:get',
+  'experiments:create',
+  'experiments:addSeeds',
+  'experiments:addArm',
+  'experiments:delete',
+  'compare:summary',
+  'compare:aligned',
   'export:csv',
+  'export:file',
 ];
-
-export interface PresetStart {
-  /** Runs queued now (the pre-training run first, when there is one). */
-  started: number[];
-  /** Arms queued once the pre-training run completes. */
-  pending: string[];
-}

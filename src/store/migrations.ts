@@ -79,4 +79,33 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX prediction_confidence ON prediction(run_id, confidence);
   `,
+  // 3: experiments — a baseline config and arms, each run of which belongs to one arm and one seed
+  `
+  -- spec: what the experiment was created from (baseline config input, pre-training, description,
+  -- question, preset id); seeds: the seed list, in launch order (seeds added later are appended).
+  CREATE TABLE experiment (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    name        TEXT    NOT NULL,
+    spec        TEXT    NOT NULL CHECK (json_valid(spec)),
+    seeds       TEXT    NOT NULL CHECK (json_valid(seeds)),
+    created_at  REAL    NOT NULL
+  );
+
+  -- role: 'baseline' (exactly one per experiment, the reference of every paired difference),
+  -- 'arm', or 'pretrain' (a run per seed that the arms fine-tune from; not compared).
+  -- sets: the dotted config fields the arm changes relative to the baseline.
+  CREATE TABLE arm (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    experiment_id INTEGER NOT NULL REFERENCES experiment(id) ON DELETE CASCADE,
+    name          TEXT    NOT NULL,
+    role          TEXT    NOT NULL CHECK (role IN ('baseline', 'arm', 'pretrain')),
+    position      INTEGER NOT NULL,
+    sets          TEXT    NOT NULL CHECK (json_valid(sets)),
+    UNIQUE (experiment_id, name)
+  );
+
+  ALTER TABLE run ADD COLUMN experiment_id INTEGER REFERENCES experiment(id) ON DELETE SET NULL;
+  ALTER TABLE run ADD COLUMN arm_id INTEGER REFERENCES arm(id) ON DELETE SET NULL;
+  CREATE INDEX run_experiment ON run(experiment_id, arm_id, seed);
+  `,
 ];

@@ -1,11 +1,12 @@
 // Small repositories over the store, used by the host (main process, serve, export CLI) and by
 // trainers, each in its own process with its own connection.
 import os from 'node:os';
-import type { MetricPoint, RunEvent, RunStatus, RunSummary } from '../shared/api';
+import type { AlignedHistory, MetricPoint, RunEvent, RunStatus, RunSummary } from '../shared/api';
 import { FINAL_STATUSES } from '../shared/api';
 import type { RunConfig } from '../shared/config';
 import { openDatabase, type DB, type OpenOptions } from './db';
 import { EvaluationRepo } from './evaluation-repo';
+import { ExperimentRepo } from './experiment-repo';
 
 interface RunRow {
   id: number;
@@ -40,6 +41,11 @@ export interface HistoryRow {
   wall_time: number;
 }
 
+/** Per-step epochs are fractions (e + (i+1)/n): rounded so that runs with the same batch count meet. */
+function roundEpoch(e: number): number {
+  return Math.round(e * 1e6) / 1e6;
+}
+
 /** Keys for which a lower value is better (best = min); every other metric's best is its max. */
 export function lowerIsBetter(key: string): boolean {
   return /loss|time|_s$|error/.test(key);
@@ -67,6 +73,7 @@ function toRecord(r: RunRow): RunRecord {
 export class Store {
   readonly db: DB;
   readonly evaluations: EvaluationRepo;
+  readonly experiments: ExperimentRepo;
   private readonly stmts;
 
   constructor(
@@ -76,6 +83,7 @@ export class Store {
     this.db = openDatabase(dataDir, opts);
     const db = this.db;
     this.evaluations = new EvaluationRepo(db);
+    this.experiments = new ExperimentRepo(db);
     this.stmts = {
       insertRun: db.prepare(
         `INSERT INTO run (name, status, config, seed, created_at, started_at, pid, host)
@@ -96,7 +104,7 @@ export class Store {
       deleteMetricsAfter: db.prepare(`DELETE FROM metric WHERE run_id = ? AND step > ?`),
       // Trick events (rifle.reinit at an epoch's start, ...) of the abandoned part: the resumed run
       // writes them again. Lifecycle events (run.*) are history and stay.
-      deleteTrickEventsFrom: db.prepare(`DELETE FROM event WHERE run_id = ? AND step >= ? AND kind NOT LIKE 'run.%' AND kind != 'init.loaded'`),
+      deleteTrickEventsFrom: db.prepare(`DELETE FROM event WHERE run_id = ? AND step >= ? AND kind NOT LIKE 'run.%' AND kind NOT IN ('init.loaded', 'pairing')`),
       setBackend: db.prepare(`UPDATE run SET backend = ?, device = ? WHERE id = ?`),
       finish: db.prepare(
         `UPDATE run SET status = @status, error = @error, ended_at = @now, pid = NULL
@@ -126,6 +134,7 @@ export class Store {
         `SELECT key, step, epoch, value, wall_time FROM metric WHERE run_id = ? ORDER BY key, step`,
       ),
       deleteRun: db.prepare(`DELETE FROM run WHERE id = ?`),
+      keyHistory: db.prepare(`SELECT step, epoch, value, wall_time FROM metric WHERE run_id = ? AND key = ? ORDER BY step`).raw(),
     };
   }
 
@@ -237,6 +246,35 @@ export class Store {
       (out[r.key] ??= []).push({ key: r.key, step: r.step, epoch: r.epoch, value: r.value, time: r.wall_time });
     }
     return out;
+  }
+
+  /** One metric of several runs on a common x grid: the union of the runs' epoch values (per-epoch
+   * metrics sit on whole epochs, per-step ones on e + (i+1)/n), so run j's value at grid index k is
+   * values[j][k] (null where that run has no point: not trained that far, or another batch count).
+   * `elapsed` is seconds since the run started. Charts and the comparison statistics read this;
+   * nothing is downsampled here. */
+  alignedHistory(runIds: readonly number[], key: string): AlignedHistory {
+    const stmt = this.stmts.keyHistory;
+    const perRun = runIds.map((id) => stmt.all(id, key) as [number, number, number, number][]);
+    const grid = new Map<number, number>(); // epoch (rounded) -> step of the first run that has it
+    for (const rows of perRun) for (const [step, epoch] of rows) if (!grid.has(roundEpoch(epoch))) grid.set(roundEpoch(epoch), step);
+    const epochs = [...grid.keys()].sort((a, b) => a - b);
+    const index = new Map(epochs.map((e, i) => [e, i]));
+    const values: (number | null)[][] = [];
+    const elapsed: (number | null)[][] = [];
+    perRun.forEach((rows, j) => {
+      const v = new Array<number | null>(epochs.length).fill(null);
+      const t = new Array<number | null>(epochs.length).fill(null);
+      const start = this.getRun(runIds[j]!)?.startedAt ?? rows[0]?.[3] ?? 0;
+      for (const [, epoch, value, wall] of rows) {
+        const k = index.get(roundEpoch(epoch))!;
+        v[k] = value;
+        t[k] = (wall - start) / 1000;
+      }
+      values.push(v);
+      elapsed.push(t);
+    });
+    return { key, runIds: [...runIds], epoch: epochs, step: epochs.map((e) => grid.get(e)!), values, elapsed };
   }
 
   /** Every metric row of the given runs (all runs when empty), streamed in (run, key, step) order. */

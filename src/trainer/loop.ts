@@ -157,6 +157,12 @@ export interface TrainResult {
   test: TestResult;
 }
 
+/** The image order of an epoch: depends only on the run seed and the epoch index (so a resumed
+ * run and the arms of a matched pair see the same batches). */
+export function epochOrder(seed: number, epoch: number, train: Int32Array): Int32Array {
+  return permutation(makeRng(seed, `order:${epoch}`), Int32Array.from(train));
+}
+
 export async function trainModel(
   config: RunConfig,
   splits: Splits,
@@ -188,7 +194,7 @@ export async function trainModel(
       const t0 = performance.now();
       emit(tricks.epochStart(epoch, pos.step, stepsPerEpoch));
       // The data order of an epoch depends only on the run seed and the epoch index.
-      const order = permutation(makeRng(config.seed, `order:${epoch}`), Int32Array.from(splits.train));
+      const order = epochOrder(config.seed, epoch, splits.train);
       let lossSum = 0;
       let correct = 0;
       const stepPoints: MetricPoint[] = [];

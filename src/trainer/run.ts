@@ -16,6 +16,7 @@ import { loadDataset, makeSplits } from './data/index';
 import { Cancelled, trainModel, type EpochEnd, type LoopPosition } from './loop';
 import { buildModel } from './models/registry';
 import { makeOptimizer } from './optim/optimizers';
+import { pairingFingerprint } from './pairing';
 import { recordEvaluations } from './run-evaluation';
 import type { TrickStateStore } from './tricks/repr';
 import { applyInit, captureState, restoreOptimizer, restoreWeights, type ModelWeights } from './train-state';
@@ -118,6 +119,7 @@ export async function executeRun(opts: {
         const report = applyInit(weights, ckpt, config.init);
         emitEvent('init.loaded', 0, { ...report });
       }
+      emitEvent('pairing', 0, { ...pairingFingerprint(model, splits, config.seed) });
     }
 
     // Knowledge distillation: the teacher run's best (else last) checkpoint, in inference mode.

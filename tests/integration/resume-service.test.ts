@@ -105,7 +105,7 @@ describe('init.fromRun through the run service', () => {
 });
 
 describe('evaluation through the contract', () => {
-  const handlers = () => createHandlers(ctx.service, { shell: 'web', dataDir: tmp.dir, version: '' }, () => ({ path: null }));
+  const handlers = () => createHandlers(ctx.service, { shell: 'web', dataDir: tmp.dir, version: '' }, () => ({ path: null }), () => ({ path: null }));
 
   it('runs:evaluation gives both checkpoints, class names and the thumbnail shape', async () => {
     const r = await dispatch(handlers(), 'runs:evaluation', { id: completed.id });

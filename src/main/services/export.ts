@@ -3,8 +3,12 @@
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
+import { ApiFailure, EXPORT_KINDS, type ExportKind, type ExportRequest } from '../../shared/api';
+import { SELECTION_RULES } from '../../shared/experiments';
 import { flattenConfig } from '../../shared/config';
+import { SUMMARY_CSV_COLUMNS, summaryCsvRows, summaryLatex, summaryMarkdown } from '../../shared/summary-format';
 import type { Store } from '../../store/store';
+import { summarize } from './compare';
 
 /** Metric columns of the runs table: [header, key, which]. */
 const SUMMARY_COLUMNS: [string, string, 'final' | 'best'][] = [
@@ -87,7 +91,55 @@ export async function writeEventsCsv(store: Store, ids: readonly number[], out: 
   await pipeline(Readable.from(rows()), stringify({ header: true, columns }), out);
 }
 
-export function exportFileName(kind: 'runs' | 'histories', ids: readonly number[]): string {
-  const which = ids.length ? `runs-${ids.slice(0, 8).join('-')}${ids.length > 8 ? '-etc' : ''}` : 'all-runs';
-  return `trickbench-${kind === 'runs' ? 'runs' : 'histories'}-${which}.csv`;
+/** The per-arm comparison table: CSV (raw numbers), Markdown or LaTeX. */
+export async function writeSummary(store: Store, req: ExportRequest, out: Writable): Promise<void> {
+  const s = summarize(store, { experimentId: req.experimentId, runIds: req.experimentId === undefined ? req.ids : undefined, metric: req.metric, rule: req.rule });
+  if (req.kind === 'summary') {
+    await pipeline(Readable.from(summaryCsvRows(s)), stringify({ header: true, columns: [...SUMMARY_CSV_COLUMNS] }), out);
+    return;
+  }
+  const text = req.kind === 'summary-md' ? summaryMarkdown(s) : summaryLatex(s);
+  await pipeline(Readable.from([text]), out);
+}
+
+/** Validate an export request (kind, ids, experiment, rule) before anything is written; the runs
+ * and histories of an experiment are those of its runs. */
+export function checkExportRequest(store: Store, req: unknown): ExportRequest {
+  const r = (req ?? {}) as Partial<ExportRequest>;
+  const bad = (field: string, message: string, code: 'bad_request' | 'not_found' = 'bad_request') => new ApiFailure({ code, message, field });
+  if (!EXPORT_KINDS.includes(r.kind as ExportKind)) throw bad('kind', `kind must be one of ${EXPORT_KINDS.join(', ')}`);
+  const ids = r.ids ?? [];
+  if (!Array.isArray(ids) || !ids.every((i) => Number.isInteger(i))) throw bad('ids', 'ids must be a list of run ids');
+  const known = new Set(store.listRuns().map((x) => x.id));
+  const missing = ids.filter((i) => !known.has(i));
+  if (missing.length) throw bad('ids', `no run with id ${missing.join(', ')}`, 'not_found');
+  if (r.rule !== undefined && !SELECTION_RULES.includes(r.rule)) throw bad('rule', `rule must be one of ${SELECTION_RULES.join(', ')}`);
+  if (r.metric !== undefined && (typeof r.metric !== 'string' || !r.metric)) throw bad('metric', 'metric must be a metric key such as test/acc');
+  let experimentRuns: number[] = [];
+  if (r.experimentId !== undefined && r.experimentId !== null) {
+    const e = Number.isInteger(r.experimentId) ? store.experiments.get(r.experimentId) : null;
+    if (!e) throw bad('experimentId', `experiment ${String(r.experimentId)} does not exist`, 'not_found');
+    experimentRuns = e.runs.map((x) => x.runId);
+  } else if (r.kind !== 'runs' && r.kind !== 'histories' && !ids.length) {
+    throw bad('ids', 'a summary needs an experiment or the runs to compare');
+  }
+  const kind = r.kind as ExportKind;
+  const useExperimentRuns = (kind === 'runs' || kind === 'histories') && !ids.length && r.experimentId !== undefined;
+  return { kind, ids: useExperimentRuns ? experimentRuns : ids, experimentId: r.experimentId ?? undefined, metric: r.metric, rule: r.rule };
+}
+
+/** Any export to a stream: the kind picks the writer. */
+export async function writeExport(store: Store, req: ExportRequest, out: Writable): Promise<void> {
+  if (req.kind === 'runs') await writeRunsCsv(store, req.ids, out);
+  else if (req.kind === 'histories') await writeHistoriesCsv(store, req.ids, out);
+  else await writeSummary(store, req, out);
+}
+
+const EXT: Record<ExportKind, string> = { runs: 'csv', histories: 'csv', summary: 'csv', 'summary-md': 'md', 'summary-tex': 'tex' };
+export const exportExtension = (kind: ExportKind) => EXT[kind];
+
+export function exportFileName(kind: ExportKind, ids: readonly number[], experimentId?: number): string {
+  const which = experimentId !== undefined ? `experiment-${experimentId}` : ids.length ? `runs-${ids.slice(0, 8).join('-')}${ids.length > 8 ? '-etc' : ''}` : 'all-runs';
+  const what = kind === 'runs' ? 'runs' : kind === 'histories' ? 'histories' : 'summary';
+  return `trickbench-${what}-${which}.${EXT[kind]}`;
 }

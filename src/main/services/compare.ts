@@ -1,0 +1,172 @@
+// The comparison of arms across seeds: one number per run by an explicit selection rule, mean and
+// SD per arm, and each arm paired with the baseline seed by seed (difference, 95% CI, paired
+// t-test, Wilcoxon signed-rank, better in k of n, cost). Used by the app (compare view, exports)
+// and the experiment CLI alike. Ad-hoc selections of runs are grouped into arms by their config
+// without seed and name.
+import { ApiFailure, type SummaryQuery } from '../../shared/api';
+import { flattenConfig } from '../../shared/config';
+import type { ArmSummary, ComparedRun, ComparisonSummary, PairingPayload, SelectionRule } from '../../shared/experiments';
+import { pairingProblem, SELECTION_RULES } from '../../shared/experiments';
+import { describe, pairedComparison } from '../../shared/stats';
+import { lowerIsBetter, type RunRecord, type Store } from '../../store/store';
+
+export interface ArmGroup {
+  name: string;
+  role: 'baseline' | 'arm';
+  runs: RunRecord[];
+}
+
+/** The epoch (1-based) whose val/acc is the best of the run (the earliest on ties, as the best
+ * checkpoint is chosen), or the last epoch when the run has no validation split. */
+function bestValEpoch(store: Store, runId: number): number | null {
+  const val = store.history(runId, ['val/acc'])['val/acc'] ?? [];
+  let best: { e: number; v: number } | null = null;
+  for (const p of val) if (!best || p.value > best.v) best = { e: p.epoch, v: p.value };
+  return best?.e ?? null;
+}
+
+/** One run's number under the rule. Unfinished runs have none: a mean over runs that stopped at
+ * different points would mix epochs. */
+export function selectValue(store: Store, run: RunRecord, metric: string, rule: SelectionRule): { value: number | null; epoch: number | null } {
+  if (run.status !== 'completed') return { value: null, epoch: null };
+  if (metric.startsWith('test/')) {
+    const ev = store.evaluations.get(run.id)[rule === 'best-val' ? 'best' : 'last'];
+    if (!ev) return { value: null, epoch: null };
+    const v = metric === 'test/acc' ? ev.acc : metric === 'test/loss' ? ev.loss : metric === 'test/top5' ? ev.top5 : null;
+    return { value: v, epoch: ev.epoch };
+  }
+  const h = store.history(run.id, [metric])[metric] ?? [];
+  const perEpoch = h.filter((p) => Number.isInteger(p.epoch));
+  if (!perEpoch.length) return { value: null, epoch: null };
+  const last = perEpoch[perEpoch.length - 1]!;
+  if (rule === 'last') return { value: last.value, epoch: last.epoch };
+  const e = bestValEpoch(store, run.id) ?? last.epoch;
+  const at = perEpoch.find((p) => p.epoch === e);
+  return { value: at?.value ?? null, epoch: at ? e : null };
+}
+
+const wallS = (r: RunRecord) => (r.status === 'completed' && r.startedAt !== null && r.endedAt !== null ? (r.endedAt - r.startedAt) / 1000 : null);
+
+function pairingOf(store: Store, runId: number): PairingPayload | null {
+  const e = store.events(runId).find((x) => x.kind === 'pairing');
+  return e ? (e.payload as unknown as PairingPayload) : null;
+}
+
+export function compareGroups(store: Store, title: string, groups: readonly ArmGroup[], metric: string, rule: SelectionRule): ComparisonSummary {
+  const higherIsBetter = !lowerIsBetter(metric);
+  const base = groups.find((g) => g.role === 'baseline') ?? groups[0];
+  const compared = new Map<ArmGroup, ComparedRun[]>();
+  for (const g of groups) {
+    compared.set(
+      g,
+      g.runs.map((r) => ({ runId: r.id, seed: r.seed, status: r.status, ...selectValue(store, r, metric, rule), wallS: wallS(r) })),
+    );
+  }
+  const baseRuns = base ? compared.get(base)! : [];
+  const baseBySeed = new Map(baseRuns.filter((r) => r.value !== null).map((r) => [r.seed, r]));
+  const mean = (xs: (number | null)[]) => describe(xs.filter((x): x is number => x !== null)).mean;
+  const baseWall = mean(baseRuns.map((r) => r.wallS));
+  const pairing: ComparisonSummary['pairing'] = [];
+  const basePairing = new Map(base ? base.runs.map((r) => [r.seed, pairingOf(store, r.id)]) : []);
+
+  const arms: ArmSummary[] = groups.map((g) => {
+    const runs = compared.get(g)!;
+    const d = describe(runs.map((r) => r.value).filter((v): v is number => v !== null));
+    let paired: ArmSummary['paired'] = null;
+    if (g !== base) {
+      const pairs = runs.filter((r) => r.value !== null && baseBySeed.has(r.seed));
+      paired = pairedComparison(
+        pairs.map((r) => r.value!),
+        pairs.map((r) => baseBySeed.get(r.seed)!.value!),
+        higherIsBetter,
+      );
+      for (const r of g.runs) {
+        const a = pairingOf(store, r.id);
+        const b = basePairing.get(r.seed);
+        if (!a || !b) continue; // runs from before the pairing event, or not started yet
+        const problem = pairingProblem(a, b);
+        if (problem) pairing.push({ seed: r.seed, arm: g.name, problem });
+      }
+    }
+    const w = mean(runs.map((r) => r.wallS));
+    return {
+      name: g.name,
+      role: g === base ? 'baseline' : 'arm',
+      runs,
+      n: d.n,
+      mean: d.mean,
+      std: d.std,
+      paired,
+      meanWallS: w,
+      costRatio: w !== null && baseWall ? w / baseWall : null,
+    };
+  });
+  return { title, metric, rule, higherIsBetter, baseline: base?.name ?? '', arms, pairing };
+}
+
+/** The arms of an experiment, the baseline first (pre-training runs are not compared). */
+export function experimentGroups(store: Store, experimentId: number): { title: string; groups: ArmGroup[] } {
+  const info = store.experiments.get(experimentId);
+  if (!info) throw new Error(`experiment ${experimentId} does not exist`);
+  const byId = new Map(store.listRuns().map((r) => [r.id, r]));
+  const groups: ArmGroup[] = info.arms
+    .filter((a) => a.role !== 'pretrain')
+    .sort((a, b) => (a.role === 'baseline' ? -1 : b.role === 'baseline' ? 1 : a.position - b.position))
+    .map((a) => ({
+      name: a.name,
+      role: a.role === 'baseline' ? 'baseline' : 'arm',
+      runs: info.runs.filter((x) => x.armId === a.id).map((x) => byId.get(x.runId)).filter((r): r is RunRecord => !!r),
+    }));
+  return { title: info.name, groups };
+}
+
+const NOT_ARM = new Set(['name', 'seed', 'init.fromRun']);
+
+/** Ad-hoc selections: runs whose configs differ only in seed and name are one arm (the first
+ * selected run's arm is the baseline); an arm is named by what it changes against the baseline. */
+export function adhocGroups(runs: readonly RunRecord[]): ArmGroup[] {
+  const keyOf = (r: RunRecord) => {
+    const f = flattenConfig(r.config);
+    return JSON.stringify(Object.keys(f).filter((k) => !NOT_ARM.has(k)).sort().map((k) => [k, f[k]]));
+  };
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of runs) {
+    const k = keyOf(r);
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const list = [...groups.values()];
+  if (!list.length) return [];
+  const base = flattenConfig(list[0]![0]!.config);
+  const label = (rs: RunRecord[], i: number): string => {
+    if (i === 0) return 'baseline';
+    const f = flattenConfig(rs[0]!.config);
+    const diff = Object.keys({ ...base, ...f })
+      .filter((k) => !NOT_ARM.has(k) && base[k] !== f[k])
+      .map((k) => `${k}=${f[k] ?? '—'}`);
+    return diff.slice(0, 3).join(', ') + (diff.length > 3 ? ` +${diff.length - 3}` : '') || `arm ${i}`;
+  };
+  return list.map((rs, i) => ({ name: label(rs, i), role: i === 0 ? 'baseline' : 'arm', runs: rs }));
+}
+
+/** The comparison an API call or an export asks for: of an experiment (its metric and rule unless
+ * given), or of selected runs grouped into arms. Bad input is an ApiFailure naming the field. */
+export function summarize(store: Store, q: SummaryQuery): ComparisonSummary {
+  const rule = q?.rule;
+  if (rule !== undefined && !SELECTION_RULES.includes(rule)) throw new ApiFailure({ code: 'bad_request', message: `rule must be one of ${SELECTION_RULES.join(', ')}`, field: 'rule' });
+  if (q?.metric !== undefined && (typeof q.metric !== 'string' || !q.metric)) throw new ApiFailure({ code: 'bad_request', message: 'metric must be a metric key such as test/acc', field: 'metric' });
+  if (q?.experimentId !== undefined && q.experimentId !== null) {
+    if (!Number.isInteger(q.experimentId)) throw new ApiFailure({ code: 'bad_request', message: 'experimentId must be an experiment id', field: 'experimentId' });
+    const info = store.experiments.get(q.experimentId);
+    if (!info) throw new ApiFailure({ code: 'not_found', message: `experiment ${q.experimentId} does not exist`, field: 'experimentId' });
+    const { title, groups } = experimentGroups(store, info.id);
+    return compareGroups(store, title, groups, q.metric ?? info.metric, rule ?? info.rule);
+  }
+  if (!Array.isArray(q?.runIds) || !q.runIds.every((x) => Number.isInteger(x))) {
+    throw new ApiFailure({ code: 'bad_request', message: 'runIds must be a list of run ids (or give experimentId)', field: 'runIds' });
+  }
+  const all = new Map(store.listRuns().map((r) => [r.id, r]));
+  const missing = q.runIds.filter((i) => !all.has(i));
+  if (missing.length) throw new ApiFailure({ code: 'not_found', message: `no run with id ${missing.join(', ')}`, field: 'runIds' });
+  const runs = q.runIds.map((i) => all.get(i)!);
+  return compareGroups(store, `${runs.length} selected runs`, adhocGroups(runs), q.metric ?? 'test/acc', rule ?? 'best-val');
+}

@@ -1,0 +1,296 @@
+// Statistics for paired multi-seed comparisons: summaries and bands of a metric over seeds, the
+// paired t-test and Wilcoxon signed-rank test of an arm against its base, and mean curves over runs.
+// Used by Node code and the renderer, so it imports nothing but the @stdlib packages below; the
+// distributions are theirs, this module only decides which test applies and how to read it.
+// tests/unit/stats.test.ts checks it against SciPy 1.17 (tests/reference/stats_reference.py).
+//
+// Wilcoxon p-values follow scipy.stats.wilcoxon's defaults (zero_method='wilcox': zero differences
+// are dropped; correction=False; method='auto'), which choose by N, the number of pairs, zeros
+// included:
+//   N > 50                          normal approximation, no continuity correction;
+//   N <= 50, no zero, no tied |d|   exact signed-rank distribution;
+//   N <= 13, zeros but no ties      SciPy's permutation test, which then equals the exact test on
+//                                   the non-zero differences (what we compute);
+//   14 <= N <= 50, zeros or ties    normal approximation, no continuity correction.
+// N <= 13 with tied |d| (e.g. identical differences): SciPy runs an exact permutation test over
+// all 2^m sign flips of the non-zero differences with average ranks; @stdlib has no exact test with
+// ties, so signFlipP below enumerates those at most 2^13 flips (counting, not a distribution).
+
+import ttest from '@stdlib/stats-ttest';
+import wilcoxon from '@stdlib/stats-wilcoxon';
+import tQuantile from '@stdlib/stats-base-dists-t-quantile';
+
+/** What a band's half-width is: one sample SD, one standard error, or the 95% t confidence interval of the mean. */
+export type BandKind = 'sd' | 'se' | 'ci95';
+
+/** Summary of the finite values of a sample. */
+export interface Description {
+  /** Number of finite values. */
+  n: number;
+  /** Mean; null when n=0. */
+  mean: number | null;
+  /** Sample standard deviation (ddof=1); null when n<2. */
+  std: number | null;
+  /** Standard error of the mean, std / sqrt(n); null when n<2. */
+  se: number | null;
+}
+
+/** Mean with a symmetric band around it. */
+export interface Band {
+  n: number;
+  mean: number;
+  lo: number;
+  hi: number;
+}
+
+/** An arm against its base over matched seeds; differences are arm - base. */
+export interface PairedComparison {
+  /** Pairs with both values finite. */
+  n: number;
+  /** Mean difference arm - base; null when n=0. */
+  delta: number | null;
+  /** Sample SD of the differences (ddof=1); null when n<2. */
+  sdDelta: number | null;
+  /** 95% t-interval of the mean difference; null when n<2, [delta, delta] when the differences have no variance. */
+  ci95: [number, number] | null;
+  /** Two-sided paired t-test p; null when n<2 or the differences have no variance. */
+  pTTest: number | null;
+  /** Two-sided Wilcoxon signed-rank p (SciPy's default; see the top of this file); null when no difference is non-zero. */
+  pWilcoxon: number | null;
+  /** Why pTTest is null, for a table cell; null when it is not. */
+  tTestNote: string | null;
+  /** Why pWilcoxon is null, or how to read it (too few seeds to ever reach p<0.05, approximated); null otherwise. */
+  wilcoxonNote: string | null;
+  /** Pairs where the arm is strictly better (higher or lower, per higherIsBetter). */
+  betterIn: number;
+  /** Pairs where the arm is strictly worse. */
+  worseIn: number;
+  /** Pairs with equal values. */
+  tiedIn: number;
+}
+
+/** Mean and band per grid index of several runs' curves. */
+export interface MeanCurve {
+  /** Finite values at each index. */
+  n: number[];
+  /** Mean at each index; NaN where n=0. */
+  mean: number[];
+  /** Lower band edge; NaN where n=0, the mean where n=1. */
+  lo: number[];
+  /** Upper band edge; NaN where n=0, the mean where n=1. */
+  hi: number[];
+}
+
+/** n, mean, sample SD (ddof=1) and standard error of the finite values; NaN and infinities are ignored. */
+export function describe(values: readonly number[]): Description {
+  let n = 0;
+  let sum = 0;
+  for (const v of values) {
+    if (Number.isFinite(v)) {
+      n++;
+      sum += v;
+    }
+  }
+  if (n === 0) return { n, mean: null, std: null, se: null };
+  const mean = sum / n;
+  if (n < 2) return { n, mean, std: null, se: null };
+  let ss = 0;
+  for (const v of values) if (Number.isFinite(v)) ss += (v - mean) * (v - mean);
+  const std = Math.sqrt(ss / (n - 1));
+  return { n, mean, std, se: std / Math.sqrt(n) };
+}
+
+const tCache: number[] = [];
+
+/** The two-sided 95% critical value of Student's t, t(0.975, df); cached for integer df. NaN for df <= 0. */
+export function tQuantile975(df: number): number {
+  if (!Number.isInteger(df) || df < 1 || df > 100_000) return tQuantile(0.975, df);
+  return (tCache[df] ??= tQuantile(0.975, df));
+}
+
+/** Half-width of a band for n finite values with the given SD (0 when n<2, the band collapses to the mean). */
+function halfWidth(kind: BandKind, n: number, std: number): number {
+  if (n < 2) return 0;
+  if (kind === 'sd') return std;
+  const se = std / Math.sqrt(n);
+  return kind === 'se' ? se : tQuantile975(n - 1) * se;
+}
+
+/** Mean ± SD, ± SE or ± t(0.975, n-1)·SE of the finite values; null when there are none, lo = hi = mean when n=1. */
+export function band(values: readonly number[], kind: BandKind): Band | null {
+  const d = describe(values);
+  if (d.mean === null) return null;
+  const h = halfWidth(kind, d.n, d.std ?? 0);
+  return { n: d.n, mean: d.mean, lo: d.mean - h, hi: d.mean + h };
+}
+
+/** True when the sorted values have two equal neighbours. */
+function hasTies(sorted: Float64Array): boolean {
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return true;
+  return false;
+}
+
+/**
+ * Exact two-sided signed-rank p of differences with no zeros and no ties. @stdlib computes the upper
+ * tail as 1 - CDF, which loses all precision for tiny p (2 / 2^30 when 30 differences agree), so we
+ * hand it the orientation whose rank sum is below its mean (the two-sided p is symmetric) and clip
+ * to 1 as SciPy does (a rank sum exactly at the mean gives 2·CDF > 1). One difference: the exact
+ * distribution is two equally likely outcomes, p = 1 (SciPy's answer; @stdlib needs two values).
+ */
+function exactWilcoxon(nonzero: Float64Array): number {
+  const m = nonzero.length;
+  if (m === 1) return 1;
+  let r = wilcoxon(nonzero);
+  if (r.statistic > (m * (m + 1)) / 4) r = wilcoxon(nonzero.map((v) => -v));
+  return Math.min(1, r.pValue);
+}
+
+/** Two-sided p of the signed-rank sum W+ over every sign flip of the non-zero differences (each of
+ * the 2^m equally likely under the null), with average ranks for tied |d|: the exact permutation
+ * test SciPy runs for N <= 13 with ties. p = min(1, 2 min(P(W <= w), P(W >= w))). */
+function signFlipP(nonzero: Float64Array): number {
+  const m = nonzero.length;
+  const order = Array.from(nonzero.keys()).sort((i, j) => Math.abs(nonzero[i]!) - Math.abs(nonzero[j]!));
+  const ranks = new Float64Array(m);
+  for (let i = 0; i < m; ) {
+    let j = i;
+    while (j + 1 < m && Math.abs(nonzero[order[j + 1]!]!) === Math.abs(nonzero[order[i]!]!)) j++;
+    for (let k = i; k <= j; k++) ranks[order[k]!] = (i + j) / 2 + 1; // average of ranks i+1 .. j+1
+    i = j + 1;
+  }
+  let observed = 0;
+  for (let i = 0; i < m; i++) if (nonzero[i]! > 0) observed += ranks[i]!;
+  const total = 2 ** m;
+  let le = 0;
+  let ge = 0;
+  const eps = 1e-9; // ranks are multiples of 0.5, sums exact; this only guards the comparison
+  for (let mask = 0; mask < total; mask++) {
+    let w = 0;
+    for (let i = 0; i < m; i++) if (mask & (1 << i)) w += ranks[i]!;
+    if (w <= observed + eps) le++;
+    if (w >= observed - eps) ge++;
+  }
+  return Math.min(1, (2 * Math.min(le, ge)) / total);
+}
+
+/** The "cannot reach p<0.05" note when the exact test's smallest two-sided p, 2 / 2^m, is above 0.05. */
+function minPNote(m: number, n: number): string | null {
+  if (m > 5) return null;
+  const who = m === n ? `n=${n}` : `${m} non-zero of ${n}`;
+  return `${who}: cannot reach p<0.05 (min ${2 / 2 ** m})`;
+}
+
+/** Two-sided Wilcoxon signed-rank p of the differences d (finite), as scipy.stats.wilcoxon's defaults; see the top of this file. */
+function wilcoxonTest(d: Float64Array): { p: number | null; note: string | null } {
+  const n = d.length;
+  if (n === 0) return { p: null, note: 'no paired seeds' };
+  const nonzero = d.filter((v) => v !== 0);
+  const m = nonzero.length;
+  if (m === 0) return { p: null, note: 'all differences zero' };
+  const ties = hasTies(nonzero.map(Math.abs).sort());
+  const zeros = m < n;
+  const notes: string[] = [];
+  let p: number;
+  if (n > 50 || (n > 13 && (ties || zeros))) {
+    // normal approximation without continuity correction, zeros dropped, tie-corrected variance
+    // (@stdlib drops the zeros itself with its default zeroMethod 'wilcox'; n >= 14 here)
+    p = wilcoxon(d, { correction: false }).pValue;
+  } else if (!ties) {
+    p = exactWilcoxon(nonzero);
+  } else {
+    // N <= 13 with tied |d| (so m >= 2): SciPy's exact permutation test over sign flips
+    p = signFlipP(nonzero);
+  }
+  const minNote = minPNote(m, n);
+  if (minNote) notes.unshift(minNote);
+  return { p, note: notes.length ? notes.join('; ') : null };
+}
+
+/**
+ * Paired comparison of an arm with its base over seeds: arm[i] and base[i] are the same seed (the
+ * caller matched them). Pairs with a non-finite value are dropped. Differences are arm - base, so a
+ * positive delta means the arm's metric is higher; higherIsBetter only decides betterIn / worseIn.
+ * Throws when the lengths differ.
+ */
+export function pairedComparison(arm: readonly number[], base: readonly number[], higherIsBetter: boolean): PairedComparison {
+  if (arm.length !== base.length) throw new Error(`pairedComparison: ${arm.length} arm values but ${base.length} base values`);
+  const diffs: number[] = [];
+  let betterIn = 0;
+  let worseIn = 0;
+  let tiedIn = 0;
+  for (let i = 0; i < arm.length; i++) {
+    const a = arm[i]!;
+    const b = base[i]!;
+    if (!Number.isFinite(a) || !Number.isFinite(b)) continue;
+    diffs.push(a - b);
+    if (a === b) tiedIn++;
+    else if (a > b === higherIsBetter) betterIn++;
+    else worseIn++;
+  }
+  const d = Float64Array.from(diffs);
+  const n = d.length;
+  const desc = describe(diffs);
+  const delta = desc.mean;
+  let sdDelta = desc.std;
+  let ci95: [number, number] | null = null;
+  let pTTest: number | null = null;
+  let tTestNote: string | null = null;
+  if (n === 0) tTestNote = 'no paired seeds';
+  else if (n === 1) tTestNote = 'n=1: needs at least 2 seeds';
+  else if (d.every((v) => v === d[0])) {
+    // no variance: t is ±infinity (SciPy returns p = 0) or 0/0 (all zero, SciPy: NaN); neither is a test
+    sdDelta = 0;
+    ci95 = [delta!, delta!];
+    tTestNote = d[0] === 0 ? 'all differences zero' : 'all differences equal: no variance';
+  } else {
+    const t = ttest(d);
+    pTTest = t.pValue;
+    ci95 = [t.ci[0]!, t.ci[1]!];
+  }
+  const w = wilcoxonTest(d);
+  return { n, delta, sdDelta, ci95, pTTest, pWilcoxon: w.p, tTestNote, wilcoxonNote: w.note, betterIn, worseIn, tiedIn };
+}
+
+/**
+ * Mean curve of several runs with a band: series[j][k] is run j's value at grid index k (NaN or a
+ * shorter series = missing). Each index aggregates the finite values there, so n may change along
+ * the curve. Two passes over the data into typed accumulators, no allocation per point.
+ */
+export function meanCurve(series: readonly (readonly number[])[], kind: BandKind): MeanCurve {
+  let len = 0;
+  for (const s of series) len = Math.max(len, s.length);
+  const count = new Int32Array(len);
+  const sum = new Float64Array(len);
+  for (const s of series) {
+    for (let k = 0; k < s.length; k++) {
+      const v = s[k]!;
+      if (Number.isFinite(v)) {
+        count[k]!++;
+        sum[k]! += v;
+      }
+    }
+  }
+  const mean = new Array<number>(len);
+  for (let k = 0; k < len; k++) mean[k] = count[k]! > 0 ? sum[k]! / count[k]! : NaN;
+  const ss = new Float64Array(len);
+  for (const s of series) {
+    for (let k = 0; k < s.length; k++) {
+      const v = s[k]!;
+      if (Number.isFinite(v)) {
+        const dv = v - mean[k]!;
+        ss[k]! += dv * dv;
+      }
+    }
+  }
+  const n = new Array<number>(len);
+  const lo = new Array<number>(len);
+  const hi = new Array<number>(len);
+  for (let k = 0; k < len; k++) {
+    const c = count[k]!;
+    n[k] = c;
+    const h = c > 1 ? halfWidth(kind, c, Math.sqrt(ss[k]! / (c - 1))) : 0;
+    lo[k] = mean[k]! - h;
+    hi[k] = mean[k]! + h;
+  }
+  return { n, mean, lo, hi };
+}
