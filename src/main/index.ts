@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHandlers } from './handlers';
+import { ExperimentService } from './services/experiments';
 import { bindIpc, broadcast, desktopExport, desktopSaveFile } from './ipc';
 import { RunService } from './services/runs';
 import { Store } from '../store/store';
@@ -69,9 +70,11 @@ app.whenReady().then(() => {
     env: { ELECTRON_RUN_AS_NODE: '1' },
     emit: broadcast,
   });
-  const handlers = createHandlers(runs, { shell: 'electron', dataDir, version: app.getVersion() }, desktopExport(store, app.getPath('downloads')), desktopSaveFile(app.getPath('downloads')));
+  const experiments = new ExperimentService(runs);
+  const handlers = createHandlers(runs, { shell: 'electron', dataDir, version: app.getVersion() }, desktopExport(store, app.getPath('downloads')), desktopSaveFile(app.getPath('downloads')), experiments);
   bindIpc(handlers);
   runs.recover();
+  experiments.recover();
   createWindow();
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();

@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { createHandlers } from './handlers';
+import { ExperimentService } from './services/experiments';
 import { startServer, type WebServer } from './server';
 import { RunService } from './services/runs';
 import { openStoreFromEnv } from '../store/open';
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
     concurrency: Math.max(1, Number(o.concurrency) || 1),
     emit: (event, payload) => server?.broadcast(event, payload),
   });
+  const experiments = new ExperimentService(runs);
   const handlers = createHandlers(
     runs,
     { shell: 'web', dataDir, version: process.env.npm_package_version ?? '' },
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
     () => {
       throw new Error('export:file is a download in web mode');
     },
+    experiments,
   );
   const staticDir = fileURLToPath(new URL('../renderer', import.meta.url));
   const explicit = o.port !== undefined;
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
     server = await startServer({ handlers, store, staticDir, port: 0 });
   }
   runs.recover();
+  experiments.recover();
   process.stdout.write(`Trickbench (data dir ${dataDir})\nOpen: ${server.url}\n`);
 
   let stopping = false;

@@ -183,7 +183,7 @@ export interface ArmSummary {
     worseIn: number;
     tiedIn: number;
   } | null;
-  /** Mean wall time over mean baseline wall time (finished runs). */
+  /** Mean training wall time (sum of epoch times) over the baseline's (completed runs). */
   costRatio: number | null;
   meanWallS: number | null;
 }

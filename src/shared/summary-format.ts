@@ -73,7 +73,7 @@ function cells(s: ComparisonSummary, a: ArmSummary, pm: string): Cells {
 function footnote(s: ComparisonSummary): string {
   const rule = s.rule === 'best-val' ? `at the epoch with the best val/acc${s.metric.startsWith('test/') ? ' (best-val checkpoint)' : ''}` : 'at the last epoch';
   const ns = [...new Set(s.arms.map((a) => a.n))];
-  return `${s.metric} ${rule}; mean ± SD over seeds (n = ${ns.join('/')}); Δ: paired difference to ${s.baseline} with its 95% CI (t); p: paired t-test and Wilcoxon signed-rank (two-sided); * p < 0.05, ** p < 0.01, *** p < 0.001 (t-test); cost: wall time relative to ${s.baseline}.`;
+  return `${s.metric} ${rule}; mean ± SD over seeds (n = ${ns.join('/')}); Δ: paired difference to ${s.baseline} with its 95% CI (t); p: paired t-test and Wilcoxon signed-rank (two-sided); * p < 0.05, ** p < 0.01, *** p < 0.001 (t-test); cost: training wall time relative to ${s.baseline}.`;
 }
 
 export function summaryMarkdown(s: ComparisonSummary): string {

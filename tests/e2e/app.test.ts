@@ -193,6 +193,9 @@ describe('Trickbench in a browser', () => {
     for (const c of colours) expect(await colourPixels('val/acc', c), c).toBeGreaterThan(20);
     expect(await page.getAttribute('tr[data-key="optimizer.lr"]', 'class')).toContain('diff');
     expect(await page.getAttribute('tr[data-key="model.name"]', 'class')).not.toContain('diff');
+    // The selection as arms: two configs (lr), one seed each: paired, but no test at n=1.
+    await expect.poll(() => page.locator('[data-testid="arm-summary"] tbody tr').count()).toBe(2);
+    expect(await page.textContent('[data-testid="arm-summary"] tr[data-arm="optimizer.lr=0.01"] [data-col="pt"]')).toContain('n=1: needs at least 2 seeds');
     await shot('07-compare');
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Export runs CSV")')]);
@@ -271,7 +274,78 @@ describe('Trickbench in a browser', () => {
     await page.screenshot({ path: path.join(SHOTS, '09-run-tricks-markers.png'), fullPage: true, clip: { x: 0, y: box.y - 8, width: 1280, height: box.height + 16 } });
   });
 
-  it('lists the presets with what each arm changes, and starts one', async () => {
+  it('runs an experiment of 2 arms x 3 seeds and compares it: summary with paired statistics, mean curves with bands, differences, exports', async () => {
+    await page.click('nav >> text=Experiments');
+    await page.waitForSelector('[data-field="experiment-json"]');
+    const file = {
+      name: 'Smoothing e2e',
+      question: 'Does label smoothing help here?',
+      baseline: { dataset: { name: 'synthetic', trainSubset: 480, valSplit: 0.2 }, model: { name: 'cnn3', width: 8 }, epochs: 3, batchSize: 32, optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 } },
+      arms: [{ name: 'smoothing', set: { 'tricks.labelSmoothing': { epsilon: 0.2 }, 'model.dropout': 2 } as Record<string, unknown> }],
+      seeds: [1, 2, 3],
+    };
+    await page.fill('[data-field="experiment-json"]', JSON.stringify(file));
+    await page.click('[data-action="create-experiment"]');
+    await expect.poll(() => page.textContent('[data-testid="create-error"]')).toMatch(/arms\.0\.model\.dropout/);
+    file.arms[0]!.set = { 'tricks.labelSmoothing': { epsilon: 0.2 } };
+    await page.fill('[data-field="experiment-json"]', JSON.stringify(file));
+    await page.click('[data-action="create-experiment"]');
+    await page.waitForURL(/#\/experiments\/\d+$/);
+    await expect.poll(() => page.textContent('[data-testid="run-counts"]'), { timeout: 150_000, interval: 1000 }).toMatch(/^\s*6 completed/);
+    const row = (arm: string, col: string) => page.textContent(`[data-testid="arm-summary"] tr[data-arm="${arm}"] [data-col="${col}"]`);
+    await expect.poll(() => row('baseline', 'n')).toBe('3');
+    await expect.poll(() => row('smoothing', 'n')).toBe('3'); // the table refreshes half a second after the last run ends
+    expect(await row('smoothing', 'better')).toMatch(/^[0-3] of 3$/);
+    expect(await row('smoothing', 'pw')).toMatch(/cannot reach p<0\.05 \(min 0\.25\)/);
+    expect(await row('smoothing', 'ci')).toMatch(/^\[[-+]?\d+\.\d\d, [-+]?\d+\.\d\d\]$/);
+    expect(await page.locator('[data-testid="pairing-problem"]').count()).toBe(0); // the arms of each seed are matched pairs
+    expect(await page.locator('[data-testid="runs-by-seed"] tbody tr').count()).toBe(3);
+    expect(await page.textContent('[data-testid="config-diff"]')).toContain('tricks.labelSmoothing.epsilon');
+
+    const chart = (m: string) => page.locator(`.band-chart[data-metric="${m}"]`);
+    await expect.poll(() => chart('val/acc').getAttribute('data-drawn')).toBe('true');
+    expect(JSON.parse((await chart('val/acc').getAttribute('data-lines'))!)).toEqual(['baseline', 'smoothing']);
+    expect(JSON.parse((await chart('val/acc').getAttribute('data-points'))!)).toEqual([3, 3]); // one mean point per epoch
+    expect(JSON.parse((await chart('diff:val/acc').getAttribute('data-lines'))!)).toEqual(['smoothing − baseline']);
+    await shot('11-experiment-compare');
+    await page.check('[data-control="seeds"]');
+    await expect.poll(() => chart('val/acc').getAttribute('data-seeds')).toBe('6');
+    await page.click('[data-band="sd"]');
+    await page.click('[data-x-axis="time"]');
+    await expect.poll(() => page.locator('.band-chart[data-metric="val/acc"] .chart-canvas').count()).toBe(1);
+    const grid = (await page.locator('.comparison .chart-grid').boundingBox())!;
+    await page.screenshot({ path: path.join(SHOTS, '12-experiment-seeds-time.png'), fullPage: true, clip: { x: 0, y: grid.y - 8, width: 1280, height: grid.height + 16 } });
+    await page.click('[data-x-axis="epoch"]');
+
+    const save = async (selector: string) => {
+      const [d] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+      const f = path.join(tmp.dir, d.suggestedFilename());
+      await d.saveAs(f);
+      return { name: d.suggestedFilename(), body: fs.readFileSync(f) };
+    };
+    const md = await save('[data-export="summary-md"]');
+    expect(md.name).toMatch(/^trickbench-summary-experiment-\d+\.md$/);
+    expect(md.body.toString()).toMatch(/\| smoothing \| \d+\.\d\d ± \d+\.\d\d \| [-+]?\d+\.\d\d\**? \|/);
+    const tex = (await save('[data-export="summary-tex"]')).body.toString();
+    expect(tex).toContain('\\begin{tabular}{lrrrrrrr}');
+    expect(tex).toMatch(/smoothing & \d+\.\d\d \$\\pm\$ \d+\.\d\d/);
+    const csv = (await save('[data-export="summary"]')).body.toString().split('\n');
+    expect(csv[0]).toMatch(/^arm,role,metric,rule,n,mean,std,n_pairs,delta/);
+    expect(csv[2]).toMatch(/^smoothing,arm,test\/acc,best-val,3,/);
+    const png = await save('[data-action="png-val/acc"]');
+    expect(png.name).toMatch(/val-acc\.png$/);
+    expect(png.body.subarray(1, 4).toString()).toBe('PNG');
+
+    // Seeds added later: both arms run the new seed, the summary grows to n=4.
+    await page.click('text=Add seeds or an arm');
+    await page.fill('[data-field="new-seeds"]', '4');
+    await page.click('[data-action="add-seeds"]');
+    await expect.poll(() => page.textContent('[data-testid="run-counts"]'), { timeout: 90_000, interval: 1000 }).toMatch(/^\s*8 completed/);
+    await expect.poll(() => row('smoothing', 'n')).toBe('4');
+    expect(await row('smoothing', 'better')).toMatch(/ of 4$/);
+  });
+
+  it('lists the presets with what each arm changes, and starts one as an experiment', async () => {
     await page.click('nav >> text=Presets');
     await page.waitForSelector('.preset[data-preset="repr-c3"]');
     expect(await page.locator('.preset').count()).toBe(5);
@@ -283,10 +357,12 @@ describe('Trickbench in a browser', () => {
       ((await (await fetch(`${new URL(url).origin}/api/invoke/${channel}`, { method: 'POST', body: JSON.stringify(arg), headers: { 'x-trickbench-token': token } })).json()) as { value: unknown }).value;
     const before = ((await call('runs:list', null)) as { id: number }[]).length;
     await page.click('[data-action="start-rdrop-cnn"]');
-    await expect.poll(() => page.textContent('[data-testid="preset-started"]')).toContain('R-Drop on a CNN with dropout: queued 2 runs');
+    await page.waitForURL(/#\/experiments\/\d+$/);
+    await expect.poll(() => page.textContent('h1')).toBe('R-Drop on a CNN with dropout');
     const runs = (await call('runs:list', null)) as { id: number; name: string }[];
     const mine = runs.slice(before);
-    expect(mine.map((r) => r.name)).toEqual(['R-Drop on a CNN with dropout: dropout', 'R-Drop on a CNN with dropout: dropout + R-Drop']);
+    const n = (arm: string, seed: number) => `R-Drop on a CNN with dropout · ${arm} · seed ${seed}`;
+    expect(mine.map((r) => r.name)).toEqual([n('dropout', 1), n('dropout + R-Drop', 1), n('dropout', 2), n('dropout + R-Drop', 2), n('dropout', 3), n('dropout + R-Drop', 3)]);
     for (const r of mine) await call('runs:cancel', { id: r.id }); // minutes of training: not here
   });
 });

@@ -135,6 +135,14 @@ describe('experiments in the app', () => {
     const s = summarize(ctx.store, { experimentId: info.id });
     expect(s.arms.map((a) => a.name)).toEqual(['baseline', 'rifle']); // the pre-training is not compared
     expect(s.pairing).toEqual([]);
+
+    // An app that stopped between a pre-training and its fine-tuning arms queues them at start-up.
+    const lost = runs().find((r) => r.seed === 5 && r.armId !== pre.id)!;
+    ctx.store.deleteRun(lost.runId);
+    new ExperimentService(ctx.service).recover();
+    const again = runs().find((r) => r.seed === 5 && r.armId === lost.armId)!;
+    expect(again.runId).toBeGreaterThan(lost.runId);
+    expect(ctx.store.getRun(again.runId)!.config.init!.fromRun).toBe(runs().find((r) => r.armId === pre.id && r.seed === 5)!.runId);
   }, 200_000);
 });
 
@@ -163,6 +171,12 @@ describe('npm run experiment', () => {
       } finally {
         store.close();
       }
+
+      // A seed added later: both arms train it, the summary has n=4.
+      const more = await runCli('src/main/experiment-cli.ts', ['--experiment', '1', '--seeds', '4', '--data-dir', tmp.dir]);
+      expect(more.code, more.stderr).toBe(0);
+      expect((more.last as { arms: { n: number }[] }).arms.map((a) => a.n)).toEqual([4, 4]);
+      expect(more.stderr).not.toMatch(/seed [123]\b/); // what was done is not trained again
 
       const bad = await runCli('src/main/experiment-cli.ts', ['--file', path.join(tmp.dir, 'nope.json'), '--data-dir', tmp.dir]);
       expect(bad.code).toBe(1);

@@ -45,7 +45,15 @@ export function selectValue(store: Store, run: RunRecord, metric: string, rule: 
   return { value: at?.value ?? null, epoch: at ? e : null };
 }
 
-const wallS = (r: RunRecord) => (r.status === 'completed' && r.startedAt !== null && r.endedAt !== null ? (r.endedAt - r.startedAt) / 1000 : null);
+/** Training wall time of a completed run: the sum of its epochs' times (time/epoch_s), which
+ * leaves out start-up (loading the data, the first run's warm-up) and the final test evaluation,
+ * so the cost ratio is the trick's; the run's start-to-end time when it has no epoch times. */
+function wallS(store: Store, r: RunRecord): number | null {
+  if (r.status !== 'completed') return null;
+  const epochs = store.history(r.id, ['time/epoch_s'])['time/epoch_s'] ?? [];
+  if (epochs.length) return epochs.reduce((a, p) => a + p.value, 0);
+  return r.startedAt !== null && r.endedAt !== null ? (r.endedAt - r.startedAt) / 1000 : null;
+}
 
 function pairingOf(store: Store, runId: number): PairingPayload | null {
   const e = store.events(runId).find((x) => x.kind === 'pairing');
@@ -59,7 +67,7 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
   for (const g of groups) {
     compared.set(
       g,
-      g.runs.map((r) => ({ runId: r.id, seed: r.seed, status: r.status, ...selectValue(store, r, metric, rule), wallS: wallS(r) })),
+      g.runs.map((r) => ({ runId: r.id, seed: r.seed, status: r.status, ...selectValue(store, r, metric, rule), wallS: wallS(store, r) })),
     );
   }
   const baseRuns = base ? compared.get(base)! : [];

@@ -77,6 +77,34 @@ export class ExperimentService {
     return this.runs.store;
   }
 
+  /** At start-up, after RunService.recover(): fine-tuning arms whose seed's pre-training
+   * completed while no app was watching are queued now; those whose pre-training is still queued
+   * or running wait for it again. */
+  recover(): void {
+    for (const info of this.store.experiments.list()) {
+      const pre = info.arms.find((a) => a.role === 'pretrain');
+      if (!pre) continue;
+      const arms = info.arms.filter((a) => a.role !== 'pretrain');
+      for (const seed of info.seeds) {
+        const missing = arms.filter((a) => !info.runs.some((r) => r.armId === a.id && r.seed === seed));
+        const preRun = info.runs.filter((r) => r.armId === pre.id && r.seed === seed).pop();
+        const status = preRun ? this.store.getRun(preRun.runId)?.status : undefined;
+        if (!missing.length || !preRun || !status) continue;
+        if (status === 'completed') this.launchArms(info, seed, missing, preRun.runId);
+        else if (status === 'queued' || status === 'running') this.runs.whenFinished(preRun.runId, (st) => st === 'completed' && this.launchArms(info, seed, missing, preRun.runId));
+      }
+    }
+  }
+
+  private launchArms(info: ExperimentInfo, seed: number, arms: readonly ArmInfo[], pretrainRun: number | null): void {
+    const spec = this.store.experiments.spec(info.id)!;
+    const file = { name: info.name, baseline: spec.baseline, pretrain: spec.pretrain ?? undefined };
+    for (const arm of arms) {
+      const run = this.runs.start(armRunConfig(file, arm, seed, pretrainRun));
+      this.store.experiments.link(run.id, info.id, arm.id);
+    }
+  }
+
   list(): ExperimentInfo[] {
     return this.store.experiments.list();
   }
@@ -142,34 +170,27 @@ export class ExperimentService {
   /** Queue the runs of `arms` x `seeds`, interleaved by seed. Arms that fine-tune wait for their
    * seed's pre-training run (queued here when the seed has none yet). */
   private launch(info: ExperimentInfo, seeds: readonly number[], arms: readonly ArmInfo[]): void {
-    const spec = this.store.experiments.spec(info.id)!;
-    const file: Pick<ExperimentFile, 'name' | 'baseline' | 'pretrain'> = { name: info.name, baseline: spec.baseline, pretrain: spec.pretrain ?? undefined };
     const pre = info.arms.find((a) => a.role === 'pretrain');
-    const start = (arm: ArmInfo, seed: number, pretrainRun: number | null) => {
-      const run = this.runs.start(armRunConfig(file, arm, seed, pretrainRun));
-      this.store.experiments.link(run.id, info.id, arm.id);
-    };
     const queued = arms.filter((a) => a.role !== 'pretrain');
     for (const seed of seeds) {
       if (!pre) {
-        for (const arm of queued) start(arm, seed, null);
+        this.launchArms(info, seed, queued, null);
         continue;
       }
-      const existing = info.runs.find((r) => r.armId === pre.id && r.seed === seed);
+      const existing = info.runs.filter((r) => r.armId === pre.id && r.seed === seed).pop();
       const status = existing ? this.store.getRun(existing.runId)?.status : undefined;
       if (existing && status === 'completed') {
-        for (const arm of queued) start(arm, seed, existing.runId);
+        this.launchArms(info, seed, queued, existing.runId);
         continue;
       }
       let preId = existing?.runId;
       if (!existing || (status !== 'queued' && status !== 'running')) {
-        const run = this.runs.start(armRunConfig(file, pre, seed, null));
-        this.store.experiments.link(run.id, info.id, pre.id);
-        preId = run.id;
+        this.launchArms(info, seed, [pre], null);
+        preId = this.store.experiments.get(info.id)!.runs.filter((r) => r.armId === pre.id && r.seed === seed).pop()!.runId;
       }
       this.runs.whenFinished(preId!, (st) => {
         if (st !== 'completed') return; // the pre-training's own status says why; nothing to fine-tune
-        for (const arm of queued) start(arm, seed, preId!);
+        this.launchArms(info, seed, queued, preId!);
       });
     }
   }

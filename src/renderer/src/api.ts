@@ -110,21 +110,34 @@ function createWebApi(): Api {
     };
   }
 
-  function download(kind: 'runs' | 'histories', ids: number[]): void {
-    const idsPart = ids.length ? `&ids=${ids.join(',')}` : '';
+  function clickDownload(href: string, name: string): void {
     const a = document.createElement('a');
-    a.href = `/api/export?kind=${kind}${idsPart}&token=${encodeURIComponent(token)}`;
-    a.download = `trickbench-${kind}${ids.length ? '-' + ids.join('-').slice(0, 60) : ''}.csv`;
+    a.href = href;
+    a.download = name;
     a.style.display = 'none';
     document.body.appendChild(a);
     a.click();
     a.remove();
   }
 
+  /** Exports are downloads of GET /api/export (the server names the file). */
+  function download(req: ArgOf<'export:csv'>): void {
+    const q = new URLSearchParams({ kind: req.kind, token });
+    if (req.ids.length) q.set('ids', req.ids.join(','));
+    if (req.experimentId !== undefined) q.set('experiment', String(req.experimentId));
+    if (req.metric) q.set('metric', req.metric);
+    if (req.rule) q.set('rule', req.rule);
+    clickDownload(`/api/export?${q.toString()}`, '');
+  }
+
   async function invoke<C extends Channel>(channel: C, arg: ArgOf<C>): Promise<Result<ResultOf<C>>> {
     if (channel === 'export:csv') {
-      const req = arg as ArgOf<'export:csv'>;
-      download(req.kind, req.ids);
+      download(arg as ArgOf<'export:csv'>);
+      return { ok: true, value: { path: null } } as Result<ResultOf<C>>;
+    }
+    if (channel === 'export:file') {
+      const f = arg as ArgOf<'export:file'>;
+      clickDownload(f.dataUrl, f.name);
       return { ok: true, value: { path: null } } as Result<ResultOf<C>>;
     }
     let res: Response;

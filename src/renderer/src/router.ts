@@ -9,6 +9,8 @@ export const router = createRouter({
     { path: '/new', name: 'new', component: () => import('./views/NewRunView.vue'), meta: { title: 'New run' } },
     { path: '/runs/:id(\\d+)', name: 'run', component: () => import('./views/RunView.vue'), meta: { title: 'Run' } },
     { path: '/presets', name: 'presets', component: () => import('./views/PresetsView.vue'), meta: { title: 'Presets' } },
+    { path: '/experiments', name: 'experiments', component: () => import('./views/ExperimentsView.vue'), meta: { title: 'Experiments' } },
+    { path: '/experiments/:id(\\d+)', name: 'experiment', component: () => import('./views/ExperimentView.vue'), meta: { title: 'Experiment' } },
     { path: '/compare', name: 'compare', component: () => import('./views/CompareView.vue'), meta: { title: 'Compare' } },
     { path: '/:pathMatch(.*)*', redirect: '/' },
   ],

@@ -1,0 +1,124 @@
+// What the compare view draws and exports, from the store's aligned histories: the mean and band of
+// each arm, per-seed differences to the baseline paired by seed, smoothing, and the summary as a
+// table (Markdown, LaTeX, CSV rows).
+import { describe, expect, it } from 'vitest';
+import type { AlignedHistory } from '../../src/shared/api';
+import type { ComparisonSummary } from '../../src/shared/experiments';
+import { summaryCsvRows, summaryLatex, summaryMarkdown, SUMMARY_CSV_COLUMNS } from '../../src/shared/summary-format';
+import { armCurves, diffCurves, smooth, type ArmRuns } from '../../src/renderer/src/lib/compare';
+
+// Two arms x 2 seeds (runs 1, 2: baseline seeds 1, 2; runs 3, 4: arm seeds 2, 1) over 3 epochs;
+// run 2 stopped after 2 epochs.
+const h: AlignedHistory = {
+  key: 'val/acc',
+  runIds: [1, 2, 3, 4],
+  epoch: [1, 2, 3],
+  step: [10, 20, 30],
+  values: [
+    [0.5, 0.6, 0.7],
+    [0.7, 0.8, null],
+    [0.75, 0.9, 0.95],
+    [0.6, 0.65, 0.8],
+  ],
+  elapsed: [
+    [1, 2, 3],
+    [3, 4, null],
+    [2, 4, 6],
+    [1, 2, 3],
+  ],
+};
+const arms: ArmRuns[] = [
+  { name: 'baseline', role: 'baseline', color: '#0072b2', runs: [{ runId: 1, seed: 1 }, { runId: 2, seed: 2 }] },
+  { name: 'trick', role: 'arm', color: '#e69f00', runs: [{ runId: 3, seed: 2 }, { runId: 4, seed: 1 }] },
+];
+const opts = { x: 'epoch' as const, band: 'sd' as const, smoothing: 0, seeds: false };
+
+describe('comparison curves', () => {
+  it('mean and SD band per arm; n drops where a seed has no point, and is reported there', () => {
+    const [base, trick] = armCurves(h, arms, opts);
+    expect(base!.points.map((p) => [p.x, +p.y.toFixed(6)])).toEqual([[1, 0.6], [2, 0.7], [3, 0.7]]);
+    expect(base!.n).toEqual([2, 2, 1]);
+    expect(base!.nChanges).toEqual([{ x: 1, n: 2 }, { x: 3, n: 1 }]);
+    const sd = Math.sqrt(0.02); // SD of 0.5 and 0.7
+    expect(base!.band!.hi[0]!.y).toBeCloseTo(0.6 + sd, 12);
+    expect(base!.band!.lo[2]!.y).toBeCloseTo(0.7, 12); // one run: no spread
+    expect(trick!.points.map((p) => +p.y.toFixed(6))).toEqual([0.675, 0.775, 0.875]);
+  });
+
+  it('differences pair runs by seed, not by position', () => {
+    const [d] = diffCurves(h, arms, opts);
+    // seed 1: run 4 - run 1 = [0.1, 0.05, 0.1]; seed 2: run 3 - run 2 = [0.05, 0.1, —]
+    expect(d!.label).toBe('trick − baseline');
+    expect(d!.points.map((p) => +p.y.toFixed(6))).toEqual([0.075, 0.075, 0.1]);
+    expect(d!.n).toEqual([2, 2, 1]);
+  });
+
+  it('x by step or by wall time (the mean elapsed seconds of the runs behind each point)', () => {
+    expect(armCurves(h, arms, { ...opts, x: 'step' })[0]!.points.map((p) => p.x)).toEqual([10, 20, 30]);
+    expect(armCurves(h, arms, { ...opts, x: 'time' })[0]!.points.map((p) => p.x)).toEqual([2, 3, 3]);
+    // differences have no common time axis: by epoch
+    expect(diffCurves(h, arms, { ...opts, x: 'time' })[0]!.points.map((p) => p.x)).toEqual([1, 2, 3]);
+  });
+
+  it('seeds on demand, faint, labelled with their seed', () => {
+    const lines = armCurves(h, arms, { ...opts, seeds: true });
+    expect(lines.filter((l) => l.seed).map((l) => l.label)).toEqual(['baseline · seed 1', 'baseline · seed 2', 'trick · seed 2', 'trick · seed 1']);
+    expect(diffCurves(h, arms, { ...opts, seeds: true }).filter((l) => l.seed)).toHaveLength(2);
+  });
+
+  it("smoothing is TensorBoard's debiased EMA and skips gaps", () => {
+    expect(smooth([1, 2, 3], 0)).toEqual([1, 2, 3]);
+    const s = smooth([1, null, 3], 0.5);
+    expect(s[0]).toBeCloseTo(1, 12); // debiased: the first value is itself
+    expect(s[1]).toBeNaN();
+    expect(s[2]).toBeCloseTo((0.5 * 0.5 * 1 + 0.5 * 3) / (1 - 0.25), 12);
+  });
+});
+
+const summary: ComparisonSummary = {
+  title: 'LS & mixup_test',
+  metric: 'test/acc',
+  rule: 'best-val',
+  higherIsBetter: true,
+  baseline: 'baseline',
+  pairing: [],
+  arms: [
+    { name: 'baseline', role: 'baseline', runs: [], n: 5, mean: 0.9012, std: 0.0031, paired: null, costRatio: 1, meanWallS: 100 },
+    {
+      name: 'label smoothing',
+      role: 'arm',
+      runs: [],
+      n: 5,
+      mean: 0.9101,
+      std: 0.0025,
+      paired: { n: 5, delta: 0.0089, sdDelta: 0.002, ci95: [0.0064, 0.0114], pTTest: 0.0004, pWilcoxon: 0.0625, tTestNote: null, wilcoxonNote: 'n=5: cannot reach p<0.05 (min 0.0625)', betterIn: 5, worseIn: 0, tiedIn: 0 },
+      costRatio: 1.02,
+      meanWallS: 102,
+    },
+  ],
+};
+
+describe('summary tables', () => {
+  it('Markdown: mean ± SD in percent, the signed difference with stars, CI, p-values, k of n, cost, and the notes', () => {
+    const md = summaryMarkdown(summary);
+    expect(md).toContain('| Arm | test/acc (%) | Δ vs baseline | 95% CI | p (t) | p (Wilcoxon) | better in | cost |');
+    expect(md).toContain('| baseline | 90.12 ± 0.31 |  |  |  |  |  | 1.00x |');
+    expect(md).toContain('| label smoothing | 91.01 ± 0.25 | +0.89*** | [+0.64, +1.14] | <0.001 | 0.063 | 5/5 | 1.02x |');
+    expect(md).toContain('- label smoothing: Wilcoxon: n=5: cannot reach p<0.05 (min 0.0625)');
+  });
+
+  it('LaTeX: booktabs, escaped names, math for ±, Δ and stars', () => {
+    const tex = summaryLatex(summary);
+    expect(tex).toContain('\\begin{tabular}{lrrrrrrr}');
+    expect(tex).toContain('label smoothing & 91.01 $\\pm$ 0.25 & +0.89$^{***}$ & [+0.64, +1.14] & $<$0.001 & 0.063 & 5/5 & 1.02$\\times$ \\\\');
+    expect(tex).toContain('\\caption{LS \\& mixup\\_test: ');
+    expect(tex).not.toMatch(/[±Δ]/); // pdflatex has neither
+  });
+
+  it('CSV rows: raw numbers, empty where undefined', () => {
+    const rows = summaryCsvRows(summary);
+    expect(rows[0]).toHaveLength(SUMMARY_CSV_COLUMNS.length);
+    expect(rows[0]!.slice(0, 9)).toEqual(['baseline', 'baseline', 'test/acc', 'best-val', 5, 0.9012, 0.0031, '', '']);
+    expect(rows[1]!.slice(8, 12)).toEqual([0.0089, 0.002, 0.0064, 0.0114]);
+  });
+});
