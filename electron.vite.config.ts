@@ -31,6 +31,8 @@ export default defineConfig({
     root: resolve(__dirname, 'src/renderer'),
     resolve: { alias: { '@shared': resolve(__dirname, 'src/shared') } },
     build: {
+      // electron-vite leaves bundles unminified; the renderer's parse time is part of every page.
+      minify: true,
       rollupOptions: { input: { index: resolve(__dirname, 'src/renderer/index.html') } },
     },
     plugins: [vue()],

@@ -61,8 +61,15 @@ export function createHandlers(
     'compare:aligned': (a) => {
       const runIds = ids(a?.ids, 'ids');
       if (!Array.isArray(a.keys) || !a.keys.every((k) => typeof k === 'string')) throw new ApiFailure({ code: 'bad_request', message: 'keys must be a list of metric keys', field: 'keys' });
-      for (const r of runIds) runs.summary(r); // not_found for an unknown run
-      return Object.fromEntries(a.keys.map((k) => [k, runs.store.alignedHistory(runIds, k)]));
+      const missing = runIds.filter((r) => !runs.store.getRun(r));
+      if (missing.length) throw new ApiFailure({ code: 'not_found', message: `no run with id ${missing.join(', ')}`, field: 'ids' });
+      const b64 = (f: Float32Array) => Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64');
+      return Object.fromEntries(
+        a.keys.map((k) => {
+          const h = runs.store.alignedHistory(runIds, k, { time: a.time === true });
+          return [k, { ...h, values: h.values.map(b64), elapsed: h.elapsed?.map(b64) ?? null }];
+        }),
+      );
     },
     'runs:list': () => runs.list(),
     'runs:get': (a) => runs.summary(id(a?.id)),

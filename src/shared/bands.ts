@@ -86,7 +86,7 @@ export function band(values: readonly number[], kind: BandKind): Band | null {
  * shorter series = missing). Each index aggregates the finite values there, so n may change along
  * the curve. Two passes over the data into typed accumulators, no allocation per point.
  */
-export function meanCurve(series: readonly (readonly number[])[], kind: BandKind): MeanCurve {
+export function meanCurve(series: readonly ArrayLike<number>[], kind: BandKind): MeanCurve {
   let len = 0;
   for (const s of series) len = Math.max(len, s.length);
   const count = new Int32Array(len);

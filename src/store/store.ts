@@ -41,6 +41,8 @@ export interface HistoryRow {
   wall_time: number;
 }
 
+const HISTORY_PAGE = 5000;
+
 /** Per-step epochs are fractions (e + (i+1)/n): rounded so that runs with the same batch count meet. */
 function roundEpoch(e: number): number {
   return Math.round(e * 1e6) / 1e6;
@@ -119,22 +121,36 @@ export class Store {
       ),
       // In the order written: a resumed run's steps go back to its checkpoint.
       events: db.prepare(`SELECT epoch, step, kind, payload, wall_time FROM event WHERE run_id = ? ORDER BY id`),
-      lastPerKey: db.prepare(
-        // The last point of every key; per-step keys (suffix _step) are not summaries.
-        `SELECT m.key, m.value FROM metric m
-         JOIN (SELECT key, MAX(step) AS step FROM metric WHERE run_id = ? GROUP BY key) l
-           ON m.key = l.key AND m.step = l.step
-         WHERE m.run_id = ? AND m.key NOT LIKE '%\\_step' ESCAPE '\\'`,
-      ),
-      minMaxPerKey: db.prepare(
-        `SELECT key, MIN(value) AS lo, MAX(value) AS hi FROM metric
-         WHERE run_id = ? AND key NOT LIKE '%\\_step' ESCAPE '\\' GROUP BY key`,
-      ),
+      // The run's distinct keys by seeking the (run, key, step) index from one key to the next:
+      // as many lookups as keys, however many points (a per-step key has tens of thousands).
+      keysOf: db.prepare(
+        `WITH RECURSIVE k(key) AS (
+           SELECT (SELECT MIN(key) FROM metric WHERE run_id = @run)
+           UNION ALL
+           SELECT (SELECT MIN(key) FROM metric WHERE run_id = @run AND key > k.key) FROM k WHERE k.key IS NOT NULL
+         ) SELECT key FROM k WHERE key IS NOT NULL`,
+      ).pluck(),
+      lastOfKey: db.prepare(`SELECT value FROM metric WHERE run_id = ? AND key = ? ORDER BY step DESC LIMIT 1`).pluck(),
+      minMaxOfKey: db.prepare(`SELECT MIN(value) AS lo, MAX(value) AS hi FROM metric WHERE run_id = ? AND key = ?`),
       history: db.prepare(
         `SELECT key, step, epoch, value, wall_time FROM metric WHERE run_id = ? ORDER BY key, step`,
       ),
       deleteRun: db.prepare(`DELETE FROM run WHERE id = ?`),
+      historyPage: db
+        .prepare(
+          `SELECT step, epoch, value, wall_time FROM metric WHERE run_id = ? AND key = ? AND step > ? ORDER BY step LIMIT ${HISTORY_PAGE}`,
+        )
+        .raw(),
       keyHistory: db.prepare(`SELECT step, epoch, value, wall_time FROM metric WHERE run_id = ? AND key = ? ORDER BY step`).raw(),
+      keyEpochs: db.prepare(`SELECT epoch FROM metric WHERE run_id = ? AND key = ? ORDER BY step`).pluck(),
+      keySteps: db.prepare(`SELECT step FROM metric WHERE run_id = ? AND key = ? ORDER BY step`).pluck(),
+      keyValues: db.prepare(`SELECT value FROM metric WHERE run_id = ? AND key = ? ORDER BY step`).pluck(),
+      keyWalls: db.prepare(`SELECT wall_time FROM metric WHERE run_id = ? AND key = ? ORDER BY step`).pluck(),
+      // Per-epoch points of a key (whole epochs): the best by value (earliest on ties) and the last.
+      bestEpochOf: db.prepare(`SELECT epoch FROM metric WHERE run_id = ? AND key = ? AND epoch = CAST(epoch AS INTEGER) ORDER BY value DESC, step ASC LIMIT 1`).pluck(),
+      lastEpochOf: db.prepare(`SELECT epoch, value FROM metric WHERE run_id = ? AND key = ? AND epoch = CAST(epoch AS INTEGER) ORDER BY step DESC LIMIT 1`),
+      valueAtEpoch: db.prepare(`SELECT value FROM metric WHERE run_id = ? AND key = ? AND epoch = ? ORDER BY step DESC LIMIT 1`).pluck(),
+      sumOf: db.prepare(`SELECT SUM(value) FROM metric WHERE run_id = ? AND key = ?`).pluck(),
     };
   }
 
@@ -227,22 +243,31 @@ export class Store {
     );
   }
 
-  /** Final (last) and best value of each summary metric of a run. */
+  /** Final (last) and best value of each summary metric of a run; per-step keys (suffix _step)
+   * are not summaries and are never read. */
   summaries(runId: number): { final: Record<string, number>; best: Record<string, number> } {
     const final: Record<string, number> = {};
     const best: Record<string, number> = {};
-    for (const r of this.stmts.lastPerKey.all(runId, runId) as { key: string; value: number }[]) final[r.key] = r.value;
-    for (const r of this.stmts.minMaxPerKey.all(runId) as { key: string; lo: number; hi: number }[]) {
-      best[r.key] = lowerIsBetter(r.key) ? r.lo : r.hi;
+    for (const key of this.stmts.keysOf.all({ run: runId }) as string[]) {
+      if (key.endsWith('_step')) continue;
+      final[key] = this.stmts.lastOfKey.get(runId, key) as number;
+      const { lo, hi } = this.stmts.minMaxOfKey.get(runId, key) as { lo: number; hi: number };
+      best[key] = lowerIsBetter(key) ? lo : hi;
     }
     return { final, best };
   }
 
   history(runId: number, keys?: readonly string[]): Record<string, MetricPoint[]> {
     const out: Record<string, MetricPoint[]> = {};
-    const want = keys && keys.length ? new Set(keys) : null;
+    if (keys && keys.length) {
+      // One range scan of the primary key (run, key, step) per key asked for.
+      for (const key of new Set(keys)) {
+        const rows = this.stmts.keyHistory.all(runId, key) as [number, number, number, number][];
+        if (rows.length) out[key] = rows.map(([step, epoch, value, time]) => ({ key, step, epoch, value, time }));
+      }
+      return out;
+    }
     for (const r of this.stmts.history.iterate(runId) as IterableIterator<Omit<HistoryRow, 'run_id'>>) {
-      if (want && !want.has(r.key)) continue;
       (out[r.key] ??= []).push({ key: r.key, step: r.step, epoch: r.epoch, value: r.value, time: r.wall_time });
     }
     return out;
@@ -250,38 +275,88 @@ export class Store {
 
   /** One metric of several runs on a common x grid: the union of the runs' epoch values (per-epoch
    * metrics sit on whole epochs, per-step ones on e + (i+1)/n), so run j's value at grid index k is
-   * values[j][k] (null where that run has no point: not trained that far, or another batch count).
-   * `elapsed` is seconds since the run started. Charts and the comparison statistics read this;
-   * nothing is downsampled here. */
-  alignedHistory(runIds: readonly number[], key: string): AlignedHistory {
-    const stmt = this.stmts.keyHistory;
-    const perRun = runIds.map((id) => stmt.all(id, key) as [number, number, number, number][]);
-    const grid = new Map<number, number>(); // epoch (rounded) -> step of the first run that has it
-    for (const rows of perRun) for (const [step, epoch] of rows) if (!grid.has(roundEpoch(epoch))) grid.set(roundEpoch(epoch), step);
-    const epochs = [...grid.keys()].sort((a, b) => a - b);
-    const index = new Map(epochs.map((e, i) => [e, i]));
-    const values: (number | null)[][] = [];
-    const elapsed: (number | null)[][] = [];
-    perRun.forEach((rows, j) => {
-      const v = new Array<number | null>(epochs.length).fill(null);
-      const t = new Array<number | null>(epochs.length).fill(null);
-      const start = this.getRun(runIds[j]!)?.startedAt ?? rows[0]?.[3] ?? 0;
-      for (const [, epoch, value, wall] of rows) {
-        const k = index.get(roundEpoch(epoch))!;
-        v[k] = value;
-        t[k] = (wall - start) / 1000;
-      }
-      values.push(v);
-      elapsed.push(t);
-    });
-    return { key, runIds: [...runIds], epoch: epochs, step: epochs.map((e) => grid.get(e)!), values, elapsed };
+   * values[j][k] (NaN where that run has no point: not trained that far, or another batch count).
+   * `time`: also the seconds since each run started. Charts read this (float32 is plenty for
+   * drawing); statistics and exports read the stored doubles. Columns are read one at a time
+   * (pluck): building a row object per point would cost five times as much. */
+  alignedHistory(runIds: readonly number[], key: string, opts: { time?: boolean } = {}): AlignedHistory {
+    const s = this.stmts;
+    const epochsOf = runIds.map((id) => s.keyEpochs.all(id, key) as number[]);
+    const first = epochsOf.find((e) => e.length) ?? [];
+    // The usual case: every run has the same epochs (same batches per epoch, trained as far).
+    const same = epochsOf.every((e) => e.length === first.length && e.every((v, i) => v === first[i]));
+    let epochs: number[];
+    let steps: number[];
+    let indexOf: ((j: number) => Int32Array) | null = null;
+    if (same) {
+      epochs = first;
+      const firstRun = runIds[epochsOf.indexOf(first)];
+      steps = firstRun === undefined ? [] : (s.keySteps.all(firstRun, key) as number[]);
+    } else {
+      const grid = new Map<number, { j: number; i: number }>();
+      epochsOf.forEach((es, j) => es.forEach((e, i) => grid.has(roundEpoch(e)) || grid.set(roundEpoch(e), { j, i })));
+      epochs = [...grid.keys()].sort((a, b) => a - b);
+      const at = new Map(epochs.map((e, k) => [e, k]));
+      const stepsCache = new Map<number, number[]>();
+      steps = epochs.map((e) => {
+        const { j, i } = grid.get(e)!;
+        if (!stepsCache.has(j)) stepsCache.set(j, s.keySteps.all(runIds[j]!, key) as number[]);
+        return stepsCache.get(j)![i]!;
+      });
+      indexOf = (j) => Int32Array.from(epochsOf[j]!, (e) => at.get(roundEpoch(e))!);
+    }
+    const spread = (j: number, column: number[], map: (v: number) => number = (v) => v) => {
+      const out = new Float32Array(epochs.length).fill(NaN);
+      const idx = indexOf?.(j);
+      for (let i = 0; i < column.length; i++) out[idx ? idx[i]! : i] = map(column[i]!);
+      return out;
+    };
+    const values = runIds.map((id, j) => spread(j, s.keyValues.all(id, key) as number[]));
+    let elapsed: Float32Array[] | null = null;
+    if (opts.time) {
+      elapsed = runIds.map((id, j) => {
+        const wall = s.keyWalls.all(id, key) as number[];
+        const start = this.getRun(id)?.startedAt ?? wall[0] ?? 0;
+        return spread(j, wall, (w) => (w - start) / 1000);
+      });
+    }
+    return { key, runIds: [...runIds], epoch: epochs, step: steps, values, elapsed };
   }
 
-  /** Every metric row of the given runs (all runs when empty), streamed in (run, key, step) order. */
-  *iterateHistories(runIds: readonly number[]): Generator<HistoryRow> {
-    const ids = runIds.length ? runIds : this.listRuns().map((r) => r.id);
-    const stmt = this.db.prepare(`SELECT run_id, key, step, epoch, value, wall_time FROM metric WHERE run_id = ? ORDER BY key, step`);
-    for (const id of ids) yield* stmt.iterate(id) as IterableIterator<HistoryRow>;
+  /** The whole epoch (1-based) with the highest value of a per-epoch key, the earliest on ties
+   * (as the best checkpoint is chosen); null when the run has none. */
+  bestEpoch(runId: number, key: string): number | null {
+    return (this.stmts.bestEpochOf.get(runId, key) as number | undefined) ?? null;
+  }
+
+  /** The last whole-epoch point of a key. */
+  lastEpochPoint(runId: number, key: string): { epoch: number; value: number } | null {
+    return (this.stmts.lastEpochOf.get(runId, key) as { epoch: number; value: number } | undefined) ?? null;
+  }
+
+  valueAt(runId: number, key: string, epoch: number): number | null {
+    return (this.stmts.valueAtEpoch.get(runId, key, epoch) as number | undefined) ?? null;
+  }
+
+  /** Sum of a key's values (e.g. time/epoch_s: the training time), null without points. */
+  sumOf(runId: number, key: string): number | null {
+    return (this.stmts.sumOf.get(runId, key) as number | null | undefined) ?? null;
+  }
+
+  /** Every metric row of one run as [key, step, epoch, value, wall_time], streamed in (key, step)
+   * order, a page of 5,000 rows at a time: an export of a million rows never holds more, and
+   * reading pages is faster than stepping row by row (raw arrays, not objects, for the same reason). */
+  *iterateHistory(runId: number): Generator<[string, number, number, number, number]> {
+    for (const key of this.stmts.keysOf.all({ run: runId }) as string[]) {
+      let step = -Infinity;
+      for (;;) {
+        // without the key column: one string fewer to build per row
+        const rows = this.stmts.historyPage.all(runId, key, step) as [number, number, number, number][];
+        for (const r of rows) yield [key, r[0], r[1], r[2], r[3]];
+        if (rows.length < HISTORY_PAGE) break;
+        step = rows[rows.length - 1]![0];
+      }
+    }
   }
 
   deleteRun(id: number): boolean {

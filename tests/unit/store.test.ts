@@ -115,3 +115,55 @@ describe('store', () => {
     expect(() => store.db.prepare(`UPDATE run SET status = 'weird' WHERE id = ?`).run(run.id)).toThrow(/CHECK constraint/);
   });
 });
+
+describe('histories for comparisons and exports', () => {
+  const pts = (key: string, n: number, perEpoch: number) =>
+    Array.from({ length: n }, (_, i) => ({ key, step: i + 1, epoch: perEpoch === 1 ? i + 1 : (i + 1) / perEpoch, value: i / 7, time: 1_763_800_000_000 + i }));
+
+  it('streams every row of a run once, in (key, step) order, across pages', () => {
+    const r = store.createRun(defaultRunConfig(), 'running');
+    store.addMetrics(r.id, [...pts('train/loss_step', 12_345, 100), ...pts('a/first', 3, 1), ...pts('val/acc', 40, 1)]);
+    const rows = [...store.iterateHistory(r.id)];
+    expect(rows).toHaveLength(12_345 + 3 + 40);
+    expect(rows.slice(0, 4).map((x) => [x[0], x[1]])).toEqual([['a/first', 1], ['a/first', 2], ['a/first', 3], ['train/loss_step', 1]]);
+    const loss = rows.filter((x) => x[0] === 'train/loss_step').map((x) => x[1]);
+    expect(loss).toEqual(Array.from({ length: 12_345 }, (_, i) => i + 1)); // no row lost or repeated at a page boundary
+    expect(rows[5000]).toEqual(['train/loss_step', 4998, 49.98, 4997 / 7, 1_763_800_000_000 + 4997]);
+  });
+
+  it('aligns runs on one epoch grid; a run with fewer epochs has NaN there; summaries skip per-step keys', () => {
+    const a = store.createRun(defaultRunConfig(), 'running');
+    const b = store.createRun(defaultRunConfig(), 'running');
+    store.addMetrics(a.id, pts('val/acc', 5, 1));
+    store.addMetrics(b.id, [...pts('val/acc', 3, 1), ...pts('train/loss_step', 30, 10)]);
+    const h = store.alignedHistory([a.id, b.id], 'val/acc', { time: true });
+    expect(h.epoch).toEqual([1, 2, 3, 4, 5]);
+    expect(Array.from(h.values[1]!)).toEqual([0, 1 / 7, 2 / 7, NaN, NaN].map(Math.fround));
+    expect(h.elapsed).not.toBeNull();
+    // different grids (per-step, 10 a epoch vs whole epochs) merge into the union
+    store.addMetrics(a.id, pts('train/loss_step', 2, 1));
+    expect(store.alignedHistory([a.id, b.id], 'train/loss_step').epoch.slice(0, 3)).toEqual([0.1, 0.2, 0.3]);
+    expect(store.alignedHistory([a.id, b.id], 'train/loss_step').epoch).toHaveLength(30);
+    expect(Object.keys(store.summaries(b.id).final)).toEqual(['val/acc']);
+    expect(store.summaries(a.id).best['val/acc']).toBe(4 / 7);
+  });
+});
+
+describe('history CSV export', () => {
+  it('round-trips names that need quoting, full-precision values and ISO times', async () => {
+    const { writeHistoriesCsv } = await import('../../src/main/services/export');
+    const { parse } = await import('csv-parse/sync');
+    const { PassThrough } = await import('node:stream');
+    const r = store.createRun(defaultRunConfig(), 'running', 'lr 0.1, "wide"\nnet');
+    const values = [0.1 + 0.2, 1 / 3, -2.5e-12, 12345.678901234567];
+    store.addMetrics(r.id, values.map((value, i) => ({ key: 'val/acc', step: i + 1, epoch: i + 1, value, time: 1_763_845_200_123 + i * 1001 })));
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    await writeHistoriesCsv(store, [r.id], out);
+    const rows = parse(Buffer.concat(chunks).toString(), { columns: true }) as Record<string, string>[];
+    expect(rows.map((x) => Number(x.value))).toEqual(values); // shortest round-trip text: no digit lost
+    expect(rows[0]).toMatchObject({ run_id: String(r.id), run_name: 'lr 0.1, "wide"\nnet', key: 'val/acc', step: '1', epoch: '1', wall_time: new Date(1_763_845_200_123).toISOString() });
+    expect(rows[3]!.wall_time).toBe(new Date(1_763_845_200_123 + 3003).toISOString());
+  });
+});

@@ -16,17 +16,9 @@ export interface ArmGroup {
   runs: RunRecord[];
 }
 
-/** The epoch (1-based) whose val/acc is the best of the run (the earliest on ties, as the best
- * checkpoint is chosen), or the last epoch when the run has no validation split. */
-function bestValEpoch(store: Store, runId: number): number | null {
-  const val = store.history(runId, ['val/acc'])['val/acc'] ?? [];
-  let best: { e: number; v: number } | null = null;
-  for (const p of val) if (!best || p.value > best.v) best = { e: p.epoch, v: p.value };
-  return best?.e ?? null;
-}
-
 /** One run's number under the rule. Unfinished runs have none: a mean over runs that stopped at
- * different points would mix epochs. */
+ * different points would mix epochs. Under best-val, the epoch is the one with the best val/acc
+ * (the earliest on ties, as the best checkpoint is chosen), or the last without a validation split. */
 export function selectValue(store: Store, run: RunRecord, metric: string, rule: SelectionRule): { value: number | null; epoch: number | null } {
   if (run.status !== 'completed') return { value: null, epoch: null };
   if (metric.startsWith('test/')) {
@@ -35,14 +27,12 @@ export function selectValue(store: Store, run: RunRecord, metric: string, rule: 
     const v = metric === 'test/acc' ? ev.acc : metric === 'test/loss' ? ev.loss : metric === 'test/top5' ? ev.top5 : null;
     return { value: v, epoch: ev.epoch };
   }
-  const h = store.history(run.id, [metric])[metric] ?? [];
-  const perEpoch = h.filter((p) => Number.isInteger(p.epoch));
-  if (!perEpoch.length) return { value: null, epoch: null };
-  const last = perEpoch[perEpoch.length - 1]!;
-  if (rule === 'last') return { value: last.value, epoch: last.epoch };
-  const e = bestValEpoch(store, run.id) ?? last.epoch;
-  const at = perEpoch.find((p) => p.epoch === e);
-  return { value: at?.value ?? null, epoch: at ? e : null };
+  const last = store.lastEpochPoint(run.id, metric);
+  if (!last) return { value: null, epoch: null };
+  if (rule === 'last') return last;
+  const e = store.bestEpoch(run.id, 'val/acc') ?? last.epoch;
+  const value = store.valueAt(run.id, metric, e);
+  return { value, epoch: value === null ? null : e };
 }
 
 /** Training wall time of a completed run: the sum of its epochs' times (time/epoch_s), which
@@ -50,8 +40,8 @@ export function selectValue(store: Store, run: RunRecord, metric: string, rule: 
  * so the cost ratio is the trick's; the run's start-to-end time when it has no epoch times. */
 function wallS(store: Store, r: RunRecord): number | null {
   if (r.status !== 'completed') return null;
-  const epochs = store.history(r.id, ['time/epoch_s'])['time/epoch_s'] ?? [];
-  if (epochs.length) return epochs.reduce((a, p) => a + p.value, 0);
+  const train = store.sumOf(r.id, 'time/epoch_s');
+  if (train !== null) return train;
   return r.startedAt !== null && r.endedAt !== null ? (r.endedAt - r.startedAt) / 1000 : null;
 }
 

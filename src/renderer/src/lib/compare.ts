@@ -2,7 +2,7 @@
 // seeds themselves on demand, and per-seed differences to the baseline with their mean and CI. The
 // input is the store's aligned histories (one grid for every run), so no resampling happens here;
 // Chart.js decimates (LTTB) only when drawing.
-import type { AlignedHistory } from '../../../shared/api';
+import type { AlignedHistory, AlignedHistoryWire } from '../../../shared/api';
 import { meanCurve, type BandKind } from '../../../shared/bands';
 
 export type CompareX = 'epoch' | 'step' | 'time';
@@ -35,9 +35,23 @@ export interface BandLine {
   n?: number[];
 }
 
+function f32(b64: string): Float32Array {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new Float32Array(bytes.buffer);
+}
+
+/** The store's aligned histories as they came over the wire (float32, base64). */
+export function decodeAligned(w: AlignedHistoryWire): AlignedHistory {
+  return { ...w, values: w.values.map(f32), elapsed: w.elapsed?.map(f32) ?? null };
+}
+
 /** TensorBoard's smoothing: an exponential moving average, debiased so the start is not pulled
  * towards 0; missing values are skipped (stay missing). weight 0 = no smoothing. */
-export function smooth(values: readonly (number | null)[], weight: number): number[] {
+export function smooth(values: ArrayLike<number | null>, weight: number): ArrayLike<number> {
+  // nothing to smooth: the values as they are (null only comes from hand-made input)
+  if (weight <= 0 && values instanceof Float32Array) return values;
   const out = new Array<number>(values.length);
   let last = 0;
   let count = 0;
@@ -70,8 +84,8 @@ function xAt(h: AlignedHistory, k: number, x: CompareX, js: readonly number[]): 
   let s = 0;
   let n = 0;
   for (const j of js) {
-    const t = h.elapsed[j]![k];
-    if (t !== null && t !== undefined) {
+    const t = h.elapsed?.[j]?.[k];
+    if (t !== undefined && Number.isFinite(t)) {
       s += t;
       n++;
     }
@@ -79,7 +93,7 @@ function xAt(h: AlignedHistory, k: number, x: CompareX, js: readonly number[]): 
   return n ? s / n : NaN;
 }
 
-function meanLine(h: AlignedHistory, label: string, color: string, series: number[][], js: number[], x: CompareX, band: BandKind): BandLine {
+function meanLine(h: AlignedHistory, label: string, color: string, series: ArrayLike<number>[], js: number[], x: CompareX, band: BandKind): BandLine {
   const c = meanCurve(series, band);
   const points: Pt[] = [];
   const lo: Pt[] = [];
@@ -108,15 +122,17 @@ export function armCurves(h: AlignedHistory | undefined, arms: readonly ArmRuns[
   for (const arm of arms) {
     const js = arm.runs.map((r) => row.get(r.runId)).filter((j): j is number => j !== undefined);
     const series = js.map((j) => smooth(h.values[j]!, o.smoothing));
-    if (!series.some((s) => s.some(Number.isFinite))) continue;
+    if (!series.some((s) => Array.prototype.some.call(s, Number.isFinite))) continue;
     means.push(meanLine(h, arm.name, arm.color, series, js, o.x, o.band));
     if (o.seeds) {
       js.forEach((j, i) => {
         const pts: Pt[] = [];
-        series[i]!.forEach((y, k) => {
+        const ys = series[i]!;
+        for (let k = 0; k < ys.length; k++) {
+          const y = ys[k]!;
           const xv = xAt(h, k, o.x, [j]);
           if (Number.isFinite(y) && Number.isFinite(xv)) pts.push({ x: xv, y });
-        });
+        }
         seeds.push({ label: `${arm.name} · seed ${arm.runs.find((r) => row.get(r.runId) === j)!.seed}`, color: arm.color, points: pts, seed: true });
       });
     }
@@ -138,7 +154,7 @@ export function diffCurves(h: AlignedHistory | undefined, arms: readonly ArmRuns
   const seeds: BandLine[] = [];
   for (const arm of arms) {
     if (arm === base) continue;
-    const diffs: number[][] = [];
+    const diffs: Float64Array[] = [];
     const labels: string[] = [];
     for (const r of arm.runs) {
       const j = row.get(r.runId);
@@ -146,7 +162,9 @@ export function diffCurves(h: AlignedHistory | undefined, arms: readonly ArmRuns
       if (j === undefined || b === undefined) continue;
       const a = smooth(h.values[j]!, o.smoothing);
       const bb = smooth(h.values[b]!, o.smoothing);
-      diffs.push(a.map((v, k) => v - bb[k]!)); // NaN where either is missing
+      const d = new Float64Array(a.length);
+      for (let k = 0; k < d.length; k++) d[k] = a[k]! - bb[k]!; // NaN where either is missing
+      diffs.push(d);
       labels.push(`${arm.name} − ${base.name} · seed ${r.seed}`);
     }
     if (!diffs.length) continue;
