@@ -44,6 +44,8 @@ export interface RunSummary {
   name: string;
   status: RunStatus;
   config: RunConfig;
+  /** The experiment the run belongs to (one arm, one seed), or null. */
+  experimentId: number | null;
   seed: number;
   backend: string | null;
   device: string | null;

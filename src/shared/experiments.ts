@@ -123,6 +123,10 @@ export function planExperiment(raw: unknown): { ok: true; plan: ExperimentPlan }
   return { ok: true, plan: { file, pretrain, arms: arms as ExperimentPlan['arms'] } };
 }
 
+/** Config fields that are not what an arm changes: every run has its own name and seed, and a
+ * fine-tuning run its own source run. */
+export const NOT_ARM_FIELDS: ReadonlySet<string> = new Set(['name', 'seed', 'init.fromRun']);
+
 // ---------------------------------------------------------------------------------------------
 // What the store and the API say about experiments
 
@@ -146,7 +150,7 @@ export interface ExperimentInfo {
   metric: string;
   rule: SelectionRule;
   createdAt: number;
-  /** Run ids by arm id, then seed (JSON object keys are strings). */
+  /** Every run of the experiment (pre-training included), in the order they were created. */
   runs: { runId: number; armId: number; seed: number }[];
 }
 
@@ -212,15 +216,14 @@ export interface PairingPayload {
 
 /** Why two runs of one seed are not a matched pair (null when they are): a parameter both have
  * with the same shape started from different values, or they saw different data. Parameters only
- * one has, or with another shape (an arm's extra or wider layer), are not shared and not compared;
- * `exclude` names layers re-created on purpose (a fine-tuned head). */
-export function pairingProblem(a: PairingPayload, b: PairingPayload, exclude: readonly string[] = []): string | null {
+ * one has, or with another shape (an arm's extra or wider layer), are not shared and not compared. */
+export function pairingProblem(a: PairingPayload, b: PairingPayload): string | null {
   if (a.data !== b.data) return 'different data split or order';
   const shape = (v: string) => v.slice(0, v.indexOf(':'));
   const differ = Object.keys(a.weights).filter((k) => {
     const x = a.weights[k]!;
     const y = b.weights[k];
-    return y !== undefined && shape(x) === shape(y) && x !== y && !exclude.some((l) => k.startsWith(`${l}/`));
+    return y !== undefined && shape(x) === shape(y) && x !== y;
   });
   return differ.length ? `different initial weights: ${differ.slice(0, 3).join(', ')}${differ.length > 3 ? ` and ${differ.length - 3} more` : ''}` : null;
 }

@@ -40,6 +40,9 @@ export interface PairedComparison {
   tTestNote: string | null;
   /** Why pWilcoxon is null, or how to read it (too few seeds to ever reach p<0.05, approximated); null otherwise. */
   wilcoxonNote: string | null;
+  /** The exact test with at most 5 non-zero differences: its smallest two-sided p (2 / 2^m) is
+   * above 0.05, so no outcome could be significant; a comparison table shows the note, not the number. */
+  wilcoxonTooFew: boolean;
   /** Pairs where the arm is strictly better (higher or lower, per higherIsBetter). */
   betterIn: number;
   /** Pairs where the arm is strictly worse. */
@@ -105,29 +108,25 @@ function minPNote(m: number, n: number): string | null {
 }
 
 /** Two-sided Wilcoxon signed-rank p of the differences d (finite), as scipy.stats.wilcoxon's defaults; see the top of this file. */
-function wilcoxonTest(d: Float64Array): { p: number | null; note: string | null } {
+function wilcoxonTest(d: Float64Array): { p: number | null; note: string | null; tooFew: boolean } {
   const n = d.length;
-  if (n === 0) return { p: null, note: 'no paired seeds' };
+  if (n === 0) return { p: null, note: 'no paired seeds', tooFew: false };
   const nonzero = d.filter((v) => v !== 0);
   const m = nonzero.length;
-  if (m === 0) return { p: null, note: 'all differences zero' };
+  if (m === 0) return { p: null, note: 'all differences zero', tooFew: false };
   const ties = hasTies(nonzero.map(Math.abs).sort());
   const zeros = m < n;
-  const notes: string[] = [];
-  let p: number;
   if (n > 50 || (n > 13 && (ties || zeros))) {
     // normal approximation without continuity correction, zeros dropped, tie-corrected variance
-    // (@stdlib drops the zeros itself with its default zeroMethod 'wilcox'; n >= 14 here)
-    p = wilcoxon(d, { correction: false }).pValue;
-  } else if (!ties) {
-    p = exactWilcoxon(nonzero);
-  } else {
-    // N <= 13 with tied |d| (so m >= 2): SciPy's exact permutation test over sign flips
-    p = signFlipP(nonzero);
+    // (@stdlib drops the zeros itself with its default zeroMethod 'wilcox'; n >= 14 here); its p
+    // has no floor, so no "cannot reach" note
+    return { p: wilcoxon(d, { correction: false }).pValue, note: null, tooFew: false };
   }
-  const minNote = minPNote(m, n);
-  if (minNote) notes.unshift(minNote);
-  return { p, note: notes.length ? notes.join('; ') : null };
+  // exact: the signed-rank distribution, or SciPy's permutation test over sign flips for N <= 13
+  // with tied |d| (so m >= 2); either way the smallest two-sided p is 2 / 2^m
+  const p = ties ? signFlipP(nonzero) : exactWilcoxon(nonzero);
+  const note = minPNote(m, n);
+  return { p, note, tooFew: note !== null };
 }
 
 /**
@@ -172,6 +171,6 @@ export function pairedComparison(arm: readonly number[], base: readonly number[]
     ci95 = [t.ci[0]!, t.ci[1]!];
   }
   const w = wilcoxonTest(d);
-  return { n, delta, sdDelta, ci95, pTTest, pWilcoxon: w.p, tTestNote, wilcoxonNote: w.note, betterIn, worseIn, tiedIn };
+  return { n, delta, sdDelta, ci95, pTTest, pWilcoxon: w.p, tTestNote, wilcoxonNote: w.note, wilcoxonTooFew: w.tooFew, betterIn, worseIn, tiedIn };
 }
 

@@ -23,6 +23,7 @@ interface RunRow {
   ended_at: number | null;
   error: string | null;
   resume: number;
+  experiment_id: number | null;
 }
 
 export interface RunRecord extends Omit<RunSummary, 'final' | 'best' | 'progress' | 'checkpoints'> {
@@ -33,7 +34,6 @@ export interface RunRecord extends Omit<RunSummary, 'final' | 'best' | 'progress
 }
 
 export interface HistoryRow {
-  run_id: number;
   key: string;
   step: number;
   epoch: number;
@@ -69,6 +69,7 @@ function toRecord(r: RunRow): RunRecord {
     pid: r.pid,
     host: r.host,
     resume: r.resume === 1,
+    experimentId: r.experiment_id ?? null,
   };
 }
 
@@ -121,6 +122,7 @@ export class Store {
       ),
       // In the order written: a resumed run's steps go back to its checkpoint.
       events: db.prepare(`SELECT epoch, step, kind, payload, wall_time FROM event WHERE run_id = ? ORDER BY id`),
+      eventOfKind: db.prepare(`SELECT payload FROM event WHERE run_id = ? AND kind = ? ORDER BY id DESC LIMIT 1`).pluck(),
       // The run's distinct keys by seeking the (run, key, step) index from one key to the next:
       // as many lookups as keys, however many points (a per-step key has tens of thousands).
       keysOf: db.prepare(
@@ -243,6 +245,12 @@ export class Store {
     );
   }
 
+  /** The payload of a run's latest event of a kind (e.g. 'pairing'), or null. */
+  eventPayload(runId: number, kind: string): Record<string, unknown> | null {
+    const p = this.stmts.eventOfKind.get(runId, kind) as string | undefined;
+    return p === undefined ? null : (JSON.parse(p) as Record<string, unknown>);
+  }
+
   /** Final (last) and best value of each summary metric of a run; per-step keys (suffix _step)
    * are not summaries and are never read. */
   summaries(runId: number): { final: Record<string, number>; best: Record<string, number> } {
@@ -267,7 +275,7 @@ export class Store {
       }
       return out;
     }
-    for (const r of this.stmts.history.iterate(runId) as IterableIterator<Omit<HistoryRow, 'run_id'>>) {
+    for (const r of this.stmts.history.iterate(runId) as IterableIterator<HistoryRow>) {
       (out[r.key] ??= []).push({ key: r.key, step: r.step, epoch: r.epoch, value: r.value, time: r.wall_time });
     }
     return out;

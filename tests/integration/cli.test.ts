@@ -70,7 +70,7 @@ describe('npm run export', () => {
     expect(r.code, r.stderr).toBe(0);
     const rows = parse(fs.readFileSync(out), { columns: true }) as Record<string, string>[];
     expect(Object.keys(rows[0]!)).toEqual(['run_id', 'run_name', 'epoch', 'step', 'kind', 'payload', 'wall_time']);
-    expect(rows.map((e) => e.kind)).toEqual(['run.start', 'run.end']);
+    expect(rows.map((e) => e.kind)).toEqual(['run.start', 'pairing', 'run.end']);
     expect(JSON.parse(rows[0]!.payload!)).toMatchObject({ backend: 'wasm', dataset: 'synthetic' });
     const both = await runCli('src/main/export-cli.ts', ['--data-dir', tmp.dir, '--out', out, '--events', '--histories']);
     expect(both.code).toBe(2);

@@ -155,13 +155,13 @@ describe('npm run experiment', () => {
       const r = await runCli('src/main/experiment-cli.ts', ['--file', file, '--data-dir', tmp.dir]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/cli: test\/acc at the best val\/acc epoch/);
-      expect(r.stdout).toMatch(/Wilcoxon: .*3: cannot reach p<0\.05/); // 3 seeds: the exact test's smallest p is 0.25
+      expect(r.stdout).toMatch(/Wilcoxon: (.*3: cannot reach p<0\.05|all differences zero)/); // 3 seeds: the exact test's smallest p is 0.25
       const j = r.last as { experimentId: number; metric: string; arms: Record<string, unknown>[] };
       expect(j).toMatchObject({ experimentId: 1, metric: 'test/acc' });
       expect(j.arms.map((a) => Object.keys(a).sort())).toEqual([0, 1].map(() => ['betterIn', 'ci95', 'costRatio', 'delta', 'mean', 'n', 'name', 'pTTest', 'pWilcoxon', 'std'].sort()));
       expect(j.arms[0]).toMatchObject({ name: 'baseline', n: 3, delta: null, ci95: null, pTTest: null, pWilcoxon: null, betterIn: null });
       expect(j.arms[1]).toMatchObject({ name: 'smoothed', n: 3 });
-      expect(typeof j.arms[1]!.pWilcoxon).toBe('number');
+      expect(j.arms[1]!.pWilcoxon).toBeNull(); // 3 seeds: too few for the signed-rank test (the table says why)
       // The numbers are those of the store: the CLI's table is the app's table.
       const store = new Store(tmp.dir);
       try {

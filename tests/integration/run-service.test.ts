@@ -41,7 +41,7 @@ describe('run service with forked trainers', () => {
       expect(h[key]!.map((p) => p.epoch), key).toEqual([1, 2]);
     }
     expect(h['test/acc']).toHaveLength(1);
-    expect(ctx.store.events(run.id).map((e) => e.kind)).toEqual(['run.start', 'run.end']);
+    expect(ctx.store.events(run.id).map((e) => e.kind)).toEqual(['run.start', 'pairing', 'run.end']);
 
     // Live messages reached the host: progress and metrics while running, then the final status.
     expect(ctx.rec.of('runs:progress').length).toBeGreaterThan(0);

@@ -289,3 +289,18 @@ describe('meanCurve', () => {
     expect(Math.min(...times)).toBeLessThan(25);
   });
 });
+
+describe('too few seeds for the signed-rank test', () => {
+  it('flags the exact test that cannot reach p<0.05, and only it', () => {
+    const three = pairedComparison([0.91, 0.92, 0.93], [0.9, 0.9, 0.9], true);
+    expect(three.wilcoxonTooFew).toBe(true); // smallest p 2/2^3 = 0.25
+    const six = pairedComparison([1, 2, 3, 4, 5, 6].map((x) => x + 0.5), [0, 0, 0, 0, 0, 0], true);
+    expect(six.wilcoxonTooFew).toBe(false); // 2/2^6 = 0.031
+    // N = 15 with 10 zero differences: SciPy's normal approximation, whose p has no floor
+    const arm = [...Array(10).fill(0.9), 0.91, 0.92, 0.93, 0.94, 0.95];
+    const approx = pairedComparison(arm, Array(15).fill(0.9), true);
+    expect(approx.wilcoxonTooFew).toBe(false);
+    expect(approx.wilcoxonNote).toBeNull();
+    expect(approx.pWilcoxon).toBeLessThan(0.05);
+  });
+});

@@ -6,7 +6,7 @@
 import { ApiFailure, type SummaryQuery } from '../../shared/api';
 import { flattenConfig } from '../../shared/config';
 import type { ArmSummary, ComparedRun, ComparisonSummary, PairingPayload, SelectionRule } from '../../shared/experiments';
-import { pairingProblem, SELECTION_RULES } from '../../shared/experiments';
+import { NOT_ARM_FIELDS, pairingProblem, SELECTION_RULES } from '../../shared/experiments';
 import { describe, pairedComparison } from '../../shared/stats';
 import { lowerIsBetter, type RunRecord, type Store } from '../../store/store';
 
@@ -46,8 +46,18 @@ function wallS(store: Store, r: RunRecord): number | null {
 }
 
 function pairingOf(store: Store, runId: number): PairingPayload | null {
-  const e = store.events(runId).find((x) => x.kind === 'pairing');
-  return e ? (e.payload as unknown as PairingPayload) : null;
+  return store.eventPayload(runId, 'pairing') as PairingPayload | null;
+}
+
+/** One run per seed: the latest completed one, else the latest (a seed run again — a failed run
+ * resumed as a new one, a CLI and the app both training it — must not count twice). */
+function onePerSeed(runs: readonly RunRecord[]): RunRecord[] {
+  const bySeed = new Map<number, RunRecord>();
+  for (const r of runs) {
+    const had = bySeed.get(r.seed);
+    if (!had || (r.status === 'completed') >= (had.status === 'completed')) bySeed.set(r.seed, r);
+  }
+  return [...bySeed.values()].sort((a, b) => a.seed - b.seed);
 }
 
 export function compareGroups(store: Store, title: string, groups: readonly ArmGroup[], metric: string, rule: SelectionRule): ComparisonSummary {
@@ -57,7 +67,7 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
   for (const g of groups) {
     compared.set(
       g,
-      g.runs.map((r) => ({ runId: r.id, seed: r.seed, status: r.status, ...selectValue(store, r, metric, rule), wallS: wallS(store, r) })),
+      onePerSeed(g.runs).map((r) => ({ runId: r.id, seed: r.seed, status: r.status, ...selectValue(store, r, metric, rule), wallS: wallS(store, r) })),
     );
   }
   const baseRuns = base ? compared.get(base)! : [];
@@ -65,7 +75,7 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
   const mean = (xs: (number | null)[]) => describe(xs.filter((x): x is number => x !== null)).mean;
   const baseWall = mean(baseRuns.map((r) => r.wallS));
   const pairing: ComparisonSummary['pairing'] = [];
-  const basePairing = new Map(base ? base.runs.map((r) => [r.seed, pairingOf(store, r.id)]) : []);
+  const basePairing = new Map(baseRuns.map((r) => [r.seed, pairingOf(store, r.runId)]));
 
   const arms: ArmSummary[] = groups.map((g) => {
     const runs = compared.get(g)!;
@@ -73,13 +83,15 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
     let paired: ArmSummary['paired'] = null;
     if (g !== base) {
       const pairs = runs.filter((r) => r.value !== null && baseBySeed.has(r.seed));
-      paired = pairedComparison(
+      const { wilcoxonTooFew, ...p } = pairedComparison(
         pairs.map((r) => r.value!),
         pairs.map((r) => baseBySeed.get(r.seed)!.value!),
         higherIsBetter,
       );
-      for (const r of g.runs) {
-        const a = pairingOf(store, r.id);
+      // Too few seeds for the signed-rank test to ever reach p < 0.05: say so instead of a number.
+      paired = wilcoxonTooFew ? { ...p, pWilcoxon: null } : p;
+      for (const r of runs) {
+        const a = pairingOf(store, r.runId);
         const b = basePairing.get(r.seed);
         if (!a || !b) continue; // runs from before the pairing event, or not started yet
         const problem = pairingProblem(a, b);
@@ -106,26 +118,23 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
 export function experimentGroups(store: Store, experimentId: number): { title: string; groups: ArmGroup[] } {
   const info = store.experiments.get(experimentId);
   if (!info) throw new Error(`experiment ${experimentId} does not exist`);
-  const byId = new Map(store.listRuns().map((r) => [r.id, r]));
   const groups: ArmGroup[] = info.arms
     .filter((a) => a.role !== 'pretrain')
     .sort((a, b) => (a.role === 'baseline' ? -1 : b.role === 'baseline' ? 1 : a.position - b.position))
     .map((a) => ({
       name: a.name,
       role: a.role === 'baseline' ? 'baseline' : 'arm',
-      runs: info.runs.filter((x) => x.armId === a.id).map((x) => byId.get(x.runId)).filter((r): r is RunRecord => !!r),
+      runs: info.runs.filter((x) => x.armId === a.id).map((x) => store.getRun(x.runId)).filter((r): r is RunRecord => !!r),
     }));
   return { title: info.name, groups };
 }
-
-const NOT_ARM = new Set(['name', 'seed', 'init.fromRun']);
 
 /** Ad-hoc selections: runs whose configs differ only in seed and name are one arm (the first
  * selected run's arm is the baseline); an arm is named by what it changes against the baseline. */
 export function adhocGroups(runs: readonly RunRecord[]): ArmGroup[] {
   const keyOf = (r: RunRecord) => {
     const f = flattenConfig(r.config);
-    return JSON.stringify(Object.keys(f).filter((k) => !NOT_ARM.has(k)).sort().map((k) => [k, f[k]]));
+    return JSON.stringify(Object.keys(f).filter((k) => !NOT_ARM_FIELDS.has(k)).sort().map((k) => [k, f[k]]));
   };
   const groups = new Map<string, RunRecord[]>();
   for (const r of runs) {
@@ -139,7 +148,7 @@ export function adhocGroups(runs: readonly RunRecord[]): ArmGroup[] {
     if (i === 0) return 'baseline';
     const f = flattenConfig(rs[0]!.config);
     const diff = Object.keys({ ...base, ...f })
-      .filter((k) => !NOT_ARM.has(k) && base[k] !== f[k])
+      .filter((k) => !NOT_ARM_FIELDS.has(k) && base[k] !== f[k])
       .map((k) => `${k}=${f[k] ?? '—'}`);
     return diff.slice(0, 3).join(', ') + (diff.length > 3 ? ` +${diff.length - 3}` : '') || `arm ${i}`;
   };
@@ -154,17 +163,17 @@ export function summarize(store: Store, q: SummaryQuery): ComparisonSummary {
   if (q?.metric !== undefined && (typeof q.metric !== 'string' || !q.metric)) throw new ApiFailure({ code: 'bad_request', message: 'metric must be a metric key such as test/acc', field: 'metric' });
   if (q?.experimentId !== undefined && q.experimentId !== null) {
     if (!Number.isInteger(q.experimentId)) throw new ApiFailure({ code: 'bad_request', message: 'experimentId must be an experiment id', field: 'experimentId' });
-    const info = store.experiments.get(q.experimentId);
-    if (!info) throw new ApiFailure({ code: 'not_found', message: `experiment ${q.experimentId} does not exist`, field: 'experimentId' });
-    const { title, groups } = experimentGroups(store, info.id);
-    return compareGroups(store, title, groups, q.metric ?? info.metric, rule ?? info.rule);
+    const spec = store.experiments.spec(q.experimentId);
+    if (!spec) throw new ApiFailure({ code: 'not_found', message: `experiment ${q.experimentId} does not exist`, field: 'experimentId' });
+    const { title, groups } = experimentGroups(store, q.experimentId);
+    return compareGroups(store, title, groups, q.metric ?? spec.metric, rule ?? spec.rule);
   }
   if (!Array.isArray(q?.runIds) || !q.runIds.every((x) => Number.isInteger(x))) {
     throw new ApiFailure({ code: 'bad_request', message: 'runIds must be a list of run ids (or give experimentId)', field: 'runIds' });
   }
-  const all = new Map(store.listRuns().map((r) => [r.id, r]));
-  const missing = q.runIds.filter((i) => !all.has(i));
+  const found = q.runIds.map((i) => store.getRun(i));
+  const missing = q.runIds.filter((_, k) => !found[k]);
   if (missing.length) throw new ApiFailure({ code: 'not_found', message: `no run with id ${missing.join(', ')}`, field: 'runIds' });
-  const runs = q.runIds.map((i) => all.get(i)!);
+  const runs = found as RunRecord[];
   return compareGroups(store, `${runs.length} selected runs`, adhocGroups(runs), q.metric ?? 'test/acc', rule ?? 'best-val');
 }

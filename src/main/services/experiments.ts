@@ -86,23 +86,40 @@ export class ExperimentService {
       if (!pre) continue;
       const arms = info.arms.filter((a) => a.role !== 'pretrain');
       for (const seed of info.seeds) {
-        const missing = arms.filter((a) => !info.runs.some((r) => r.armId === a.id && r.seed === seed));
         const preRun = info.runs.filter((r) => r.armId === pre.id && r.seed === seed).pop();
-        const status = preRun ? this.store.getRun(preRun.runId)?.status : undefined;
-        if (!missing.length || !preRun || !status) continue;
-        if (status === 'completed') this.launchArms(info, seed, missing, preRun.runId);
-        else if (status === 'queued' || status === 'running') this.runs.whenFinished(preRun.runId, (st) => st === 'completed' && this.launchArms(info, seed, missing, preRun.runId));
+        if (preRun) this.afterPretrain(info.id, seed, arms, preRun.runId);
       }
     }
   }
 
-  private launchArms(info: ExperimentInfo, seed: number, arms: readonly ArmInfo[], pretrainRun: number | null): void {
+  /** Queue the arms of a seed from its pre-training run once that run is completed (now, or when
+   * it completes: after a resume too); arms that have a run for the seed by then are skipped, and
+   * nothing happens if the experiment was deleted meanwhile. */
+  private afterPretrain(experimentId: number, seed: number, arms: readonly ArmInfo[], preRunId: number): void {
+    const go = () => {
+      const info = this.store.experiments.get(experimentId);
+      if (!info) return;
+      const missing = arms.filter((a) => !info.runs.some((r) => r.armId === a.id && r.seed === seed));
+      if (missing.length) this.launchArms(info, seed, missing, preRunId);
+    };
+    const status = this.store.getRun(preRunId)?.status;
+    if (status === 'completed') go();
+    else if (status !== undefined) {
+      // failed/cancelled/interrupted: its status says why; a resume that completes it still counts
+      const follow = () => this.runs.whenFinished(preRunId, (st) => (st === 'completed' ? go() : follow()));
+      follow();
+    }
+  }
+
+  /** Start one run per arm for the seed, linked to the experiment; their ids. */
+  private launchArms(info: ExperimentInfo, seed: number, arms: readonly ArmInfo[], pretrainRun: number | null): number[] {
     const spec = this.store.experiments.spec(info.id)!;
     const file = { name: info.name, baseline: spec.baseline, pretrain: spec.pretrain ?? undefined };
-    for (const arm of arms) {
+    return arms.map((arm) => {
       const run = this.runs.start(armRunConfig(file, arm, seed, pretrainRun));
       this.store.experiments.link(run.id, info.id, arm.id);
-    }
+      return run.id;
+    });
   }
 
   list(): ExperimentInfo[] {
@@ -152,7 +169,8 @@ export class ExperimentService {
     };
     const r = planExperiment(file);
     if (!r.ok) throw invalid(r.errors.map((e) => ({ ...e, field: e.field.replace(/^arms\.\d+/, (m) => (m === `arms.${file.arms.length - 1}` ? 'arm' : m)) })), 'arm');
-    const arm = this.store.experiments.addArm(id, name as string, set as Record<string, unknown>);
+    const added = r.plan.arms[r.plan.arms.length - 1]!; // validated: trimmed name, set as given
+    const arm = this.store.experiments.addArm(id, added.name, added.set);
     this.launch(this.get(id), info.seeds, [arm]);
     return this.get(id);
   }
@@ -179,19 +197,10 @@ export class ExperimentService {
       }
       const existing = info.runs.filter((r) => r.armId === pre.id && r.seed === seed).pop();
       const status = existing ? this.store.getRun(existing.runId)?.status : undefined;
-      if (existing && status === 'completed') {
-        this.launchArms(info, seed, queued, existing.runId);
-        continue;
-      }
-      let preId = existing?.runId;
-      if (!existing || (status !== 'queued' && status !== 'running')) {
-        this.launchArms(info, seed, [pre], null);
-        preId = this.store.experiments.get(info.id)!.runs.filter((r) => r.armId === pre.id && r.seed === seed).pop()!.runId;
-      }
-      this.runs.whenFinished(preId!, (st) => {
-        if (st !== 'completed') return; // the pre-training's own status says why; nothing to fine-tune
-        this.launchArms(info, seed, queued, preId!);
-      });
+      // A seed without a usable pre-training (none, failed, cancelled) gets a new one.
+      const usable = status === 'completed' || status === 'queued' || status === 'running';
+      const preId = usable ? existing!.runId : this.launchArms(info, seed, [pre], null)[0]!;
+      this.afterPretrain(info.id, seed, queued, preId);
     }
   }
 }

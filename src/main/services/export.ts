@@ -1,8 +1,7 @@
 // CSV exports, streamed from the store through csv-stringify: a history export never holds more
 // than a few rows in memory and is never downsampled.
 import { Readable, type Writable } from 'node:stream';
-import { once } from 'node:events';
-import { finished, pipeline } from 'node:stream/promises';
+import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import { stringify as stringifySync } from 'csv-stringify/sync';
 import { ApiFailure, EXPORT_KINDS, type ExportKind, type ExportRequest } from '../../shared/api';
@@ -96,27 +95,27 @@ function isoFormatter(): (ms: number) => string {
  * 10 s for a million; this: ~3 µs.) */
 export async function writeHistoriesCsv(store: Store, ids: readonly number[], out: Writable): Promise<void> {
   const runs = selectRuns(store, ids);
-  const iso = isoFormatter();
-  const keys = new Map<string, string>();
-  let chunk = 'run_id,run_name,key,step,epoch,value,wall_time\n';
-  const flush = async () => {
-    const ok = out.write(chunk);
-    chunk = '';
-    if (!ok) await once(out, 'drain');
-  };
-  for (const r of runs) {
-    const lead = `${r.id},${csvCell(r.name)},`;
-    for (const [key, step, epoch, value, wall] of store.iterateHistory(r.id)) {
-      let k = keys.get(key);
-      if (k === undefined) keys.set(key, (k = csvCell(key)));
-      chunk += `${lead}${k},${step},${epoch},${value},${iso(wall)}\n`;
-      if (chunk.length > 65536) await flush();
+  function* chunks() {
+    const iso = isoFormatter();
+    const keys = new Map<string, string>();
+    let chunk = 'run_id,run_name,key,step,epoch,value,wall_time\n';
+    for (const r of runs) {
+      const lead = `${r.id},${csvCell(r.name)},`;
+      for (const [key, step, epoch, value, wall] of store.iterateHistory(r.id)) {
+        let k = keys.get(key);
+        if (k === undefined) keys.set(key, (k = csvCell(key)));
+        chunk += `${lead}${k},${step},${epoch},${value},${iso(wall)}\n`;
+        if (chunk.length > 65536) {
+          yield chunk;
+          chunk = '';
+        }
+      }
     }
+    yield chunk;
   }
-  await flush();
-  if (out === process.stdout) return; // stdout is not ours to close
-  out.end();
-  await finished(out);
+  // pipeline: back-pressure, and a destination that fails or goes away (a closed download) ends
+  // the export with an error instead of waiting for it forever
+  await pipeline(Readable.from(chunks(), { objectMode: false }), out);
 }
 
 /** Every event of the selected runs (lifecycle and tricks: rifle.reinit, mixup.off, ...), with
@@ -159,6 +158,9 @@ export function checkExportRequest(store: Store, req: unknown): ExportRequest {
     const e = Number.isInteger(r.experimentId) ? store.experiments.get(r.experimentId) : null;
     if (!e) throw bad('experimentId', `experiment ${String(r.experimentId)} does not exist`, 'not_found');
     experimentRuns = e.runs.map((x) => x.runId);
+    if (!experimentRuns.length && (r.kind === 'runs' || r.kind === 'histories') && !ids.length) {
+      throw bad('experimentId', `experiment ${e.id} has no runs yet`); // [] would mean every run
+    }
   } else if (r.kind !== 'runs' && r.kind !== 'histories' && !ids.length) {
     throw bad('ids', 'a summary needs an experiment or the runs to compare');
   }

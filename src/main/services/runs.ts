@@ -201,7 +201,15 @@ export class RunService {
     const f = this.followers.get(id);
     if (f && (!r || FINAL_STATUSES.includes(r.status))) {
       this.followers.delete(id);
-      for (const fn of f) fn(r?.status ?? 'failed');
+      for (const fn of f) {
+        try {
+          fn(r?.status ?? 'failed');
+        } catch (e) {
+          // a follower's failure (say, an experiment's next runs no longer valid) must not stop
+          // the others or take the host down: it is reported, the run's own status stands
+          process.stderr.write(`after run ${id} finished: ${(e as Error).message}\n`);
+        }
+      }
     }
   }
 
