@@ -90,37 +90,39 @@ export function meanCurve(series: readonly ArrayLike<number>[], kind: BandKind):
   let len = 0;
   for (const s of series) len = Math.max(len, s.length);
   const count = new Int32Array(len);
-  const sum = new Float64Array(len);
+  const mean = new Float64Array(len);
   for (const s of series) {
     for (let k = 0; k < s.length; k++) {
       const v = s[k]!;
-      if (Number.isFinite(v)) {
+      if (v - v === 0) {
+        // finite (NaN and ±Infinity give NaN), without a call per point
         count[k]!++;
-        sum[k]! += v;
+        mean[k]! += v;
       }
     }
   }
-  const mean = new Array<number>(len);
-  for (let k = 0; k < len; k++) mean[k] = count[k]! > 0 ? sum[k]! / count[k]! : NaN;
+  for (let k = 0; k < len; k++) mean[k] = count[k]! > 0 ? mean[k]! / count[k]! : NaN;
   const ss = new Float64Array(len);
   for (const s of series) {
     for (let k = 0; k < s.length; k++) {
       const v = s[k]!;
-      if (Number.isFinite(v)) {
+      if (v - v === 0) {
         const dv = v - mean[k]!;
         ss[k]! += dv * dv;
       }
     }
   }
   const n = new Array<number>(len);
+  const m = new Array<number>(len);
   const lo = new Array<number>(len);
   const hi = new Array<number>(len);
   for (let k = 0; k < len; k++) {
     const c = count[k]!;
     n[k] = c;
+    m[k] = mean[k]!;
     const h = c > 1 ? halfWidth(kind, c, Math.sqrt(ss[k]! / (c - 1))) : 0;
     lo[k] = mean[k]! - h;
     hi[k] = mean[k]! + h;
   }
-  return { n, mean, lo, hi };
+  return { n, mean: m, lo, hi };
 }
