@@ -8,6 +8,7 @@
 // with a description and a question.
 import { z } from 'zod';
 import { parseRunConfig, setPath, type FieldError, type RunConfig } from './config';
+import type { PairedComparison } from './stats';
 
 const setSchema = z.record(z.string().min(1), z.unknown());
 const armName = z.string().trim().min(1).max(80);
@@ -173,20 +174,9 @@ export interface ArmSummary {
   n: number;
   mean: number | null;
   std: number | null;
-  /** Paired against the baseline (seeds both have a value for); null for the baseline itself. */
-  paired: {
-    n: number;
-    delta: number | null;
-    sdDelta: number | null;
-    ci95: [number, number] | null;
-    pTTest: number | null;
-    pWilcoxon: number | null;
-    tTestNote: string | null;
-    wilcoxonNote: string | null;
-    betterIn: number;
-    worseIn: number;
-    tiedIn: number;
-  } | null;
+  /** Paired against the baseline (seeds both have a value for); null for the baseline itself. A
+   * p-value the test cannot make meaningful is null with its note (see stats.ts). */
+  paired: Omit<PairedComparison, 'wilcoxonTooFew'> | null;
   /** Mean training wall time (sum of epoch times) over the baseline's (completed runs). */
   costRatio: number | null;
   meanWallS: number | null;

@@ -78,6 +78,7 @@ export function yRangeOf(values: Iterable<number>, f: YFormat, signed = false): 
 export function formatTick(v: number, range: YRange, f: YFormat): string {
   const step = range.step;
   if (step === undefined) return formatValue(v, f);
+  if (Math.abs(v) < step * 1e-6) v = 0; // a tick at 0 built by adding steps: no "-0%
   const scale = f === 'pct' ? 100 : 1;
   const decimals = Math.max(0, -Math.floor(Math.log10(step * scale) + 1e-9));
   if (f !== 'pct' && v !== 0 && step < 1e-4) return v.toExponential(Math.max(0, Math.round(Math.log10(Math.abs(v) / step))));
