@@ -2,6 +2,9 @@
 import { createRouter, createWebHashHistory } from 'vue-router';
 import RunsView from './views/RunsView.vue';
 
+const ExperimentView = () => import('./views/ExperimentView.vue');
+const CompareView = () => import('./views/CompareView.vue');
+
 export const router = createRouter({
   history: createWebHashHistory(),
   routes: [
@@ -10,8 +13,8 @@ export const router = createRouter({
     { path: '/runs/:id(\\d+)', name: 'run', component: () => import('./views/RunView.vue'), meta: { title: 'Run' } },
     { path: '/presets', name: 'presets', component: () => import('./views/PresetsView.vue'), meta: { title: 'Presets' } },
     { path: '/experiments', name: 'experiments', component: () => import('./views/ExperimentsView.vue'), meta: { title: 'Experiments' } },
-    { path: '/experiments/:id(\\d+)', name: 'experiment', component: () => import('./views/ExperimentView.vue'), meta: { title: 'Experiment' } },
-    { path: '/compare', name: 'compare', component: () => import('./views/CompareView.vue'), meta: { title: 'Compare' } },
+    { path: '/experiments/:id(\\d+)', name: 'experiment', component: ExperimentView, meta: { title: 'Experiment' } },
+    { path: '/compare', name: 'compare', component: CompareView, meta: { title: 'Compare' } },
     { path: '/:pathMatch(.*)*', redirect: '/' },
   ],
 });
@@ -20,3 +23,7 @@ router.afterEach((to) => {
   const title = typeof to.meta.title === 'string' ? to.meta.title : '';
   document.title = title === 'Run' ? `Run #${String(to.params.id)} · Trickbench` : `${title} · Trickbench`;
 });
+
+// The comparison pages carry the charting and statistics code: fetched while the app is idle after
+// it started, so opening an experiment does not wait for its code.
+router.isReady().then(() => setTimeout(() => void Promise.all([ExperimentView(), CompareView()]).catch(() => undefined), 1000));
