@@ -84,3 +84,14 @@ export function formatTick(v: number, range: YRange, f: YFormat): string {
   if (f !== 'pct' && v !== 0 && step < 1e-4) return v.toExponential(Math.max(0, Math.round(Math.log10(Math.abs(v) / step))));
   return `${(v * scale).toFixed(decimals)}${f === 'pct' ? '%' : ''}`;
 }
+
+/** The y axis of a chart: the nice range, its title, tick labels as the format needs. */
+export function yScale(range: YRange, title: string, f: YFormat) {
+  return {
+    type: 'linear' as const,
+    min: range.min,
+    max: range.max,
+    title: { display: true, text: title },
+    ticks: { callback: (v: number | string) => formatTick(Number(v), range, f), stepSize: range.step, maxTicksLimit: 12 },
+  };
+}

@@ -1,6 +1,7 @@
 // Trick events as markers on the curves: a vertical line where the event happened, a short label,
 // and the details in its tooltip (hover).
 import type { RunEvent } from '@shared/api';
+import type { AnnotationOptions } from 'chartjs-plugin-annotation';
 import { num, pct } from './format';
 import type { XAxis } from './chart';
 
@@ -66,4 +67,35 @@ export function eventMarkers(events: readonly RunEvent[], x: XAxis): ChartMarker
     out.push({ x: x === 'epoch' ? e.epoch : e.step, kind: e.kind, label: k.label, detail: k.detail(e.payload), color: k.color });
   }
   return out;
+}
+
+/** A marker drawn on a chart: a dashed vertical line labelled at the top; hovering it shows the
+ * details in the label. */
+export function markerAnnotation(m: ChartMarker): AnnotationOptions<'line'> {
+  return {
+    type: 'line',
+    scaleID: 'x',
+    value: m.x,
+    borderColor: m.color,
+    borderWidth: 1.5,
+    borderDash: [5, 4],
+    label: {
+      display: true,
+      content: m.label,
+      position: 'start',
+      backgroundColor: m.color,
+      color: '#fff',
+      font: { size: 10, weight: 'bold' },
+      padding: { x: 4, y: 2 },
+      yAdjust: -2,
+    },
+    enter: ({ element }) => {
+      if (element.label) (element.label.options as { content: string | string[] }).content = [m.label, ...m.detail];
+      return true;
+    },
+    leave: ({ element }) => {
+      if (element.label) (element.label.options as { content: string | string[] }).content = m.label;
+      return true;
+    },
+  };
 }
