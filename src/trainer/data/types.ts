@@ -42,3 +42,9 @@ export class DataError extends Error {
     this.name = 'DataError';
   }
 }
+
+/** Image bytes in shared memory: the loader's worker threads read the one copy instead of each
+ * holding its own (a dataset is held once, as uint8). */
+export function sharedBytes(n: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(n));
+}
