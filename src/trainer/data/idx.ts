@@ -19,27 +19,37 @@ export function readIdxFile(file: string): IdxArray {
   } catch (e) {
     throw new DataError(file, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  let buf = raw;
-  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
-    try {
-      buf = zlib.gunzipSync(raw);
-    } catch (e) {
-      const msg = (e as Error).message;
-      throw new DataError(file, /unexpected end/i.test(msg) ? 'truncated gzip data (the file is incomplete)' : `corrupt gzip data: ${msg}`);
-    }
+  return parseIdx(isGzip(raw) ? gunzipChecked(raw, file) : raw, file);
+}
+
+export function isGzip(buf: Uint8Array): boolean {
+  return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
+}
+
+/** The error for a failed gunzip of `file`: zlib says "unexpected end of file" when the data
+ * stops early (an interrupted download), anything else is corruption. */
+export function gzipError(file: string, e: unknown): DataError {
+  const msg = (e as Error).message;
+  return new DataError(file, /unexpected end/i.test(msg) ? 'truncated gzip data (the file is incomplete)' : `corrupt gzip data: ${msg}`);
+}
+
+export function gunzipChecked(raw: Uint8Array, file: string): Buffer {
+  try {
+    return zlib.gunzipSync(raw);
+  } catch (e) {
+    throw gzipError(file, e);
   }
-  return parseIdx(buf, file);
 }
 
 export function parseIdx(buf: Uint8Array, file: string): IdxArray {
   if (buf.length < 4) throw new DataError(file, `too short for an IDX header (${buf.length} bytes)`);
-  if (buf[0] !== 0 || buf[1] !== 0) throw new DataError(file, 'not an IDX file (bad magic number)');
+  if (buf[0] !== 0 || buf[1] !== 0) throw new DataError(file, `not an IDX file (bad magic number): 0x${Buffer.from(buf.subarray(0, 4)).toString('hex')} at offset 0, expected 0x0000 then the type and dimension count`);
   const type = buf[2]!;
   const ndim = buf[3]!;
-  if (type !== UBYTE) throw new DataError(file, `unsupported IDX element type 0x${type.toString(16)} (only unsigned bytes)`);
-  if (ndim < 1 || ndim > 4) throw new DataError(file, `unexpected number of dimensions ${ndim}`);
+  if (type !== UBYTE) throw new DataError(file, `unsupported IDX element type 0x${type.toString(16)} at offset 2 (only unsigned bytes, 0x08)`);
+  if (ndim < 1 || ndim > 4) throw new DataError(file, `unexpected number of dimensions ${ndim} at offset 3`);
   const header = 4 + 4 * ndim;
-  if (buf.length < header) throw new DataError(file, 'truncated IDX header');
+  if (buf.length < header) throw new DataError(file, `truncated IDX header (${buf.length} of ${header} bytes)`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const dims: number[] = [];
   for (let i = 0; i < ndim; i++) dims.push(view.getUint32(4 + 4 * i, false));
