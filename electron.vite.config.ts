@@ -13,6 +13,8 @@ export default defineConfig({
           index: resolve(__dirname, 'src/main/index.ts'), // Electron main process
           serve: resolve(__dirname, 'src/main/serve.ts'), // `npm run serve`: the web shell
           trainer: resolve(__dirname, 'src/trainer/main.ts'), // the forked trainer process
+          // the training loader's worker threads (src/trainer/data/loader.ts finds it next to trainer.js)
+          'loader-worker': resolve(__dirname, 'src/trainer/data/loader-worker.ts'),
         },
       },
     },

@@ -1,4 +1,4 @@
-// `npm run bench [-- --suite trainer|kernels|store|all] [--reps N] [--steps N] [--backend B] [--case NAME] [--no-torch]`:
+// `npm run bench [-- --suite trainer|kernels|store|loader|all] [--reps N] [--steps N] [--backend B] [--case NAME] [--no-torch]`:
 // figures, not tests. Trainer suite: training images/s of the real training step (src/trainer/loop.ts
 // trainStep) for cnn3 on 28x28x1 (Fashion-MNIST-sized) and 32x32x3 (CIFAR-sized) input, and
 // resnet20 and rir18 (default options) on 32x32x3, at batch 64 and 128, on the backend in use
@@ -12,7 +12,8 @@
 // keyed by case name ("cnn3 28x28x1 b64", ...): {imgPerSec, min, max, torch1, torchAll, ratio1,
 // ratioAll} (torch figures and ratios null without PyTorch), or {error}. Store suite (bench/store.ts):
 // metric ingestion, a 50-run comparison's load and render in Chromium, a 1M-row export; with it the
-// JSON gains a "store" key.
+// JSON gains a "store" key. Loader suite (bench/loader.ts): the training loader's images/s with the
+// seeds' augmentation next to the trainer's; with it the JSON gains a "loader" key.
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import readline from 'node:readline';
@@ -27,6 +28,7 @@ import { trainStep } from '../src/trainer/loop';
 import { buildModel } from '../src/trainer/models/registry';
 import { makeOptimizer } from '../src/trainer/optim/optimizers';
 import { makeRng } from '../src/trainer/rng';
+import { benchLoader } from './loader';
 import { benchStore } from './store';
 
 interface Case {
@@ -188,7 +190,7 @@ async function benchKernels(reps: number) {
 
 async function main() {
   const o = new Command('bench')
-    .option('--suite <name>', 'trainer | kernels | store | all', 'all')
+    .option('--suite <name>', 'trainer | kernels | store | loader | all', 'all')
     .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | wasm | cpu', 'auto')
     .option('--steps <n>', 'timed steps per repetition', '10')
     .option('--reps <n>', 'repetitions (each paired with one of PyTorch)', '7')
@@ -197,8 +199,9 @@ async function main() {
     .option('--no-torch', 'skip the PyTorch comparison')
     .parse()
     .opts<{ suite: string; backend: string; steps: string; reps: string; warmup: string; case?: string; torch: boolean }>();
-  if (!['trainer', 'kernels', 'store', 'all'].includes(o.suite)) throw new Error(`--suite: unknown suite "${o.suite}" (known: trainer, kernels, store, all)`);
+  if (!['trainer', 'kernels', 'store', 'loader', 'all'].includes(o.suite)) throw new Error(`--suite: unknown suite "${o.suite}" (known: trainer, kernels, store, loader, all)`);
   let storeFigures: Record<string, unknown> | null = null;
+  let loaderFigures: Record<string, unknown> | null = null;
   if (o.suite === 'store' || o.suite === 'all') {
     console.log('tracking (store, comparison, export):');
     storeFigures = await benchStore();
@@ -210,6 +213,15 @@ async function main() {
   }
   const be = await initBackend(o.backend as BackendName);
   console.log(`backend ${be.name} on ${be.device}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), tfjs ${tf.version_core}`);
+  if (o.suite === 'loader' || o.suite === 'all') {
+    console.log('\nloader (augmentation in worker threads) vs trainer:');
+    loaderFigures = await benchLoader({ steps: Number(o.steps) });
+    if (o.suite === 'loader') {
+      console.log(JSON.stringify({ loader: loaderFigures }));
+      return;
+    }
+    console.log('');
+  }
   if (o.suite === 'kernels' || o.suite === 'all') {
     console.log('\nconvolution kernels (median of reps):');
     await benchKernels(Number(o.reps));
@@ -279,7 +291,7 @@ async function main() {
     }
   }
   console.log(`(backend ${be.name} on ${be.device})`);
-  console.log(JSON.stringify(storeFigures ? { ...results, store: storeFigures } : results));
+  console.log(JSON.stringify({ ...results, ...(storeFigures ? { store: storeFigures } : {}), ...(loaderFigures ? { loader: loaderFigures } : {}) }));
 }
 
 main().catch((e: unknown) => {

@@ -4,6 +4,7 @@ import type { AppInfo, ArgOf, Channel, PredictionOrder, Result, ResultOf } from 
 import { ApiFailure, PREDICTION_ORDERS } from '../shared/api';
 import { defaultRunConfig } from '../shared/config';
 import type { Preset } from '../shared/api';
+import { DatasetService } from './services/datasets';
 import { ExperimentService, loadPresets } from './services/experiments';
 import type { RunService } from './services/runs';
 
@@ -38,6 +39,8 @@ export function createHandlers(
   exportCsv: Handlers['export:csv'],
   exportFile: Handlers['export:file'],
   experiments = new ExperimentService(runs),
+  datasets: DatasetService = new DatasetService({ store: runs.store, dataDir: runs.store.dataDir }),
+  pickPath: Handlers['datasets:pick'] = () => ({ path: null }),
 ): Handlers {
   // Read once, on first use: the files ship with the app.
   let presets: Preset[] | null = null;
@@ -71,6 +74,14 @@ export function createHandlers(
         }),
       );
     },
+    'datasets:list': () => datasets.list(),
+    'datasets:get': (a) => datasets.get(a?.name, a?.labels),
+    'datasets:samples': (a) => datasets.samples(a),
+    'datasets:import': (a) => datasets.import(a),
+    'datasets:remove': (a) => datasets.remove(a?.name),
+    'datasets:download': (a) => datasets.download(a?.name),
+    'datasets:cancelDownload': (a) => datasets.cancelDownload(a?.name),
+    'datasets:pick': (a) => pickPath(a ?? { folder: true }),
     'runs:list': () => runs.list(),
     'runs:get': (a) => runs.summary(id(a?.id)),
     'runs:start': (a) => runs.start(a?.config),

@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHandlers } from './handlers';
+import { DatasetService } from './services/datasets';
 import { ExperimentService } from './services/experiments';
-import { bindIpc, broadcast, desktopExport, desktopSaveFile } from './ipc';
+import { bindIpc, broadcast, desktopExport, desktopPick, desktopSaveFile } from './ipc';
 import { RunService } from './services/runs';
 import { Store } from '../store/store';
 import { SQLITE_BINDING_ENV } from '../store/paths';
@@ -45,7 +46,7 @@ function createWindow(): BrowserWindow {
   return win;
 }
 
-app.whenReady().then(() => {
+app.whenReady().then(async () => {
   // The page carries its own CSP meta; this header is the same policy for anything else served.
   session.defaultSession.webRequest.onHeadersReceived((details, cb) => {
     cb({
@@ -61,9 +62,12 @@ app.whenReady().then(() => {
   const binding = electronSqliteBinding();
   if (binding) process.env[SQLITE_BINDING_ENV] = binding;
   const store = new Store(dataDir, binding ? { nativeBinding: binding } : {});
+  const datasets = new DatasetService({ store, dataDir, emit: broadcast });
+  await datasets.refresh().catch(() => undefined);
   const runs = new RunService({
     store,
     dataDir,
+    datasetProblem: (name) => datasets.problem(name),
     trainerEntry: path.join(here, 'trainer.js'),
     // Trainers run on Electron's own Node: no separate Node install needed.
     execPath: process.execPath,
@@ -71,7 +75,7 @@ app.whenReady().then(() => {
     emit: broadcast,
   });
   const experiments = new ExperimentService(runs);
-  const handlers = createHandlers(runs, { shell: 'electron', dataDir, version: app.getVersion() }, desktopExport(store, app.getPath('downloads')), desktopSaveFile(app.getPath('downloads')), experiments);
+  const handlers = createHandlers(runs, { shell: 'electron', dataDir, version: app.getVersion() }, desktopExport(store, app.getPath('downloads')), desktopSaveFile(app.getPath('downloads')), experiments, datasets, desktopPick);
   bindIpc(handlers);
   runs.recover();
   experiments.recover();
@@ -83,6 +87,7 @@ app.whenReady().then(() => {
     // Quitting stops trainers cleanly (status cancelled). If the app crashes instead, trainers go
     // on writing to the store and the next start picks them up (RunService.recover).
     void runs.close();
+    void datasets.downloads.close();
   });
 });
 

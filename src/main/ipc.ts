@@ -61,3 +61,16 @@ export function desktopSaveFile(downloadsDir: string) {
     return { path: file };
   };
 }
+
+/** A native dialog for the dataset to import: a folder (image folders, IDX folders, extracted
+ * CIFAR) or a file (a CIFAR tarball). */
+export async function desktopPick(arg: { folder: boolean }): Promise<{ path: string | null }> {
+  const win = BrowserWindow.getFocusedWindow();
+  const opts: Electron.OpenDialogOptions = {
+    title: 'Import a dataset',
+    properties: [arg?.folder === false ? 'openFile' : 'openDirectory'],
+    filters: arg?.folder === false ? [{ name: 'Dataset archives', extensions: ['gz', 'tgz', 'tar'] }] : undefined,
+  };
+  const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts);
+  return { path: r.canceled ? null : (r.filePaths[0] ?? null) };
+}

@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { createHandlers } from './handlers';
+import { DatasetService } from './services/datasets';
 import { ExperimentService } from './services/experiments';
 import { startServer, type WebServer } from './server';
 import { RunService } from './services/runs';
@@ -22,9 +23,13 @@ async function main(): Promise<void> {
   const dataDir = resolveDataDir(o.dataDir);
   const store = openStoreFromEnv(dataDir);
   let server: WebServer | null = null;
+  const datasets = new DatasetService({ store, dataDir, emit: (event, payload) => server?.broadcast(event, payload) });
+  // Datasets on disk are known before the first run is validated against them.
+  await datasets.refresh();
   const runs = new RunService({
     store,
     dataDir,
+    datasetProblem: (name) => datasets.problem(name),
     trainerEntry: fileURLToPath(new URL('./trainer.js', import.meta.url)),
     concurrency: Math.max(1, Number(o.concurrency) || 1),
     emit: (event, payload) => server?.broadcast(event, payload),
@@ -40,6 +45,7 @@ async function main(): Promise<void> {
       throw new Error('export:file is a download in web mode');
     },
     experiments,
+    datasets,
   );
   const staticDir = fileURLToPath(new URL('../renderer', import.meta.url));
   const explicit = o.port !== undefined;
@@ -58,7 +64,7 @@ async function main(): Promise<void> {
     if (stopping) process.exit(1);
     stopping = true;
     process.stdout.write('stopping: cancelling running trainers...\n');
-    await runs.close();
+    await Promise.all([runs.close(), datasets.downloads.close()]);
     await server?.close();
     store.close();
     process.exit(0);

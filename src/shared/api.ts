@@ -171,6 +171,85 @@ export interface SummaryQuery {
 }
 
 /** Request/response pairs: channel -> [argument, result]. */
+/** Where a dataset comes from: built in (generated), imported by the user, or a folder found in
+ * the data dir's datasets/ (downloads land there) or in /usr/share/datasets. */
+export type DatasetOrigin = 'generated' | 'imported' | 'data-dir' | 'system';
+
+export type DownloadState = 'queued' | 'downloading' | 'verifying' | 'done' | 'failed' | 'cancelled';
+
+export interface DownloadProgress {
+  id: string;
+  state: DownloadState;
+  /** The file being fetched or checked, null before the first and after the last. */
+  file: string | null;
+  /** Bytes of the dataset on disk so far (verified files and the current part), all files. */
+  received: number;
+  /** The dataset's size in bytes once every file's size is known, else null. */
+  total: number | null;
+  /** Network throughput over the last few seconds, null when not transferring. */
+  bytesPerSecond: number | null;
+  error?: string;
+  /** Where the files land. */
+  dir: string;
+}
+
+export interface DatasetSummary {
+  name: string;
+  title: string;
+  /** null: a public dataset that is not on this machine yet (download it). */
+  origin: DatasetOrigin | null;
+  format: string | null;
+  path: string | null;
+  /** One image as stored, [h, w, c], and the class count; null until inspected. */
+  shape: [number, number, number] | null;
+  classes: number | null;
+  coarseClasses?: number;
+  noTestSet?: boolean;
+  /** A public dataset with official files this app can download. */
+  downloadable: boolean;
+  download: DownloadProgress | null;
+  homepage?: string;
+}
+
+export interface DatasetDetail extends DatasetSummary {
+  classNames: string[];
+  counts: { train: number[]; test: number[]; val?: number[] };
+  skipped: { file: string; reason: string }[];
+}
+
+export interface SampleRequest {
+  name: string;
+  /** Images per class (at most 16). */
+  perClass: number;
+  labels?: 'fine' | 'coarse';
+  imageSize?: number | null;
+  /** Show these images again through this pipeline (the config's `augment`). */
+  augment?: unknown;
+  /** The run seed and epoch the augmentation draws from. */
+  seed?: number;
+  epoch?: number;
+}
+
+export interface SampleGrid {
+  classNames: string[];
+  /** Stored images, [h, w, c]; augmented ones may differ in size. */
+  shape: [number, number, number];
+  augmentedShape: [number, number, number] | null;
+  /** Per sample: its class, dataset index, the stored pixels and (with augment) the augmented
+   * ones, as base64 uint8 HWC. */
+  samples: { label: number; index: number; image: string; augmented: string | null }[];
+}
+
+export interface ImportRequest {
+  path: string;
+  name: string;
+  labels?: 'fine' | 'coarse';
+  imageSize?: number | null;
+  strict?: boolean;
+  /** Copy it into the data dir (default: indexed where it is). */
+  copy?: boolean;
+}
+
 export interface InvokeMap {
   'app:info': [void, AppInfo];
   'runs:list': [void, RunSummary[]];
@@ -206,6 +285,19 @@ export interface InvokeMap {
   /** Desktop: asks where to save and writes the file (path null when the user cancels). Web mode
    * implements this client-side as a download of GET /api/export. */
   'export:csv': [ExportRequest, { path: string | null }];
+  /** Built-in, found and imported datasets, and the public ones that can be downloaded. */
+  'datasets:list': [void, DatasetSummary[]];
+  /** A dataset inspected: class names and counts per split, skipped files (cached per file set). */
+  'datasets:get': [{ name: string; labels?: 'fine' | 'coarse' }, DatasetDetail];
+  'datasets:samples': [SampleRequest, SampleGrid];
+  /** Validate and index a file or folder under a name (not copied). */
+  'datasets:import': [ImportRequest, DatasetSummary];
+  /** Forget an imported dataset (its files are left alone). */
+  'datasets:remove': [{ name: string }, { removed: string }];
+  'datasets:download': [{ name: string }, DownloadProgress];
+  'datasets:cancelDownload': [{ name: string }, DownloadProgress];
+  /** Desktop: a native dialog to pick a file or folder to import (path null when cancelled). */
+  'datasets:pick': [{ folder: boolean }, { path: string | null }];
 }
 export type Channel = keyof InvokeMap;
 export type ArgOf<C extends Channel> = InvokeMap[C][0];
@@ -218,6 +310,9 @@ export interface EventMap {
   'runs:progress': { runId: number; progress: RunProgress };
   'runs:metrics': { runId: number; points: MetricPoint[] };
   'runs:event': { runId: number; event: RunEvent };
+  'datasets:download': DownloadProgress;
+  /** The dataset list changed (imported, removed, downloaded). */
+  'datasets:changed': { name: string };
 }
 export type EventName = keyof EventMap;
 
@@ -267,4 +362,12 @@ export const CHANNELS: readonly Channel[] = [
   'compare:aligned',
   'export:csv',
   'export:file',
+  'datasets:list',
+  'datasets:get',
+  'datasets:samples',
+  'datasets:import',
+  'datasets:remove',
+  'datasets:download',
+  'datasets:cancelDownload',
+  'datasets:pick',
 ];

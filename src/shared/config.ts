@@ -1,10 +1,10 @@
 // The run-config schema: the single source of truth for the form, the CLI, the trainer and the store.
 // A run is fully described by the validated JSON this schema produces.
 import { z } from 'zod';
-import { DATASET_INFO } from './models/datasets';
+import { AugmentShapeError, augmentSchema, pipelineOutputShape, type AugmentConfig } from './augment';
+import { datasetInfo, DATASET_NAME } from './models/datasets';
 import { traceModel } from './models/index';
 
-export const DATASETS = ['synthetic', 'fashion-mnist'] as const;
 export const RESNETS = ['resnet20', 'resnet32', 'resnet56', 'resnet18', 'resnet34'] as const;
 export const MODELS = ['cnn3', 'mlp', ...RESNETS, 'rir18'] as const;
 /** Bag of Tricks' ResNet tweaks (src/shared/models/resnet.ts says what each changes). */
@@ -18,32 +18,74 @@ const int = (min: number) => z.number().int().min(min);
 
 export const datasetSchema = z
   .object({
-    name: z.enum(DATASETS).default('synthetic'),
+    /** A built-in dataset (BUILTIN_DATASETS), one found in the data dir or /usr/share/datasets
+     * (by its folder name), or one imported under a name. */
+    name: z.string().regex(DATASET_NAME, 'a dataset name: lower-case letters, digits, ".", "_" or "-"').default('synthetic'),
+    /** CIFAR-100's labels: the 100 fine classes or the 20 coarse superclasses. */
+    labels: z.enum(['fine', 'coarse']).default('fine'),
+    /** Resize every image to imageSize x imageSize when loading (bilinear); null = as stored. The
+     * dataset is held once at this size, as uint8. */
+    imageSize: int(4).max(1024).nullable().default(null),
     /** Use only this many training images (a seeded subset); null = all. */
     trainSubset: int(1).nullable().default(null),
-    /** Fraction of the (subset of the) training set held out for validation. */
+    /** Fraction of the (subset of the) training set held out for validation (a dataset with a
+     * val/ folder of its own uses that instead). */
     valSplit: z.number().min(0).max(0.9).default(0.1),
+    /** Fraction held out as the test set, for a dataset without one (a single image folder). */
+    testSplit: z.number().min(0.01).max(0.9).default(0.2),
     /** Seed of the train/val split and the subset: fixed apart from the run seed, so that runs
      * with different seeds are compared on the same validation images. */
     splitSeed: int(0).default(0),
     /** Train and test on these classes only (labels renumbered 0..k-1 in this order), e.g. RIFLE's
      * "pre-train on half of the classes, fine-tune on the other half"; null = all. */
     classes: z.array(int(0)).min(2).nullable().default(null),
+    /** Inputs are standardised per channel: with the training split's mean and standard deviation
+     * (computed once and cached), with ImageNet's (pre-trained-style pipelines), or not at all
+     * (pixels / 255). */
+    normalize: z.enum(['dataset', 'imagenet', 'none']).default('dataset'),
   })
   .strict()
   .superRefine((d, ctx) => {
-    if (!d.classes) return;
-    const n = DATASET_INFO[d.name].classes;
+    const info = datasetInfo(d.name);
+    if (d.labels === 'coarse' && info && !info.coarseClasses) {
+      ctx.addIssue({ code: 'custom', path: ['labels'], message: `${d.name} has no coarse labels (CIFAR-100 has)` });
+    }
+    if (!d.classes || !info) return; // an unknown name is refused where datasets are known (runs:start, the trainer)
+    const n = d.labels === 'coarse' && info.coarseClasses ? info.coarseClasses : info.classes;
     d.classes.forEach((k, i) => {
       if (k >= n) ctx.addIssue({ code: 'custom', path: ['classes', i], message: `class ${k} does not exist: ${d.name} has classes 0..${n - 1}` });
       else if (d.classes!.indexOf(k) !== i) ctx.addIssue({ code: 'custom', path: ['classes', i], message: `class ${k} is listed twice` });
     });
   });
 
-/** Input shape and class count of a run's data (after its class subset). */
-export function dataShape(d: { name: DatasetName; classes: number[] | null }): { shape: [number, number, number]; classes: number } {
-  const info = DATASET_INFO[d.name];
-  return { shape: info.shape as [number, number, number], classes: d.classes?.length ?? info.classes };
+export class UnknownDatasetError extends Error {
+  constructor(readonly dataset: string) {
+    super(`unknown dataset '${dataset}': not built in, not found in the data dir or /usr/share/datasets, not imported`);
+    this.name = 'UnknownDatasetError';
+  }
+}
+
+/** One stored image's shape and the class count of a run's data (after imageSize, labels and the
+ * class subset), before augmentation. Throws UnknownDatasetError for a name nobody registered. */
+export function storedShape(d: Pick<DatasetConfig, 'name' | 'classes' | 'labels' | 'imageSize'>): { shape: [number, number, number]; classes: number } {
+  const info = datasetInfo(d.name);
+  if (!info) throw new UnknownDatasetError(d.name);
+  const [h, w, c] = info.shape;
+  const shape: [number, number, number] = d.imageSize ? [d.imageSize, d.imageSize, c] : [h, w, c];
+  const all = d.labels === 'coarse' && info.coarseClasses ? info.coarseClasses : info.classes;
+  return { shape, classes: d.classes?.length ?? all };
+}
+
+/** The model's input shape and class count: the stored images after the augmentation pipeline
+ * (a random resized crop to 32 of images stored at 40 trains a 32x32 model). */
+export function dataShape(d: Pick<DatasetConfig, 'name' | 'classes' | 'labels' | 'imageSize'>, augment: AugmentConfig = []): { shape: [number, number, number]; classes: number } {
+  const s = storedShape(d);
+  return { shape: pipelineOutputShape(s.shape, augment), classes: s.classes };
+}
+
+/** dataShape, or null when the dataset is not known here (validation skips what needs it). */
+function knownShape(d: DatasetConfig, augment: AugmentConfig) {
+  return datasetInfo(d.name) ? dataShape(d, augment) : null;
 }
 
 /** Dropout rate before the classifier (every model has it: R-Drop needs it); 0 = none. */
@@ -244,7 +286,10 @@ export const initSchema = z
 export const runConfigSchema = z
   .object({
     name: z.string().max(200).default(''),
-    dataset: datasetSchema.default({ name: 'synthetic', trainSubset: null, valSplit: 0.1, splitSeed: 0, classes: null }),
+    dataset: datasetSchema.default({ name: 'synthetic', labels: 'fine', imageSize: null, trainSubset: null, valSplit: 0.1, testSplit: 0.2, splitSeed: 0, classes: null, normalize: 'dataset' }),
+    /** Training-time augmentation, applied in order to each image (seeded by run seed, epoch and
+     * position, so matched pairs and resumed runs see the same images). Mixup is a trick. */
+    augment: augmentSchema,
     model: modelSchema.default({ name: 'cnn3', width: 32, batchNorm: false, dropout: 0 }),
     optimizer: optimizerSchema.default({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0, noBiasDecay: false, linearScaling: false }),
     schedule: scheduleSchema.default({ name: 'constant', warmupEpochs: 0, milestones: [], gamma: 0.1 }),
@@ -260,6 +305,15 @@ export const runConfigSchema = z
     if (c.tricks.rdrop && c.model.dropout === 0) {
       // Without dropout the two passes are identical and the KL term is zero: refuse, not pretend.
       ctx.addIssue({ code: 'custom', path: ['tricks', 'rdrop'], message: 'R-Drop needs dropout: model.dropout is 0 (set it above 0, e.g. 0.3)' });
+    }
+    if (datasetInfo(c.dataset.name)) {
+      try {
+        pipelineOutputShape(storedShape(c.dataset).shape, c.augment);
+      } catch (e) {
+        if (!(e instanceof AugmentShapeError)) throw e;
+        ctx.addIssue({ code: 'custom', path: ['augment', ...e.path], message: e.message.replace(/^augment\.[^:]*: /, '') });
+        return; // the model's input shape is unknown: the checks below need it
+      }
     }
     if (c.tricks.rifle) rifleProblems(c, ctx);
     if (c.tricks.repr) reprProblems(c, ctx);
@@ -287,9 +341,10 @@ export function rifleEpochs(r: NonNullable<z.output<typeof tricksSchema>['rifle'
 }
 
 /** RIFLE's layers must exist (and have weights) in the model; some epoch must re-initialise. */
-function rifleProblems(c: { model: z.output<typeof modelUnion>; dataset: z.output<typeof datasetSchema>; epochs: number; tricks: z.output<typeof tricksSchema> }, ctx: z.RefinementCtx): void {
+function rifleProblems(c: { model: z.output<typeof modelUnion>; dataset: DatasetConfig; augment: AugmentConfig; epochs: number; tricks: z.output<typeof tricksSchema> }, ctx: z.RefinementCtx): void {
   const r = c.tricks.rifle!;
-  const info = dataShape(c.dataset);
+  const info = knownShape(c.dataset, c.augment);
+  if (!info) return;
   let layers: string[];
   try {
     layers = [...new Set(traceModel(c.model, info.shape, info.classes).paramSpecs.map((p) => p.layer))];
@@ -334,9 +389,10 @@ export function reprLayers(specs: readonly { layer: string; role: string; shape:
   return excludeFirstConv ? convs.slice(1) : convs;
 }
 
-function reprProblems(c: { model: z.output<typeof modelUnion>; dataset: z.output<typeof datasetSchema>; epochs: number; tricks: z.output<typeof tricksSchema> }, ctx: z.RefinementCtx): void {
+function reprProblems(c: { model: z.output<typeof modelUnion>; dataset: DatasetConfig; augment: AugmentConfig; epochs: number; tricks: z.output<typeof tricksSchema> }, ctx: z.RefinementCtx): void {
   const r = c.tricks.repr!;
-  const info = dataShape(c.dataset);
+  const info = knownShape(c.dataset, c.augment);
+  if (!info) return;
   try {
     const specs = traceModel(c.model, info.shape, info.classes).paramSpecs;
     if (reprLayers(specs, false).length === 0) {
@@ -360,7 +416,7 @@ export type ModelConfig = RunConfig['model'];
 export type OptimizerConfig = RunConfig['optimizer'];
 export type BackendName = RunConfig['backend'];
 export type InitConfig = NonNullable<RunConfig['init']>;
-export type DatasetName = (typeof DATASETS)[number];
+export type DatasetConfig = z.output<typeof datasetSchema>;
 
 /** One problem with a config: the dotted path of the field and what is wrong with it. */
 export interface FieldError {

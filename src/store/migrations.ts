@@ -108,4 +108,27 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE run ADD COLUMN arm_id INTEGER REFERENCES arm(id) ON DELETE SET NULL;
   CREATE INDEX run_experiment ON run(experiment_id, arm_id, seed);
   `,
+  // 4: datasets — imported datasets (indexed where they are, not copied) and a cache of what is
+  // expensive to recompute about a dataset (its inspection, per-channel mean/std of a training split)
+  `
+  -- path: the file or folder as the user picked it; format: as detected (idx, cifar10-python,
+  -- image-folder, ...); options: how it is read (CIFAR-100 labels, strict decoding, image size);
+  -- info: the inspection at import (classes, class counts, shape, skipped files).
+  CREATE TABLE dataset (
+    name        TEXT    PRIMARY KEY,
+    path        TEXT    NOT NULL,
+    format      TEXT    NOT NULL,
+    options     TEXT    NOT NULL CHECK (json_valid(options)),
+    info        TEXT    NOT NULL CHECK (json_valid(info)),
+    created_at  REAL    NOT NULL
+  );
+
+  -- key: what the value was computed from, including the source files' sizes and modification
+  -- times, so a changed file is a new key rather than a stale hit.
+  CREATE TABLE dataset_cache (
+    key         TEXT    PRIMARY KEY,
+    value       TEXT    NOT NULL CHECK (json_valid(value)),
+    created_at  REAL    NOT NULL
+  );
+  `,
 ];

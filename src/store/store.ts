@@ -6,6 +6,7 @@ import { FINAL_STATUSES } from '../shared/api';
 import type { RunConfig } from '../shared/config';
 import { openDatabase, type DB, type OpenOptions } from './db';
 import { EvaluationRepo } from './evaluation-repo';
+import { DatasetRepo } from './dataset-repo';
 import { ExperimentRepo } from './experiment-repo';
 
 interface RunRow {
@@ -77,6 +78,7 @@ export class Store {
   readonly db: DB;
   readonly evaluations: EvaluationRepo;
   readonly experiments: ExperimentRepo;
+  readonly datasets: DatasetRepo;
   private readonly stmts;
 
   constructor(
@@ -87,6 +89,7 @@ export class Store {
     const db = this.db;
     this.evaluations = new EvaluationRepo(db);
     this.experiments = new ExperimentRepo(db);
+    this.datasets = new DatasetRepo(db);
     this.stmts = {
       insertRun: db.prepare(
         `INSERT INTO run (name, status, config, seed, created_at, started_at, pid, host)

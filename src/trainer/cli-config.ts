@@ -14,7 +14,7 @@ export interface FlagSpec {
 
 export const CONFIG_FLAGS: readonly FlagSpec[] = [
   { flag: 'name', path: 'name', kind: 'string', help: 'run name shown in the app' },
-  { flag: 'dataset', path: 'dataset.name', kind: 'string', help: 'synthetic | fashion-mnist' },
+  { flag: 'dataset', path: 'dataset.name', kind: 'string', help: 'synthetic, mnist, fashion-mnist, kmnist, cifar10, cifar100, or a dataset found or imported (npm run dataset -- list)' },
   { flag: 'train-subset', path: 'dataset.trainSubset', kind: 'nullable-number', help: 'use this many training images ("all" = every one)' },
   { flag: 'val-split', path: 'dataset.valSplit', kind: 'number', help: 'fraction of the training images held out for validation (default 0.1)' },
   { flag: 'dataset-classes', path: 'dataset.classes', kind: 'list', help: 'train and test on these class ids only, e.g. 0,1,2,3,4 (relabelled 0..k-1)' },

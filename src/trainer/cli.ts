@@ -12,6 +12,7 @@ import { openStoreFromEnv } from '../store/open';
 import { initCheckpoint, initSourceProblem, resumeProblem } from '../store/run-checks';
 import type { Store } from '../store/store';
 import { CONFIG_FLAGS, CliInputError, addConfigOptions, configFromOptions } from './cli-config';
+import { locateDataset } from './data/locate';
 import { initShapeProblem, teacherProblem } from './init-plan';
 import { executeRun } from './run';
 
@@ -101,6 +102,18 @@ async function main(argv: string[]): Promise<number> {
       if (problem) {
         process.stderr.write(`invalid config:\ntricks.distill.teacherRun: ${problem}\n`);
         return EXIT_INVALID;
+      }
+    }
+    if (config.dataset.name !== 'synthetic') {
+      // A dataset that is not on this machine: refused before the run row exists.
+      const s = existingStore(dataDir);
+      try {
+        await locateDataset(config.dataset.name, dataDir, { imported: (n) => s?.datasets.get(n) ?? null, systemDir: process.env.TRICKBENCH_SYSTEM_DATASETS });
+      } catch (e) {
+        process.stderr.write(`invalid config:\ndataset.name: ${(e as Error).message}\n`);
+        return EXIT_INVALID;
+      } finally {
+        s?.close();
       }
     }
     store = openStoreFromEnv(dataDir);

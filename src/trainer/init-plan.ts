@@ -2,6 +2,7 @@
 // and shapes alone: no tfjs, so the host can refuse a misfit before the run row exists (from the
 // model's traced shapes) and the trainer applies the very same rules to its real variables.
 import { traceModel } from '../shared/models/index';
+import { datasetInfo } from '../shared/models/datasets';
 import { dataShape, type InitConfig, type RunConfig } from '../shared/config';
 import { readManifest, tensorKey, type TensorGroup } from './checkpoint';
 import { runDir } from '../store/paths';
@@ -76,7 +77,8 @@ export function initShapeProblem(dataDir: string, config: RunConfig, kind: Check
   if (!config.init) return null;
   const manifest = readManifest(runDir(dataDir, config.init.fromRun), kind);
   if (!manifest) return null;
-  const data = dataShape(config.dataset);
+  if (!datasetInfo(config.dataset.name)) return null; // the trainer checks it once the data is read
+  const data = dataShape(config.dataset, config.augment);
   let targets: InitTarget[];
   try {
     const trace = traceModel(config.model, data.shape, data.classes);
@@ -104,7 +106,8 @@ export function teacherProblem(store: Store, config: RunConfig): string | null {
   if (src) return `teacher ${src.message}`;
   const manifest = readManifest(runDir(store.dataDir, d.teacherRun), initCheckpoint(store, d.teacherRun)!);
   if (!manifest) return `teacher run ${d.teacherRun} has no readable checkpoint`;
-  const data = dataShape(config.dataset);
+  if (!datasetInfo(config.dataset.name)) return null;
+  const data = dataShape(config.dataset, config.augment);
   if (manifest.model.numClasses !== data.classes || manifest.model.inputShape.join('x') !== data.shape.join('x')) {
     return `teacher run ${d.teacherRun} takes ${manifest.model.inputShape.join('x')} input with ${manifest.model.numClasses} classes; this run's data (${config.dataset.name}) is ${data.shape.join('x')} with ${data.classes}`;
   }

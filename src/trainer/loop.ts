@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MetricPoint, RunEvent } from '../shared/api';
 import type { RunConfig } from '../shared/config';
 import { gatherBatch } from './data/index';
+import { BatchLoader } from './data/loader';
 import type { ImageSet, Normalization, Splits } from './data/types';
 import { evaluateTest, type TestResult } from './evaluation';
 import { countCorrect, crossEntropy } from './loss/cross-entropy';
@@ -48,6 +49,8 @@ export interface EpochEnd {
 }
 
 export interface LoopOptions extends Omit<TrickOptions, 'firstEpoch'> {
+  /** The loader's worker threads (default: BatchLoader's). */
+  loaderWorkers?: number;
   /** Continue after this (checkpointed) position instead of from scratch. */
   start?: LoopPosition;
   /** Called at every epoch end after its metrics are written, to save checkpoints: metrics first,
@@ -172,7 +175,7 @@ export async function trainModel(
   opts: LoopOptions = {},
 ): Promise<TrainResult> {
   const { dataset } = splits;
-  const shape = dataset.shape;
+  const shape = splits.inputShape;
   const K = dataset.numClasses;
   const B = config.batchSize;
   const nTrain = splits.train.length;
@@ -185,6 +188,11 @@ export async function trainModel(
   const point = (key: string, value: number, epoch: number): MetricPoint => ({ key, step: pos.step, epoch, value, time: Date.now() });
 
   const tricks = new RunTricks(config, model, optimizer, { ...opts, firstEpoch: pos.epoch });
+  const loader = new BatchLoader({ images: dataset.train.images, labels: dataset.train.labels, inShape: dataset.shape, augment: config.augment, norm: splits.norm, seed: config.seed, workers: opts.loaderWorkers });
+  if (loader.outShape.join('x') !== shape.join('x')) {
+    await loader.close();
+    throw new Error(`the augmentation pipeline makes ${loader.outShape.join('x')} images, the model takes ${shape.join('x')}`);
+  }
   const emit = (events: Omit<RunEvent, 'time'>[]) => {
     for (const e of events) sink.event({ ...e, time: Date.now() });
   };
@@ -195,6 +203,8 @@ export async function trainModel(
       emit(tricks.epochStart(epoch, pos.step, stepsPerEpoch));
       // The data order of an epoch depends only on the run seed and the epoch index.
       const order = epochOrder(config.seed, epoch, splits.train);
+      const batches = loader.epoch(epoch, order, B);
+      loader.waitMs = 0;
       let lossSum = 0;
       let correct = 0;
       const stepPoints: MetricPoint[] = [];
@@ -206,9 +216,9 @@ export async function trainModel(
           if (stepPoints.length) sink.metrics(stepPoints.splice(0)); // the curve shows where it stopped; a resume rewrites it
           throw new Cancelled();
         }
-        const start = i * B;
-        const end = Math.min(start + B, nTrain);
-        const b = gatherBatch(dataset.train, shape, splits.norm, order, start, end);
+        const next = await batches.next();
+        if (next.done) throw new Error(`the loader ended epoch ${epoch + 1} after ${i} of ${stepsPerEpoch} batches`);
+        const b = next.value;
         lr = learningRate(config, tricks.lr0, pos.step, stepsPerEpoch);
         const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr, pos.step, tricks.forStep(pos.step, b.n));
         const [lv, cv] = await Promise.all([lossT.data(), correctT.data()]);
@@ -229,9 +239,10 @@ export async function trainModel(
         sink.progress({ epoch, step: pos.step, stepsPerEpoch, phase: 'train' });
       }
       const trainTime = (performance.now() - t0) / 1000;
+      const dataWait = loader.waitMs / 1000;
       sink.metrics(stepPoints.splice(0));
       sink.progress({ epoch, step: pos.step, stepsPerEpoch, phase: 'eval' });
-      const val = splits.val.length ? await evaluate(model, dataset.train, shape, splits.norm, splits.val, K) : null;
+      const val = splits.val.length ? await evaluate(model, splits.eval.val.set, shape, splits.norm, splits.eval.val.indices, K) : null;
       const epochTime = (performance.now() - t0) / 1000;
       const e = epoch + 1;
       const pts = [
@@ -240,6 +251,8 @@ export async function trainModel(
         point('lr', lr, e),
         point('time/epoch_s', epochTime, e),
         point('throughput/img_s', nTrain / trainTime, e),
+        // the training thread's wait for batches: near 0 when the loader keeps up
+        point('time/data_wait_s', dataWait, e),
       ];
       if (val) pts.push(point('val/loss', val.loss, e), point('val/acc', val.acc, e));
       for (const [key, v] of tricks.epochEnd(stepsPerEpoch, val ? val.acc : null)) pts.push(point(key, v, e));
@@ -255,10 +268,11 @@ export async function trainModel(
     }
   } finally {
     tricks.dispose();
+    await loader.close();
   }
 
   sink.progress({ epoch: config.epochs - 1, step: pos.step, stepsPerEpoch, phase: 'eval' });
-  const test = await evaluateTest(model, dataset.test, shape, splits.norm, splits.test, K);
+  const test = await evaluateTest(model, splits.eval.test.set, shape, splits.norm, splits.eval.test.indices, K);
   const testPts = [point('test/loss', test.loss, config.epochs), point('test/acc', test.acc, config.epochs)];
   if (test.top5 !== null) testPts.push(point('test/top5', test.top5, config.epochs));
   for (const p of testPts) final[p.key] = p.value;

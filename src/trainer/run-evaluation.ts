@@ -36,7 +36,7 @@ export async function recordEvaluations(o: {
   if (bestCkpt && bestCkpt.manifest.position.step !== lastAt.step) {
     o.progress({ epoch: o.config.epochs - 1, step: lastAt.step, stepsPerEpoch: bestCkpt.manifest.position.stepsPerEpoch, phase: 'eval' });
     restoreWeights(o.weights, bestCkpt, `the best checkpoint of run ${o.runId}`);
-    best = await evaluateTest(o.model, dataset.test, dataset.shape, o.splits.norm, o.splits.test, dataset.numClasses);
+    best = await evaluateTest(o.model, o.splits.eval.test.set, o.splits.inputShape, o.splits.norm, o.splits.eval.test.indices, dataset.numClasses);
     bestAt = { epoch: bestCkpt.manifest.position.epoch, step: bestCkpt.manifest.position.step };
   }
 
@@ -45,22 +45,26 @@ export async function recordEvaluations(o: {
   if (best.top5 !== null) points.push(point('test/top5_best', best.top5));
   o.store.addMetrics(o.runId, points);
 
-  const per = dataset.shape[0] * dataset.shape[1] * dataset.shape[2];
+  // The pictures are the images the model saw, at its input size.
+  const shape = o.splits.inputShape;
+  const testSet = o.splits.eval.test;
+  const per = shape[0] * shape[1] * shape[2];
   const withPixels = new Set(pickThumbnails(best));
   const predictions = Array.from({ length: best.n }, (_, i) => {
     const index = o.splits.test[i]!;
+    const at = testSet.indices[i]!;
     return {
       index,
       label: best.labels[i]!,
       pred: best.pred[i]!,
       confidence: best.conf[i]!,
-      image: withPixels.has(i) ? dataset.test.images.slice(index * per, (index + 1) * per) : null,
+      image: withPixels.has(i) ? testSet.set.images.slice(at * per, (at + 1) * per) : null,
     };
   });
   o.store.evaluations.save(o.runId, {
     evaluations: [toEvaluation('last', last, lastAt), toEvaluation('best', best, bestAt)],
     classNames: dataset.classNames,
-    imageShape: [...dataset.shape],
+    imageShape: [...shape],
     predictions,
   });
   return { points };

@@ -12,6 +12,7 @@ import { runDir } from '../store/paths';
 import type { Store } from '../store/store';
 import { initBackend } from './backend';
 import { readCheckpoint, writeCheckpoint, type CheckpointMeta } from './checkpoint';
+import { pipelineOutputShape } from '../shared/augment';
 import { loadDataset, makeSplits } from './data/index';
 import { Cancelled, trainModel, type EpochEnd, type LoopPosition } from './loop';
 import { buildModel } from './models/registry';
@@ -45,6 +46,8 @@ export async function executeRun(opts: {
   isCancelled: () => boolean;
   /** Continue from the run's last checkpoint (its row was re-opened by runs:resume or --resume). */
   resume?: boolean;
+  /** Where system-wide datasets are (default /usr/share/datasets; TRICKBENCH_SYSTEM_DATASETS). */
+  systemDatasetsDir?: string;
 }): Promise<RunOutcome> {
   const { store, runId, hooks = {} } = opts;
   const out: RunOutcome = { runId, status: 'failed', backend: null, device: null, metrics: {}, error: null };
@@ -66,9 +69,13 @@ export async function executeRun(opts: {
     store.setBackend(runId, backend.name, backend.device);
     hooks.started?.(backend.name, backend.device);
 
-    const dataset = loadDataset(config.dataset, opts.dataDir);
-    const splits = makeSplits(dataset, config.dataset);
-    const model = buildModel(config.model, dataset.shape, dataset.numClasses, config.seed);
+    const dataset = await loadDataset(config.dataset, opts.dataDir, { imported: (n) => store.datasets.get(n), systemDir: opts.systemDatasetsDir ?? process.env.TRICKBENCH_SYSTEM_DATASETS });
+    const inputShape = pipelineOutputShape(dataset.shape, config.augment);
+    const splits = makeSplits(dataset, config.dataset, {
+      inputShape,
+      normCache: { get: (k) => store.datasets.cached(k), put: (k, v) => store.datasets.cache(k, v) },
+    });
+    const model = buildModel(config.model, inputShape, dataset.numClasses, config.seed);
     disposers.push(() => model.dispose());
     const weights: ModelWeights = { params: model.params, buffers: model.buffers, numClasses: dataset.numClasses };
     const optimizer = makeOptimizer(config.optimizer);
@@ -102,7 +109,8 @@ export async function executeRun(opts: {
         warnings: backend.warnings,
         dataset: dataset.name,
         source: dataset.source,
-        inputShape: dataset.shape,
+        inputShape,
+        storedShape: dataset.shape,
         classes: dataset.numClasses,
         train: splits.train.length,
         val: splits.val.length,
@@ -139,7 +147,7 @@ export async function executeRun(opts: {
     const meta = (kind: 'best' | 'last', e: EpochEnd, optim: CheckpointMeta['optimizer']): CheckpointMeta => ({
       runId,
       kind,
-      model: { config: config!.model, inputShape: [...dataset.shape], numClasses: dataset.numClasses },
+      model: { config: config!.model, inputShape: [...inputShape], numClasses: dataset.numClasses },
       optimizer: optim,
       position: { ...e.position, stepsPerEpoch: e.stepsPerEpoch },
       val: e.val,
@@ -174,7 +182,7 @@ export async function executeRun(opts: {
         // The weights at epoch 0 (RIFLE's 'initial'), rebuilt as the run built them: same seed,
         // same fine-tuning source. Right after a resume as well as in a fresh run.
         initialValues(names) {
-          const fresh = buildModel(config!.model, dataset.shape, dataset.numClasses, config!.seed);
+          const fresh = buildModel(config!.model, inputShape, dataset.numClasses, config!.seed);
           try {
             if (config!.init) {
               const kind = initCheckpoint(store, config!.init.fromRun);

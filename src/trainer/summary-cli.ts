@@ -44,8 +44,8 @@ function main(argv: string[]): number {
       process.stderr.write(`invalid config:\n${formatErrors(parsed.errors)}\n`);
       return EXIT_INVALID;
     }
-    const { model, dataset } = parsed.config;
-    const info = dataShape(dataset);
+    const { model, dataset, augment } = parsed.config;
+    const info = dataShape(dataset, augment);
     const input = typeof opts.input === 'string' ? parseInput(opts.input) : info.shape;
     const classes = typeof opts.classes === 'string' ? parseClasses(opts.classes) : info.classes;
     let summary;

@@ -7,8 +7,12 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import crypto from 'node:crypto';
 import { ROOT } from '../helpers/trainer';
 import { tmpDataDir } from '../helpers/tmp';
+import { writeImageFolder, writeUndecodable } from '../helpers/dataset-fixtures';
+import { writeFakeFashion } from '../helpers/datasets';
+import { TestFileServer } from '../helpers/http-server';
 
 const SHOTS = path.join(ROOT, 'test-results');
 const SERVE = path.join(ROOT, 'out/main/serve.js');
@@ -37,9 +41,35 @@ function fakeNvidiaSmi(dir: string): string {
   return bin;
 }
 
+/** Datasets for the Datasets page: an image folder in a stand-in system dir, and KMNIST's four
+ * files on a local mirror (TRICKBENCH_DOWNLOAD_CATALOG), served slowly enough to watch and cancel. */
+const mirror = new TestFileServer();
+async function datasetEnv(dir: string): Promise<Record<string, string>> {
+  const system = path.join(dir, 'system-datasets');
+  await writeImageFolder(path.join(system, 'flowers'), { classes: { daisy: 6, rose: 6, tulip: 6 }, size: 24, formats: ['jpg'] });
+  // The presets train on Fashion-MNIST: a small stand-in (their runs are cancelled at once).
+  writeFakeFashion(path.join(system, 'fashion-mnist'), 200, 50);
+  // Random pixels: a 2.4 MB download that gzip cannot shrink.
+  const src = path.join(dir, 'mirror-src');
+  writeFakeFashion(src, 3000, 500);
+  await mirror.listen();
+  const names = fs.readdirSync(src).sort();
+  for (const n of names) mirror.files.set(`/kmnist/${n}`, fs.readFileSync(path.join(src, n)));
+  mirror.misbehave('/kmnist/train-images-idx3-ubyte.gz', { chunkDelayMs: 150, chunkBytes: 2048 });
+  const catalog = path.join(dir, 'catalog.json');
+  const md5 = (n: string) => crypto.createHash('md5').update(fs.readFileSync(path.join(src, n))).digest('hex');
+  fs.writeFileSync(
+    catalog,
+    JSON.stringify([
+      { id: 'kmnist', title: 'Kuzushiji-MNIST', format: 'idx', homepage: '', citation: '', files: names.map((n) => ({ name: n, urls: [mirror.url(`/kmnist/${n}`)], md5: md5(n), bytes: fs.statSync(path.join(src, n)).size })) },
+    ]),
+  );
+  return { TRICKBENCH_SYSTEM_DATASETS: system, TRICKBENCH_DOWNLOAD_CATALOG: catalog };
+}
+
 async function startServe(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
   if (!fs.existsSync(SERVE)) throw new Error(`${SERVE} is missing: build first (npm test does: electron-vite build)`);
-  const env = { ...process.env, PATH: `${fakeNvidiaSmi(dataDir)}${path.delimiter}${process.env.PATH ?? ''}` };
+  const env = { ...process.env, ...(await datasetEnv(dataDir)), PATH: `${fakeNvidiaSmi(dataDir)}${path.delimiter}${process.env.PATH ?? ''}` };
   const child = spawn(process.execPath, [SERVE, '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -98,6 +128,7 @@ afterAll(async () => {
   await browser?.close();
   server?.kill('SIGTERM');
   await new Promise((r) => server?.once('exit', r) ?? r(null));
+  await mirror.close();
   tmp?.cleanup();
 });
 
@@ -364,5 +395,65 @@ describe('Trickbench in a browser', () => {
     const n = (arm: string, seed: number) => `R-Drop on a CNN with dropout · ${arm} · seed ${seed}`;
     expect(mine.map((r) => r.name)).toEqual([n('dropout', 1), n('dropout + R-Drop', 1), n('dropout', 2), n('dropout + R-Drop', 2), n('dropout', 3), n('dropout + R-Drop', 3)]);
     for (const r of mine) await call('runs:cancel', { id: r.id }); // minutes of training: not here
+  });
+  it('manages datasets: finds, downloads with progress (cancel, resume), imports a folder with a broken image, shows classes and samples before and after augmentation, and trains on it', async () => {
+    await page.click('nav >> text=Datasets');
+    await page.waitForSelector('tr[data-dataset="flowers"]');
+    expect(await page.textContent('tr[data-dataset="flowers"]')).toContain('system');
+    expect(await page.textContent('tr[data-dataset="flowers"]')).toContain('image-folder');
+    expect(await page.textContent('tr[data-dataset="kmnist"]')).toContain('not downloaded');
+
+    // Download from the (slow, local) mirror: progress shows, cancel keeps what came, resume ends verified.
+    await page.click('tr[data-dataset="kmnist"] [data-action="download"]');
+    await expect.poll(() => page.getAttribute('tr[data-dataset="kmnist"] [data-testid="download-progress"]', 'data-state'), { timeout: 30_000 }).toBe('downloading');
+    await expect.poll(() => page.textContent('tr[data-dataset="kmnist"] [data-testid="download-progress"]'), { timeout: 30_000 }).toMatch(/kB of [\d.]+ MB/);
+    await page.locator('table[data-testid="datasets"]').screenshot({ path: path.join(SHOTS, '13-datasets-downloading.png') });
+    await page.click('tr[data-dataset="kmnist"] [data-action="cancel-download"]');
+    await expect.poll(() => page.getAttribute('tr[data-dataset="kmnist"] [data-testid="download-progress"]', 'data-state')).toBe('cancelled');
+    mirror.misbehave('/kmnist/train-images-idx3-ubyte.gz', {});
+    await page.click('tr[data-dataset="kmnist"] [data-action="download"]');
+    await expect.poll(() => page.textContent('tr[data-dataset="kmnist"]'), { timeout: 60_000 }).toContain('data dir');
+    const ranges = mirror.requestsFor('/kmnist/train-images-idx3-ubyte.gz').map((r) => r.range);
+    expect(ranges[0]).toBeNull();
+    expect(ranges.at(-1)).toMatch(/^bytes=[1-9]\d*-$/); // resumed, not restarted
+
+    // Import: a bad path is refused at the form; a folder with an undecodable image is indexed in place.
+    await page.fill('[data-field="name"]', 'shapes');
+    await page.fill('[data-field="path"]', path.join(tmp.dir, 'no-such-folder'));
+    await page.click('[data-action="import-dataset"]');
+    await expect.poll(() => page.textContent('[data-testid="import-error"]')).toContain('no-such-folder does not exist');
+    const root = path.join(tmp.dir, 'my-shapes');
+    await writeImageFolder(root, { classes: { circle: 8, square: 12, triangle: 5 }, size: 20, splits: true, formats: ['png', 'webp'] });
+    writeUndecodable(path.join(root, 'train', 'square', 'corrupt.png'));
+    await page.fill('[data-field="path"]', root);
+    await page.click('[data-action="import-dataset"]');
+    await page.waitForURL(/#\/datasets\/shapes$/, { timeout: 60_000 });
+    await page.waitForSelector('[data-testid="class-counts"] tr[data-class="2"]');
+    expect(await page.textContent('[data-testid="class-counts"] tr[data-class="1"]')).toMatch(/square\s*12\s*6/);
+    expect(await page.textContent('[data-testid="skipped"]')).toContain('corrupt.png');
+
+    // Samples before/after the seeds' pipeline: stored at 40x40, augmented to 32x32.
+    await page.selectOption('[data-field="pipeline"]', 'seeds');
+    const pairSizes = () =>
+      page.evaluate(() => {
+        const pair = document.querySelector('[data-testid="sample-grid"] .pair');
+        return pair ? [...pair.querySelectorAll('canvas')].map((c) => [c.width, c.height]) : [];
+      });
+    await expect.poll(pairSizes, { timeout: 30_000 }).toEqual([[80, 80], [64, 64]]); // 40 and 32 pixels, scaled 2x
+    expect(await page.locator('[data-testid="sample-grid"] canvas.augmented').count()).toBe(8 + 8 + 5); // 8 per class; triangle has 5
+    await shot('14-dataset-samples');
+    await page.fill('[data-field="augment"]', '[{"name":"randomCrop","size":64,"padding":0}]');
+    await page.click('[data-action="show-samples"]');
+    await expect.poll(() => page.textContent('[data-testid="samples-error"]')).toMatch(/augment.*crop 64x64 is larger/);
+
+    // The run form offers it; a run trains on it with augmentation.
+    await page.click('nav >> text=New run');
+    await page.waitForSelector('select[data-field="dataset.name"] option[value="shapes"]', { state: 'attached' });
+    await page.selectOption('select[data-field="dataset.name"]', 'shapes');
+    await fillRunForm({ name: 'on shapes', 'dataset.imageSize': '16', 'model.width': '4', epochs: '1', batchSize: '8' });
+    await page.fill('textarea[data-field="augment"]', '[{"name":"randomCrop","padding":2},{"name":"hflip"}]');
+    await page.click('button:has-text("Start run")');
+    await page.waitForURL(/#\/runs\/\d+$/);
+    await page.waitForSelector('.badge[data-status="completed"]', { timeout: 120_000 });
   });
 });

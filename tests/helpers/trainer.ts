@@ -23,7 +23,7 @@ export interface Recorded {
 }
 
 /** A RunService forking the trainer from source (through tsx), with every emitted event recorded. */
-export function makeService(dataDir: string, opts: { cancelGraceMs?: number; pollMs?: number } = {}) {
+export function makeService(dataDir: string, opts: { cancelGraceMs?: number; pollMs?: number; datasetProblem?: (name: string) => string | null } = {}) {
   const store = new Store(dataDir);
   const rec: Recorded = {
     events: [],

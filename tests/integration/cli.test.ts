@@ -32,9 +32,10 @@ describe('npm run train', () => {
     [['--model', 'vgg'], 'model.name: unknown model "vgg"; expected one of cnn3, mlp'],
     [['--lr', 'abc'], 'optimizer.lr: expected a number, got "abc"'],
     [['--backend', 'tpu'], 'backend: got "tpu"'],
+    [['--dataset', 'cifar10'], "dataset.name: dataset 'cifar10' not found: not imported, and no dataset in"],
   ])('rejects %j naming the field, exit 2, nothing stored', async (args, message) => {
     const dir = path.join(tmp.dir, `bad-${args[0]!.slice(2)}`);
-    const r = await runCli(TRAIN, [...args, '--data-dir', dir]);
+    const r = await runCli(TRAIN, [...args, '--data-dir', dir], { TRICKBENCH_SYSTEM_DATASETS: path.join(tmp.dir, 'no-system-datasets') });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(message);
     expect(fs.existsSync(path.join(dir, 'trickbench.db'))).toBe(false);

@@ -72,7 +72,7 @@ describe('RIFLE in a run', () => {
 
   it('the optimizer goes on updating the re-initialised variables (same objects, momentum kept)', async () => {
     const cfg = config({}, 3);
-    const splits = makeSplits(loadDataset(cfg.dataset, tmp.dir), cfg.dataset);
+    const splits = makeSplits(await loadDataset(cfg.dataset, tmp.dir), cfg.dataset);
     const model = buildModel(cfg.model, splits.dataset.shape, 10, cfg.seed);
     const opt = makeOptimizer(cfg.optimizer);
     const head = model.params.find((p) => p.name === 'head/kernel')!;
@@ -99,7 +99,7 @@ describe('RIFLE in a run', () => {
 
   it('initializer "initial" restores epoch-0 values; resetOptimizerState drops the head momentum', async () => {
     const cfg = config({ initializer: 'initial', resetOptimizerState: true, maxReinits: 1 }, 3);
-    const splits = makeSplits(loadDataset(cfg.dataset, tmp.dir), cfg.dataset);
+    const splits = makeSplits(await loadDataset(cfg.dataset, tmp.dir), cfg.dataset);
     const model = buildModel(cfg.model, splits.dataset.shape, 10, cfg.seed);
     const opt = makeOptimizer(cfg.optimizer);
     const head = model.params.find((p) => p.name === 'head/kernel')!;

@@ -5,9 +5,9 @@ import { mustParseRunConfig, parseRunConfig } from '../../src/shared/config';
 import { loadDataset, makeSplits } from '../../src/trainer/data/index';
 
 describe('dataset.classes', () => {
-  it('keeps only those classes, renumbered 0..k-1 in the order given, images unchanged', () => {
-    const all = loadDataset(mustParseRunConfig({}).dataset, '/nonexistent');
-    const sub = loadDataset(mustParseRunConfig({ dataset: { classes: [7, 2, 9] } }).dataset, '/nonexistent');
+  it('keeps only those classes, renumbered 0..k-1 in the order given, images unchanged', async () => {
+    const all = await loadDataset(mustParseRunConfig({}).dataset, '/nonexistent');
+    const sub = await loadDataset(mustParseRunConfig({ dataset: { classes: [7, 2, 9] } }).dataset, '/nonexistent');
     expect(sub.numClasses).toBe(3);
     expect(sub.classNames).toEqual([all.classNames[7], all.classNames[2], all.classNames[9]]);
     for (const split of ['train', 'test'] as const) {

@@ -10,7 +10,8 @@ function errorsOf(input: unknown) {
 describe('run config schema', () => {
   it('fills every default from an empty object', () => {
     const c = defaultRunConfig();
-    expect(c.dataset).toEqual({ name: 'synthetic', trainSubset: null, valSplit: 0.1, splitSeed: 0, classes: null });
+    expect(c.dataset).toEqual({ name: 'synthetic', labels: 'fine', imageSize: null, trainSubset: null, valSplit: 0.1, testSplit: 0.2, splitSeed: 0, classes: null, normalize: 'dataset' });
+    expect(c.augment).toEqual([]);
     expect(c.model).toEqual({ name: 'cnn3', width: 32, batchNorm: false, dropout: 0 });
     expect(c.optimizer).toEqual({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0, noBiasDecay: false, linearScaling: false });
     expect(c.backend).toBe('auto');
@@ -42,7 +43,23 @@ describe('run config schema', () => {
     expect(errorsOf({ lr: 0.1 })[0]).toMatchObject({ field: 'lr' });
     expect(errorsOf({ epochs: 5, schedule: { name: 'step', milestones: [5] } })[0]!.field).toBe('schedule.milestones');
     expect(errorsOf({ epochs: 1.5 })[0]).toMatchObject({ field: 'epochs', message: 'expected an integer, got 1.5' });
-    expect(errorsOf({ dataset: { name: 'cifar-10' } })[0]!.field).toBe('dataset.name');
+    expect(errorsOf({ dataset: { name: 'CIFAR 10' } })[0]!.field).toBe('dataset.name');
+  });
+
+  it('checks data options against the dataset: coarse labels, classes, the augmentation pipeline against the image size', () => {
+    expect(errorsOf({ dataset: { name: 'cifar10', labels: 'coarse' } })).toEqual([{ field: 'dataset.labels', message: 'cifar10 has no coarse labels (CIFAR-100 has)' }]);
+    expect(errorsOf({ dataset: { name: 'cifar100', labels: 'coarse', classes: [3, 20] } })).toEqual([
+      { field: 'dataset.classes.1', message: 'class 20 does not exist: cifar100 has classes 0..19' },
+    ]);
+    expect(parseRunConfig({ dataset: { name: 'cifar100', classes: [3, 99] } }).ok).toBe(true);
+    // stored at 32x32: a 40-pixel crop needs padding; at imageSize 48 it fits
+    expect(errorsOf({ dataset: { name: 'cifar10' }, augment: [{ name: 'hflip' }, { name: 'randomCrop', size: 40, padding: 0 }] })).toEqual([
+      { field: 'augment.1.size', message: 'crop 40x40 is larger than the padded image 32x32' },
+    ]);
+    expect(parseRunConfig({ dataset: { name: 'cifar10', imageSize: 48 }, augment: [{ name: 'randomCrop', size: 40, padding: 0 }] }).ok).toBe(true);
+    expect(errorsOf({ augment: [{ name: 'blur' }] })[0]!.field).toBe('augment.0.name');
+    // A dataset this process does not know yet (imported elsewhere) is checked when a run starts.
+    expect(parseRunConfig({ dataset: { name: 'my-photos', classes: [0, 7] } }).ok).toBe(true);
   });
 
   it('flattens to dotted keys for tables and CSV columns', () => {

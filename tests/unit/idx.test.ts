@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadFashionMnist } from '../../src/trainer/data/fashion-mnist';
+import { mustParseRunConfig } from '../../src/shared/config';
+import { loadDataset } from '../../src/trainer/data/index';
 import { readIdxFile } from '../../src/trainer/data/idx';
 import { tmpDataDir } from '../helpers/tmp';
 import { idx, writeFakeFashion } from '../helpers/datasets';
@@ -34,27 +35,30 @@ describe('IDX files', () => {
     expect(() => readIdxFile(magic)).toThrow(`${magic}: not an IDX file (bad magic number)`);
   });
 
-  it('loads Fashion-MNIST from the data dir, checking labels against images', () => {
+  const fashion = mustParseRunConfig({ dataset: { name: 'fashion-mnist' } }).dataset;
+  const noSystem = { systemDir: path.join(tmp.dir, 'no-system-copy') };
+
+  it('loads Fashion-MNIST from the data dir, checking labels against images', async () => {
     const dataDir = path.join(tmp.dir, 'home');
     writeFakeFashion(path.join(dataDir, 'datasets', 'fashion-mnist'), 30, 10);
-    const ds = loadFashionMnist(dataDir);
+    const ds = await loadDataset(fashion, dataDir, noSystem);
     expect(ds.train.n).toBe(30);
     expect(ds.test.n).toBe(10);
     expect(ds.shape).toEqual([28, 28, 1]);
+    expect(ds.classNames[9]).toBe('Ankle boot');
     expect(Array.from(ds.train.labels.slice(0, 3))).toEqual([0, 1, 2]);
 
     const bad = path.join(tmp.dir, 'home2');
     const dir = path.join(bad, 'datasets', 'fashion-mnist');
     writeFakeFashion(dir, 30, 10);
     fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte.gz'), zlib.gzipSync(idx([29], new Uint8Array(29))));
-    expect(() => loadFashionMnist(bad)).toThrow(/train-labels-idx1-ubyte\.gz: 29 labels for 30 images/);
+    await expect(loadDataset(fashion, bad, noSystem)).rejects.toThrow(/train-labels-idx1-ubyte\.gz: .*29 .*30/);
   });
 
-  it('says where to put Fashion-MNIST when it is nowhere', () => {
+  it('says where to put Fashion-MNIST when it is nowhere, and how to download it', async () => {
     const home = path.join(tmp.dir, 'empty-home');
-    expect(() => loadFashionMnist(home, path.join(tmp.dir, 'no-system-copy'))).toThrow(
-      `dataset fashion-mnist not found: put its four IDX .gz files in ${path.join(home, 'datasets', 'fashion-mnist')}`,
+    await expect(loadDataset(fashion, home, noSystem)).rejects.toThrow(
+      `dataset 'fashion-mnist' not found: not imported, and no dataset in ${path.join(home, 'datasets', 'fashion-mnist')} or ${path.join(tmp.dir, 'no-system-copy', 'fashion-mnist')} (download it on the Datasets page or with \`npm run dataset -- download fashion-mnist\`)`,
     );
   });
 });
-

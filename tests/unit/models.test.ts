@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MODELS, parseRunConfig, type ModelConfigInput } from '../../src/shared/config';
+import { MODELS, mustParseRunConfig, parseRunConfig, type ModelConfigInput } from '../../src/shared/config';
 import { DATASET_INFO, modelSummary } from '../../src/shared/models/index';
 import { summaryRows } from '../../src/shared/models/summary-table';
 import { initBackend } from '../../src/trainer/backend';
@@ -243,8 +243,8 @@ describe('model contract', () => {
 });
 
 describe('summary and schema', () => {
-  it('DATASET_INFO matches what the loaders produce', () => {
-    const d = loadDataset({ name: 'synthetic', trainSubset: 10, valSplit: 0.1, splitSeed: 0, classes: null }, '/nonexistent');
+  it('DATASET_INFO matches what the loaders produce', async () => {
+    const d = await loadDataset(mustParseRunConfig({ dataset: { name: 'synthetic', trainSubset: 10 } }).dataset, '/nonexistent');
     expect(DATASET_INFO.synthetic).toEqual({ shape: d.shape, classes: d.numClasses });
   });
 

@@ -128,7 +128,7 @@ describe('a RePr cycle in training', () => {
         batchSize: 32,
         tricks: { repr: { s1: 1, s2: 2, cycles: 1, pruneRatio: 0.3 } },
       });
-      const splits = makeSplits(loadDataset(cfg.dataset, '/nonexistent'), cfg.dataset);
+      const splits = makeSplits(await loadDataset(cfg.dataset, '/nonexistent'), cfg.dataset);
       const model = buildModel(cfg.model, splits.dataset.shape, 10, cfg.seed);
       const opt = makeOptimizer(cfg.optimizer);
       const saved = new Map<string, unknown>();

@@ -15,7 +15,7 @@ beforeAll(async () => {
 
 async function train(over: Record<string, unknown>, onStep?: () => void) {
   const config = mustParseRunConfig({ dataset: { name: 'synthetic', trainSubset: 256, valSplit: 0.25 }, model: { name: 'cnn3', width: 4 }, epochs: 2, batchSize: 32, ...over });
-  const splits = makeSplits(loadDataset(config.dataset, '/nonexistent'), config.dataset);
+  const splits = makeSplits(await loadDataset(config.dataset, '/nonexistent'), config.dataset);
   const model = buildModel(config.model, splits.dataset.shape, 10, config.seed);
   const initial = model.params[0]!.variable.dataSync().slice(0, 8);
   const opt = makeOptimizer(config.optimizer);

@@ -191,7 +191,7 @@ describe('training with the tricks on', () => {
       batchSize: 32,
       tricks: { labelSmoothing: { epsilon: 0.1 }, mixup: { alpha: 0.2, offLastEpochs: 1 }, rdrop: { alpha: 0.3 } },
     });
-    const splits = makeSplits(loadDataset(config.dataset, '/nonexistent'), config.dataset);
+    const splits = makeSplits(await loadDataset(config.dataset, '/nonexistent'), config.dataset);
     const before = tf.memory().numTensors;
     const model = buildModel(config.model, splits.dataset.shape, 10, config.seed);
     const opt = makeOptimizer(config.optimizer);
@@ -220,7 +220,7 @@ describe('training with the tricks on', () => {
       optimizer: { lr: 0.1 },
       schedule: { name: 'step', warmupEpochs: 1, milestones: [2], gamma: 0.1 },
     });
-    const splits = makeSplits(loadDataset(config.dataset, '/nonexistent'), config.dataset);
+    const splits = makeSplits(await loadDataset(config.dataset, '/nonexistent'), config.dataset);
     const model = buildModel(config.model, splits.dataset.shape, 10, config.seed);
     const opt = makeOptimizer(config.optimizer);
     const events: RunEvent[] = [];

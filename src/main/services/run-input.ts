@@ -7,7 +7,10 @@ import { initCheckpoint, initSourceProblem } from '../../store/run-checks';
 import { initShapeProblem, teacherProblem } from '../../trainer/init-plan';
 import type { Store } from '../../store/store';
 
-export function checkStartInput(store: Store, input: unknown): RunConfig {
+/** Why a run cannot use a dataset now (not downloaded, unknown), or null. */
+export type DatasetCheck = (name: string) => string | null;
+
+export function checkStartInput(store: Store, input: unknown, datasetProblem?: DatasetCheck): RunConfig {
   const parsed = parseRunConfig(input);
   if (!parsed.ok) {
     const first = parsed.errors[0]!;
@@ -19,6 +22,10 @@ export function checkStartInput(store: Store, input: unknown): RunConfig {
     });
   }
   const config = parsed.config;
+  const data = datasetProblem?.(config.dataset.name);
+  if (data) {
+    throw new ApiFailure({ code: 'invalid_config', message: `dataset.name: ${data}`, field: 'dataset.name', fields: [{ field: 'dataset.name', message: data }] });
+  }
   if (config.init) {
     const from = config.init.fromRun;
     const problem = initSourceProblem(store, from)?.message ?? initShapeProblem(store.dataDir, config, initCheckpoint(store, from)!)?.replace(/^init\.fromRun: /, '');

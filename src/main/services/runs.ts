@@ -10,11 +10,13 @@ import type { HostMessage, TrainerMessage } from '../../shared/protocol';
 import { checkpointsOf, runDir } from '../../store/paths';
 import { resumeProblem } from '../../store/run-checks';
 import type { RunRecord, Store } from '../../store/store';
-import { checkStartInput } from './run-input';
+import { checkStartInput, type DatasetCheck } from './run-input';
 
 export interface RunServiceOptions {
   store: Store;
   dataDir: string;
+  /** Refuses runs on datasets that are not on this machine (the dataset service's check). */
+  datasetProblem?: DatasetCheck;
   /** The trainer entry: out/main/trainer.js when built, or src/trainer/main.ts with a TS loader. */
   trainerEntry: string;
   execArgv?: string[];
@@ -125,7 +127,7 @@ export class RunService {
   }
 
   start(input: unknown): RunSummary {
-    const config = checkStartInput(this.o.store, input);
+    const config = checkStartInput(this.o.store, input, this.o.datasetProblem);
     return this.enqueue(this.o.store.createRun(config, 'queued', config.name || describeConfig(config)).id);
   }
 

@@ -15,6 +15,8 @@ export const router = createRouter({
     { path: '/experiments', name: 'experiments', component: () => import('./views/ExperimentsView.vue'), meta: { title: 'Experiments' } },
     { path: '/experiments/:id(\\d+)', name: 'experiment', component: ExperimentView, meta: { title: 'Experiment' } },
     { path: '/compare', name: 'compare', component: CompareView, meta: { title: 'Compare' } },
+    { path: '/datasets', name: 'datasets', component: () => import('./views/DatasetsView.vue'), meta: { title: 'Datasets' } },
+    { path: '/datasets/:name', name: 'dataset', component: () => import('./views/DatasetView.vue'), meta: { title: 'Dataset' } },
     { path: '/:pathMatch(.*)*', redirect: '/' },
   ],
 });

@@ -1,14 +1,54 @@
-// What the renderer (and the model summary) needs to know about each dataset without loading it.
-// The trainer's loaders produce exactly these shapes (tests/unit/models.test.ts checks it).
-import type { DatasetName } from '../config';
+// What the config schema, the renderer and the model summary need to know about a dataset without
+// loading it: one image's shape as stored and the number of classes. The built-in datasets are
+// known here; datasets found on disk or imported by the user are registered at run time by
+// whoever lists them (the main process from its dataset service, the renderer from `datasets:list`,
+// the trainer from the files it read). The trainer's readers produce exactly these shapes
+// (tests/unit/models.test.ts checks it for the built-ins).
 
 export interface DatasetInfo {
-  /** One image, [h, w, c]. */
+  /** One image as stored, [h, w, c] (before the config's imageSize and augmentation). */
   shape: [number, number, number];
   classes: number;
+  /** CIFAR-100's 20 superclasses (dataset.labels = 'coarse'). */
+  coarseClasses?: number;
+  /** The dataset has no test set of its own (one image folder): dataset.testSplit carves one. */
+  noTestSet?: boolean;
 }
 
-export const DATASET_INFO: Record<DatasetName, DatasetInfo> = {
+/** Datasets every installation knows by name (the public ones can be downloaded). */
+export const BUILTIN_DATASETS = ['synthetic', 'mnist', 'fashion-mnist', 'kmnist', 'cifar10', 'cifar100'] as const;
+export type BuiltinDataset = (typeof BUILTIN_DATASETS)[number];
+
+const BUILTIN_INFO: Record<BuiltinDataset, DatasetInfo> = {
   synthetic: { shape: [32, 32, 3], classes: 10 },
+  mnist: { shape: [28, 28, 1], classes: 10 },
   'fashion-mnist': { shape: [28, 28, 1], classes: 10 },
+  kmnist: { shape: [28, 28, 1], classes: 10 },
+  cifar10: { shape: [32, 32, 3], classes: 10 },
+  cifar100: { shape: [32, 32, 3], classes: 100, coarseClasses: 20 },
 };
+
+/** Kept for the built-ins' fixed shapes (tests compare the loaders against it). */
+export const DATASET_INFO: Readonly<Record<BuiltinDataset, DatasetInfo>> = BUILTIN_INFO;
+
+const registered = new Map<string, DatasetInfo>();
+
+export function isBuiltinDataset(name: string): name is BuiltinDataset {
+  return (BUILTIN_DATASETS as readonly string[]).includes(name);
+}
+
+/** Make a dataset found on disk or imported known by name. A built-in's name keeps its info. */
+export function registerDatasetInfo(name: string, info: DatasetInfo): void {
+  if (!isBuiltinDataset(name)) registered.set(name, info);
+}
+
+export function unregisterDatasetInfo(name: string): void {
+  registered.delete(name);
+}
+
+export function datasetInfo(name: string): DatasetInfo | undefined {
+  return isBuiltinDataset(name) ? BUILTIN_INFO[name] : registered.get(name);
+}
+
+/** Names a dataset may have: what fits a folder name and a URL path. */
+export const DATASET_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;

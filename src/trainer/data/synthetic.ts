@@ -4,7 +4,7 @@
 // and every pixel gets Gaussian noise, so a model has to learn the spatial pattern. A small CNN
 // reaches > 90% in a couple of epochs; an MLP has to work harder. Deterministic from the seed.
 import { makeRng } from '../rng';
-import type { Dataset, ImageSet } from './types';
+import { sharedBytes, type Dataset, type ImageSet } from './types';
 
 export const SYNTHETIC_SIZE = 32;
 export const SYNTHETIC_TRAIN = 10000;
@@ -16,7 +16,7 @@ export const SYNTHETIC_CLASSES = Array.from({ length: CLASSES }, (_, c) => `${(c
 function generate(n: number, seed: number, stream: string): ImageSet {
   const rng = makeRng(seed, stream);
   const S = SYNTHETIC_SIZE;
-  const images = new Uint8Array(n * S * S * 3);
+  const images = sharedBytes(n * S * S * 3);
   const labels = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const c = rng.int(CLASSES);

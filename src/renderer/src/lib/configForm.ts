@@ -2,7 +2,6 @@
 // config input, and which input a schema error belongs to.
 import {
   BACKENDS,
-  DATASETS,
   LABEL_SMOOTHING_CONVENTIONS,
   MODELS,
   OPTIMIZERS,
@@ -19,9 +18,10 @@ import {
   setPath,
 } from '@shared/config';
 import type { TrickName } from '@shared/config';
+import { BUILTIN_DATASETS } from '@shared/models/datasets';
 import type { FieldError, RunConfig } from '@shared/config';
 
-export type FieldKind = 'text' | 'number' | 'numberOrBlank' | 'list' | 'listOrBlank' | 'bool' | 'select';
+export type FieldKind = 'text' | 'number' | 'numberOrBlank' | 'list' | 'listOrBlank' | 'bool' | 'select' | 'json';
 
 export interface FieldSpec {
   path: string;
@@ -29,6 +29,7 @@ export interface FieldSpec {
   kind: FieldKind;
   options?: readonly string[];
   hint?: string;
+  placeholder?: string;
 }
 
 /** Form state: dotted config path -> input text (or checkbox state). */
@@ -45,12 +46,27 @@ export const GENERAL_FIELDS: FieldSpec[] = [
   { path: 'backend', label: 'Backend', kind: 'select', options: BACKENDS },
 ];
 
+/** The datasets a run can use now (built in, found, imported, downloaded): the Datasets page's list. */
+export function datasetFields(names: readonly string[]): FieldSpec[] {
+  return [{ ...DATASET_FIELDS[0]!, options: names }, ...DATASET_FIELDS.slice(1)];
+}
+
 export const DATASET_FIELDS: FieldSpec[] = [
-  { path: 'dataset.name', label: 'Dataset', kind: 'select', options: DATASETS },
+  { path: 'dataset.name', label: 'Dataset', kind: 'select', options: BUILTIN_DATASETS, hint: 'import or download more on the Datasets page' },
+  { path: 'dataset.imageSize', label: 'Image size', kind: 'numberOrBlank', placeholder: 'as stored', hint: 'resize to N×N when loading' },
+  { path: 'dataset.labels', label: 'Labels', kind: 'select', options: ['fine', 'coarse'], hint: 'CIFAR-100: 100 fine or 20 coarse classes' },
+  { path: 'dataset.normalize', label: 'Normalise', kind: 'select', options: ['dataset', 'imagenet', 'none'], hint: "dataset: the training split's mean/std" },
   { path: 'dataset.trainSubset', label: 'Train subset', kind: 'numberOrBlank', hint: 'images; blank = all' },
   { path: 'dataset.valSplit', label: 'Validation split', kind: 'number', hint: 'fraction, 0–0.9' },
   { path: 'dataset.splitSeed', label: 'Split seed', kind: 'number' },
   { path: 'dataset.classes', label: 'Classes', kind: 'listOrBlank', hint: 'only these class ids, e.g. 0,1,2,3,4; blank = all' },
+  { path: 'dataset.testSplit', label: 'Test split', kind: 'number', hint: 'fraction; only for a dataset without a test set' },
+  {
+    path: 'augment',
+    label: 'Augmentation',
+    kind: 'json',
+    hint: 'steps in order, e.g. [{"name":"randomCrop","padding":4},{"name":"hflip"}]; try pipelines on the dataset page',
+  },
 ];
 
 export const MODEL_NAME_FIELD: FieldSpec = { path: 'model.name', label: 'Model', kind: 'select', options: MODELS };
@@ -216,6 +232,12 @@ function toInputValue(kind: FieldKind, v: string | boolean): unknown {
         .map(parseNumber);
       return kind === 'listOrBlank' && items.length === 0 ? null : items;
     }
+    case 'json':
+      try {
+        return v.trim() === '' ? [] : (JSON.parse(v) as unknown);
+      } catch {
+        return v; // the schema reports it
+      }
     default:
       return v;
   }

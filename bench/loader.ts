@@ -1,0 +1,149 @@
+// `npm run bench -- --suite loader`: how fast the training loader makes batches (augmentation +
+// normalisation in worker threads, as src/trainer/data/loader.ts runs it for a run) for
+// CIFAR-sized images, next to how fast the trainer consumes them (the real training step of the
+// seeds' models, CIFAR-sized, batch 128), and how long a training loop fed by the loader waited
+// for data. Target: the loader at least 10x the trainer's images/s on the same machine; the
+// dataset held once as uint8 (the workers share it: the pool's memory cost is printed).
+import os from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import type { AugmentInput } from '../src/shared/augment';
+import { augmentSchema } from '../src/shared/augment';
+import type { ModelConfigInput } from '../src/shared/config';
+import { BatchLoader, defaultWorkers } from '../src/trainer/data/loader';
+import { sharedBytes } from '../src/trainer/data/types';
+import { trainStep } from '../src/trainer/loop';
+import { buildModel } from '../src/trainer/models/registry';
+import { makeOptimizer } from '../src/trainer/optim/optimizers';
+import { makeRng } from '../src/trainer/rng';
+
+const N = 20_000;
+const BATCH = 128;
+const PIPELINES: { name: string; stored: number; augment: AugmentInput }[] = [
+  { name: 'CIFAR recipe: crop 32 pad 4, flip (stored 32x32)', stored: 32, augment: [{ name: 'randomCrop', padding: 4 }, { name: 'hflip' }] },
+  {
+    name: "seeds' pipeline: jitter 0.2/0.2/0.2, resized crop 32 (0.6-1), flip, rotation 20 (stored 40x40)",
+    stored: 40,
+    augment: [
+      { name: 'colorJitter', brightness: 0.2, contrast: 0.2, saturation: 0.2 },
+      { name: 'randomResizedCrop', size: 32, scale: [0.6, 1] },
+      { name: 'hflip' },
+      { name: 'rotation', degrees: 20 },
+    ],
+  },
+];
+const MODELS: ModelConfigInput[] = [{ name: 'cnn3', width: 32 }, { name: 'resnet20' }];
+
+const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
+
+function makeImages(stored: number) {
+  const rng = makeRng(1, 'bench-loader');
+  const images = sharedBytes(N * stored * stored * 3);
+  for (let i = 0; i < images.length; i++) images[i] = (rng.next() * 256) | 0;
+  const labels = Uint8Array.from({ length: N }, () => rng.int(10));
+  return { images, labels };
+}
+
+/** Images/s of the loader alone, over `batches` batches of one epoch (after its first batch: the
+ * workers' start-up is not throughput). */
+async function loaderRate(loader: BatchLoader, batches: number): Promise<number> {
+  const order = Int32Array.from({ length: Math.min(N, (batches + 1) * BATCH) }, (_, i) => i);
+  let t0 = 0;
+  let n = 0;
+  for await (const b of loader.epoch(0, order, BATCH)) {
+    if (t0 === 0) {
+      t0 = performance.now();
+      continue;
+    }
+    n += b.n;
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
+async function trainerRate(model: ModelConfigInput, steps: number): Promise<number> {
+  const m = buildModel(model, [32, 32, 3], 10, 1);
+  const opt = makeOptimizer({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0 });
+  const rng = makeRng(1, 'bench');
+  const b = { x: Float32Array.from({ length: BATCH * 3072 }, () => rng.next()), y: Int32Array.from({ length: BATCH }, () => rng.int(10)), n: BATCH };
+  const step = async () => {
+    const [l, k] = trainStep(m, opt, b, [32, 32, 3], 10, 0.01, 0);
+    await l.data();
+    tf.dispose([l, k]);
+  };
+  try {
+    await step();
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) await step();
+    return (steps * BATCH) / ((performance.now() - t0) / 1000);
+  } finally {
+    m.dispose();
+    opt.dispose();
+  }
+}
+
+/** Training fed by the loader, as the loop does it: the share of the time spent waiting. */
+async function fedTraining(loader: BatchLoader, model: ModelConfigInput, steps: number) {
+  const m = buildModel(model, [32, 32, 3], 10, 1);
+  const opt = makeOptimizer({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0 });
+  const order = Int32Array.from({ length: (steps + 1) * BATCH }, (_, i) => i);
+  let i = 0;
+  let t0 = 0;
+  try {
+    for await (const b of loader.epoch(1, order, BATCH)) {
+      if (i === 0) {
+        loader.waitMs = 0;
+        t0 = performance.now();
+      }
+      const [l, k] = trainStep(m, opt, b, [32, 32, 3], 10, 0.01, 0);
+      await l.data();
+      tf.dispose([l, k]);
+      i++;
+    }
+    const total = performance.now() - t0;
+    return { waitShare: loader.waitMs / total, imgPerSec: ((i - 1) * BATCH) / (total / 1000) };
+  } finally {
+    m.dispose();
+    opt.dispose();
+  }
+}
+
+export async function benchLoader(o: { steps: number }): Promise<Record<string, unknown>> {
+  const workers = defaultWorkers();
+  console.log(`${N.toLocaleString('en-US')} random CIFAR-sized images, batch ${BATCH}; ${os.availableParallelism()} cores, loader workers ${workers} (default)`);
+  const trainer: Record<string, number> = {};
+  for (const m of MODELS) trainer[m.name!] = await trainerRate(m, Math.max(2, Math.round(o.steps / (m.name === 'resnet20' ? 3 : 1))));
+  const fastest = Math.max(...Object.values(trainer));
+  console.log(`trainer (training step alone, 32x32x3, b${BATCH}): ${Object.entries(trainer).map(([k, v]) => `${k} ${v.toFixed(0)} img/s`).join(', ')}`);
+  const out: Record<string, unknown> = { trainer };
+  for (const p of PIPELINES) {
+    const { images, labels } = makeImages(p.stored);
+    const augment = augmentSchema.parse(p.augment);
+    const ctx = { images, labels, inShape: [p.stored, p.stored, 3] as [number, number, number], augment, norm: { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] }, seed: 1 };
+    const rss0 = process.memoryUsage().rss;
+    const rates: Record<string, number> = {};
+    for (const w of [...new Set([0, workers, Math.min(2, os.availableParallelism())])].sort()) {
+      const loader = new BatchLoader({ ...ctx, workers: w });
+      try {
+        rates[`workers${w}`] = await loaderRate(loader, 60);
+      } finally {
+        await loader.close();
+      }
+    }
+    const pool = new BatchLoader({ ...ctx, workers });
+    const rssPool = process.memoryUsage().rss - rss0;
+    let fed: { waitShare: number; imgPerSec: number };
+    try {
+      fed = await fedTraining(pool, { name: 'cnn3', width: 32 }, o.steps);
+    } finally {
+      await pool.close();
+    }
+    const best = rates[`workers${workers}`]!;
+    const ratio = best / fastest;
+    console.log(`\n${p.name}`);
+    console.log(`  loader: ${Object.entries(rates).map(([k, v]) => `${k.replace('workers', '')} worker${k === 'workers1' ? '' : 's'} ${v.toFixed(0)} img/s`).join(', ')}`);
+    console.log(`  loader (${workers} worker${workers === 1 ? '' : 's'}) / fastest trainer (${fastest.toFixed(0)} img/s): ${ratio.toFixed(1)}x (target >= 10x) ${ratio >= 10 ? '✓' : '✗'}`);
+    console.log(`  cnn3 trained from the loader: ${fed.imgPerSec.toFixed(0)} img/s, waiting for data ${(100 * fed.waitShare).toFixed(1)}% of the time`);
+    console.log(`  dataset ${mb(images.byteLength)} uint8, held once; memory with the pool: RSS +${mb(Math.max(0, rssPool))} (workers' own heaps, no copy of the images)`);
+    out[p.stored === 32 ? 'cifar' : 'seeds'] = { loader: rates, ratio: Math.round(ratio * 10) / 10, fedImgPerSec: Math.round(fed.imgPerSec), waitShare: Math.round(fed.waitShare * 1000) / 1000, datasetBytes: images.byteLength, poolRssBytes: rssPool };
+  }
+  return out;
+}

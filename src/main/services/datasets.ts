@@ -1,0 +1,330 @@
+// The dataset manager behind the Datasets page and `runs:start`'s dataset check: which datasets
+// exist (built in, imported, found in the data dir or /usr/share/datasets, or downloadable), what
+// is in them (class counts, samples before and after augmentation), importing (validated and
+// indexed where it lies, never copied) and downloading the public ones. Electron-free.
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  ApiFailure,
+  type DatasetDetail,
+  type DatasetOrigin,
+  type DatasetSummary,
+  type DownloadProgress,
+  type EventMap,
+  type EventName,
+  type ImportRequest,
+  type SampleGrid,
+  type SampleRequest,
+} from '../../shared/api';
+import { augmentSchema } from '../../shared/augment';
+import { datasetSchema, type DatasetConfig } from '../../shared/config';
+import { BUILTIN_DATASETS, DATASET_NAME, isBuiltinDataset, registerDatasetInfo, datasetInfo, unregisterDatasetInfo, type DatasetInfo } from '../../shared/models/datasets';
+import type { Store } from '../../store/store';
+import { inspectDataset, type InspectResult } from '../../trainer/data/formats/read';
+import { channelStats, loadDataset } from '../../trainer/data/index';
+import { discoverDatasets, fingerprint, locateDataset, SYSTEM_DATASETS, type DatasetLocation } from '../../trainer/data/locate';
+import { compilePipeline, sampleRng } from '../../trainer/data/transforms';
+import type { Dataset } from '../../trainer/data/types';
+import { CATALOG, type CatalogEntry } from './download-catalog';
+import { DownloadManager } from './downloads';
+
+const TITLES: Record<string, string> = {
+  synthetic: 'Synthetic gratings (generated)',
+  mnist: 'MNIST',
+  'fashion-mnist': 'Fashion-MNIST',
+  kmnist: 'Kuzushiji-MNIST',
+  cifar10: 'CIFAR-10',
+  cifar100: 'CIFAR-100',
+};
+const MAX_PER_CLASS = 16;
+const MAX_SAMPLE_CLASSES = 100;
+
+export interface DatasetServiceOptions {
+  store: Store;
+  dataDir: string;
+  systemDir?: string;
+  /** The downloadable datasets; default: TRICKBENCH_DOWNLOAD_CATALOG (a JSON file of catalog
+   * entries, e.g. pointing at a local mirror), else the official addresses. */
+  catalog?: CatalogEntry[];
+  downloads?: DownloadManager;
+  emit?: <E extends EventName>(event: E, payload: EventMap[E]) => void;
+}
+
+function bad(message: string, field?: string): never {
+  throw new ApiFailure({ code: 'bad_request', message, field });
+}
+
+const b64 = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+
+export class DatasetService {
+  readonly downloads: DownloadManager;
+  readonly catalog: CatalogEntry[];
+  private readonly systemDir: string;
+  /** Datasets on this machine, by name, as of the last refresh. */
+  private found = new Map<string, DatasetLocation>();
+  /** The last dataset read for samples (reading CIFAR's tarball takes seconds). */
+  private sampleCache: { key: string; data: Dataset; mean: number[] } | null = null;
+
+  constructor(private readonly o: DatasetServiceOptions) {
+    this.systemDir = o.systemDir ?? process.env.TRICKBENCH_SYSTEM_DATASETS ?? SYSTEM_DATASETS;
+    this.catalog = o.catalog ?? catalogFromEnv() ?? CATALOG;
+    this.downloads = o.downloads ?? new DownloadManager({ dataDir: o.dataDir, catalog: this.catalog });
+    this.downloads.on('progress', (p: DownloadProgress) => {
+      o.emit?.('datasets:download', p);
+      if (p.state === 'done') {
+        // A finished download is a dataset now: list it, then tell the pages.
+        this.refresh()
+          .catch(() => undefined)
+          .finally(() => o.emit?.('datasets:changed', { name: p.id }));
+      }
+    });
+  }
+
+  /** Find what is on disk and in the store, and make each dataset's shape known to the config
+   * schema (so a run on it validates its classes, RIFLE's layers, ...). */
+  async refresh(): Promise<void> {
+    const next = new Map<string, DatasetLocation>();
+    for (const row of this.o.store.datasets.list()) {
+      try {
+        next.set(row.name, await locateDataset(row.name, this.o.dataDir, { imported: () => row, systemDir: this.systemDir }));
+      } catch {
+        // an imported dataset whose files are gone: listed with its error by list()
+      }
+    }
+    for (const d of await discoverDatasets(this.o.dataDir, this.systemDir)) {
+      if (!next.has(d.name)) next.set(d.name, { ...d, fingerprint: fingerprint(d.path) });
+    }
+    for (const name of this.found.keys()) if (!next.has(name)) unregisterDatasetInfo(name);
+    this.found = next;
+    for (const loc of next.values()) {
+      if (isBuiltinDataset(loc.name)) continue;
+      const info = await this.infoOf(loc).catch(() => null);
+      if (info) registerDatasetInfo(loc.name, info);
+    }
+  }
+
+  /** Why a run cannot use this dataset now, or null. */
+  problem(name: string): string | null {
+    if (name === 'synthetic' || this.found.has(name)) return null;
+    const entry = this.catalog.find((c) => c.id === name);
+    if (entry) return `${entry.title} is not on this machine yet: download it on the Datasets page or with \`npm run dataset -- download ${name}\``;
+    const known = ['synthetic', ...this.found.keys()];
+    return `unknown dataset '${name}' (available: ${known.join(', ')}; import a file or folder on the Datasets page)`;
+  }
+
+  private async inspection(loc: DatasetLocation, labels: 'fine' | 'coarse' = 'fine'): Promise<InspectResult> {
+    const imageSize = (loc.options.imageSize as number | null | undefined) ?? null;
+    const key = `inspect:${loc.fingerprint}|${labels}|${imageSize}|${loc.options.strict === true}`;
+    const hit = this.o.store.datasets.cached<InspectResult>(key);
+    if (hit) return hit;
+    const r = await inspectDataset(loc.path, { labels, imageSize, strict: loc.options.strict === true, kind: loc.kind });
+    this.o.store.datasets.cache(key, r);
+    return r;
+  }
+
+  private async infoOf(loc: DatasetLocation): Promise<DatasetInfo> {
+    const r = await this.inspection(loc);
+    const coarse = r.format.startsWith('cifar100') ? 20 : undefined;
+    return { shape: r.shape, classes: r.classes, coarseClasses: coarse, noTestSet: r.test === 0 };
+  }
+
+  private summaryOf(name: string): DatasetSummary {
+    const loc = this.found.get(name);
+    const entry = this.catalog.find((c) => c.id === name);
+    const info = datasetInfo(name);
+    const origin: DatasetOrigin | null = name === 'synthetic' ? 'generated' : (loc?.origin ?? null);
+    return {
+      name,
+      title: TITLES[name] ?? entry?.title ?? name,
+      origin,
+      format: name === 'synthetic' ? 'generated' : (loc?.format ?? entry?.format ?? null),
+      path: loc?.path ?? null,
+      shape: origin && info ? info.shape : (info?.shape ?? null),
+      classes: info?.classes ?? null,
+      coarseClasses: info?.coarseClasses,
+      noTestSet: info?.noTestSet,
+      downloadable: !!entry,
+      download: this.downloads.status().find((p) => p.id === name) ?? null,
+      homepage: entry?.homepage,
+    };
+  }
+
+  async list(): Promise<DatasetSummary[]> {
+    await this.refresh();
+    const names = new Set<string>([...BUILTIN_DATASETS, ...this.found.keys()]);
+    return [...names].map((n) => this.summaryOf(n));
+  }
+
+  private location(name: string): DatasetLocation {
+    const loc = this.found.get(name);
+    if (!loc) throw new ApiFailure({ code: 'not_found', message: this.problem(name) ?? `dataset '${name}' not found`, field: 'name' });
+    return loc;
+  }
+
+  async get(name: string, labels: 'fine' | 'coarse' = 'fine'): Promise<DatasetDetail> {
+    if (typeof name !== 'string') bad('name must be a dataset name', 'name');
+    if (name === 'synthetic') {
+      const d = await this.read({ name });
+      return { ...this.summaryOf(name), classNames: d.classNames, counts: { train: classCounts(d.train.labels, d.numClasses), test: classCounts(d.test.labels, d.numClasses) }, skipped: [] };
+    }
+    await this.refresh();
+    const r = await this.inspection(this.location(name), labels);
+    return {
+      ...this.summaryOf(name),
+      classNames: r.classNames,
+      counts: { train: r.classCounts.train, test: r.classCounts.test },
+      skipped: r.skipped,
+    };
+  }
+
+  /** A dataset read as a run would read it (the last one kept for the next request). */
+  private async read(cfg: Partial<DatasetConfig> & { name: string }): Promise<Dataset> {
+    const parsed = datasetSchema.safeParse(cfg);
+    if (!parsed.success) bad(`${parsed.error.issues[0]!.path.join('.') || 'name'}: ${parsed.error.issues[0]!.message}`, 'name');
+    const c = parsed.data;
+    const loc = c.name === 'synthetic' ? null : this.location(c.name);
+    const key = `${c.name}|${loc?.fingerprint}|${c.labels}|${c.imageSize}`;
+    if (this.sampleCache?.key === key) return this.sampleCache.data;
+    const data = await loadDataset(c, this.o.dataDir, { imported: (n) => this.o.store.datasets.get(n), systemDir: this.systemDir });
+    const all = Int32Array.from({ length: data.train.n }, (_, i) => i);
+    const mean = channelStats(data.train, data.shape, all).mean.map((m) => m * 255);
+    this.sampleCache = { key, data, mean };
+    return data;
+  }
+
+  async samples(req: SampleRequest): Promise<SampleGrid> {
+    if (!req || typeof req.name !== 'string') bad('name must be a dataset name', 'name');
+    const perClass = req.perClass ?? 8;
+    if (!Number.isInteger(perClass) || perClass < 1 || perClass > MAX_PER_CLASS) bad(`perClass must be an integer from 1 to ${MAX_PER_CLASS}`, 'perClass');
+    if (req.name !== 'synthetic') await this.refresh();
+    const data = await this.read({ name: req.name, labels: req.labels ?? 'fine', imageSize: req.imageSize ?? null });
+    const mean = this.sampleCache!.mean;
+    let pipeline = null;
+    if (req.augment !== undefined && req.augment !== null) {
+      const a = augmentSchema.safeParse(req.augment);
+      if (!a.success) {
+        const i = a.error.issues[0]!;
+        bad(`augment.${i.path.join('.')}: ${i.message}`, `augment.${i.path.join('.')}`);
+      }
+      try {
+        pipeline = a.data.length ? compilePipeline(a.data, data.shape, { mean }) : null;
+      } catch (e) {
+        bad(`augment: ${(e as Error).message}`, 'augment');
+      }
+    }
+    const seed = req.seed ?? 1;
+    const epoch = req.epoch ?? 0;
+    const per = data.shape[0] * data.shape[1] * data.shape[2];
+    const taken = new Array<number>(data.numClasses).fill(0);
+    const classes = Math.min(data.numClasses, MAX_SAMPLE_CLASSES);
+    const samples: SampleGrid['samples'] = [];
+    const out = pipeline ? new Uint8Array(pipeline.outShape[0] * pipeline.outShape[1] * pipeline.outShape[2]) : null;
+    for (let i = 0; i < data.train.n && samples.length < classes * perClass; i++) {
+      const label = data.train.labels[i]!;
+      if (label >= classes || taken[label]! >= perClass) continue;
+      taken[label]!++;
+      const image = data.train.images.subarray(i * per, (i + 1) * per);
+      let augmented: string | null = null;
+      if (pipeline && out) {
+        pipeline.apply(image, out, sampleRng(seed, epoch, i));
+        augmented = b64(out);
+      }
+      samples.push({ label, index: i, image: b64(image), augmented });
+    }
+    samples.sort((a, b) => a.label - b.label || a.index - b.index);
+    return { classNames: data.classNames, shape: data.shape, augmentedShape: pipeline ? pipeline.outShape : null, samples };
+  }
+
+  async import(req: ImportRequest): Promise<DatasetSummary> {
+    if (!req || typeof req.path !== 'string' || !req.path.trim()) bad('path: pick the file or folder to import', 'path');
+    if (typeof req.name !== 'string' || !DATASET_NAME.test(req.name)) bad('name: lower-case letters, digits, ".", "_" or "-", starting with a letter or digit', 'name');
+    const p = path.resolve(req.path.trim());
+    if (!fs.existsSync(p)) bad(`path: ${p} does not exist`, 'path');
+    await this.refresh();
+    if (isBuiltinDataset(req.name) || this.found.has(req.name)) bad(`name: a dataset called '${req.name}' exists already`, 'name');
+    if (req.imageSize !== undefined && req.imageSize !== null && (!Number.isInteger(req.imageSize) || req.imageSize < 4 || req.imageSize > 1024)) {
+      bad('imageSize must be an integer from 4 to 1024', 'imageSize');
+    }
+    const options: Record<string, unknown> = {};
+    if (req.imageSize) options.imageSize = req.imageSize;
+    if (req.strict) options.strict = true;
+    let r: InspectResult;
+    try {
+      r = await inspectDataset(p, { labels: req.labels ?? 'fine', imageSize: req.imageSize ?? null, strict: req.strict === true });
+    } catch (e) {
+      bad((e as Error).message, 'path');
+    }
+    let at = p;
+    if (req.copy) {
+      // A copy in the data dir's imports/ (outside datasets/, which discovery scans): the dataset
+      // then survives the original being moved or unmounted. Removing it deletes the copy.
+      const dest = path.join(this.o.dataDir, 'imports', req.name);
+      if (fs.existsSync(dest)) bad(`name: ${dest} exists already (a copy of another dataset?)`, 'name');
+      at = path.join(dest, path.basename(p));
+      try {
+        await fs.promises.mkdir(dest, { recursive: true });
+        await fs.promises.cp(p, at, { recursive: true, errorOnExist: true });
+      } catch (e) {
+        await fs.promises.rm(dest, { recursive: true, force: true });
+        bad(`path: copying ${p} to ${dest} failed: ${(e as Error).message}`, 'path');
+      }
+      options.copiedFrom = p;
+    }
+    const row = this.o.store.datasets.add({ name: req.name, path: at, format: r.format, options, info: { ...r } });
+    const loc = await locateDataset(row.name, this.o.dataDir, { imported: () => row, systemDir: this.systemDir });
+    this.o.store.datasets.cache(`inspect:${loc.fingerprint}|${req.labels ?? 'fine'}|${req.imageSize ?? null}|${req.strict === true}`, r);
+    await this.refresh();
+    this.o.emit?.('datasets:changed', { name: row.name });
+    return this.summaryOf(row.name);
+  }
+
+  async remove(name: string): Promise<{ removed: string }> {
+    if (typeof name !== 'string') bad('name must be a dataset name', 'name');
+    const row = this.o.store.datasets.get(name);
+    if (!row || !this.o.store.datasets.delete(name)) {
+      throw new ApiFailure({ code: 'not_found', message: `'${name}' is not an imported dataset (only imported datasets can be removed; their files stay where they are)`, field: 'name' });
+    }
+    // A copy made at import is ours to delete; an indexed original is left alone.
+    if (row.options.copiedFrom) await fs.promises.rm(path.dirname(row.path), { recursive: true, force: true });
+    if (this.sampleCache?.key.startsWith(`${name}|`)) this.sampleCache = null;
+    await this.refresh();
+    this.o.emit?.('datasets:changed', { name });
+    return { removed: name };
+  }
+
+  private catalogEntry(name: string): CatalogEntry {
+    const entry = this.catalog.find((c) => c.id === name);
+    if (!entry) throw new ApiFailure({ code: 'not_found', message: `'${name}' is not a public dataset this app can download (${this.catalog.map((c) => c.id).join(', ')})`, field: 'name' });
+    return entry;
+  }
+
+  download(name: string): DownloadProgress {
+    this.catalogEntry(name);
+    return this.downloads.start(name);
+  }
+
+  cancelDownload(name: string): DownloadProgress {
+    this.catalogEntry(name);
+    this.downloads.cancel(name);
+    const p = this.downloads.status().find((x) => x.id === name);
+    if (!p) throw new ApiFailure({ code: 'not_found', message: `no download of '${name}' to cancel`, field: 'name' });
+    return p;
+  }
+}
+
+function catalogFromEnv(): CatalogEntry[] | null {
+  const file = process.env.TRICKBENCH_DOWNLOAD_CATALOG;
+  if (!file) return null;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as CatalogEntry[];
+  } catch (e) {
+    throw new Error(`TRICKBENCH_DOWNLOAD_CATALOG: cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+function classCounts(labels: Uint8Array, k: number): number[] {
+  const c = new Array<number>(k).fill(0);
+  for (const l of labels) c[l]!++;
+  return c;
+}
+

@@ -1,0 +1,109 @@
+// The training loader: batches are augmented and standardised in worker threads (piscina) that
+// share the one uint8 copy of the dataset, and prepared `prefetch` batches ahead, so the training
+// thread only waits when the workers are slower than a step. How long it waited is measured
+// (time/data_wait_s per epoch), so a starving trainer shows up in the run's charts.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { BatchMaker, type BatchContext, type PreparedBatch } from './batch';
+
+export interface LoaderOptions extends BatchContext {
+  /** Worker threads; 0 = prepare batches on the calling thread. Default: TRICKBENCH_LOADER_WORKERS,
+   * else one per core beyond the first, at most 4. */
+  workers?: number;
+  /** Batches prepared ahead of the one being trained on. */
+  prefetch?: number;
+}
+
+export function defaultWorkers(): number {
+  const env = process.env.TRICKBENCH_LOADER_WORKERS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`TRICKBENCH_LOADER_WORKERS: expected a whole number >= 0, got '${env}'`);
+    return n;
+  }
+  return Math.max(1, Math.min(4, os.availableParallelism() - 1));
+}
+
+/** The worker's file: the bundled loader-worker.js next to this bundle (or its chunk's parent),
+ * else the TypeScript source run through tsx (CLI and tests run from source). */
+function workerEntry(): { filename: string; execArgv: string[] } {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const dir of [here, path.dirname(here)]) {
+    const js = path.join(dir, 'loader-worker.js');
+    if (fs.existsSync(js)) return { filename: js, execArgv: [] };
+  }
+  const ts = path.join(here, 'loader-worker.ts');
+  if (fs.existsSync(ts)) return { filename: ts, execArgv: ['--import', 'tsx'] };
+  throw new Error(`the loader's worker script is missing: no loader-worker.js near ${here}`);
+}
+
+export class BatchLoader {
+  readonly outShape: [number, number, number];
+  readonly workers: number;
+  /** Milliseconds the consumer spent waiting for batches, since the last reset. */
+  waitMs = 0;
+  private readonly pool: Piscina | null;
+  private readonly inline: BatchMaker | null;
+
+  constructor(o: LoaderOptions) {
+    this.workers = o.workers ?? defaultWorkers();
+    const ctx: BatchContext = { images: o.images, labels: o.labels, inShape: o.inShape, augment: o.augment, norm: o.norm, seed: o.seed };
+    this.prefetch = Math.max(1, o.prefetch ?? 2 * Math.max(1, this.workers) + 2);
+    // Made here too when workers run: it validates the pipeline on this thread (a bad config fails
+    // with its message, not as a worker crash) and tells the output shape.
+    const maker = new BatchMaker(ctx);
+    this.outShape = maker.outShape;
+    if (this.workers > 0) {
+      const entry = workerEntry();
+      this.pool = new Piscina({ ...entry, workerData: ctx, minThreads: this.workers, maxThreads: this.workers, idleTimeout: 60_000 });
+      this.inline = null;
+    } else {
+      this.pool = null;
+      this.inline = maker;
+    }
+  }
+
+  private readonly prefetch: number;
+
+  /** The batches of one epoch in order: images order[i * batchSize ...], from batch `fromBatch`. */
+  async *epoch(epoch: number, order: Int32Array, batchSize: number, fromBatch = 0): AsyncGenerator<PreparedBatch> {
+    const batches = Math.ceil(order.length / batchSize);
+    const task = (i: number) => {
+      const start = i * batchSize;
+      const indices = order.slice(start, Math.min(start + batchSize, order.length));
+      return { epoch, position: start, indices };
+    };
+    if (this.inline) {
+      for (let i = fromBatch; i < batches; i++) {
+        const t0 = performance.now();
+        const b = this.inline.make(task(i));
+        this.waitMs += performance.now() - t0;
+        yield b;
+      }
+      return;
+    }
+    const pool = this.pool!;
+    const queue: Promise<PreparedBatch>[] = [];
+    let next = fromBatch;
+    const submit = () => {
+      const p = pool.run(task(next++)) as Promise<PreparedBatch>;
+      p.catch(() => undefined); // observed when awaited; an abandoned epoch must not warn
+      queue.push(p);
+    };
+    while (next < batches && queue.length < this.prefetch) submit();
+    while (queue.length) {
+      const t0 = performance.now();
+      const b = await queue.shift()!;
+      this.waitMs += performance.now() - t0;
+      if (next < batches) submit();
+      yield b;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.destroy();
+  }
+}
