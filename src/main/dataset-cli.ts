@@ -111,7 +111,7 @@ function addDownload(program: Command, state: CliState): void {
     .action(async (name: string, o: { dataDir?: string; progress: boolean }) => {
       const dataDir = resolveDataDir(o.dataDir);
       const store = openStoreFromEnv(dataDir);
-      const ds = new DatasetService({ store, dataDir });
+      const ds = new DatasetService({ store, dataDir, refreshOnDownload: false });
       const bar = o.progress && process.stderr.isTTY ? new cliProgress.SingleBar({ format: ' {bar} {percentage}% | {done} of {size} | {rate} | {file}', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
       const mb = (b: number | null) => (b === null ? '?' : `${(b / 1e6).toFixed(1)} MB`);
       let started = false;

@@ -63,7 +63,8 @@ app.whenReady().then(async () => {
   if (binding) process.env[SQLITE_BINDING_ENV] = binding;
   const store = new Store(dataDir, binding ? { nativeBinding: binding } : {});
   const datasets = new DatasetService({ store, dataDir, emit: broadcast });
-  await datasets.refresh().catch(() => undefined);
+  // Listed in the background: the window does not wait for a first inspection of big folders.
+  void datasets.refresh().catch(() => undefined);
   const runs = new RunService({
     store,
     dataDir,

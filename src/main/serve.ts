@@ -24,8 +24,9 @@ async function main(): Promise<void> {
   const store = openStoreFromEnv(dataDir);
   let server: WebServer | null = null;
   const datasets = new DatasetService({ store, dataDir, emit: (event, payload) => server?.broadcast(event, payload) });
-  // Datasets on disk are known before the first run is validated against them.
-  await datasets.refresh();
+  // Datasets on disk are listed in the background (an image folder's first inspection decodes
+  // every image); until then runs:start accepts a dataset folder that exists and the trainer checks it.
+  datasets.refresh().catch((e: unknown) => process.stderr.write(`datasets: ${(e as Error).message}\n`));
   const runs = new RunService({
     store,
     dataDir,

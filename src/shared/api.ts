@@ -209,6 +209,8 @@ export interface DatasetSummary {
   downloadable: boolean;
   download: DownloadProgress | null;
   homepage?: string;
+  /** Why runs cannot use it now: an imported dataset's files are gone, a download is incomplete. */
+  problem: string | null;
 }
 
 export interface DatasetDetail extends DatasetSummary {

@@ -188,8 +188,24 @@ export async function trainModel(
   const point = (key: string, value: number, epoch: number): MetricPoint => ({ key, step: pos.step, epoch, value, time: Date.now() });
 
   const tricks = new RunTricks(config, model, optimizer, { ...opts, firstEpoch: pos.epoch });
-  const loader = new BatchLoader({ images: dataset.train.images, labels: dataset.train.labels, inShape: dataset.shape, augment: config.augment, norm: splits.norm, seed: config.seed, workers: opts.loaderWorkers });
+  let loader: BatchLoader;
+  try {
+    loader = new BatchLoader({
+      images: dataset.train.images,
+      labels: dataset.train.labels,
+      inShape: dataset.shape,
+      augment: config.augment,
+      norm: splits.norm,
+      fillMean: splits.pixelMean,
+      seed: config.seed,
+      workers: opts.loaderWorkers,
+    });
+  } catch (e) {
+    tricks.dispose();
+    throw e;
+  }
   if (loader.outShape.join('x') !== shape.join('x')) {
+    tricks.dispose();
     await loader.close();
     throw new Error(`the augmentation pipeline makes ${loader.outShape.join('x')} images, the model takes ${shape.join('x')}`);
   }

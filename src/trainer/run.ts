@@ -73,6 +73,7 @@ export async function executeRun(opts: {
     const inputShape = pipelineOutputShape(dataset.shape, config.augment);
     const splits = makeSplits(dataset, config.dataset, {
       inputShape,
+      pixelMean: config.augment.some((s) => s.name === 'cutout'),
       normCache: { get: (k) => store.datasets.cached(k), put: (k, v) => store.datasets.cache(k, v) },
     });
     const model = buildModel(config.model, inputShape, dataset.numClasses, config.seed);

@@ -18,6 +18,20 @@ describe('npm run bench -- --suite trainer', () => {
     }
   });
 
+  it('--suite loader: the loader with the seeds\' pipeline next to the trainer, as JSON', async () => {
+    const r = await runCli(BENCH, ['--suite', 'loader', '--steps', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    const l = (r.last as { loader: Record<string, Record<string, unknown>> }).loader;
+    expect(Object.keys(l).sort()).toEqual(['cifar', 'seeds', 'trainer']);
+    expect(l.trainer!.cnn3).toBeGreaterThan(0);
+    for (const p of [l.cifar!, l.seeds!]) {
+      expect((p.loader as Record<string, number>).workers0).toBeGreaterThan(0);
+      expect(Object.keys(p.ratios as object).sort()).toEqual(['cnn3', 'resnet20']);
+      expect(p.waitShare).toBeGreaterThanOrEqual(0);
+    }
+    expect(r.stdout).toMatch(/loader \(\d+ workers?\) \/ trainer, target >= 10x: cnn3 [\d.]+x/);
+  }, 180_000);
+
   it('rejects an unknown suite, naming it', async () => {
     const r = await runCli(BENCH, ['--suite', 'nope']);
     expect(r.code).not.toBe(0);

@@ -122,6 +122,41 @@ describe('dataset manager', () => {
     expect((await failure(ds.remove('mnist'))).error.code).toBe('not_found');
   });
 
+  it('keeps listing an imported dataset whose files are gone (with why, and Remove); an incomplete download is not a dataset; a dangling link breaks nothing', async () => {
+    const usb = path.join(tmp.dir, 'usb', 'flowers');
+    await writeImageFolder(usb, { classes: { a: 3, b: 3 }, size: 8 });
+    fs.symlinkSync(path.join(tmp.dir, 'nowhere.png'), path.join(usb, 'a', 'dangling.png'));
+    const ds = service();
+    await ds.import({ path: usb, name: 'flowers' });
+    fs.rmSync(path.join(tmp.dir, 'usb'), { recursive: true });
+    const gone = (await ds.list()).find((d) => d.name === 'flowers')!;
+    expect(gone).toMatchObject({ origin: 'imported', path: usb });
+    expect(gone.problem).toBe(`dataset 'flowers' was imported from ${usb}, which no longer exists`);
+    expect(ds.problem('flowers')).toBe(gone.problem);
+    const again = await failure(ds.import({ path: path.join(tmp.dir), name: 'flowers' }));
+    expect([again.error.field, again.message]).toEqual(['name', "name: 'flowers' is imported already, from files that are missing now: remove it first"]);
+    await ds.remove('flowers');
+    expect((await ds.list()).some((d) => d.name === 'flowers')).toBe(false);
+
+    // A public dataset's folder with one of its files and a .part: incomplete, not usable.
+    const dir = path.join(tmp.dir, 'datasets', 'mnist');
+    writeIdxDir(dir, { train: 10, test: 5 });
+    fs.rmSync(path.join(dir, 't10k-labels-idx1-ubyte.gz'));
+    fs.writeFileSync(path.join(dir, 't10k-labels-idx1-ubyte.gz.part'), 'half');
+    const mnist = (await ds.list()).find((d) => d.name === 'mnist')!;
+    expect(mnist.origin).toBeNull();
+    expect(mnist.problem).toMatch(/MNIST's download is incomplete \(3 of 4 files\): resume it/);
+    expect(ds.problem('mnist')).toBe(mnist.problem);
+
+    // A dangling link inside a found image folder: listed and readable, the link skipped.
+    const sys = path.join(system, 'pets');
+    await writeImageFolder(sys, { classes: { cat: 3, dog: 3 }, size: 8 });
+    fs.symlinkSync(path.join(tmp.dir, 'nowhere.png'), path.join(sys, 'cat', 'dangling.png'));
+    const pets = (await ds.list()).find((d) => d.name === 'pets')!;
+    expect(pets).toMatchObject({ origin: 'system', classes: 2, problem: null });
+    expect((await ds.get('pets')).counts.train).toEqual([3, 3]);
+  });
+
   it('samples per class, augmented as a run would be (seeded by seed and epoch); a bad pipeline names its step', async () => {
     const ds = service();
     const req = { name: 'synthetic', perClass: 2, augment: [{ name: 'randomResizedCrop', size: 16, scale: [0.3, 1] }, { name: 'hflip' }], seed: 3 };
@@ -143,6 +178,11 @@ describe('dataset manager', () => {
     const unknown = await failure(ds.samples({ ...req, augment: [{ name: 'sharpen' }] }));
     expect(unknown.error.field).toMatch(/^augment\.0/);
     expect((await failure(ds.samples({ ...req, perClass: 0 }))).error.field).toBe('perClass');
+    expect((await failure(ds.samples({ ...req, imageSize: 512 }))).error.field).toBe('imageSize'); // previews stay small
+    expect((await failure(ds.samples({ ...req, labels: 'medium' as 'fine' }))).error.field).toBe('labels');
+    const big = await ds.samples({ ...req, imageSize: 48, augment: [] });
+    expect(big.shape).toEqual([48, 48, 3]); // resized per image, as a run with dataset.imageSize 48 would
+    expect(Buffer.from(big.samples[0]!.image, 'base64')).toHaveLength(48 * 48 * 3);
   });
 
   it('downloads a public dataset from a mirror into the data dir, after which runs can use it', async () => {

@@ -1,7 +1,8 @@
 // The dataset manager behind the Datasets page and `runs:start`'s dataset check: which datasets
 // exist (built in, imported, found in the data dir or /usr/share/datasets, or downloadable), what
 // is in them (class counts, samples before and after augmentation), importing (validated and
-// indexed where it lies, never copied) and downloading the public ones. Electron-free.
+// indexed where it lies, or copied into the data dir when asked) and downloading the public ones.
+// Electron-free.
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -23,10 +24,9 @@ import type { Store } from '../../store/store';
 import { inspectDataset, type InspectResult } from '../../trainer/data/formats/read';
 import { channelStats, loadDataset } from '../../trainer/data/index';
 import { discoverDatasets, fingerprint, locateDataset, SYSTEM_DATASETS, type DatasetLocation } from '../../trainer/data/locate';
-import { compilePipeline, sampleRng } from '../../trainer/data/transforms';
-import type { Dataset } from '../../trainer/data/types';
+import { compilePipeline, resizeImage, sampleRng } from '../../trainer/data/transforms';
 import { CATALOG, type CatalogEntry } from './download-catalog';
-import { DownloadManager } from './downloads';
+import { datasetDownloadDir, DownloadManager } from './downloads';
 
 const TITLES: Record<string, string> = {
   synthetic: 'Synthetic gratings (generated)',
@@ -38,6 +38,22 @@ const TITLES: Record<string, string> = {
 };
 const MAX_PER_CLASS = 16;
 const MAX_SAMPLE_CLASSES = 100;
+/** Previews resize at most to this (16 images x 100 classes x 256^2 x 3 = 300 MB at worst). */
+const MAX_PREVIEW_SIZE = 256;
+
+interface SampleSource {
+  key: string;
+  classNames: string[];
+  shape: [number, number, number];
+  picked: { label: number; index: number; pixels: Uint8Array }[];
+  mean: number[];
+}
+
+function checkLabels(v: unknown): 'fine' | 'coarse' {
+  if (v === undefined || v === null) return 'fine';
+  if (v !== 'fine' && v !== 'coarse') bad(`labels must be 'fine' or 'coarse'`, 'labels');
+  return v;
+}
 
 export interface DatasetServiceOptions {
   store: Store;
@@ -47,6 +63,8 @@ export interface DatasetServiceOptions {
    * entries, e.g. pointing at a local mirror), else the official addresses. */
   catalog?: CatalogEntry[];
   downloads?: DownloadManager;
+  /** Refresh the list when a download finishes (the app: yes; a one-shot CLI: no). */
+  refreshOnDownload?: boolean;
   emit?: <E extends EventName>(event: E, payload: EventMap[E]) => void;
 }
 
@@ -62,8 +80,14 @@ export class DatasetService {
   private readonly systemDir: string;
   /** Datasets on this machine, by name, as of the last refresh. */
   private found = new Map<string, DatasetLocation>();
-  /** The last dataset read for samples (reading CIFAR's tarball takes seconds). */
-  private sampleCache: { key: string; data: Dataset; mean: number[] } | null = null;
+  /** Imported datasets whose files cannot be found, and why; and public datasets in the data
+   * dir whose download is incomplete (a .part left, or files missing). */
+  private missing = new Map<string, string>();
+  private incomplete = new Map<string, string>();
+  /** Refreshes run one after another: two at once could each overwrite the other's list. */
+  private chain: Promise<void> = Promise.resolve();
+  /** The preview images of the last dataset sampled (not the dataset: a few per class). */
+  private sampleCache: SampleSource | null = null;
 
   constructor(private readonly o: DatasetServiceOptions) {
     this.systemDir = o.systemDir ?? process.env.TRICKBENCH_SYSTEM_DATASETS ?? SYSTEM_DATASETS;
@@ -71,7 +95,7 @@ export class DatasetService {
     this.downloads = o.downloads ?? new DownloadManager({ dataDir: o.dataDir, catalog: this.catalog });
     this.downloads.on('progress', (p: DownloadProgress) => {
       o.emit?.('datasets:download', p);
-      if (p.state === 'done') {
+      if (p.state === 'done' && o.refreshOnDownload !== false) {
         // A finished download is a dataset now: list it, then tell the pages.
         this.refresh()
           .catch(() => undefined)
@@ -82,20 +106,44 @@ export class DatasetService {
 
   /** Find what is on disk and in the store, and make each dataset's shape known to the config
    * schema (so a run on it validates its classes, RIFLE's layers, ...). */
-  async refresh(): Promise<void> {
+  refresh(): Promise<void> {
+    this.chain = this.chain.then(
+      () => this.doRefresh(),
+      () => this.doRefresh(),
+    );
+    return this.chain;
+  }
+
+  private async doRefresh(): Promise<void> {
     const next = new Map<string, DatasetLocation>();
+    const missing = new Map<string, string>();
+    const incomplete = new Map<string, string>();
     for (const row of this.o.store.datasets.list()) {
       try {
         next.set(row.name, await locateDataset(row.name, this.o.dataDir, { imported: () => row, systemDir: this.systemDir }));
-      } catch {
-        // an imported dataset whose files are gone: listed with its error by list()
+      } catch (e) {
+        missing.set(row.name, (e as Error).message);
       }
     }
     for (const d of await discoverDatasets(this.o.dataDir, this.systemDir)) {
-      if (!next.has(d.name)) next.set(d.name, { ...d, fingerprint: fingerprint(d.path) });
+      if (next.has(d.name) || missing.has(d.name)) continue;
+      if (d.origin === 'data-dir') {
+        const why = this.incompleteDownload(d.name);
+        if (why) {
+          incomplete.set(d.name, why);
+          continue;
+        }
+      }
+      try {
+        next.set(d.name, { ...d, fingerprint: fingerprint(d.path) });
+      } catch {
+        // a folder that vanished or cannot be read while listing: not listed
+      }
     }
     for (const name of this.found.keys()) if (!next.has(name)) unregisterDatasetInfo(name);
     this.found = next;
+    this.missing = missing;
+    this.incomplete = incomplete;
     for (const loc of next.values()) {
       if (isBuiltinDataset(loc.name)) continue;
       const info = await this.infoOf(loc).catch(() => null);
@@ -103,9 +151,35 @@ export class DatasetService {
     }
   }
 
-  /** Why a run cannot use this dataset now, or null. */
+  /** Why the data dir's folder of a public dataset is not a complete download, or null: a .part
+   * is left, or some of the catalog's files are there and others are not. (A folder holding none
+   * of them, such as an extracted CIFAR put there by hand, is judged by its contents.) */
+  private incompleteDownload(name: string): string | null {
+    const entry = this.catalog.find((c) => c.id === name);
+    if (!entry) return null;
+    const dir = datasetDownloadDir(this.o.dataDir, name);
+    let files: string[];
+    try {
+      files = fs.readdirSync(dir);
+    } catch {
+      return null;
+    }
+    const have = entry.files.filter((f) => files.includes(f.name));
+    if (files.some((f) => f.endsWith('.part')) || (have.length > 0 && have.length < entry.files.length)) {
+      return `${entry.title}'s download is incomplete (${have.length} of ${entry.files.length} files): resume it on the Datasets page or with \`npm run dataset -- download ${name}\``;
+    }
+    return null;
+  }
+
+  /** Why a run cannot use this dataset now, or null. Between refreshes (a download finished or a
+   * folder appeared a moment ago), a folder of that name on disk is given the benefit of the
+   * doubt: the trainer reads and checks it. */
   problem(name: string): string | null {
     if (name === 'synthetic' || this.found.has(name)) return null;
+    const gone = this.missing.get(name) ?? this.incomplete.get(name);
+    if (gone) return gone;
+    const onDisk = [path.join(this.o.dataDir, 'datasets', name), path.join(this.systemDir, name)].some((d) => fs.existsSync(d));
+    if (onDisk && !this.incompleteDownload(name)) return null;
     const entry = this.catalog.find((c) => c.id === name);
     if (entry) return `${entry.title} is not on this machine yet: download it on the Datasets page or with \`npm run dataset -- download ${name}\``;
     const known = ['synthetic', ...this.found.keys()];
@@ -132,13 +206,14 @@ export class DatasetService {
     const loc = this.found.get(name);
     const entry = this.catalog.find((c) => c.id === name);
     const info = datasetInfo(name);
-    const origin: DatasetOrigin | null = name === 'synthetic' ? 'generated' : (loc?.origin ?? null);
+    const gone = this.missing.get(name);
+    const origin: DatasetOrigin | null = name === 'synthetic' ? 'generated' : gone ? 'imported' : (loc?.origin ?? null);
     return {
       name,
       title: TITLES[name] ?? entry?.title ?? name,
       origin,
       format: name === 'synthetic' ? 'generated' : (loc?.format ?? entry?.format ?? null),
-      path: loc?.path ?? null,
+      path: loc?.path ?? (gone ? (this.o.store.datasets.get(name)?.path ?? null) : null),
       shape: origin && info ? info.shape : (info?.shape ?? null),
       classes: info?.classes ?? null,
       coarseClasses: info?.coarseClasses,
@@ -146,12 +221,13 @@ export class DatasetService {
       downloadable: !!entry,
       download: this.downloads.status().find((p) => p.id === name) ?? null,
       homepage: entry?.homepage,
+      problem: gone ?? this.incomplete.get(name) ?? null,
     };
   }
 
   async list(): Promise<DatasetSummary[]> {
     await this.refresh();
-    const names = new Set<string>([...BUILTIN_DATASETS, ...this.found.keys()]);
+    const names = new Set<string>([...BUILTIN_DATASETS, ...this.found.keys(), ...this.missing.keys(), ...this.incomplete.keys()]);
     return [...names].map((n) => this.summaryOf(n));
   }
 
@@ -161,10 +237,11 @@ export class DatasetService {
     return loc;
   }
 
-  async get(name: string, labels: 'fine' | 'coarse' = 'fine'): Promise<DatasetDetail> {
+  async get(name: string, labelsIn?: unknown): Promise<DatasetDetail> {
     if (typeof name !== 'string') bad('name must be a dataset name', 'name');
+    const labels = checkLabels(labelsIn);
     if (name === 'synthetic') {
-      const d = await this.read({ name });
+      const d = await loadDataset(datasetSchema.parse({ name }), this.o.dataDir);
       return { ...this.summaryOf(name), classNames: d.classNames, counts: { train: classCounts(d.train.labels, d.numClasses), test: classCounts(d.test.labels, d.numClasses) }, skipped: [] };
     }
     await this.refresh();
@@ -177,28 +254,49 @@ export class DatasetService {
     };
   }
 
-  /** A dataset read as a run would read it (the last one kept for the next request). */
-  private async read(cfg: Partial<DatasetConfig> & { name: string }): Promise<Dataset> {
-    const parsed = datasetSchema.safeParse(cfg);
+  /** The first images of each class of a dataset as stored (up to MAX_PER_CLASS), and the
+   * training set's mean pixel (cutout's fill): what previews need, kept for the next request
+   * instead of the whole dataset. */
+  private async sampleSource(name: string, labels: 'fine' | 'coarse'): Promise<SampleSource> {
+    const parsed = datasetSchema.safeParse({ name, labels });
     if (!parsed.success) bad(`${parsed.error.issues[0]!.path.join('.') || 'name'}: ${parsed.error.issues[0]!.message}`, 'name');
     const c = parsed.data;
     const loc = c.name === 'synthetic' ? null : this.location(c.name);
-    const key = `${c.name}|${loc?.fingerprint}|${c.labels}|${c.imageSize}`;
-    if (this.sampleCache?.key === key) return this.sampleCache.data;
+    const key = `${c.name}|${loc?.fingerprint}|${c.labels}`;
+    if (this.sampleCache?.key === key) return this.sampleCache;
     const data = await loadDataset(c, this.o.dataDir, { imported: (n) => this.o.store.datasets.get(n), systemDir: this.systemDir });
+    const per = data.shape[0] * data.shape[1] * data.shape[2];
+    const taken = new Array<number>(data.numClasses).fill(0);
+    const classes = Math.min(data.numClasses, MAX_SAMPLE_CLASSES);
+    const picked: SampleSource['picked'] = [];
+    for (let i = 0; i < data.train.n && picked.length < classes * MAX_PER_CLASS; i++) {
+      const label = data.train.labels[i]!;
+      if (label >= classes || taken[label]! >= MAX_PER_CLASS) continue;
+      taken[label]!++;
+      picked.push({ label, index: i, pixels: data.train.images.slice(i * per, (i + 1) * per) });
+    }
     const all = Int32Array.from({ length: data.train.n }, (_, i) => i);
     const mean = channelStats(data.train, data.shape, all).mean.map((m) => m * 255);
-    this.sampleCache = { key, data, mean };
-    return data;
+    this.sampleCache = { key, classNames: data.classNames, shape: data.shape, picked, mean };
+    return this.sampleCache;
   }
 
   async samples(req: SampleRequest): Promise<SampleGrid> {
     if (!req || typeof req.name !== 'string') bad('name must be a dataset name', 'name');
     const perClass = req.perClass ?? 8;
     if (!Number.isInteger(perClass) || perClass < 1 || perClass > MAX_PER_CLASS) bad(`perClass must be an integer from 1 to ${MAX_PER_CLASS}`, 'perClass');
+    const labels = checkLabels(req.labels);
+    const seed = req.seed ?? 1;
+    const epoch = req.epoch ?? 0;
+    if (!Number.isInteger(seed) || seed < 0) bad('seed must be a whole number >= 0', 'seed');
+    if (!Number.isInteger(epoch) || epoch < 0) bad('epoch must be a whole number >= 0', 'epoch');
+    const size = req.imageSize ?? null;
+    if (size !== null && (!Number.isInteger(size) || size < 4 || size > MAX_PREVIEW_SIZE)) bad(`imageSize must be an integer from 4 to ${MAX_PREVIEW_SIZE} for a preview`, 'imageSize');
     if (req.name !== 'synthetic') await this.refresh();
-    const data = await this.read({ name: req.name, labels: req.labels ?? 'fine', imageSize: req.imageSize ?? null });
-    const mean = this.sampleCache!.mean;
+    const src = await this.sampleSource(req.name, labels);
+    // As a run would see them: resized to dataset.imageSize (bilinear, per image), then augmented.
+    const shape: [number, number, number] = size ? [size, size, src.shape[2]] : src.shape;
+    const resized = size && (size !== src.shape[0] || size !== src.shape[1]);
     let pipeline = null;
     if (req.augment !== undefined && req.augment !== null) {
       const a = augmentSchema.safeParse(req.augment);
@@ -207,32 +305,32 @@ export class DatasetService {
         bad(`augment.${i.path.join('.')}: ${i.message}`, `augment.${i.path.join('.')}`);
       }
       try {
-        pipeline = a.data.length ? compilePipeline(a.data, data.shape, { mean }) : null;
+        pipeline = a.data.length ? compilePipeline(a.data, shape, { mean: src.mean }) : null;
       } catch (e) {
         bad(`augment: ${(e as Error).message}`, 'augment');
       }
     }
-    const seed = req.seed ?? 1;
-    const epoch = req.epoch ?? 0;
-    const per = data.shape[0] * data.shape[1] * data.shape[2];
-    const taken = new Array<number>(data.numClasses).fill(0);
-    const classes = Math.min(data.numClasses, MAX_SAMPLE_CLASSES);
-    const samples: SampleGrid['samples'] = [];
     const out = pipeline ? new Uint8Array(pipeline.outShape[0] * pipeline.outShape[1] * pipeline.outShape[2]) : null;
-    for (let i = 0; i < data.train.n && samples.length < classes * perClass; i++) {
-      const label = data.train.labels[i]!;
-      if (label >= classes || taken[label]! >= perClass) continue;
-      taken[label]!++;
-      const image = data.train.images.subarray(i * per, (i + 1) * per);
+    const count = new Map<number, number>();
+    const samples: SampleGrid['samples'] = [];
+    for (const p of src.picked) {
+      const n = count.get(p.label) ?? 0;
+      if (n >= perClass) continue;
+      count.set(p.label, n + 1);
+      let image = p.pixels;
+      if (resized) {
+        image = new Uint8Array(shape[0] * shape[1] * shape[2]);
+        resizeImage(p.pixels, src.shape, image, shape[0], shape[1]);
+      }
       let augmented: string | null = null;
       if (pipeline && out) {
-        pipeline.apply(image, out, sampleRng(seed, epoch, i));
+        pipeline.apply(image, out, sampleRng(seed, epoch, p.index));
         augmented = b64(out);
       }
-      samples.push({ label, index: i, image: b64(image), augmented });
+      samples.push({ label: p.label, index: p.index, image: b64(image), augmented });
     }
     samples.sort((a, b) => a.label - b.label || a.index - b.index);
-    return { classNames: data.classNames, shape: data.shape, augmentedShape: pipeline ? pipeline.outShape : null, samples };
+    return { classNames: src.classNames, shape, augmentedShape: pipeline ? pipeline.outShape : null, samples };
   }
 
   async import(req: ImportRequest): Promise<DatasetSummary> {
@@ -242,6 +340,8 @@ export class DatasetService {
     if (!fs.existsSync(p)) bad(`path: ${p} does not exist`, 'path');
     await this.refresh();
     if (isBuiltinDataset(req.name) || this.found.has(req.name)) bad(`name: a dataset called '${req.name}' exists already`, 'name');
+    if (this.o.store.datasets.get(req.name)) bad(`name: '${req.name}' is imported already, from files that are missing now: remove it first`, 'name');
+    const labels = checkLabels(req.labels);
     if (req.imageSize !== undefined && req.imageSize !== null && (!Number.isInteger(req.imageSize) || req.imageSize < 4 || req.imageSize > 1024)) {
       bad('imageSize must be an integer from 4 to 1024', 'imageSize');
     }
@@ -250,9 +350,12 @@ export class DatasetService {
     if (req.strict) options.strict = true;
     let r: InspectResult;
     try {
-      r = await inspectDataset(p, { labels: req.labels ?? 'fine', imageSize: req.imageSize ?? null, strict: req.strict === true });
+      r = await inspectDataset(p, { labels, imageSize: req.imageSize ?? null, strict: req.strict === true });
     } catch (e) {
       bad((e as Error).message, 'path');
+    }
+    if (req.imageSize && r.format !== 'image-folder') {
+      bad(`imageSize: applies to image folders; this is ${r.format} (set dataset.imageSize in a run's config to resize it)`, 'imageSize');
     }
     let at = p;
     if (req.copy) {
@@ -270,9 +373,15 @@ export class DatasetService {
       }
       options.copiedFrom = p;
     }
-    const row = this.o.store.datasets.add({ name: req.name, path: at, format: r.format, options, info: { ...r } });
+    let row;
+    try {
+      row = this.o.store.datasets.add({ name: req.name, path: at, format: r.format, options, info: { ...r } });
+    } catch (e) {
+      if (req.copy) await fs.promises.rm(path.dirname(at), { recursive: true, force: true });
+      throw e;
+    }
     const loc = await locateDataset(row.name, this.o.dataDir, { imported: () => row, systemDir: this.systemDir });
-    this.o.store.datasets.cache(`inspect:${loc.fingerprint}|${req.labels ?? 'fine'}|${req.imageSize ?? null}|${req.strict === true}`, r);
+    this.o.store.datasets.cache(`inspect:${loc.fingerprint}|${labels}|${req.imageSize ?? null}|${req.strict === true}`, r);
     await this.refresh();
     this.o.emit?.('datasets:changed', { name: row.name });
     return this.summaryOf(row.name);
@@ -287,6 +396,7 @@ export class DatasetService {
     // A copy made at import is ours to delete; an indexed original is left alone.
     if (row.options.copiedFrom) await fs.promises.rm(path.dirname(row.path), { recursive: true, force: true });
     if (this.sampleCache?.key.startsWith(`${name}|`)) this.sampleCache = null;
+    unregisterDatasetInfo(name);
     await this.refresh();
     this.o.emit?.('datasets:changed', { name });
     return { removed: name };

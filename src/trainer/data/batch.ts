@@ -12,6 +12,8 @@ export interface BatchContext {
   inShape: [number, number, number];
   augment: AugmentConfig;
   norm: Normalization;
+  /** The training images' mean pixel per channel in [0, 1] (cutout's fill); default norm.mean. */
+  fillMean?: number[];
   seed: number;
 }
 
@@ -32,17 +34,16 @@ export interface PreparedBatch {
 export class BatchMaker {
   readonly pipeline: Pipeline | null;
   readonly outShape: [number, number, number];
-  private readonly scale: Float32Array;
-  private readonly shift: Float32Array;
+  /** Per channel, the standardised value of each of the 256 grey levels: one lookup per value. */
+  private readonly lut: Float32Array[];
   private readonly scratch: Uint8Array;
 
   constructor(private readonly ctx: BatchContext) {
     const c = ctx.inShape[2];
-    // x' = (v/255 - mean) / std = v * scale + shift, per channel
-    this.scale = Float32Array.from(ctx.norm.std, (s) => 1 / (255 * s));
-    this.shift = Float32Array.from(ctx.norm.mean, (m, ch) => -m / ctx.norm.std[ch]!);
-    // cutout fills with the mean pixel, which standardises to 0 as in the paper
-    this.pipeline = ctx.augment.length ? compilePipeline(ctx.augment, ctx.inShape, { mean: ctx.norm.mean.map((m) => m * 255) }) : null;
+    // x' = (v/255 - mean) / std, per channel
+    this.lut = ctx.norm.mean.map((m, ch) => Float32Array.from({ length: 256 }, (_, v) => (v / 255 - m) / ctx.norm.std[ch]!));
+    // cutout fills with the mean pixel (with dataset normalisation: 0 after it, as in the paper)
+    this.pipeline = ctx.augment.length ? compilePipeline(ctx.augment, ctx.inShape, { mean: (ctx.fillMean ?? ctx.norm.mean).map((m) => m * 255) }) : null;
     this.outShape = this.pipeline ? this.pipeline.outShape : ctx.inShape;
     this.scratch = new Uint8Array(this.outShape[0] * this.outShape[1] * c);
   }
@@ -55,7 +56,6 @@ export class BatchMaker {
     const n = t.indices.length;
     const x = new Float32Array(n * per);
     const y = new Int32Array(n);
-    const { scale, shift } = this;
     for (let b = 0; b < n; b++) {
       const idx = t.indices[b]!;
       let src = images.subarray(idx * inPer, (idx + 1) * inPer);
@@ -64,12 +64,15 @@ export class BatchMaker {
         src = this.scratch;
       }
       const off = b * per;
-      if (c === 1) {
-        const sc = scale[0]!;
-        const sh = shift[0]!;
-        for (let k = 0; k < per; k++) x[off + k] = src[k]! * sc + sh;
+      if (c === 3) {
+        const [l0, l1, l2] = this.lut as [Float32Array, Float32Array, Float32Array];
+        for (let k = 0, o = off; k < per; k += 3, o += 3) {
+          x[o] = l0[src[k]!]!;
+          x[o + 1] = l1[src[k + 1]!]!;
+          x[o + 2] = l2[src[k + 2]!]!;
+        }
       } else {
-        for (let k = 0; k < per; k += c) for (let ch = 0; ch < c; ch++) x[off + k + ch] = src[k + ch]! * scale[ch]! + shift[ch]!;
+        for (let k = 0; k < per; k++) x[off + k] = this.lut[k % c]![src[k]!]!;
       }
       y[b] = labels[idx]!;
     }

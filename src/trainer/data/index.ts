@@ -86,7 +86,7 @@ export function selectClasses(d: Dataset, classes: readonly number[]): Dataset {
     });
     return { images, labels, n: keep.length };
   };
-  return {
+  const out: Dataset = {
     ...d,
     numClasses: classes.length,
     classNames: classes.map((k) => d.classNames[k]!),
@@ -95,6 +95,14 @@ export function selectClasses(d: Dataset, classes: readonly number[]): Dataset {
     val: d.val ? pick(d.val) : undefined,
     source: `${d.source} (classes ${classes.join(', ')})`,
   };
+  // A test or val set of its own that has none of these classes would silently be replaced by a
+  // carved split: refuse instead.
+  for (const split of ['train', 'test', 'val'] as const) {
+    if ((d[split]?.n ?? 0) > 0 && out[split]!.n === 0) {
+      throw new Error(`dataset.classes: ${d.name}'s ${split} set has no images of classes ${classes.join(', ')}`);
+    }
+  }
+  return out;
 }
 
 const IMAGENET: Normalization = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
@@ -109,7 +117,11 @@ export interface NormCache {
  * same images. inputShape is the model's input (the augmentation pipeline's output): evaluation
  * images are resized to it when it differs from the stored size, as a torchvision test transform
  * Resize(32) does for a pipeline that crops to 32. */
-export function makeSplits(dataset: Dataset, cfg: DatasetConfig, opts: { inputShape?: [number, number, number]; normCache?: NormCache } = {}): Splits {
+export function makeSplits(
+  dataset: Dataset,
+  cfg: DatasetConfig,
+  opts: { inputShape?: [number, number, number]; normCache?: NormCache; pixelMean?: boolean } = {},
+): Splits {
   const inputShape = opts.inputShape ?? dataset.shape;
   let order = permutation(makeRng(cfg.splitSeed, 'split'), dataset.train.n);
   let test: Int32Array;
@@ -133,9 +145,13 @@ export function makeSplits(dataset: Dataset, cfg: DatasetConfig, opts: { inputSh
   const train = order.slice(nVal, total).sort();
   const val = ownVal ? Int32Array.from({ length: ownVal.n }, (_, i) => i) : order.slice(0, nVal).sort();
   const valSet = ownVal ?? dataset.train;
+  const norm = normalization(dataset, cfg, train, opts.normCache);
+  // Cutout fills with the mean pixel whatever the normalisation: the dataset's, as in the paper.
+  const pixelMean = !opts.pixelMean ? undefined : cfg.normalize === 'dataset' ? norm.mean : normalization(dataset, { ...cfg, normalize: 'dataset' }, train, opts.normCache).mean;
   return {
     dataset,
-    norm: normalization(dataset, cfg, train, opts.normCache),
+    norm,
+    pixelMean,
     val,
     train,
     test,

@@ -50,15 +50,18 @@ export class BatchLoader {
 
   constructor(o: LoaderOptions) {
     this.workers = o.workers ?? defaultWorkers();
-    const ctx: BatchContext = { images: o.images, labels: o.labels, inShape: o.inShape, augment: o.augment, norm: o.norm, seed: o.seed };
-    this.prefetch = Math.max(1, o.prefetch ?? 2 * Math.max(1, this.workers) + 2);
+    const ctx: BatchContext = { images: o.images, labels: o.labels, inShape: o.inShape, augment: o.augment, norm: o.norm, fillMean: o.fillMean, seed: o.seed };
     // Made here too when workers run: it validates the pipeline on this thread (a bad config fails
     // with its message, not as a worker crash) and tells the output shape.
     const maker = new BatchMaker(ctx);
     this.outShape = maker.outShape;
+    this.prefetch = Math.max(1, o.prefetch ?? 2 * Math.max(1, this.workers) + 2);
     if (this.workers > 0) {
       const entry = workerEntry();
       this.pool = new Piscina({ ...entry, workerData: ctx, minThreads: this.workers, maxThreads: this.workers, idleTimeout: 60_000 });
+      // A worker that dies with no task in flight: reported with the next batch, not as an
+      // uncaught exception that kills the trainer without a word.
+      this.pool.on('error', (e: Error) => (this.poolError ??= e));
       this.inline = null;
     } else {
       this.pool = null;
@@ -67,6 +70,7 @@ export class BatchLoader {
   }
 
   private readonly prefetch: number;
+  private poolError: Error | null = null;
 
   /** The batches of one epoch in order: images order[i * batchSize ...], from batch `fromBatch`. */
   async *epoch(epoch: number, order: Int32Array, batchSize: number, fromBatch = 0): AsyncGenerator<PreparedBatch> {
@@ -88,13 +92,17 @@ export class BatchLoader {
     const pool = this.pool!;
     const queue: Promise<PreparedBatch>[] = [];
     let next = fromBatch;
+    // Batches in flight are float32: at most ~256 MB of them, whatever the image and batch size.
+    const batchBytes = batchSize * this.outShape[0] * this.outShape[1] * this.outShape[2] * 4;
+    const ahead = Math.max(1, Math.min(this.prefetch, Math.floor(256 * 2 ** 20 / batchBytes)));
     const submit = () => {
       const p = pool.run(task(next++)) as Promise<PreparedBatch>;
       p.catch(() => undefined); // observed when awaited; an abandoned epoch must not warn
       queue.push(p);
     };
-    while (next < batches && queue.length < this.prefetch) submit();
+    while (next < batches && queue.length < ahead) submit();
     while (queue.length) {
+      if (this.poolError) throw new Error(`a loader worker failed: ${this.poolError.message}`);
       const t0 = performance.now();
       const b = await queue.shift()!;
       this.waitMs += performance.now() - t0;

@@ -74,11 +74,28 @@ export async function probeFolder(dir: string): Promise<{ path: string; format: 
 /** Hash of the files a dataset is read from: their paths below p, sizes and modification times. */
 export function fingerprint(p: string): string {
   const h = crypto.createHash('sha1');
+  // A dangling link or an unreadable entry is part of the fingerprint as such, not an error: the
+  // readers skip or report it.
   const walk = (abs: string, rel: string, depth: number) => {
-    const st = fs.statSync(abs);
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(abs, { throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    }
+    if (!st) {
+      h.update(`${rel}:unreadable\n`);
+      return;
+    }
     if (st.isDirectory()) {
       if (depth > 4) return;
-      for (const e of fs.readdirSync(abs).sort()) if (!e.startsWith('.')) walk(path.join(abs, e), rel ? `${rel}/${e}` : e, depth + 1);
+      let entries: string[] = [];
+      try {
+        entries = fs.readdirSync(abs).sort();
+      } catch {
+        h.update(`${rel}/:unreadable\n`);
+      }
+      for (const e of entries) if (!e.startsWith('.')) walk(path.join(abs, e), rel ? `${rel}/${e}` : e, depth + 1);
     } else {
       h.update(`${rel}:${st.size}:${Math.round(st.mtimeMs)}\n`);
     }

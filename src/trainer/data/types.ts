@@ -45,6 +45,8 @@ export interface Splits {
   inputShape: [number, number, number];
   /** Validation and test images at inputShape (the stored sets themselves when no resize). */
   eval: { val: EvalSet; test: EvalSet };
+  /** The training split's mean pixel in [0, 1] (cutout fills with it), when asked for. */
+  pixelMean?: number[];
 }
 
 /** A data error that names the file at fault (and the offset when known). */

@@ -14,13 +14,13 @@ export const useDatasetsStore = defineStore('datasets', () => {
   const downloads = reactive(new Map<string, DownloadProgress>());
 
   /** Names a run can use now (on this machine or generated). */
-  const available = computed(() => list.value.filter((d) => d.origin !== null).map((d) => d.name));
+  const available = computed(() => list.value.filter((d) => d.origin !== null && !d.problem).map((d) => d.name));
 
   async function fetchAll(): Promise<void> {
     try {
       const l = unwrap(await api.invoke('datasets:list', undefined));
       for (const d of l) {
-        if (d.origin !== null && d.shape && d.classes !== null) {
+        if (d.origin !== null && !d.problem && d.shape && d.classes !== null) {
           registerDatasetInfo(d.name, { shape: d.shape, classes: d.classes, coarseClasses: d.coarseClasses, noTestSet: d.noTestSet });
         }
         if (d.download) downloads.set(d.name, d.download);
