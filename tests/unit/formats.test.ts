@@ -3,7 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FASHION_MNIST_CLASSES } from '../../src/trainer/data/formats/idx-dataset';
-import { parsePickleDict } from '../../src/trainer/data/formats/cifar';
+import { parsePickleDict } from '../../src/trainer/data/formats/pickle';
 import { KMNIST_CLASSES } from '../../src/trainer/data/formats/idx-dataset';
 import { detectFormat, inspectDataset, readDataset } from '../../src/trainer/data/formats/read';
 import { DataError, type ImageSet } from '../../src/trainer/data/types';

@@ -5,27 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AugmentShapeError, augmentSchema, describeAugment, pipelineOutputShape, type AugmentInput } from '../../src/shared/augment';
+import { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, colorJitter, newJitterParams, sampleJitter } from '../../src/trainer/data/color';
 import { gatherBatch } from '../../src/trainer/data/index';
-import {
-  adjustBrightness,
-  adjustContrast,
-  adjustHue,
-  adjustSaturation,
-  colorJitter,
-  compilePipeline,
-  hflip,
-  newBox,
-  newJitterParams,
-  padCrop,
-  resize,
-  resizedCrop,
-  rotate,
-  sampleCropOffset,
-  sampleJitter,
-  sampleResizedCrop,
-  sampleRng,
-  type Shape,
-} from '../../src/trainer/data/transforms';
+import { sampleRng } from '../../src/trainer/data/sample-rng';
+import { compilePipeline, hflip, newBox, padCrop, resize, resizedCrop, rotate, sampleCropOffset, sampleResizedCrop, type Shape } from '../../src/trainer/data/transforms';
 import { makeRng } from '../../src/trainer/rng';
 
 interface Stats {

@@ -24,7 +24,8 @@ import type { Store } from '../../store/store';
 import { inspectDataset, type InspectResult } from '../../trainer/data/formats/read';
 import { channelStats, loadDataset } from '../../trainer/data/index';
 import { discoverDatasets, fingerprint, locateDataset, SYSTEM_DATASETS, type DatasetLocation } from '../../trainer/data/locate';
-import { compilePipeline, resizeImage, sampleRng } from '../../trainer/data/transforms';
+import { sampleRng } from '../../trainer/data/sample-rng';
+import { compilePipeline, resizeImage } from '../../trainer/data/transforms';
 import { CATALOG, type CatalogEntry } from './download-catalog';
 import { datasetDownloadDir, DownloadManager } from './downloads';
 

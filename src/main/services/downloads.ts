@@ -2,13 +2,12 @@
 // desktop app and `npm run serve` both use it). Files are streamed to <name>.part and renamed to
 // their final name only once their MD5 matches, so a reader never takes half a file for a dataset.
 // A .part left by a dropped connection or a cancel is resumed with an HTTP Range request.
-import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { DownloadProgress, DownloadState } from '../../shared/api';
 import { CATALOG, type CatalogEntry, type CatalogFile } from './download-catalog';
+import { describe, discard, interrupted, md5File, readVerified, remember, responseSpan, StallGuard, statOrNull, type VerifiedRecord } from './download-file';
 
 export type { DownloadProgress, DownloadState };
 
@@ -23,17 +22,10 @@ export interface DownloadManagerOptions {
 const RUNNING: readonly DownloadState[] = ['queued', 'downloading', 'verifying'];
 const EMIT_EVERY_MS = 250; // a few progress events per second are enough for a progress bar
 const RATE_WINDOW_MS = 3000;
-const VERIFIED_FILE = '.verified.json';
 
 /** The folder a catalog dataset is downloaded to (the trainer's readers look there). */
 export function datasetDownloadDir(dataDir: string, id: string): string {
   return path.join(dataDir, 'datasets', id);
-}
-
-interface VerifiedRecord {
-  size: number;
-  mtimeMs: number;
-  md5: string;
 }
 
 interface Job {
@@ -226,19 +218,12 @@ export class DownloadManager extends EventEmitter {
 
   /** Streams a 200 or 206 response into the part file; returns the offset it continued from. */
   private async receive(job: Job, i: number, f: CatalogFile, url: string, res: Response, part: string, offset: number, guard: StallGuard): Promise<number> {
-    const length = numberOrNull(res.headers.get('content-length'));
-    let from = 0;
-    let end: number | null = length; // where the file ends when the body is complete
-    if (res.status === 206) {
-      const range = parseContentRange(res.headers.get('content-range'));
-      if (!range || range.start !== offset) {
-        await discard(res);
-        throw new Error(`${f.name}: ${url} answered a request for bytes ${offset}- with range "${res.headers.get('content-range') ?? ''}"; ${offset} bytes received so far are kept`);
-      }
-      from = offset;
-      end = range.total ?? range.end + 1;
+    const span = responseSpan(res, offset);
+    if (!span) {
+      await discard(res);
+      throw new Error(`${f.name}: ${url} answered a request for bytes ${offset}- with range "${res.headers.get('content-range') ?? ''}"; ${offset} bytes received so far are kept`);
     }
-    // A 200 to a range request means the server ignores ranges: the part starts over.
+    const { from, end } = span;
     if (end !== null) job.sizes[i] ??= end;
     job.progress.total = totalOf(job.sizes);
     job.currentBytes = from;
@@ -329,99 +314,6 @@ export class DownloadManager extends EventEmitter {
   }
 }
 
-/** Aborts a request that receives nothing for a while (arm() again on every chunk). */
-class StallGuard {
-  private readonly ctl = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  stalled = false;
-
-  constructor(private readonly ms: number) {}
-
-  get signal(): AbortSignal {
-    return this.ctl.signal;
-  }
-
-  arm(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.stalled = true;
-      this.ctl.abort();
-    }, this.ms);
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-  }
-}
-
-function interrupted(f: CatalogFile, url: string, got: number, end: number | null, why: string): Error {
-  return new Error(
-    `${f.name}: the transfer from ${url} broke off after ${got}${end !== null ? ` of ${end}` : ''} bytes (${why}); the ${got} bytes received are kept and the next start resumes from there`,
-  );
-}
-
 function totalOf(sizes: (number | null)[]): number | null {
   return sizes.every((s) => s !== null) ? sizes.reduce<number>((a, s) => a + s!, 0) : null;
-}
-
-function numberOrNull(s: string | null): number | null {
-  if (s === null || !/^\d+$/.test(s.trim())) return null;
-  return Number(s);
-}
-
-/** "bytes 100-199/1000" (total may be "*"). */
-function parseContentRange(s: string | null): { start: number; end: number; total: number | null } | null {
-  const m = s ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(s.trim()) : null;
-  if (!m) return null;
-  return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? null : Number(m[3]) };
-}
-
-/** An error's message with the cause undici hides behind "fetch failed" (ENOTFOUND, ECONNREFUSED). */
-function describe(e: unknown): string {
-  if (!(e instanceof Error)) return String(e);
-  const cause = e.cause as (Error & { code?: string }) | undefined;
-  if (!cause) return e.message;
-  const detail = cause.code && !cause.message.includes(cause.code) ? `${cause.code} ${cause.message}` : cause.message;
-  return `${e.message}: ${detail}`;
-}
-
-async function discard(res: Response): Promise<void> {
-  await res.body?.cancel().catch(() => {});
-}
-
-async function statOrNull(file: string): Promise<fs.Stats | null> {
-  try {
-    return await fsp.stat(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
-}
-
-/** MD5 of a file, streamed (CIFAR is 170 MB). */
-async function md5File(file: string, signal: AbortSignal): Promise<string> {
-  const hash = crypto.createHash('md5');
-  for await (const chunk of fs.createReadStream(file, { signal, highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-async function readVerified(dir: string): Promise<Record<string, VerifiedRecord>> {
-  try {
-    const parsed: unknown = JSON.parse(await fsp.readFile(path.join(dir, VERIFIED_FILE), 'utf8'));
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, VerifiedRecord>) : {};
-  } catch {
-    return {}; // missing or unreadable: files are checked again, which is only slower
-  }
-}
-
-/** Records a verified file; the record is a cache, so failing to write it is not an error. */
-async function remember(dir: string, verified: Record<string, VerifiedRecord>, name: string, rec: VerifiedRecord): Promise<void> {
-  verified[name] = rec;
-  const file = path.join(dir, VERIFIED_FILE);
-  try {
-    await fsp.writeFile(`${file}.tmp`, `${JSON.stringify(verified, null, 2)}\n`);
-    await fsp.rename(`${file}.tmp`, file);
-  } catch (e) {
-    process.stderr.write(`could not record verified files in ${file}: ${describe(e)}\n`);
-  }
 }

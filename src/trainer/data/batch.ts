@@ -3,7 +3,8 @@
 // float32 NHWC batch. The same function runs in the loader's worker threads and, with no
 // workers, on the training thread: which thread made a batch never changes its contents.
 import type { AugmentConfig } from '../../shared/augment';
-import { compilePipeline, sampleRng, type Pipeline } from './transforms';
+import { sampleRng } from './sample-rng';
+import { compilePipeline, type Pipeline } from './transforms';
 import type { Normalization } from './types';
 
 export interface BatchContext {

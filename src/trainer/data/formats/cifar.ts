@@ -8,12 +8,9 @@
 // Images come out as HWC uint8 in shared memory.
 import fs from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream';
-import zlib from 'node:zlib';
-import { BufferReader, NameRegistry, Parser } from 'pickleparser';
-import tar from 'tar-stream';
-import { gzipError, isGzip } from '../idx';
 import { DataError, sharedBytes, type Dataset, type ImageSet } from '../types';
+import { intsOf, NdArray, parsePickleDict, pyStr } from './pickle';
+import { readTarEntries } from './tar';
 
 export type CifarFormat = 'cifar10-binary' | 'cifar10-python' | 'cifar100-binary' | 'cifar100-python';
 export type CifarLabels = 'fine' | 'coarse';
@@ -44,84 +41,6 @@ interface Source {
   read(name: string): Buffer;
   /** An error about one entry, naming the tarball and the entry, or the file. */
   fail(name: string, message: string): DataError;
-}
-
-const stripDot = (name: string) => name.replace(/^\.\//, '');
-
-/** The names of the first entries of a tar or tar.gz, from its first 256 KiB (no full read). */
-export function peekTarNames(file: string, max = 8): string[] {
-  const fd = fs.openSync(file, 'r');
-  let head: Buffer;
-  try {
-    const buf = Buffer.alloc(256 * 1024);
-    head = buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0));
-  } finally {
-    fs.closeSync(fd);
-  }
-  if (isGzip(head)) {
-    try {
-      // Sync flush: decompress what this prefix holds without requiring the end of the stream.
-      head = zlib.gunzipSync(head, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-    } catch (e) {
-      throw gzipError(file, e);
-    }
-  }
-  const names: string[] = [];
-  let off = 0;
-  let longName: string | null = null;
-  while (off + 512 <= head.length && names.length < max) {
-    const h = head.subarray(off, off + 512);
-    if (h.every((b) => b === 0)) break;
-    const str = (a: number, n: number) => h.toString('latin1', a, a + n).replace(/\0.*$/s, '');
-    const size = parseInt(str(124, 12).trim() || '0', 8);
-    const type = str(156, 1);
-    const prefix = h.toString('latin1', 257, 262) === 'ustar' ? str(345, 155) : '';
-    const name = longName ?? (prefix ? `${prefix}/${str(0, 100)}` : str(0, 100));
-    longName = null;
-    const body = off + 512;
-    if (type === 'L') longName = head.toString('latin1', body, Math.min(body + size, head.length)).replace(/\0.*$/s, '');
-    else if (type !== 'x' && type !== 'g') names.push(stripDot(name));
-    off = body + Math.ceil(size / 512) * 512;
-  }
-  return names;
-}
-
-/** Read the wanted entries of a tar or tar.gz in one streaming pass. */
-async function readTarEntries(file: string, wanted: Set<string>): Promise<Map<string, Buffer>> {
-  const head = Buffer.alloc(2);
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.readSync(fd, head, 0, 2, 0);
-  } finally {
-    fs.closeSync(fd);
-  }
-  const gunzip = isGzip(head) ? zlib.createGunzip() : null;
-  let gzErr: Error | null = null;
-  gunzip?.on('error', (e) => (gzErr ??= e));
-  const extract = tar.extract();
-  const input = fs.createReadStream(file);
-  const ignore = () => undefined; // errors are seen through the iterator below
-  if (gunzip) pipeline(input, gunzip, extract, ignore);
-  else pipeline(input, extract, ignore);
-  const out = new Map<string, Buffer>();
-  try {
-    for await (const entry of extract) {
-      const name = stripDot(entry.header.name);
-      if (wanted.has(name) && (entry.header.type === 'file' || entry.header.type === 'contiguous-file')) {
-        const chunks: Buffer[] = [];
-        for await (const c of entry) chunks.push(c as Buffer);
-        out.set(name, Buffer.concat(chunks));
-      } else {
-        entry.resume();
-      }
-    }
-  } catch (e) {
-    if (gzErr) throw gzipError(file, gzErr);
-    const msg = (e as Error).message;
-    throw new DataError(file, /unexpected end/i.test(msg) ? 'truncated tar archive (the file is incomplete)' : `corrupt tar archive: ${msg}`);
-  }
-  if (gzErr) throw gzipError(file, gzErr);
-  return out;
 }
 
 async function tarSource(file: string, layout: Layout): Promise<Source> {
@@ -204,102 +123,7 @@ function textNames(src: Source, name: string, k: number): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Python pickles. pickleparser decodes the opcodes; nothing is executed: numpy's reconstructor and
-// dtype are registered as plain functions that only record the array's shape, type and bytes.
-
-/** A numpy array as pickled: numpy.core.multiarray._reconstruct, then __setstate__ with
- * (version, shape, dtype, is_fortran, raw bytes). */
-class NdArray {
-  shape: number[] = [];
-  dtype = '';
-  fortran = false;
-  raw: Uint8Array | null = null;
-  __setstate__(state: unknown[]): void {
-    // Old numpy wrote the state without the leading version number.
-    const s = state.length === 5 ? state.slice(1) : state;
-    this.shape = (s[0] as unknown[]).map(Number);
-    this.dtype = s[1] instanceof DType ? s[1].name : pyStr(s[1]);
-    this.fortran = Boolean(s[2]);
-    this.raw = s[3] instanceof Uint8Array ? s[3] : typeof s[3] === 'string' ? latin1Bytes(s[3]) : null;
-  }
-}
-
-class DType {
-  order = '|';
-  constructor(readonly name: string) {}
-  __setstate__(state: unknown[]): void {
-    if (state.length > 1) this.order = pyStr(state[1]);
-  }
-}
-
-const latin1Bytes = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0) & 0xff);
-
-/** A Python 2 str (kept as raw bytes by the reader below) or a unicode string, as text. */
-function pyStr(v: unknown): string {
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
-  if (typeof v === 'string') return v;
-  throw new Error(`expected a string, found ${typeof v}`);
-}
-
-/** Python 2 str (BINSTRING) is bytes, and pickleparser would decode it as text; keep it as a
- * Uint8Array instead (the image data is one such string), and decode keys and names later. */
-class RawStringReader extends BufferReader {
-  constructor(private readonly buf: Uint8Array) {
-    super(buf);
-  }
-  override string(size: number, encoding: 'ascii' | 'utf-8'): string {
-    if (encoding === 'utf-8') return super.string(size, encoding);
-    return this.bytes(size) as unknown as string;
-  }
-  override line(): string {
-    const end = this.buf.indexOf(0x0a, this.position);
-    if (end < 0) throw new Error('Could not find end of line.');
-    const text = Buffer.from(this.bytes(end - this.position)).toString('latin1');
-    this.skip(1);
-    return text;
-  }
-}
-
-function makeRegistry(): NameRegistry {
-  const reg = new NameRegistry();
-  for (const mod of ['numpy.core.multiarray', 'numpy._core.multiarray']) reg.register(mod, '_reconstruct', () => new NdArray());
-  reg.register('numpy', 'dtype', (name: unknown) => new DType(pyStr(name)));
-  // Python 3 writes bytes at protocol 2 as _codecs.encode(text, 'latin1').
-  reg.register('_codecs', 'encode', (text: unknown) => latin1Bytes(pyStr(text)));
-  return reg;
-}
-
-/** Parse a pickle of a dict into a Map with text keys (the file's keys may be bytes or str). */
-export function parsePickleDict(buf: Uint8Array, fail: (message: string) => DataError): Map<string, unknown> {
-  let obj: unknown;
-  try {
-    obj = new Parser({ nameResolver: makeRegistry(), unpicklingTypeOfDictionary: 'Map' }).read(new RawStringReader(buf));
-  } catch (e) {
-    throw fail(`not a readable Python pickle: ${(e as Error).message}`);
-  }
-  if (!(obj instanceof Map)) throw fail('expected a pickled dict');
-  const out = new Map<string, unknown>();
-  for (const [k, v] of obj) out.set(pyStr(k), v);
-  return out;
-}
-
-function intsOf(v: unknown): number[] | null {
-  if (Array.isArray(v)) return v.map((x) => (typeof x === 'bigint' ? Number(x) : (x as number)));
-  if (v instanceof NdArray && v.raw && v.shape.length === 1) {
-    const m = /^[<|=]?([iu])([1248])$/.exec(v.dtype);
-    if (!m) return null;
-    const size = Number(m[2]);
-    const view = new DataView(v.raw.buffer, v.raw.byteOffset, v.raw.byteLength);
-    return Array.from({ length: v.shape[0]! }, (_, i) => {
-      const o = i * size;
-      if (size === 1) return m[1] === 'u' ? view.getUint8(o) : view.getInt8(o);
-      if (size === 2) return m[1] === 'u' ? view.getUint16(o, true) : view.getInt16(o, true);
-      if (size === 4) return m[1] === 'u' ? view.getUint32(o, true) : view.getInt32(o, true);
-      return Number(view.getBigInt64(o, true));
-    });
-  }
-  return null;
-}
+// Python pickles (decoded by ./pickle).
 
 function pickleBatch(src: Source, name: string, cifar100: boolean, which: CifarLabels): Batch {
   const fail = (m: string) => src.fail(name, m);

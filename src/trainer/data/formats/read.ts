@@ -3,9 +3,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataError, type Dataset, type ImageSet } from '../types';
-import { CIFAR_LAYOUTS, peekTarNames, readCifar, type CifarFormat } from './cifar';
+import { CIFAR_LAYOUTS, readCifar, type CifarFormat } from './cifar';
 import { readImageFolder, subfolders } from './folder';
 import { findIdxFile, IDX_STEMS, readIdxDataset, type IdxKind } from './idx-dataset';
+import { peekTarNames } from './tar';
 
 export type DatasetFormat = 'idx' | 'cifar10-binary' | 'cifar10-python' | 'cifar100-binary' | 'cifar100-python' | 'image-folder';
 
