@@ -7,7 +7,7 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AugmentInput } from '../src/shared/augment';
-import { augmentSchema } from '../src/shared/augment';
+import { AUGMENT_RECIPES, augmentSchema } from '../src/shared/augment';
 import type { ModelConfigInput } from '../src/shared/config';
 import { BatchLoader, defaultWorkers } from '../src/trainer/data/loader';
 import { sharedBytes } from '../src/trainer/data/types';
@@ -19,17 +19,8 @@ import { makeRng } from '../src/trainer/rng';
 const N = 20_000;
 const BATCH = 128;
 const PIPELINES: { name: string; stored: number; augment: AugmentInput }[] = [
-  { name: 'CIFAR recipe: crop 32 pad 4, flip (stored 32x32)', stored: 32, augment: [{ name: 'randomCrop', padding: 4 }, { name: 'hflip' }] },
-  {
-    name: "seeds' pipeline: jitter 0.2/0.2/0.2, resized crop 32 (0.6-1), flip, rotation 20 (stored 40x40)",
-    stored: 40,
-    augment: [
-      { name: 'colorJitter', brightness: 0.2, contrast: 0.2, saturation: 0.2 },
-      { name: 'randomResizedCrop', size: 32, scale: [0.6, 1] },
-      { name: 'hflip' },
-      { name: 'rotation', degrees: 20 },
-    ],
-  },
+  { name: 'CIFAR recipe: crop 32 pad 4, flip (stored 32x32)', stored: 32, augment: AUGMENT_RECIPES.cifar.augment },
+  { name: "seeds' pipeline: jitter 0.2/0.2/0.2, resized crop 32 (0.6-1), flip, rotation 20 (stored 40x40)", stored: AUGMENT_RECIPES.seeds.imageSize!, augment: AUGMENT_RECIPES.seeds.augment },
 ];
 const MODELS: ModelConfigInput[] = [{ name: 'cnn3', width: 32 }, { name: 'resnet20' }];
 

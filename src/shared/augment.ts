@@ -185,3 +185,22 @@ export function describeStep(step: AugmentStep): string {
 export function describeAugment(augment: AugmentConfig): string {
   return augment.length ? augment.map(describeStep).join(', ') : 'none';
 }
+
+/** Recipes to start from (the dataset page's presets, the loader bench): the CIFAR recipe of the
+ * ResNet papers, the seeds' pipeline (images stored at 40x40, torchvision's ColorJitter(0.2, 0.2,
+ * 0.2), RandomResizedCrop(32, scale=(0.6, 1)), flip, RandomRotation(20)), and cutout on top of the
+ * CIFAR recipe. imageSize: the dataset.imageSize the recipe expects (null = as stored). */
+export const AUGMENT_RECIPES: Record<'cifar' | 'seeds' | 'cutout', { label: string; imageSize: number | null; augment: AugmentInput }> = {
+  cifar: { label: 'CIFAR: crop 32 pad 4 + flip', imageSize: null, augment: [{ name: 'randomCrop', padding: 4 }, { name: 'hflip' }] },
+  seeds: {
+    label: "The seeds' pipeline: stored at 40, jitter, resized crop 32, flip, rotation 20°",
+    imageSize: 40,
+    augment: [
+      { name: 'colorJitter', brightness: 0.2, contrast: 0.2, saturation: 0.2 },
+      { name: 'randomResizedCrop', size: 32, scale: [0.6, 1] },
+      { name: 'hflip' },
+      { name: 'rotation', degrees: 20 },
+    ],
+  },
+  cutout: { label: 'Cutout 16 + crop + flip', imageSize: null, augment: [{ name: 'randomCrop', padding: 4 }, { name: 'hflip' }, { name: 'cutout', size: 16 }] },
+};

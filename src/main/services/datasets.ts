@@ -293,7 +293,8 @@ export class DatasetService {
     if (!Number.isInteger(epoch) || epoch < 0) bad('epoch must be a whole number >= 0', 'epoch');
     const size = req.imageSize ?? null;
     if (size !== null && (!Number.isInteger(size) || size < 4 || size > MAX_PREVIEW_SIZE)) bad(`imageSize must be an integer from 4 to ${MAX_PREVIEW_SIZE} for a preview`, 'imageSize');
-    if (req.name !== 'synthetic') await this.refresh();
+    // The dataset page's get() refreshed the list when it opened: each "Show" need not walk the files again.
+    if (req.name !== 'synthetic' && !this.found.has(req.name)) await this.refresh();
     const src = await this.sampleSource(req.name, labels);
     // As a run would see them: resized to dataset.imageSize (bilinear, per image), then augmented.
     const shape: [number, number, number] = size ? [size, size, src.shape[2]] : src.shape;
