@@ -44,9 +44,15 @@ describe('BatchLoader', () => {
     const o = options();
     const order = Int32Array.from({ length: 100 }, (_, i) => (i * 37) % 100);
     const inline = await collect(make({ ...o, workers: 0 }), 2, order, 32);
-    const threaded = await collect(make({ ...o, workers: 2, prefetch: 3 }), 2, order, 32);
+    const pool = make({ ...o, workers: 2, prefetch: 3 });
+    const threaded = await collect(pool, 2, order, 32);
     expect(inline.map((b) => b.n)).toEqual([32, 32, 32, 4]);
     expect(threaded).toEqual(inline); // bit for bit: the draws depend on (seed, epoch, position) only
+    // A consumer faster than the workers: the training thread made some batches itself, and one
+    // worker with a 10-batch window mixes both kinds, still the same batches in the same order.
+    const helped = make({ ...o, workers: 1, prefetch: 10 });
+    expect(await collect(helped, 2, order, 8)).toEqual(await collect(make({ ...o, workers: 0 }), 2, order, 8));
+    expect(helped.helped).toBeGreaterThan(0);
     expect(inline[0]!.y.slice(0, 3)).toEqual([0, 7, 4]); // labels of images 0, 37, 74
     expect(inline[0]!.x).toHaveLength(32 * 10 * 10 * 3); // the pipeline's 10x10 output
     const next = await collect(make({ ...o, workers: 0 }), 3, order, 32);

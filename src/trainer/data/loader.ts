@@ -1,7 +1,8 @@
 // The training loader: batches are augmented and standardised in worker threads (piscina) that
 // share the one uint8 copy of the dataset, and prepared `prefetch` batches ahead, so the training
-// thread only waits when the workers are slower than a step. How long it waited is measured
-// (time/data_wait_s per epoch), so a starving trainer shows up in the run's charts.
+// thread only waits when the workers are slower than a step; when it would wait, it makes one of
+// the batches ahead itself (the cores it trains with are idle then). How long it waited is
+// measured (time/data_wait_s per epoch), so a starving trainer shows up in the run's charts.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,8 +46,11 @@ export class BatchLoader {
   readonly workers: number;
   /** Milliseconds the consumer spent waiting for batches, since the last reset. */
   waitMs = 0;
+  /** Batches the training thread made itself while it would have waited for the workers. */
+  helped = 0;
   private readonly pool: Piscina | null;
   private readonly inline: BatchMaker | null;
+  private readonly helper: BatchMaker;
 
   constructor(o: LoaderOptions) {
     this.workers = o.workers ?? defaultWorkers();
@@ -54,6 +58,7 @@ export class BatchLoader {
     // Made here too when workers run: it validates the pipeline on this thread (a bad config fails
     // with its message, not as a worker crash) and tells the output shape.
     const maker = new BatchMaker(ctx);
+    this.helper = maker;
     this.outShape = maker.outShape;
     this.prefetch = Math.max(1, o.prefetch ?? 2 * Math.max(1, this.workers) + 2);
     if (this.workers > 0) {
@@ -90,23 +95,51 @@ export class BatchLoader {
       return;
     }
     const pool = this.pool!;
-    const queue: Promise<PreparedBatch>[] = [];
-    let next = fromBatch;
+    const helper = this.helper;
     // Batches in flight are float32: at most ~256 MB of them, whatever the image and batch size.
     const batchBytes = batchSize * this.outShape[0] * this.outShape[1] * this.outShape[2] * 4;
-    const ahead = Math.max(1, Math.min(this.prefetch, Math.floor(256 * 2 ** 20 / batchBytes)));
-    const submit = () => {
-      const p = pool.run(task(next++)) as Promise<PreparedBatch>;
-      p.catch(() => undefined); // observed when awaited; an abandoned epoch must not warn
-      queue.push(p);
+    const ahead = Math.max(1, Math.min(this.prefetch, Math.floor((256 * 2 ** 20) / batchBytes)));
+    // The pool gets two tasks per worker at a time; the other batches of the window stay
+    // unassigned, so that the training thread, when it would otherwise wait (and the cores the
+    // trainer uses are idle), makes one of them itself. Which thread makes a batch never changes it.
+    const maxInPool = 2 * this.workers;
+    const ready = new Map<number, PreparedBatch>();
+    const pending = new Map<number, Promise<PreparedBatch>>();
+    let assigned = fromBatch; // the next batch nobody makes yet
+    let cur = fromBatch;
+    const fill = () => {
+      while (assigned < batches && assigned < cur + ahead && pending.size < maxInPool) {
+        const i = assigned++;
+        const p = pool.run(task(i)) as Promise<PreparedBatch>;
+        pending.set(i, p);
+        p.then(
+          (b) => {
+            pending.delete(i);
+            ready.set(i, b);
+            fill();
+          },
+          () => undefined, // observed when awaited; an abandoned epoch must not warn
+        );
+      }
     };
-    while (next < batches && queue.length < ahead) submit();
-    while (queue.length) {
-      if (this.poolError) throw new Error(`a loader worker failed: ${this.poolError.message}`);
+    fill();
+    for (; cur < batches; cur++) {
       const t0 = performance.now();
-      const b = await queue.shift()!;
+      while (!ready.has(cur)) {
+        if (this.poolError) throw new Error(`a loader worker failed: ${this.poolError.message}`);
+        if (assigned < batches && assigned < cur + ahead) {
+          const i = assigned++;
+          ready.set(i, helper.make(task(i)));
+          this.helped++;
+          await new Promise((r) => setImmediate(r)); // let finished pool tasks land
+        } else {
+          await pending.get(cur);
+        }
+      }
+      const b = ready.get(cur)!;
+      ready.delete(cur);
       this.waitMs += performance.now() - t0;
-      if (next < batches) submit();
+      fill();
       yield b;
     }
   }
