@@ -23,20 +23,12 @@ import { BUILTIN_DATASETS, DATASET_NAME, isBuiltinDataset, registerDatasetInfo, 
 import type { Store } from '../../store/store';
 import { inspectDataset, type InspectResult } from '../../trainer/data/formats/read';
 import { channelStats, loadDataset } from '../../trainer/data/index';
-import { discoverDatasets, fingerprint, locateDataset, SYSTEM_DATASETS, type DatasetLocation } from '../../trainer/data/locate';
+import { datasetRoots, discoverDatasets, fingerprint, locateDataset, SYSTEM_DATASETS, type DatasetLocation } from '../../trainer/data/locate';
 import { sampleRng } from '../../trainer/data/sample-rng';
 import { compilePipeline, resizeImage } from '../../trainer/data/transforms';
 import { CATALOG, type CatalogEntry } from './download-catalog';
 import { datasetDownloadDir, DownloadManager } from './downloads';
 
-const TITLES: Record<string, string> = {
-  synthetic: 'Synthetic gratings (generated)',
-  mnist: 'MNIST',
-  'fashion-mnist': 'Fashion-MNIST',
-  kmnist: 'Kuzushiji-MNIST',
-  cifar10: 'CIFAR-10',
-  cifar100: 'CIFAR-100',
-};
 const MAX_PER_CLASS = 16;
 const MAX_SAMPLE_CLASSES = 100;
 /** Previews resize at most to this (16 images x 100 classes x 256^2 x 3 = 300 MB at worst). */
@@ -179,7 +171,7 @@ export class DatasetService {
     if (name === 'synthetic' || this.found.has(name)) return null;
     const gone = this.missing.get(name) ?? this.incomplete.get(name);
     if (gone) return gone;
-    const onDisk = [path.join(this.o.dataDir, 'datasets', name), path.join(this.systemDir, name)].some((d) => fs.existsSync(d));
+    const onDisk = datasetRoots(this.o.dataDir, this.systemDir).some((r) => fs.existsSync(path.join(r.dir, name)));
     if (onDisk && !this.incompleteDownload(name)) return null;
     const entry = this.catalog.find((c) => c.id === name);
     if (entry) return `${entry.title} is not on this machine yet: download it on the Datasets page or with \`npm run dataset -- download ${name}\``;
@@ -192,7 +184,7 @@ export class DatasetService {
     const key = `inspect:${loc.fingerprint}|${labels}|${imageSize}|${loc.options.strict === true}`;
     const hit = this.o.store.datasets.cached<InspectResult>(key);
     if (hit) return hit;
-    const r = await inspectDataset(loc.path, { labels, imageSize, strict: loc.options.strict === true, kind: loc.kind });
+    const r = await inspectDataset(loc.path, { labels, imageSize, strict: loc.options.strict === true });
     this.o.store.datasets.cache(key, r);
     return r;
   }
@@ -211,11 +203,12 @@ export class DatasetService {
     const origin: DatasetOrigin | null = name === 'synthetic' ? 'generated' : gone ? 'imported' : (loc?.origin ?? null);
     return {
       name,
-      title: TITLES[name] ?? entry?.title ?? name,
+      // titles of the public datasets from the official catalog, even when a mirror catalog is in use
+      title: name === 'synthetic' ? 'Synthetic gratings (generated)' : (entry?.title ?? CATALOG.find((c) => c.id === name)?.title ?? name),
       origin,
       format: name === 'synthetic' ? 'generated' : (loc?.format ?? entry?.format ?? null),
       path: loc?.path ?? (gone ? (this.o.store.datasets.get(name)?.path ?? null) : null),
-      shape: origin && info ? info.shape : (info?.shape ?? null),
+      shape: info?.shape ?? null,
       classes: info?.classes ?? null,
       coarseClasses: info?.coarseClasses,
       noTestSet: info?.noTestSet,

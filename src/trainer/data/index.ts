@@ -39,7 +39,6 @@ async function readLocated(loc: DatasetLocation, cfg: DatasetConfig, strict: boo
     // image folders are decoded straight to the configured size
     imageSize: cfg.imageSize ?? (loc.options.imageSize as number | undefined) ?? null,
     strict: strict || loc.options.strict === true,
-    kind: loc.kind,
   });
   const d = r.dataset;
   return { ...d, name: cfg.name, fingerprint: loc.fingerprint, source: `${d.source}${r.skipped.length ? ` (${r.skipped.length} undecodable images skipped)` : ''}` };

@@ -48,8 +48,9 @@ export class BatchLoader {
   waitMs = 0;
   /** Batches the training thread made itself while it would have waited for the workers. */
   helped = 0;
+  /** No pool: every batch is made on the calling thread. */
   private readonly pool: Piscina | null;
-  private readonly inline: BatchMaker | null;
+  /** Makes batches on the calling thread: all of them without a pool, else those it helps with. */
   private readonly helper: BatchMaker;
 
   constructor(o: LoaderOptions) {
@@ -67,10 +68,8 @@ export class BatchLoader {
       // A worker that dies with no task in flight: reported with the next batch, not as an
       // uncaught exception that kills the trainer without a word.
       this.pool.on('error', (e: Error) => (this.poolError ??= e));
-      this.inline = null;
     } else {
       this.pool = null;
-      this.inline = maker;
     }
   }
 
@@ -85,16 +84,16 @@ export class BatchLoader {
       const indices = order.slice(start, Math.min(start + batchSize, order.length));
       return { epoch, position: start, indices };
     };
-    if (this.inline) {
+    if (!this.pool) {
       for (let i = fromBatch; i < batches; i++) {
         const t0 = performance.now();
-        const b = this.inline.make(task(i));
+        const b = this.helper.make(task(i));
         this.waitMs += performance.now() - t0;
         yield b;
       }
       return;
     }
-    const pool = this.pool!;
+    const pool = this.pool;
     const helper = this.helper;
     // Batches in flight are float32: at most ~256 MB of them, whatever the image and batch size.
     const batchBytes = batchSize * this.outShape[0] * this.outShape[1] * this.outShape[2] * 4;

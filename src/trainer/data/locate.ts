@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UnknownDatasetError } from '../../shared/config';
-import { DATASET_NAME } from '../../shared/models/datasets';
+import { DATASET_NAME, isBuiltinDataset } from '../../shared/models/datasets';
 import { detectFormat, type DatasetFormat } from './formats/read';
 
 export const SYSTEM_DATASETS = '/usr/share/datasets';
@@ -19,8 +19,6 @@ export interface DatasetLocation {
   path: string;
   format: DatasetFormat;
   origin: DatasetOrigin;
-  /** MNIST-family class names follow the folder's name. */
-  kind?: 'mnist' | 'fashion-mnist' | 'kmnist';
   /** How an imported dataset is read (labels, strict, imageSize), as given at import. */
   options: Record<string, unknown>;
   /** The files read (relative paths, sizes, modification times), hashed: a key for caches. */
@@ -45,10 +43,6 @@ export function datasetRoots(dataDir: string, systemDir = SYSTEM_DATASETS): { di
     { dir: path.join(dataDir, 'datasets'), origin: 'data-dir' },
     { dir: systemDir, origin: 'system' },
   ];
-}
-
-function kindOf(name: string): DatasetLocation['kind'] {
-  return name === 'mnist' || name === 'fashion-mnist' || name === 'kmnist' ? name : undefined;
 }
 
 /** The dataset inside a folder of the data dir or the system dir, or null if nothing there is one. */
@@ -122,7 +116,7 @@ export async function discoverDatasets(dataDir: string, systemDir = SYSTEM_DATAS
       const found = await probeFolder(path.join(root.dir, e.name));
       if (!found) continue;
       seen.add(e.name);
-      out.push({ name: e.name, path: found.path, format: found.format, origin: root.origin, kind: kindOf(e.name), options: {} });
+      out.push({ name: e.name, path: found.path, format: found.format, origin: root.origin, options: {} });
     }
   }
   return out;
@@ -142,7 +136,6 @@ export async function locateDataset(name: string, dataDir: string, opts: LocateO
       path: imp.path,
       format: imp.format as DatasetFormat,
       origin: 'imported',
-      kind: (imp.options.kind as DatasetLocation['kind']) ?? kindOf(name),
       options: imp.options,
       fingerprint: fingerprint(imp.path),
     };
@@ -151,10 +144,10 @@ export async function locateDataset(name: string, dataDir: string, opts: LocateO
     const dir = path.join(root.dir, name);
     if (!fs.existsSync(dir)) continue;
     const found = await probeFolder(dir);
-    if (found) return { name, path: found.path, format: found.format, origin: root.origin, kind: kindOf(name), options: {}, fingerprint: fingerprint(found.path) };
+    if (found) return { name, path: found.path, format: found.format, origin: root.origin, options: {}, fingerprint: fingerprint(found.path) };
   }
   const where = datasetRoots(dataDir, opts.systemDir).map((r) => path.join(r.dir, name));
   const err = new UnknownDatasetError(name);
-  err.message = `dataset '${name}' not found: not imported, and no dataset in ${where.join(' or ')}${kindOf(name) || name.startsWith('cifar') ? ` (download it on the Datasets page or with \`npm run dataset -- download ${name}\`)` : ''}`;
+  err.message = `dataset '${name}' not found: not imported, and no dataset in ${where.join(' or ')}${isBuiltinDataset(name) ? ` (download it on the Datasets page or with \`npm run dataset -- download ${name}\`)` : ''}`;
   throw err;
 }
