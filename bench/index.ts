@@ -24,11 +24,9 @@ import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName, ModelConfigInput } from '../src/shared/config';
 import { initBackend } from '../src/trainer/backend';
-import { trainStep } from '../src/trainer/loop';
-import { buildModel } from '../src/trainer/models/registry';
-import { makeOptimizer } from '../src/trainer/optim/optimizers';
 import { makeRng } from '../src/trainer/rng';
 import { benchLoader } from './loader';
+import { benchTrainer, randomBatch } from './step';
 import { benchStore } from './store';
 
 interface Case {
@@ -114,17 +112,9 @@ interface CaseResult {
 
 /** Repetitions of ours, each followed by one of PyTorch per thread count when `torch` is given. */
 async function benchCase(c: Case, steps: number, reps: number, warmup: number, torch: TorchServer | null, threads: number[]): Promise<CaseResult> {
-  const model = buildModel(c.model, c.shape, 10, 1);
-  const opt = makeOptimizer({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0 });
-  const rng = makeRng(1, 'bench');
-  const per = c.shape[0] * c.shape[1] * c.shape[2];
-  const b = { x: Float32Array.from({ length: c.batch * per }, () => rng.next()), y: Int32Array.from({ length: c.batch }, () => rng.int(10)), n: c.batch };
-  const step = async () => {
-    const [l, k] = trainStep(model, opt, b, c.shape, 10, 0.01, 0);
-    await l.data(); // the loop reads the loss every step: include that sync
-    l.dispose();
-    k.dispose();
-  };
+  const trainer = benchTrainer(c.model, c.shape);
+  const b = randomBatch(c.shape, c.batch);
+  const step = () => trainer.step(b);
   try {
     for (let i = 0; i < warmup; i++) await step();
     const ours: number[] = [];
@@ -150,8 +140,7 @@ async function benchCase(c: Case, steps: number, reps: number, warmup: number, t
     }
     return result;
   } finally {
-    model.dispose();
-    opt.dispose();
+    trainer.dispose();
   }
 }
 

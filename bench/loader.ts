@@ -5,16 +5,13 @@
 // for data. Target: the loader at least 10x the trainer's images/s on the same machine; the
 // dataset held once as uint8 (the workers share it: the pool's memory cost is printed).
 import os from 'node:os';
-import * as tf from '@tensorflow/tfjs-core';
 import type { AugmentInput } from '../src/shared/augment';
 import { AUGMENT_RECIPES, augmentSchema } from '../src/shared/augment';
 import type { ModelConfigInput } from '../src/shared/config';
 import { BatchLoader, defaultWorkers } from '../src/trainer/data/loader';
 import { sharedBytes } from '../src/trainer/data/types';
-import { trainStep } from '../src/trainer/loop';
-import { buildModel } from '../src/trainer/models/registry';
-import { makeOptimizer } from '../src/trainer/optim/optimizers';
 import { makeRng } from '../src/trainer/rng';
+import { benchTrainer, randomBatch } from './step';
 
 const N = 20_000;
 const BATCH = 128;
@@ -51,30 +48,21 @@ async function loaderRate(loader: BatchLoader, batches: number): Promise<number>
 }
 
 async function trainerRate(model: ModelConfigInput, steps: number): Promise<number> {
-  const m = buildModel(model, [32, 32, 3], 10, 1);
-  const opt = makeOptimizer({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0 });
-  const rng = makeRng(1, 'bench');
-  const b = { x: Float32Array.from({ length: BATCH * 3072 }, () => rng.next()), y: Int32Array.from({ length: BATCH }, () => rng.int(10)), n: BATCH };
-  const step = async () => {
-    const [l, k] = trainStep(m, opt, b, [32, 32, 3], 10, 0.01, 0);
-    await l.data();
-    tf.dispose([l, k]);
-  };
+  const trainer = benchTrainer(model, [32, 32, 3]);
+  const b = randomBatch([32, 32, 3], BATCH);
   try {
-    await step();
+    await trainer.step(b);
     const t0 = performance.now();
-    for (let i = 0; i < steps; i++) await step();
+    for (let i = 0; i < steps; i++) await trainer.step(b);
     return (steps * BATCH) / ((performance.now() - t0) / 1000);
   } finally {
-    m.dispose();
-    opt.dispose();
+    trainer.dispose();
   }
 }
 
 /** Training fed by the loader, as the loop does it: the share of the time spent waiting. */
 async function fedTraining(loader: BatchLoader, model: ModelConfigInput, steps: number) {
-  const m = buildModel(model, [32, 32, 3], 10, 1);
-  const opt = makeOptimizer({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0 });
+  const trainer = benchTrainer(model, [32, 32, 3]);
   const order = Int32Array.from({ length: (steps + 1) * BATCH }, (_, i) => i);
   let i = 0;
   let t0 = 0;
@@ -84,16 +72,13 @@ async function fedTraining(loader: BatchLoader, model: ModelConfigInput, steps: 
         loader.waitMs = 0;
         t0 = performance.now();
       }
-      const [l, k] = trainStep(m, opt, b, [32, 32, 3], 10, 0.01, 0);
-      await l.data();
-      tf.dispose([l, k]);
+      await trainer.step(b);
       i++;
     }
     const total = performance.now() - t0;
     return { waitShare: loader.waitMs / total, imgPerSec: ((i - 1) * BATCH) / (total / 1000) };
   } finally {
-    m.dispose();
-    opt.dispose();
+    trainer.dispose();
   }
 }
 
