@@ -451,7 +451,12 @@ describe('Trickbench in a browser', () => {
     await page.waitForSelector('select[data-field="dataset.name"] option[value="shapes"]', { state: 'attached' });
     await page.selectOption('select[data-field="dataset.name"]', 'shapes');
     await fillRunForm({ name: 'on shapes', 'dataset.imageSize': '16', 'model.width': '4', epochs: '1', batchSize: '8' });
+    // The model summary is for the run's real input: the images at imageSize 16, after the
+    // pipeline (a resized crop to 12 first, then the crop-and-flip the run uses).
+    await page.fill('textarea[data-field="augment"]', '[{"name":"randomResizedCrop","size":12}]');
+    await expect.poll(() => page.textContent('[data-testid="model-summary"]')).toContain('for 12×12×3');
     await page.fill('textarea[data-field="augment"]', '[{"name":"randomCrop","padding":2},{"name":"hflip"}]');
+    await expect.poll(() => page.textContent('[data-testid="model-summary"]')).toContain('for 16×16×3');
     await page.click('button:has-text("Start run")');
     await page.waitForURL(/#\/runs\/\d+$/);
     await page.waitForSelector('.badge[data-status="completed"]', { timeout: 120_000 });
