@@ -12,7 +12,7 @@ export const RESNET_VARIANTS = ['a', 'b', 'c', 'd'] as const;
 export const RIR_SHORTCUTS = ['conv', 'parameterFree'] as const;
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
 export const SCHEDULES = ['constant', 'step', 'cosine'] as const;
-export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
 const int = (min: number) => z.number().int().min(min);
 

@@ -1,5 +1,6 @@
-// The backend ladder: 'auto' takes the fastest backend that works here (tfjs-node-gpu, tfjs-node,
-// wasm, cpu); an explicit request gets exactly that backend or an error saying why not.
+// The backend ladder: 'auto' takes the fastest backend that works here (tfjs-node-gpu on a GPU, a
+// hardware WebGPU adapter, tfjs-node, wasm, cpu); an explicit request gets exactly that backend or
+// an error saying why not.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -8,16 +9,21 @@ import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './kernels/index';
 import { registerNativeKernels } from './kernels/native';
+import { NoHardwareAdapter, NotInstalled, Unavailable } from './backend-errors';
+import type { AdapterDescription } from './webgpu/adapters';
+import { initWebgpu } from './webgpu/backend';
 
-export type BackendRequest = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendRequest = 'auto' | 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 
 export interface ResolvedBackend {
-  name: 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  name: 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
   /** tf.getBackend() after selection. */
   tfName: string;
   /** Human readable, e.g. 'CPU (wasm, SIMD, 1 thread)'. */
   device: string;
   warnings: string[];
+  /** The WebGPU adapter trained on (webgpu only). */
+  adapter?: AdapterDescription;
 }
 
 // The native packages are optional and may be absent: they are imported by a name held in a
@@ -30,10 +36,6 @@ const CUDA_HINT = 'tfjs-node-gpu 4.x needs CUDA 11.2 and cuDNN 8.1 on the librar
 
 const requireHere = createRequire(import.meta.url);
 
-/** Why a rung cannot be used: an explicit request fails with it, 'auto' moves to the next rung. */
-class Unavailable extends Error {}
-/** An optional package that is simply absent: the normal case, so 'auto' does not warn about it. */
-class NotInstalled extends Unavailable {}
 
 type Chosen = Omit<ResolvedBackend, 'tfName'>;
 
@@ -48,28 +50,54 @@ export async function initBackend(req: BackendRequest): Promise<ResolvedBackend>
   }
   const warnings: string[] = [];
   let gpuPackageMissing = false;
-  // tfjs-node-gpu without a usable GPU still runs on libtensorflow's CPU kernels, so it also
-  // stands in for tfjs-node; importing tfjs-node after it would register 'tensorflow' twice.
+  let webgpuMissing: string | null = null;
+  // Order: tfjs-node-gpu when it really reaches a GPU first, then a hardware WebGPU adapter. Why
+  // this way round: tfjs-node-gpu is only there when the user installed CUDA 11.2 and cuDNN 8.1
+  // for it (an NVIDIA GPU up to Ampere), and there its cuDNN convolutions are vendor-tuned, where
+  // tfjs-webgpu's are generic WGSL; no GPU that both serve has been benchmarked by us yet (our
+  // machines have none, the lent H200 is Hopper, which libtensorflow 2.9 cannot serve natively),
+  // so the dedicated vendor library keeps the first place until `npm run bench` on such a GPU says
+  // otherwise. tfjs-node-gpu without a GPU (libtensorflow on the CPU) ranks after WebGPU.
+  let tfCpuFromGpuPackage: Chosen | null = null;
   const rungs: (() => Promise<Chosen>)[] = [
-    () => initTensorflowGpu(true),
-    () => initTensorflowCpu(),
+    async () => {
+      const c = await initTensorflowGpu(true);
+      if (c.name === 'tensorflow-gpu') return c;
+      tfCpuFromGpuPackage = c;
+      throw new NotInstalled('tensorflow-gpu without a GPU: tried after webgpu');
+    },
+    () => initWebgpu({ allowSoftware: false }),
+    async () => {
+      // tfjs-node-gpu without a usable GPU still runs on libtensorflow's CPU kernels, so it also
+      // stands in for tfjs-node; importing tfjs-node after it would register 'tensorflow' twice.
+      if (tfCpuFromGpuPackage) {
+        if (!(await tf.setBackend('tensorflow'))) throw new Unavailable(`${TFJS_NODE_GPU}: backend 'tensorflow' failed to initialise`);
+        return tfCpuFromGpuPackage;
+      }
+      return initTensorflowCpu();
+    },
     () => initWasm(),
     () => initCpu(),
   ];
   for (const [i, rung] of rungs.entries()) {
     try {
       const chosen = await rung();
-      if (gpuPackageMissing && chosen.name !== 'tensorflow-gpu') {
-        // A GPU the user may expect to be used, and the one package that would use it is absent.
+      if (chosen.name !== 'tensorflow-gpu' && chosen.name !== 'webgpu') {
+        // A GPU the user may expect to be used, and nothing that would use it works.
         const gpus = nvidiaGpus();
-        if (gpus.length > 0) {
-          warnings.push(`nvidia-smi reports ${gpus.join(', ')} but ${TFJS_NODE_GPU} is not installed, so training runs on the CPU (README: Installing CUDA for tfjs-node-gpu)`);
+        if (gpus.length > 0 && webgpuMissing) {
+          warnings.push(
+            `nvidia-smi reports ${gpus.join(', ')} but training runs on the CPU: WebGPU found no hardware adapter (${webgpuMissing})` +
+              (gpuPackageMissing ? ` and ${TFJS_NODE_GPU} is not installed` : '') +
+              ' (README: Backends)',
+          );
         }
       }
       return await finish({ ...chosen, warnings: [...warnings, ...chosen.warnings] });
     } catch (err) {
-      if (i === 0 && err instanceof NotInstalled) gpuPackageMissing = true;
-      if (!(err instanceof NotInstalled)) warnings.push(err instanceof Error ? err.message : String(err));
+      if (i === 0 && err instanceof NotInstalled && !tfCpuFromGpuPackage) gpuPackageMissing = true;
+      if (i === 1 && err instanceof Unavailable) webgpuMissing = err.message;
+      if (!(err instanceof NotInstalled) && !(err instanceof NoHardwareAdapter)) warnings.push(err instanceof Error ? err.message : String(err));
     }
   }
   throw new Error(`no tfjs backend could be initialised: ${warnings.join('; ')}`);
@@ -79,6 +107,8 @@ function initExplicit(req: Exclude<BackendRequest, 'auto'>): Promise<Chosen> {
   switch (req) {
     case 'tensorflow-gpu':
       return initTensorflowGpu(false);
+    case 'webgpu':
+      return initWebgpu({ allowSoftware: true });
     case 'tensorflow':
       return initTensorflowCpu();
     case 'wasm':
@@ -165,7 +195,7 @@ async function initCpu(): Promise<Chosen> {
 }
 
 /** GPU names from `nvidia-smi -L`; empty when it is absent or fails. */
-function nvidiaGpus(): string[] {
+export function nvidiaGpus(): string[] {
   const res = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8', timeout: 10_000 });
   if (res.error || res.status !== 0 || typeof res.stdout !== 'string') return [];
   return res.stdout

@@ -41,7 +41,7 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = [
   { flag: 'epochs', path: 'epochs', kind: 'number', help: 'epochs (default 10)' },
   { flag: 'batch-size', path: 'batchSize', kind: 'number', help: 'batch size (default 64)' },
   { flag: 'seed', path: 'seed', kind: 'number', help: 'run seed: initial weights and data order (default 1)' },
-  { flag: 'backend', path: 'backend', kind: 'string', help: 'auto | tensorflow-gpu | tensorflow | wasm | cpu' },
+  { flag: 'backend', path: 'backend', kind: 'string', help: 'auto | webgpu | tensorflow-gpu | tensorflow | wasm | cpu' },
   { flag: 'linear-scaling', path: 'optimizer.linearScaling', kind: 'boolean', help: 'lr is the base LR for batch 256: the run uses lr * batch-size / 256' },
   { flag: 'label-smoothing', path: 'tricks.labelSmoothing.epsilon', kind: 'number', help: 'label smoothing epsilon (e.g. 0.1)' },
   { flag: 'label-smoothing-convention', path: 'tricks.labelSmoothing.convention', kind: 'string', help: 'uniform (eps/K, default) | paper (eps/(K-1) off target)' },
