@@ -185,9 +185,9 @@ export async function trainModel(
   if (pos.step !== pos.epoch * stepsPerEpoch) {
     throw new Error(`cannot continue: step ${pos.step} after ${pos.epoch} epochs does not fit ${stepsPerEpoch} steps per epoch`);
   }
-  const point = (key: string, value: number, epoch: number): MetricPoint => ({ key, step: pos.step, epoch, value, time: Date.now() });
+  const point = (key: string, value: number, epoch: number, step = pos.step): MetricPoint => ({ key, step, epoch, value, time: Date.now() });
 
-  const tricks = new RunTricks(config, model, optimizer, { ...opts, firstEpoch: pos.epoch });
+  const tricks = await RunTricks.create(config, model, optimizer, { ...opts, firstEpoch: pos.epoch });
   let loader: BatchLoader;
   try {
     loader = new BatchLoader({
@@ -216,7 +216,7 @@ export async function trainModel(
   try {
     for (let epoch = pos.epoch; epoch < config.epochs; epoch++) {
       const t0 = performance.now();
-      emit(tricks.epochStart(epoch, pos.step, stepsPerEpoch));
+      emit(await tricks.epochStart(epoch, pos.step, stepsPerEpoch));
       // The data order of an epoch depends only on the run seed and the epoch index.
       const order = epochOrder(config.seed, epoch, splits.train);
       const batches = loader.epoch(epoch, order, B);
@@ -226,33 +226,66 @@ export async function trainModel(
       const stepPoints: MetricPoint[] = [];
       let lastFlush = performance.now();
       let lr = tricks.lr0;
-      for (let i = 0; i < stepsPerEpoch; i++) {
-        emit(tricks.beforeStep(epoch, pos.step, stepsPerEpoch));
-        if (await sink.shouldStop()) {
-          if (stepPoints.length) sink.metrics(stepPoints.splice(0)); // the curve shows where it stopped; a resume rewrites it
-          throw new Cancelled();
+      // On a GPU, one step in flight: step i's loss is read while step i + 1 runs. The read waits
+      // for the queue, so reading right after submitting would leave the GPU idle while the host
+      // prepares the next batch and records its dispatches. On the CPU backends the step has run by
+      // the time trainStep returns: it is read at once, and a cancel stops after the step it saw.
+      const overlap = tf.getBackend() === 'webgpu';
+      type InFlight = { loss: tf.Scalar; correct: tf.Scalar; n: number; lr: number; step: number; fe: number };
+      let pending: InFlight | null = null;
+      const settle = async (p: InFlight | null) => {
+        if (!p) return;
+        let lv: tf.TypedArray;
+        let cv: tf.TypedArray;
+        try {
+          [lv, cv] = await Promise.all([p.loss.data(), p.correct.data()]);
+        } finally {
+          tf.dispose([p.loss, p.correct]);
         }
-        const next = await batches.next();
-        if (next.done) throw new Error(`the loader ended epoch ${epoch + 1} after ${i} of ${stepsPerEpoch} batches`);
-        const b = next.value;
-        lr = learningRate(config, tricks.lr0, pos.step, stepsPerEpoch);
-        const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr, pos.step, tricks.forStep(pos.step, b.n));
-        const [lv, cv] = await Promise.all([lossT.data(), correctT.data()]);
-        lossT.dispose();
-        correctT.dispose();
         const loss = lv[0]!;
-        if (!Number.isFinite(loss)) throw new Error(`training diverged: train/loss is ${loss} at epoch ${epoch + 1}, step ${pos.step + 1} (try a lower optimizer.lr)`);
-        lossSum += loss * b.n;
+        if (!Number.isFinite(loss)) throw new Error(`training diverged: train/loss is ${loss} at epoch ${epoch + 1}, step ${p.step} (try a lower optimizer.lr)`);
+        lossSum += loss * p.n;
         correct += cv[0]!;
-        pos.step++;
-        const fe = epoch + (i + 1) / stepsPerEpoch;
-        stepPoints.push(point('train/loss_step', loss, fe), point('lr_step', lr, fe));
+        stepPoints.push(point('train/loss_step', loss, p.fe, p.step), point('lr_step', p.lr, p.fe, p.step));
         // Per-step points reach the store and live charts about once a second, in one transaction.
         if (performance.now() - lastFlush > FLUSH_MS) {
           sink.metrics(stepPoints.splice(0));
           lastFlush = performance.now();
         }
-        sink.progress({ epoch, step: pos.step, stepsPerEpoch, phase: 'train' });
+        sink.progress({ epoch, step: p.step, stepsPerEpoch, phase: 'train' });
+      };
+      try {
+        for (let i = 0; i < stepsPerEpoch; i++) {
+          emit(tricks.beforeStep(epoch, pos.step, stepsPerEpoch));
+          if (await sink.shouldStop()) {
+            const p = pending;
+            pending = null;
+            await settle(p);
+            if (stepPoints.length) sink.metrics(stepPoints.splice(0)); // the curve shows where it stopped; a resume rewrites it
+            throw new Cancelled();
+          }
+          const next = await batches.next();
+          if (next.done) throw new Error(`the loader ended epoch ${epoch + 1} after ${i} of ${stepsPerEpoch} batches`);
+          const b = next.value;
+          lr = learningRate(config, tricks.lr0, pos.step, stepsPerEpoch);
+          const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr, pos.step, tricks.forStep(pos.step, b.n));
+          pos.step++;
+          const previous = pending;
+          pending = { loss: lossT, correct: correctT, n: b.n, lr, step: pos.step, fe: epoch + (i + 1) / stepsPerEpoch };
+          await settle(previous);
+          if (!overlap) {
+            const now = pending;
+            pending = null;
+            await settle(now);
+          }
+        }
+        const last = pending;
+        pending = null;
+        await settle(last);
+      } finally {
+        // A step whose loss was never read (an error above): its scalars are released.
+        const p = pending as InFlight | null;
+        if (p) tf.dispose([p.loss, p.correct]);
       }
       const trainTime = (performance.now() - t0) / 1000;
       const dataWait = loader.waitMs / 1000;
@@ -271,7 +304,7 @@ export async function trainModel(
         point('time/data_wait_s', dataWait, e),
       ];
       if (val) pts.push(point('val/loss', val.loss, e), point('val/acc', val.acc, e));
-      for (const [key, v] of tricks.epochEnd(stepsPerEpoch, val ? val.acc : null)) pts.push(point(key, v, e));
+      for (const [key, v] of await tricks.epochEnd(stepsPerEpoch, val ? val.acc : null)) pts.push(point(key, v, e));
       for (const p of pts) if (!isTrickDiagnostic(p.key)) final[p.key] = p.value;
       sink.metrics(pts);
       const improved = !val || pos.bestValAcc === null || val.acc > pos.bestValAcc;

@@ -7,15 +7,17 @@ import crypto from 'node:crypto';
 import type { Model } from './models/model';
 import type { Splits } from './data/types';
 import { epochOrder } from './loop';
+import { readAll } from './tf/read';
 
 import type { PairingPayload } from '../shared/experiments';
 
 const hex = (h: crypto.Hash) => h.digest('hex').slice(0, 16);
 
-export function pairingFingerprint(model: Model, splits: Splits, seed: number): PairingPayload {
+export async function pairingFingerprint(model: Model, splits: Splits, seed: number): Promise<PairingPayload> {
   const weights: Record<string, string> = {};
-  for (const p of model.params) {
-    const v = p.variable.dataSync() as Float32Array;
+  const values = await readAll(model.params.map((p) => p.variable));
+  for (const [i, p] of model.params.entries()) {
+    const v = values[i]!;
     weights[p.name] = `${p.variable.shape.join('x')}:${hex(crypto.createHash('sha1').update(Buffer.from(v.buffer, v.byteOffset, v.byteLength)))}`;
   }
   const d = crypto.createHash('sha1');

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { MetricPoint, RunEvent, RunProgress, RunStatus } from '../shared/api';
-import { mustParseRunConfig, type RunConfig } from '../shared/config';
+import { mustParseRunConfig, type BackendName, type RunConfig } from '../shared/config';
 import { initCheckpoint } from '../store/run-checks';
 import { runDir } from '../store/paths';
 import type { Store } from '../store/store';
@@ -18,6 +18,7 @@ import { Cancelled, trainModel, type EpochEnd, type LoopPosition } from './loop'
 import { buildModel } from './models/registry';
 import { makeOptimizer } from './optim/optimizers';
 import { pairingFingerprint } from './pairing';
+import { readAll } from './tf/read';
 import { recordEvaluations } from './run-evaluation';
 import type { TrickStateStore } from './tricks/repr';
 import { applyInit, captureState, restoreOptimizer, restoreWeights, type ModelWeights } from './train-state';
@@ -48,6 +49,9 @@ export async function executeRun(opts: {
   resume?: boolean;
   /** Where system-wide datasets are (default /usr/share/datasets; TRICKBENCH_SYSTEM_DATASETS). */
   systemDatasetsDir?: string;
+  /** Train on this backend instead of the config's (a resume on another machine or backend:
+   * checkpoints are plain float32, whatever wrote them). */
+  backend?: BackendName;
 }): Promise<RunOutcome> {
   const { store, runId, hooks = {} } = opts;
   const out: RunOutcome = { runId, status: 'failed', backend: null, device: null, metrics: {}, error: null };
@@ -63,7 +67,7 @@ export async function executeRun(opts: {
     const run = store.getRun(runId);
     if (!run) throw new Error(`run ${runId} does not exist in ${store.dataDir}`);
     config = mustParseRunConfig(run.config);
-    const backend = await initBackend(config.backend);
+    const backend = await initBackend(opts.backend ?? config.backend);
     out.backend = backend.name;
     out.device = backend.device;
     store.setBackend(runId, backend.name, backend.device);
@@ -98,7 +102,7 @@ export async function executeRun(opts: {
         kind: 'run.resume',
         epoch: p.epoch,
         step: p.step,
-        payload: { fromEpoch: p.epoch, fromStep: p.step, backend: backend.name, device: backend.device, warnings: backend.warnings },
+        payload: { fromEpoch: p.epoch, fromStep: p.step, backend: backend.name, device: backend.device, warnings: backend.warnings, ...(backend.adapter ? { adapter: backend.adapter } : {}) },
         time: Date.now(),
       };
       store.beginResume(runId, p.step, e);
@@ -108,6 +112,7 @@ export async function executeRun(opts: {
         backend: backend.name,
         device: backend.device,
         warnings: backend.warnings,
+        ...(backend.adapter ? { adapter: backend.adapter } : {}),
         dataset: dataset.name,
         source: dataset.source,
         inputShape,
@@ -128,7 +133,7 @@ export async function executeRun(opts: {
         const report = applyInit(weights, ckpt, config.init);
         emitEvent('init.loaded', 0, { ...report });
       }
-      emitEvent('pairing', 0, { ...pairingFingerprint(model, splits, config.seed) });
+      emitEvent('pairing', 0, { ...(await pairingFingerprint(model, splits, config.seed)) });
     }
 
     // Knowledge distillation: the teacher run's best (else last) checkpoint, in inference mode.
@@ -182,7 +187,7 @@ export async function executeRun(opts: {
         teacher,
         // The weights at epoch 0 (RIFLE's 'initial'), rebuilt as the run built them: same seed,
         // same fine-tuning source. Right after a resume as well as in a fresh run.
-        initialValues(names) {
+        async initialValues(names) {
           const fresh = buildModel(config!.model, inputShape, dataset.numClasses, config!.seed);
           try {
             if (config!.init) {
@@ -191,7 +196,9 @@ export async function executeRun(opts: {
               if (!src) throw new Error(`RIFLE: run ${config!.init.fromRun}'s checkpoint is gone; the epoch-0 weights cannot be rebuilt`);
               applyInit({ params: fresh.params, buffers: fresh.buffers, numClasses: dataset.numClasses }, src, config!.init);
             }
-            return new Map(fresh.params.filter((q) => names.includes(q.name)).map((q) => [q.name, q.variable.dataSync().slice() as Float32Array]));
+            const wanted = fresh.params.filter((q) => names.includes(q.name));
+            const values = await readAll(wanted.map((q) => q.variable));
+            return new Map(wanted.map((q, i) => [q.name, values[i]!]));
           } finally {
             fresh.dispose();
           }

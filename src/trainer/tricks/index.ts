@@ -11,6 +11,7 @@ import type { Optimizer } from '../optim/optimizers';
 import { learningRate } from '../optim/schedule';
 import { drawMixup, mixupActive, type MixupDraw } from './mixup';
 import { Repr, type TrickStateStore } from './repr';
+import { readAll, readFloats } from '../tf/read';
 import { layerNorms, Rifle } from './rifle';
 
 /** The loss-level tricks of one step (null/absent = off). */
@@ -35,7 +36,7 @@ export interface TrickOptions {
   startValAcc?: number | null;
   /** Values of the given params at epoch 0 (RIFLE's 'initial'); by default a snapshot taken now,
    * right only for a run that starts at epoch 0. */
-  initialValues?: (names: readonly string[]) => Map<string, Float32Array>;
+  initialValues?: (names: readonly string[]) => Promise<Map<string, Float32Array>>;
   /** Where tricks keep state a resume needs (RePr's pruned filters); by default in memory. */
   trickState?: TrickStateStore;
   /** The distillation teacher, loaded by the caller from its checkpoint. */
@@ -54,22 +55,33 @@ export class RunTricks {
   private mixing = false;
   readonly lr0: number;
 
-  constructor(
+  /** The tricks of a run, before its first step (RIFLE's 'initial' snapshots the weights here). */
+  static async create(config: RunConfig, model: SequentialModel, optimizer: Optimizer, o: TrickOptions): Promise<RunTricks> {
+    const t = config.tricks;
+    let snapshot: Map<string, Float32Array> | null = null;
+    if (t.rifle?.initializer === 'initial' && !o.initialValues) {
+      if (o.firstEpoch > 0) throw new Error('RIFLE with initializer "initial" needs the epoch-0 values to continue a run');
+      const targets = model.params.filter((p) => t.rifle!.layers.includes(p.layer));
+      const values = await readAll(targets.map((p) => p.variable));
+      snapshot = new Map(targets.map((p, i) => [p.name, values[i]!]));
+    }
+    return new RunTricks(config, model, optimizer, o, snapshot);
+  }
+
+  private constructor(
     private readonly config: RunConfig,
     private readonly model: SequentialModel,
     private readonly optimizer: Optimizer,
     private readonly o: TrickOptions,
+    snapshot: Map<string, Float32Array> | null,
   ) {
     const t = config.tricks;
     this.lr0 = baseLearningRate(config);
     this.lastValAcc = o.startValAcc ?? null;
     const targets = (layers: readonly string[]) => model.params.filter((p) => layers.includes(p.layer));
-    let snapshot: Map<string, Float32Array> | null = null;
-    if (t.rifle?.initializer === 'initial' && !o.initialValues) {
-      if (o.firstEpoch > 0) throw new Error('RIFLE with initializer "initial" needs the epoch-0 values to continue a run');
-      snapshot = new Map(targets(t.rifle.layers).map((p) => [p.name, p.variable.dataSync().slice() as Float32Array]));
-    }
-    this.rifle = t.rifle ? new Rifle(t.rifle, config.epochs, model.params, config.seed, () => snapshot ?? o.initialValues!(targets(t.rifle!.layers).map((p) => p.name))) : null;
+    this.rifle = t.rifle
+      ? new Rifle(t.rifle, config.epochs, model.params, config.seed, async () => snapshot ?? o.initialValues!(targets(t.rifle!.layers).map((p) => p.name)))
+      : null;
     // With RIFLE, every layer's mean gradient norm per epoch, and the re-initialised layers' weight norms.
     this.normLayers = this.rifle ? [...new Set(model.params.map((p) => p.layer))] : [];
     this.gradAcc = this.rifle ? tf.variable(tf.zeros([this.normLayers.length]), false) : null;
@@ -81,16 +93,16 @@ export class RunTricks {
   }
 
   /** Before the first step of 0-based epoch `epoch` (= after epoch - 1 and its checkpoints). */
-  epochStart(epoch: number, step: number, stepsPerEpoch: number): Event[] {
+  async epochStart(epoch: number, step: number, stepsPerEpoch: number): Promise<Event[]> {
     const out: Event[] = [];
     const at = (kind: string, payload: Record<string, unknown>) => out.push({ kind, epoch, step, payload });
     if (this.rifle && epoch > 0) {
       // "At the end of epoch e": here, so the best checkpoint keeps the weights that earned its
       // val/acc and a resume redoes it exactly once.
-      const r = this.rifle.maybeReinit(epoch - 1, this.optimizer, this.lastValAcc);
+      const r = await this.rifle.maybeReinit(epoch - 1, this.optimizer, this.lastValAcc);
       if (r) at('rifle.reinit', { ...r });
     }
-    const pr = this.repr?.startEpoch(epoch, this.optimizer, epoch === this.o.firstEpoch && this.o.firstEpoch > 0);
+    const pr = await this.repr?.startEpoch(epoch, this.optimizer, epoch === this.o.firstEpoch && this.o.firstEpoch > 0);
     if (pr) at(pr.kind, pr.payload);
     const { mixup } = this.config.tricks;
     this.mixing = mixupActive(this.config, epoch);
@@ -124,15 +136,15 @@ export class RunTricks {
   }
 
   /** Per-epoch trick metrics ([key, value]), read after the epoch's steps; remembers val/acc. */
-  epochEnd(stepsPerEpoch: number, valAcc: number | null): [string, number][] {
+  async epochEnd(stepsPerEpoch: number, valAcc: number | null): Promise<[string, number][]> {
     const out: [string, number][] = [];
     if (this.rifle && this.gradAcc) {
-      const sums = this.gradAcc.dataSync();
+      const sums = await readFloats(this.gradAcc);
       this.normLayers.forEach((l, i) => out.push([`grad_norm/${l}`, sums[i]! / stepsPerEpoch]));
       tf.tidy(() => this.gradAcc!.assign(tf.zerosLike(this.gradAcc!)));
-      for (const [l, v] of Object.entries(layerNorms(this.model.params, this.rifle.cfg.layers))) out.push([`weight_norm/${l}`, v]);
+      for (const [l, v] of Object.entries(await layerNorms(this.model.params, this.rifle.cfg.layers))) out.push([`weight_norm/${l}`, v]);
     }
-    if (this.repr) for (const [l, v] of Object.entries(this.repr.orthogonality())) out.push([`orthogonality/${l}`, v]);
+    if (this.repr) for (const [l, v] of Object.entries(await this.repr.orthogonality())) out.push([`orthogonality/${l}`, v]);
     this.lastValAcc = valAcc;
     return out;
   }

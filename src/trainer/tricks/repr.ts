@@ -19,6 +19,7 @@ import { reprCalendar, reprLayers, type ReprConfig } from '../../shared/config';
 import type { Param } from '../models/layers';
 import type { Optimizer } from '../optim/optimizers';
 import { makeRng } from '../rng';
+import { readAll, readFloats } from '../tf/read';
 import { filterRows, nullSpaceVectors, orthogonalityScores, selectPruned } from './repr-math';
 
 /** Somewhere to keep the pruned filters' old weights across a resume (the run folder). */
@@ -94,12 +95,13 @@ export class Repr {
   }
 
   /** Mean orthogonality score of each conv layer's filters (lower = more orthogonal). */
-  orthogonality(): Record<string, number> {
+  async orthogonality(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const c of this.convs) {
-      const s = orthogonalityScores(filterRows(c.kernel.variable.dataSync(), c.kernel.variable.shape));
+    const kernels = await readAll(this.convs.map((c) => c.kernel.variable));
+    this.convs.forEach((c, i) => {
+      const s = orthogonalityScores(filterRows(kernels[i]!, c.kernel.variable.shape));
       out[c.layer] = s.reduce((a, b) => a + b, 0) / s.length;
-    }
+    });
     return out;
   }
 
@@ -110,7 +112,7 @@ export class Repr {
 
   /** At the start of 0-based epoch `epoch`: prune or re-initialise when the calendar says so. On a
    * resumed run that starts inside an S2 phase, the pruned set comes back from the store. */
-  startEpoch(epoch: number, optimizer: Optimizer, resumed: boolean): ReprEvent | null {
+  async startEpoch(epoch: number, optimizer: Optimizer, resumed: boolean): Promise<ReprEvent | null> {
     const cycle = this.calendar.prune.findIndex((p) => p === epoch);
     if (cycle >= 0) return this.prune(cycle, epoch, optimizer);
     const r = this.calendar.reinit.indexOf(epoch);
@@ -133,17 +135,18 @@ export class Repr {
     this.buildMasks();
   }
 
-  private prune(cycle: number, epoch: number, optimizer: Optimizer): ReprEvent {
-    const scores = this.ranked.map((c) => ({
+  private async prune(cycle: number, epoch: number, optimizer: Optimizer): Promise<ReprEvent> {
+    const kernels = await readAll(this.ranked.map((c) => c.kernel.variable));
+    const scores = this.ranked.map((c, i) => ({
       layer: c.layer,
-      scores: orthogonalityScores(filterRows(c.kernel.variable.dataSync(), c.kernel.variable.shape)),
+      scores: orthogonalityScores(filterRows(kernels[i]!, c.kernel.variable.shape)),
     }));
     const chosen = selectPruned(scores, this.cfg.pruneRatio, this.cfg.scope);
     const state: PrunedState = { cycle, layers: {} };
-    for (const c of this.ranked) {
+    for (const [i, c] of this.ranked.entries()) {
       const filters = chosen.get(c.layer) ?? [];
       if (!filters.length) continue;
-      const rows = filterRows(c.kernel.variable.dataSync(), c.kernel.variable.shape);
+      const rows = filterRows(kernels[i]!, c.kernel.variable.shape);
       state.layers[c.layer] = { filters, old: filters.map((f) => Array.from(rows[f]!)) };
     }
     this.state = state;
@@ -161,7 +164,7 @@ export class Repr {
     return { kind: 'repr.prune', payload: { epoch, cycle: cycle + 1, total, of: filters, perLayer, scope: this.cfg.scope, pruneRatio: this.cfg.pruneRatio } };
   }
 
-  private reinit(cycle: number, epoch: number): ReprEvent {
+  private async reinit(cycle: number, epoch: number): Promise<ReprEvent> {
     const state = this.state!;
     const perLayer: Record<string, { count: number; nullSpace: boolean; zeroNextLayer: string }> = {};
     for (const c of this.ranked) {
@@ -170,22 +173,22 @@ export class Repr {
       const shape = c.kernel.variable.shape;
       const [J, D] = [shape[3]!, shape[0]! * shape[1]! * shape[2]!];
       const bound = 1 / Math.sqrt(D);
-      const rows = filterRows(c.kernel.variable.dataSync(), shape);
+      const kernel = await readFloats(c.kernel.variable);
+      const rows = filterRows(kernel, shape);
       const rng = makeRng(this.seed, `repr:${cycle}:${c.layer}`);
       const against = [...s.old.map((r) => Float64Array.from(r)), ...rows.filter((_, f) => !s.filters.includes(f))];
       const fresh = nullSpaceVectors(against, s.filters.length, D, () => rng.normal());
-      const kernel = c.kernel.variable.dataSync().slice();
       s.filters.forEach((f, k) => {
         const v = fresh[k];
         const scale = v ? bound / Math.max(...Array.from(v, Math.abs)) : 0;
         for (let i = 0; i < D; i++) kernel[i * J + f] = v ? v[i]! * scale : rng.uniform(-bound, bound);
       });
       tf.tidy(() => c.kernel.variable.assign(tf.tensor(kernel, shape, 'float32')));
-      if (c.bnGamma) this.setEntries(c.bnGamma, s.filters, 1);
+      if (c.bnGamma) await this.setEntries(c.bnGamma, s.filters, 1);
       // (bias and beta stay 0, where pruning left them)
       let zeroNext = 'off';
       if (this.cfg.zeroNextLayer && c.next) {
-        this.zeroInputs(c.next, s.filters, J);
+        await this.zeroInputs(c.next, s.filters, J);
         zeroNext = `applied to ${c.next.layer}`;
       } else if (this.cfg.zeroNextLayer) zeroNext = 'not applied: no single consumer';
       perLayer[c.layer] = { count: s.filters.length, nullSpace: fresh.length === s.filters.length, zeroNextLayer: zeroNext };
@@ -217,17 +220,17 @@ export class Repr {
     }
   }
 
-  private setEntries(p: Param, idx: readonly number[], value: number): void {
-    const v = p.variable.dataSync().slice();
+  private async setEntries(p: Param, idx: readonly number[], value: number): Promise<void> {
+    const v = await readFloats(p.variable);
     for (const i of idx) v[i] = value;
     tf.tidy(() => p.variable.assign(tf.tensor(v, p.variable.shape, 'float32')));
   }
 
   /** Zero the weights through which `next` reads channels `idx` of a C-channel input: a conv's
    * [kh, kw, C, out] input slice, or a dense layer's rows of a flattened NHWC map (row % C). */
-  private zeroInputs(next: Param, idx: readonly number[], C: number): void {
+  private async zeroInputs(next: Param, idx: readonly number[], C: number): Promise<void> {
     const shape = next.variable.shape;
-    const v = next.variable.dataSync().slice();
+    const v = await readFloats(next.variable);
     const drop = new Set(idx);
     const out = shape[shape.length - 1]!;
     for (let i = 0; i < v.length; i++) {

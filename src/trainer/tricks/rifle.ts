@@ -12,6 +12,7 @@ import { rifleEpochs, type TricksConfig } from '../../shared/config';
 import type { Param } from '../models/layers';
 import type { Optimizer } from '../optim/optimizers';
 import { makeRng } from '../rng';
+import { readFloats } from '../tf/read';
 
 export type RifleConfig = NonNullable<TricksConfig['rifle']>;
 
@@ -29,13 +30,14 @@ export interface RifleReinit {
 }
 
 /** L2 norm of all of a layer's parameters together. */
-export function layerNorms(params: readonly Param[], layers: readonly string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const layer of layers) {
-    const ps = params.filter((p) => p.layer === layer);
-    out[layer] = Math.sqrt(ps.reduce((s, p) => s + tf.tidy(() => tf.sum(tf.square(p.variable)).dataSync()[0]!), 0));
-  }
-  return out;
+export async function layerNorms(params: readonly Param[], layers: readonly string[]): Promise<Record<string, number>> {
+  // Every layer's sum of squares in one tensor: one read back.
+  const sums = tf.tidy(() =>
+    tf.stack(layers.map((layer) => tf.addN(params.filter((p) => p.layer === layer).map((p) => tf.sum(tf.square(p.variable)))))),
+  );
+  const v = await readFloats(sums);
+  sums.dispose();
+  return Object.fromEntries(layers.map((l, i) => [l, Math.sqrt(v[i]!)]));
 }
 
 export class Rifle {
@@ -48,7 +50,7 @@ export class Rifle {
     params: readonly Param[],
     private readonly seed: number,
     /** The targets' values at epoch 0 (for initializer 'initial'), by param name. */
-    private readonly initialValues: () => Map<string, Float32Array>,
+    private readonly initialValues: () => Promise<Map<string, Float32Array>>,
   ) {
     this.epochs = rifleEpochs(cfg, totalEpochs);
     this.targets = params.filter((p) => cfg.layers.includes(p.layer));
@@ -57,12 +59,12 @@ export class Rifle {
   }
 
   /** Re-initialises after 0-based epoch `epoch` if that is one of its epochs. */
-  maybeReinit(epoch: number, optimizer: Optimizer, valAccBefore: number | null): RifleReinit | null {
+  async maybeReinit(epoch: number, optimizer: Optimizer, valAccBefore: number | null): Promise<RifleReinit | null> {
     const k = this.epochs.indexOf(epoch);
     if (k < 0) return null;
     const layers = this.cfg.layers;
-    const weightNormBefore = layerNorms(this.targets, layers);
-    const initial = this.cfg.initializer === 'initial' ? this.initialValues() : null;
+    const weightNormBefore = await layerNorms(this.targets, layers);
+    const initial = this.cfg.initializer === 'initial' ? await this.initialValues() : null;
     for (const p of this.targets) {
       const values = initial ? initial.get(p.name) : this.fresh(p, epoch);
       if (!values) throw new Error(`RIFLE: no epoch-0 value for ${p.name}`);
@@ -73,7 +75,7 @@ export class Rifle {
       epoch: epoch + 1,
       layers: [...layers],
       weightNormBefore,
-      weightNormAfter: layerNorms(this.targets, layers),
+      weightNormAfter: await layerNorms(this.targets, layers),
       valAccBefore,
       initializer: this.cfg.initializer,
       resetOptimizerState: this.cfg.resetOptimizerState,
