@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { formatErrors, parseRunConfig, describeConfig } from '../shared/config';
+import { BACKENDS, formatErrors, parseRunConfig, describeConfig, type BackendName } from '../shared/config';
 import { dbPath } from '../store/db';
 import { resolveDataDir } from '../store/paths';
 import { openStoreFromEnv } from '../store/open';
@@ -32,7 +32,11 @@ function existingStore(dataDir: string): Store | null {
 function reopen(opts: Record<string, unknown>, dataDir: string): { store: Store; runId: number } | number {
   const runId = Number(opts.resume);
   if (!Number.isInteger(runId) || runId < 1) return refuse(`--resume: expected a run id, got "${String(opts.resume)}"`);
-  const given = ['config', 'set', ...CONFIG_FLAGS.map((f) => f.flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase()))].filter((k) => opts[k] !== undefined);
+  // --backend is where it trains, not what it trains: a run checkpointed on one backend resumes on
+  // another (checkpoints are plain float32).
+  const given = ['config', 'set', ...CONFIG_FLAGS.map((f) => f.flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase()))]
+    .filter((k) => k !== 'backend')
+    .filter((k) => opts[k] !== undefined);
   if (given.length) return refuse(`--resume: a resumed run keeps its config; drop ${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`).join(', ')}`);
   const store = existingStore(dataDir);
   if (!store) return refuse(`--resume: run ${runId} does not exist (no store in ${dataDir})`);
@@ -48,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
   const program = new Command('train')
     .description('Train one run and record it in the store.')
     .option('--data-dir <dir>', 'data dir holding trickbench.db (default $TRICKBENCH_HOME or ~/.trickbench)')
-    .option('--resume <runId>', 'continue a cancelled, failed or interrupted run from its last checkpoint (no config flags)')
+    .option('--resume <runId>', 'continue a cancelled, failed or interrupted run from its last checkpoint (no config flags but --backend)')
     .option('--no-progress', 'no progress bar')
     .exitOverride();
   addConfigOptions(program, 'optimizer.lr=0.1');
@@ -64,6 +68,9 @@ async function main(argv: string[]): Promise<number> {
   let store: Store;
   let run: { id: number; name: string };
   if (opts.resume !== undefined) {
+    if (opts.backend !== undefined && !(BACKENDS as readonly string[]).includes(String(opts.backend))) {
+      return refuse(`--backend: expected one of ${BACKENDS.join(', ')}, got "${String(opts.backend)}"`);
+    }
     const r = reopen(opts, dataDir);
     if (typeof r === 'number') return r;
     store = r.store;
@@ -143,6 +150,7 @@ async function main(argv: string[]): Promise<number> {
     runId: run.id,
     dataDir,
     resume: opts.resume !== undefined,
+    ...(opts.resume !== undefined && opts.backend !== undefined ? { backend: opts.backend as BackendName } : {}),
     isCancelled: () => cancelled,
     hooks: {
       started: (b, d) => process.stderr.write(`backend ${b} on ${d}\n`),
