@@ -28,7 +28,7 @@ interface Case {
   directOnly?: boolean;
 }
 
-const CASES: Case[] = [
+export const CASES: Case[] = [
   { batch: 1, inH: 5, inW: 5, inC: 1, outC: 2, fh: 1, fw: 1, strides: 1, pad: 'valid' },
   { batch: 3, inH: 7, inW: 7, inC: 5, outC: 3, fh: 1, fw: 1, strides: 2, pad: 'valid' },
   { batch: 2, inH: 7, inW: 7, inC: 3, outC: 4, fh: 3, fw: 3, strides: 1, pad: 'same' },

@@ -1,0 +1,385 @@
+// Our WebGPU training kernels (src/trainer/webgpu/kernels/) checked against tfjs-backend-cpu on
+// identical inputs: Conv2DBackpropFilter (split-K tiled GEMM) and Conv2DBackpropInput (tiled GEMM
+// per stride residue class), through autodiff and through the kernels directly, on the shared
+// kernel cases, model-sized shapes and the fallbacks (NCHW); BatchMatMul of a few rows by a tall
+// matrix (BatchNorm's channel sums, split-K) and its fallbacks; registration and leaks.
+//
+// Where no WebGPU adapter is available (initBackend('webgpu') rejects: no Dawn, no adapter at all)
+// the file skips with the reason; CI sets TRICKBENCH_REQUIRE_WEBGPU=1 so that there it fails. On a
+// machine without a GPU the adapter is Mesa's llvmpipe (OpenGL ES, compatibility feature level):
+// the same WGSL a GPU runs, slowly, so shapes here stay at batch <= 16.
+//
+// Reads use `await t.data()`: tfjs-webgpu's dataSync needs OffscreenCanvas, absent in Node.
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/trainer/backend';
+import { crossEntropy } from '../../src/trainer/loss/cross-entropy';
+import { batchNorm } from '../../src/trainer/models/batch-norm';
+import { buildModel } from '../../src/trainer/models/registry';
+import { registerGradients } from '../../src/trainer/tf/gradients';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { conv2dBackpropFilterWebgpu, planFilterGrad } from '../../src/trainer/webgpu/kernels/conv2d-backprop-filter';
+import { isOurWebgpuKernel, registerWebgpuKernels } from '../../src/trainer/webgpu/kernels/index';
+import { CASES, expectClose, randomData } from './kernel-suite';
+
+type Case = (typeof CASES)[number];
+type Shape4 = [number, number, number, number];
+
+const required = process.env.TRICKBENCH_REQUIRE_WEBGPU === '1';
+registerGradients();
+let unavailable: string | null = null;
+try {
+  await initBackend('webgpu');
+} catch (err) {
+  unavailable = err instanceof Error ? err.message : String(err);
+}
+
+describe('WebGPU adapter', () => {
+  if (required) {
+    it('is available (TRICKBENCH_REQUIRE_WEBGPU=1)', () => {
+      expect(unavailable, 'initBackend("webgpu") rejected').toBeNull();
+    });
+  } else if (unavailable !== null) {
+    console.warn(`webgpu-kernels.test.ts: skipped, no WebGPU adapter here (${unavailable})`);
+    it.skip(`no WebGPU adapter here, so the webgpu kernel tests are skipped: ${unavailable}`, () => {});
+  } else {
+    it('is available', () => {
+      expect(unavailable).toBeNull();
+    });
+  }
+});
+
+/** f's result on `backend`, read back asynchronously; intermediates disposed. */
+async function on(backend: 'webgpu' | 'cpu', f: () => tf.Tensor): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  const t = tf.tidy(f);
+  const data = (await t.data()) as Float32Array;
+  t.dispose();
+  return data;
+}
+
+function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: Shape4, c: Case, dataFormat: 'NHWC' | 'NCHW' = 'NHWC', dilations = 1): tf.Tensor4D {
+  const attrs = { strides: c.strides, pad: c.pad, dataFormat, dimRoundingMode: c.dimRoundingMode, filterShape, dilations };
+  return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: Shape4, c: Case, dataFormat: 'NHWC' | 'NCHW' = 'NHWC', dilations = 1): tf.Tensor4D {
+  const attrs = { inputShape, strides: c.strides, pad: c.pad, dataFormat, dimRoundingMode: c.dimRoundingMode, dilations };
+  return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+function outShape(c: Case, dataFormat: 'NHWC' | 'NCHW' = 'NHWC'): Shape4 {
+  const xShape: Shape4 = dataFormat === 'NHWC' ? [c.batch, c.inH, c.inW, c.inC] : [c.batch, c.inC, c.inH, c.inW];
+  return tf.backend_util.computeConv2DInfo(
+    xShape, [c.fh, c.fw, c.inC, c.outC], c.strides, c.dilations ?? 1, c.pad, c.dimRoundingMode, false,
+    tf.backend_util.convertConv2DDataFormat(dataFormat),
+  ).outShape;
+}
+
+function caseName(c: Case): string {
+  return `x[${c.batch},${c.inH},${c.inW},${c.inC}] f${c.fh}x${c.fw}x${c.outC} s${JSON.stringify(c.strides)} pad ${JSON.stringify(c.pad)} d${c.dilations ?? 1}${c.dimRoundingMode ? ` ${c.dimRoundingMode}` : ''}`;
+}
+
+/** A filter dilated by d as the dense filter of size (f-1)*d+1 that is zero off the d-grid. */
+function denseFilter(data: Float32Array, c: Case, d: number): { data: Float32Array; shape: Shape4 } {
+  const shape: Shape4 = [(c.fh - 1) * d + 1, (c.fw - 1) * d + 1, c.inC, c.outC];
+  const dense = new Float32Array(tf.util.sizeFromShape(shape));
+  const tap = c.inC * c.outC;
+  for (let ky = 0; ky < c.fh; ky++) {
+    for (let kx = 0; kx < c.fw; kx++) {
+      dense.set(data.subarray((ky * c.fw + kx) * tap, (ky * c.fw + kx + 1) * tap), (ky * d * shape[1] + kx * d) * tap);
+    }
+  }
+  return { data: dense, shape };
+}
+
+// The shapes our models train with: ResNet-20's 32x32x16 -> 16 3x3 blocks, its stride-2 stage
+// transitions and 1x1 stride-2 projections (even and odd inputs), the 3-channel first layer, the
+// deeper 16x16x32 and 8x8x64 stages, channel counts that leave partial vec4s and partial tiles
+// (N = 24 and 72 with TN = 32 and 64, M = 9*24 = 216 over four 64-row tiles), and batch 16.
+const MODEL_CASES: Case[] = [
+  { batch: 8, inH: 32, inW: 32, inC: 16, outC: 16, fh: 3, fw: 3, strides: 1, pad: 'same' },
+  { batch: 8, inH: 32, inW: 32, inC: 16, outC: 16, fh: 3, fw: 3, strides: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  { batch: 8, inH: 32, inW: 32, inC: 16, outC: 32, fh: 3, fw: 3, strides: 2, pad: 'same' },
+  { batch: 8, inH: 32, inW: 32, inC: 16, outC: 32, fh: 3, fw: 3, strides: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  { batch: 8, inH: 32, inW: 32, inC: 16, outC: 32, fh: 1, fw: 1, strides: 2, pad: 'same' },
+  { batch: 8, inH: 16, inW: 16, inC: 32, outC: 64, fh: 1, fw: 1, strides: 2, pad: 'valid' },
+  { batch: 9, inH: 15, inW: 15, inC: 16, outC: 32, fh: 1, fw: 1, strides: 2, pad: 'valid' },
+  { batch: 8, inH: 32, inW: 32, inC: 3, outC: 16, fh: 3, fw: 3, strides: 1, pad: 'same' },
+  { batch: 8, inH: 16, inW: 16, inC: 32, outC: 32, fh: 3, fw: 3, strides: 1, pad: 'same' },
+  { batch: 16, inH: 8, inW: 8, inC: 64, outC: 64, fh: 3, fw: 3, strides: 1, pad: 'same' },
+  { batch: 4, inH: 11, inW: 13, inC: 24, outC: 72, fh: 3, fw: 3, strides: 1, pad: 'same' },
+  { batch: 3, inH: 12, inW: 10, inC: 72, outC: 24, fh: 3, fw: 3, strides: 2, pad: 'valid' },
+];
+
+// Input-gradient cases on top of CASES (as the wasm suite has): taps reaching only some pixels
+// (2x2 stride 3: the rest must be 0), paddings larger than the filter, rounding modes, strides
+// combined with dilations (taps of one residue class then sit dilation/gcd apart).
+const INPUT_EXTRA: Case[] = [
+  { batch: 2, inH: 9, inW: 10, inC: 3, outC: 2, fh: 2, fw: 2, strides: 3, pad: 'valid' },
+  { batch: 2, inH: 5, inW: 6, inC: 3, outC: 4, fh: 3, fw: 3, strides: 1, pad: [[0, 0], [3, 0], [0, 4], [0, 0]] },
+  { batch: 2, inH: 7, inW: 6, inC: 5, outC: 3, fh: 3, fw: 3, strides: 2, pad: [[0, 0], [4, 1], [2, 3], [0, 0]] },
+  { batch: 1, inH: 10, inW: 10, inC: 3, outC: 2, fh: 3, fw: 3, strides: 2, pad: 1, dimRoundingMode: 'floor' },
+  { batch: 2, inH: 8, inW: 8, inC: 3, outC: 2, fh: 3, fw: 3, strides: 2, pad: 0, dimRoundingMode: 'ceil', directOnly: true },
+  { batch: 1, inH: 9, inW: 9, inC: 3, outC: 2, fh: 2, fw: 2, strides: 2, pad: 1, dimRoundingMode: 'round', directOnly: true },
+  { batch: 2, inH: 13, inW: 11, inC: 3, outC: 2, fh: 5, fw: 3, strides: 3, pad: 'same', dilations: 2 },
+  { batch: 1, inH: 12, inW: 12, inC: 2, outC: 3, fh: 3, fw: 3, strides: 2, pad: 'valid', dilations: 3 },
+  { batch: 1, inH: 1, inW: 1, inC: 4, outC: 4, fh: 1, fw: 1, strides: 2, pad: 'valid' },
+];
+
+// Tolerance: expectClose allows 1e-4 of the largest reference value. Both sides are float32 sums
+// of the same products in a different order (cpu: nested loops; ours: 16-deep tiles, K-chunks
+// summed by a second pass), so they differ by rounding: ~1e-7 relative per add, ~1e-5 of the
+// largest value at worst for the K = 8*32*32 = 8192 terms here (observed: ~3e-7). Any indexing,
+// padding or mask mistake is off by O(1) of the values.
+describe.skipIf(unavailable !== null)('webgpu kernels', () => {
+  describe('registration', () => {
+    it('puts our Conv2DBackpropFilter and Conv2DBackpropInput in front, once', async () => {
+      expect(isOurWebgpuKernel('Conv2DBackpropFilter')).toBe(true);
+      expect(isOurWebgpuKernel('Conv2DBackpropInput')).toBe(true);
+      expect(isOurWebgpuKernel('BatchMatMul')).toBe(true);
+      const before = tf.getKernel('Conv2DBackpropFilter', 'webgpu')?.kernelFunc;
+      expect(registerWebgpuKernels()).toEqual([]); // already there: a second call is a no-op
+      expect(tf.getKernel('Conv2DBackpropFilter', 'webgpu')?.kernelFunc).toBe(before);
+      // And they run: their pipelines appear in tfjs-webgpu's cache.
+      await on('webgpu', () => {
+        const x = tf.ones([1, 4, 4, 2]) as tf.Tensor4D;
+        const w = tf.ones([3, 3, 2, 2]) as tf.Tensor4D;
+        return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')))([x, w])[1]!;
+      });
+      const keys = Object.keys((tf.backend() as unknown as { pipelineCache: Record<string, unknown> }).pipelineCache);
+      expect(keys.some((k) => k.startsWith('trickbench_conv2dBackpropFilter'))).toBe(true);
+      expect(keys.some((k) => k.startsWith('trickbench_conv2dBackpropInput'))).toBe(true);
+    });
+  });
+
+  describe('Conv2DBackpropFilter matches cpu', () => {
+    for (const [i, c] of [...CASES, ...MODEL_CASES].entries()) {
+      it(caseName(c), async () => {
+        const xShape: Shape4 = [c.batch, c.inH, c.inW, c.inC];
+        const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
+        const dyShape = outShape(c);
+        const xData = randomData(tf.util.sizeFromShape(xShape), 1000 + i);
+        const wData = randomData(tf.util.sizeFromShape(filterShape), 2000 + i);
+        const dyData = randomData(tf.util.sizeFromShape(dyShape), 3000 + i);
+        const d = c.dilations ?? 1;
+        if (d === 1) {
+          if (!c.directOnly) {
+            // Through autodiff, as training reaches it...
+            const viaGrad = () => {
+              const x = tf.tensor4d(xData, xShape);
+              const dy = tf.tensor4d(dyData, dyShape);
+              return tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, w as tf.Tensor4D, c.strides, c.pad, 'NHWC', 1, c.dimRoundingMode), dy)))(tf.tensor4d(wData, filterShape));
+            };
+            expectClose(await on('webgpu', viaGrad), await on('cpu', viaGrad), 'tf.grad');
+          }
+          // ...and through the kernel directly.
+          const direct = () => conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), filterShape, c);
+          expectClose(await on('webgpu', direct), await on('cpu', direct), 'runKernel');
+          return;
+        }
+        // Dilated (tf.conv2d's gradient rejects dilations > 1; cpu's kernel ignores them): the
+        // gradient of the equivalent zero-stuffed dense filter, sampled on the dilation grid.
+        const actual = await on('webgpu', () => conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), filterShape, c, 'NHWC', d));
+        const dense: Shape4 = [(c.fh - 1) * d + 1, (c.fw - 1) * d + 1, c.inC, c.outC];
+        const expected = await on('cpu', () =>
+          tf.stridedSlice(conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), dense, c), [0, 0, 0, 0], dense, [d, d, 1, 1]),
+        );
+        expectClose(actual, expected, 'dilated runKernel');
+      });
+    }
+
+    it('gives the same result for any number of K-chunks (1: no reduce pass; 7: ragged last chunk)', async () => {
+      const c = MODEL_CASES[2]!;
+      const xShape: Shape4 = [c.batch, c.inH, c.inW, c.inC];
+      const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
+      const dyShape = outShape(c);
+      const xData = randomData(tf.util.sizeFromShape(xShape), 7);
+      const dyData = randomData(tf.util.sizeFromShape(dyShape), 8);
+      const expected = await on('cpu', () => conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), filterShape, c));
+      const K = c.batch * dyShape[1] * dyShape[2];
+      expect(planFilterGrad(3 * 3 * 16, 32, K).splits).toBeGreaterThan(1); // the default path reduces
+      for (const splits of [1, 7, 64]) {
+        const actual = await on('webgpu', () => {
+          const args = { inputs: { x: tf.tensor4d(xData, xShape), dy: tf.tensor4d(dyData, dyShape) }, backend: tf.backend() as WebGPUBackend, attrs: { strides: c.strides, pad: c.pad, filterShape } };
+          return tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilterWebgpu(args as unknown as Parameters<typeof conv2dBackpropFilterWebgpu>[0], splits)!);
+        });
+        expectClose(actual, expected, `${splits} splits`);
+      }
+    });
+
+    for (const c of [CASES[3]!, CASES[9]!, MODEL_CASES[2]!]) {
+      it(`NCHW falls back to tfjs-webgpu's kernel: ${caseName(c)}`, async () => {
+        const xShape: Shape4 = [c.batch, c.inC, c.inH, c.inW];
+        const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
+        const dyShape = outShape(c, 'NCHW');
+        const xData = randomData(tf.util.sizeFromShape(xShape), 11);
+        const dyData = randomData(tf.util.sizeFromShape(dyShape), 12);
+        const direct = () => conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), filterShape, c, 'NCHW');
+        expectClose(await on('webgpu', direct), await on('cpu', direct), 'NCHW');
+      });
+    }
+
+    it('rejects a dy whose shape does not match the convolution', async () => {
+      await tf.setBackend('webgpu');
+      const x = tf.zeros([1, 6, 6, 2]);
+      const dy = tf.zeros([1, 5, 5, 3]);
+      const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 2, 3] };
+      expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap)).toThrow(/dy has shape \[1,5,5,3\]/);
+      tf.dispose([x, dy]);
+    });
+  });
+
+  describe('Conv2DBackpropInput matches cpu', () => {
+    for (const [i, c] of [...CASES, ...INPUT_EXTRA, ...MODEL_CASES].entries()) {
+      it(caseName(c), async () => {
+        const xShape: Shape4 = [c.batch, c.inH, c.inW, c.inC];
+        const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
+        const dyShape = outShape(c);
+        const xData = randomData(tf.util.sizeFromShape(xShape), 4000 + i);
+        const wData = randomData(tf.util.sizeFromShape(filterShape), 5000 + i);
+        const dyData = randomData(tf.util.sizeFromShape(dyShape), 6000 + i);
+        const d = c.dilations ?? 1;
+        if (d === 1 && !c.directOnly) {
+          const viaGrad = () => {
+            const w = tf.tensor4d(wData, filterShape);
+            const dy = tf.tensor4d(dyData, dyShape);
+            return tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, w, c.strides, c.pad, 'NHWC', 1, c.dimRoundingMode), dy)))(tf.tensor4d(xData, xShape));
+          };
+          expectClose(await on('webgpu', viaGrad), await on('cpu', viaGrad), 'tf.grad');
+        }
+        // The cpu kernel ignores dilations: its reference is the zero-stuffed dense filter.
+        const actual = await on('webgpu', () => conv2dBackpropInput(tf.tensor4d(dyData, dyShape), tf.tensor4d(wData, filterShape), xShape, c, 'NHWC', d));
+        const ref = denseFilter(wData, c, d);
+        const expected = await on('cpu', () => conv2dBackpropInput(tf.tensor4d(dyData, dyShape), tf.tensor4d(ref.data, ref.shape), xShape, c));
+        expectClose(actual, expected, 'runKernel');
+      });
+    }
+
+    for (const c of [CASES[3]!, CASES[9]!, MODEL_CASES[4]!]) {
+      it(`NCHW falls back to tfjs-webgpu's kernel: ${caseName(c)}`, async () => {
+        const xShape: Shape4 = [c.batch, c.inC, c.inH, c.inW];
+        const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
+        const dyShape = outShape(c, 'NCHW');
+        const wData = randomData(tf.util.sizeFromShape(filterShape), 13);
+        const dyData = randomData(tf.util.sizeFromShape(dyShape), 14);
+        const direct = () => conv2dBackpropInput(tf.tensor4d(dyData, dyShape), tf.tensor4d(wData, filterShape), xShape, c, 'NCHW');
+        expectClose(await on('webgpu', direct), await on('cpu', direct), 'NCHW');
+      });
+    }
+
+    it('rejects a dy whose shape does not match the convolution', async () => {
+      await tf.setBackend('webgpu');
+      const dy = tf.zeros([1, 5, 5, 3]);
+      const filter = tf.zeros([3, 3, 2, 3]);
+      const attrs = { inputShape: [1, 6, 6, 2], strides: 1, pad: 'same', dataFormat: 'NHWC' };
+      expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs as unknown as tf.NamedAttrMap)).toThrow(/dy has shape \[1,5,5,3\]/);
+      tf.dispose([dy, filter]);
+    });
+  });
+
+  describe('BatchMatMul of a few rows by a tall matrix (BatchNorm channel sums) matches cpu', () => {
+    // [M, K] x [K, N]: ours where M <= 8 and K >= 4096; the rest checks the fallback.
+    const cases: { name: string; a: number[]; b: number[]; ta?: boolean; ours: boolean }[] = [
+      { name: 'ones[1, 8192] x X[8192, 16] (ResNet-20 stage 1 at batch 8)', a: [1, 8192], b: [8192, 16], ours: true },
+      { name: '[1, 8192] x [8192, 64] (one 64-column block)', a: [1, 8192], b: [8192, 64], ours: true },
+      { name: '[1, 20000] x [20000, 10] (partial column block, ragged last chunk)', a: [1, 20000], b: [20000, 10], ours: true },
+      { name: '[3, 5000] x [5000, 70] (three rows, two column blocks)', a: [3, 5000], b: [5000, 70], ours: true },
+      { name: '[8, 4096] x [4096, 3]', a: [8, 4096], b: [4096, 3], ours: true },
+      { name: 'batch of one: [1, 2, 6000] x [1, 6000, 20]', a: [1, 2, 6000], b: [1, 6000, 20], ours: true },
+      { name: 'fallback: K below 4096', a: [1, 4000], b: [4000, 16], ours: false },
+      { name: 'fallback: 9 rows', a: [9, 4096], b: [4096, 16], ours: false },
+      { name: 'fallback: transposed a', a: [4096, 2], b: [4096, 16], ta: true, ours: false },
+      { name: 'fallback: batch of 2', a: [2, 1, 4096], b: [2, 4096, 8], ours: false },
+    ];
+    for (const [i, c] of cases.entries()) {
+      it(c.name, async () => {
+        const ad = randomData(tf.util.sizeFromShape(c.a), 70 + i);
+        const bd = randomData(tf.util.sizeFromShape(c.b), 80 + i);
+        const f = () => tf.matMul(tf.tensor(ad, c.a), tf.tensor(bd, c.b), c.ta ?? false, false);
+        const cache = () => Object.keys((tf.findBackend('webgpu') as unknown as { pipelineCache: Record<string, unknown> }).pipelineCache);
+        const key = `trickbench_batchMatMulTall_${c.a[c.a.length - 2]}_${c.b[c.b.length - 1]}_${c.b[c.b.length - 2]}_`;
+        expectClose(await on('webgpu', f), await on('cpu', f), c.name);
+        expect(cache().some((k) => k.startsWith(key)), 'our program ran').toBe(c.ours);
+      });
+    }
+
+    it('BatchNorm (training, + residual + ReLU) at model size: output and gradients', async () => {
+      const shape: Shape4 = [8, 32, 32, 16]; // m = 8192 rows per channel sum
+      const n = tf.util.sizeFromShape(shape);
+      const [xd, rd, resd] = [randomData(n, 91), randomData(n, 92), randomData(n, 93)];
+      const run = () => {
+        const v = {
+          gamma: tf.variable(tf.add(tf.tensor1d(randomData(16, 94)), 1.5)),
+          beta: tf.variable(tf.tensor1d(randomData(16, 95))),
+          movingMean: tf.variable(tf.zeros([16])),
+          movingVar: tf.variable(tf.ones([16])),
+        };
+        const x = tf.tensor4d(xd, shape);
+        const residual = tf.tensor4d(resd, shape);
+        const r = tf.tensor4d(rd, shape);
+        const f = (xi: tf.Tensor) => tf.sum(tf.mul(batchNorm(xi, v, true, { residual, relu: true }), r)) as tf.Scalar;
+        const { value, grads } = tf.variableGrads(() => f(x), [v.gamma, v.beta]);
+        const dx = tf.grad(f)(x);
+        const out = tf.concat([value, grads[v.gamma.name]!, grads[v.beta.name]!, dx, v.movingMean, v.movingVar].map((t) => tf.reshape(t, [-1])));
+        tf.dispose([v.gamma, v.beta, v.movingMean, v.movingVar]);
+        return out;
+      };
+      expectClose(await on('webgpu', run), await on('cpu', run), 'batchNorm');
+    });
+  });
+
+  it('a ResNet-20 training step: loss and every gradient match cpu', async () => {
+    const shape: [number, number, number] = [8, 8, 3];
+    const xd = randomData(4 * 8 * 8 * 3, 41);
+    const step = () => {
+      const model = buildModel({ name: 'resnet20' }, shape, 10, 7);
+      const x = tf.tensor4d(xd, [4, ...shape]);
+      const y = tf.tensor1d([1, 5, 9, 0], 'int32');
+      const { value, grads } = tf.variableGrads(() => crossEntropy(model.apply(x, { training: true, step: 0 }), y, 10), model.params.map((p) => p.variable));
+      const flat = tf.concat([value, ...model.params.map((p) => grads[p.variable.name]!)].map((t) => tf.reshape(t, [-1])));
+      tf.dispose([value, ...Object.values(grads)]);
+      model.dispose();
+      return flat;
+    };
+    const actual = await on('webgpu', step);
+    const expected = await on('cpu', step);
+    // A whole network chains a dozen float32 reductions summed in another order: ~1e-5 relative
+    // per layer; 1e-3 of the largest gradient still fails on any wrong index or missing term.
+    expect(actual.length).toBe(expected.length);
+    let maxRef = 0;
+    let maxDiff = 0;
+    for (let i = 0; i < expected.length; i++) {
+      maxRef = Math.max(maxRef, Math.abs(expected[i]!));
+      maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
+    }
+    expect(maxDiff).toBeLessThanOrEqual(1e-3 * (1 + maxRef));
+  });
+
+  it('leaks no tensors and no GPU buffers (partial sums included) across repeated calls', async () => {
+    await tf.setBackend('webgpu');
+    const backend = tf.backend() as WebGPUBackend;
+    const c = MODEL_CASES[2]!; // split-K with a reduce pass, and four residue classes for dx
+    const ones = tf.ones([1, c.batch * c.inH * c.inW]);
+    const x2 = tf.tensor2d(randomData(c.batch * c.inH * c.inW * c.inC, 4), [c.batch * c.inH * c.inW, c.inC]);
+    const x = tf.tensor4d(randomData(c.batch * c.inH * c.inW * c.inC, 1), [c.batch, c.inH, c.inW, c.inC]);
+    const dy = tf.tensor4d(randomData(tf.util.sizeFromShape(outShape(c)), 2), outShape(c));
+    const w = tf.tensor4d(randomData(c.fh * c.fw * c.inC * c.outC, 3), [c.fh, c.fw, c.inC, c.outC]);
+    const once = async () => {
+      const outs = tf.tidy(() => [
+        conv2dBackpropFilter(x, dy, [c.fh, c.fw, c.inC, c.outC], c),
+        conv2dBackpropInput(dy, w, [c.batch, c.inH, c.inW, c.inC], c),
+        tf.matMul(ones, x2),
+      ]);
+      await Promise.all(outs.map((t) => t.data()));
+      tf.dispose(outs);
+    };
+    for (let i = 0; i < 2; i++) await once();
+    // Buffers freed while a submitted command still uses them are released at the next submit.
+    const before = { tensors: tf.memory().numTensors, ids: backend.numDataIds() };
+    for (let i = 0; i < 5; i++) await once();
+    const after = { tensors: tf.memory().numTensors, ids: backend.numDataIds() };
+    expect(after).toEqual(before);
+    tf.dispose([x, dy, w, ones, x2]);
+  });
+});
