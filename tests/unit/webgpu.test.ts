@@ -140,6 +140,8 @@ async function compare(cfg: ModelConfigInput, optimizer: OptimizerConfig, o: Cas
 }
 
 const SGD: OptimizerConfig = mustParseRunConfig({ optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4, noBiasDecay: true } }).optimizer;
+const SGD_MOMENTUM: OptimizerConfig = mustParseRunConfig({ optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4 } }).optimizer;
+const SGD_PLAIN: OptimizerConfig = mustParseRunConfig({ optimizer: { name: 'sgd', lr: 0.05, momentum: 0, weightDecay: 0 } }).optimizer;
 const ADAM: OptimizerConfig = mustParseRunConfig({ optimizer: { name: 'adam', lr: 0.01, weightDecay: 1e-4 } }).optimizer;
 
 describe.skipIf(!probe.ok)('every model trains on webgpu as on the reference backend', () => {
@@ -156,6 +158,8 @@ describe.skipIf(!probe.ok)('every model trains on webgpu as on the reference bac
   const cases: [ModelConfigInput, OptimizerConfig, CaseOptions][] = [
     [{ name: 'cnn3', width: 4, batchNorm: true, dropout: 0.2 }, SGD, {}],
     [{ name: 'cnn3', width: 4 }, ADAM, {}],
+    [{ name: 'cnn3', width: 4, batchNorm: true }, SGD_MOMENTUM, {}],
+    [{ name: 'cnn3', width: 4 }, SGD_PLAIN, {}],
     [{ name: 'mlp', hidden: [16, 8], dropout: 0.1 }, ADAM, {}],
     [{ name: 'resnet20', variant: 'a' }, SGD, {}],
     [{ name: 'resnet20', variant: 'b' }, SGD, { steps: 1, reference: 'wasm' }],
@@ -171,7 +175,7 @@ describe.skipIf(!probe.ok)('every model trains on webgpu as on the reference bac
   beforeAll(async () => {
     await initBackend('wasm'); // registers our wasm kernels (and the native ones where built)
   });
-  it.each(cases.map(([m, opt, o]) => [`${JSON.stringify(m)} with ${opt.name} against ${o.reference ?? 'cpu'}`, m, opt, o] as const))('%s', async (_n, m, opt, o) => {
+  it.each(cases.map(([m, opt, o]) => [`${JSON.stringify(m)} with ${JSON.stringify(opt)} against ${o.reference ?? 'cpu'}`, m, opt, o] as const))('%s', async (_n, m, opt, o) => {
     await compare(m, opt, o);
   });
 });

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { optimizerSchema, type OptimizerConfig } from '../../shared/config';
 import { NATIVE_SGD, nativeSgdActive, type NativeSgdAttrs } from '../kernels/native';
 import type { Param } from '../models/layers';
+import { adamUpdate, sgdUpdate } from '../webgpu/optimizer-step';
 
 /** An optimizer's state, keyed by param name: slot -> param name -> tensor, plus scalars (Adam's
  * step count). What a checkpoint saves so that a resumed run continues exactly. */
@@ -56,6 +57,21 @@ class Sgd implements Optimizer {
       return;
     }
     const { momentum, nesterov } = this.o;
+    if (tf.getBackend() === 'webgpu') {
+      // Two dispatches per parameter (webgpu/optimizer-step.ts), the same arithmetic.
+      tf.tidy(() => {
+        for (const p of params) {
+          const g = grads[p.name];
+          if (!g) continue;
+          const b = momentum > 0 ? this.buf.get(p.name) : undefined;
+          const [next, nextBuf] = sgdUpdate(p.variable, g, b, { lr, momentum, nesterov, weightDecay: decayOf(this.o, p) });
+          p.variable.assign(next);
+          if (nextBuf && b) b.assign(nextBuf);
+          else if (nextBuf) this.buf.set(p.name, tf.variable(nextBuf, false));
+        }
+      });
+      return;
+    }
     tf.tidy(() => {
       for (const p of params) {
         let g = grads[p.name];
@@ -137,6 +153,28 @@ class Adam implements Optimizer {
     this.t++;
     const bc1 = 1 - beta1 ** this.t;
     const bc2 = 1 - beta2 ** this.t;
+    if (tf.getBackend() === 'webgpu') {
+      // Three dispatches per parameter (webgpu/optimizer-step.ts), the same arithmetic.
+      tf.tidy(() => {
+        for (const p of params) {
+          const g = grads[p.name];
+          if (!g) continue;
+          const m = this.m.get(p.name);
+          const v = this.v.get(p.name);
+          const h = { stepSize: lr / bc1, beta1, beta2, epsilon, sqrtBc2: Math.sqrt(bc2), weightDecay: decayOf(this.o, p) };
+          const [next, mNew, vNew] = adamUpdate(p.variable, g, m, v, h);
+          p.variable.assign(next);
+          if (m && v) {
+            m.assign(mNew);
+            v.assign(vNew);
+          } else {
+            this.m.set(p.name, tf.variable(mNew, false));
+            this.v.set(p.name, tf.variable(vNew, false));
+          }
+        }
+      });
+      return;
+    }
     tf.tidy(() => {
       for (const p of params) {
         let g = grads[p.name];
