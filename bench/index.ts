@@ -1,8 +1,10 @@
-// `npm run bench [-- --suite trainer|kernels|store|loader|all] [--reps N] [--steps N] [--backend B] [--case NAME] [--no-torch]`:
+// `npm run bench [-- --suite trainer|kernels|store|loader|all] [--reps N] [--steps N] [--backend B] [--case NAME[,NAME]] [--no-torch]
+//   [--torch-device cpu|cuda] [--peak-tflops N]`:
 // figures, not tests. Trainer suite: training images/s of the real training step (src/trainer/loop.ts
 // trainStep) for cnn3 on 28x28x1 (Fashion-MNIST-sized) and 32x32x3 (CIFAR-sized) input, and
-// resnet20 and rir18 (default options) on 32x32x3, at batch 64 and 128, on the backend in use
-// (TRICKBENCH_NATIVE=0: wasm without the native kernels). When python3 with torch is found, the
+// resnet20 and rir18 (default options) on 32x32x3, at batch 64 and 128, and resnet18 on 32x32x3 at
+// batch 128, on the backend in use (TRICKBENCH_NATIVE=0: wasm without the native kernels; webgpu:
+// the adapter initBackend chose, whose description the JSON gains as an "adapter" key). When python3 with torch is found, the
 // same architectures, batches and optimizer run in PyTorch (bench/torch_reference.py) with 1 thread
 // and with every core, and the ratios are printed. Reports min/median/max over repetitions: the
 // machine is noisy, so each repetition of ours is followed at once by one of PyTorch's (1 thread,
@@ -10,7 +12,13 @@
 // speed hits both sides of a pair alike. A case that fails is reported as such; a wasm abort
 // leaves that backend unusable, so the biggest cases come last. The last line is one JSON object
 // keyed by case name ("cnn3 28x28x1 b64", ...): {imgPerSec, min, max, torch1, torchAll, ratio1,
-// ratioAll} (torch figures and ratios null without PyTorch), or {error}. Store suite (bench/store.ts):
+// ratioAll} (torch figures and ratios null without PyTorch), or {error}. `--torch-device cuda` runs
+// PyTorch on CUDA instead (bench/torch_reference.py --device cuda), twice per repetition: true FP32
+// (TF32 off) and PyTorch's defaults; the cases then carry torchCudaFp32, torchCudaDefault,
+// ratioCudaFp32, ratioCudaDefault (torch1/torchAll null). Every case also carries macsPerImage
+// (forward multiply-adds, Model.flops) and tflops: achieved training TFLOP/s of ours and of each
+// PyTorch side, counting a training step as 3 forward passes and a multiply-add as 2 FLOP (6 x
+// macsPerImage per image); with --peak-tflops N also peakFraction, the same over N. Store suite (bench/store.ts):
 // metric ingestion, a 50-run comparison's load and render in Chromium, a 1M-row export; with it the
 // JSON gains a "store" key. Loader suite (bench/loader.ts): the training loader's images/s with the
 // seeds' augmentation next to the trainer's; with it the JSON gains a "loader" key.
@@ -34,6 +42,8 @@ interface Case {
   model: ModelConfigInput;
   shape: [number, number, number];
   batch: number;
+  /** Batch sizes of a MODELS entry (default 64 and 128). */
+  batches?: number[];
   /** Caps on --steps/--reps/--warmup for a slow case (rir18 takes about a minute a step on wasm). */
   max?: { steps: number; reps: number; warmup: number };
 }
@@ -43,10 +53,35 @@ const MODELS: Omit<Case, 'name' | 'batch'>[] = [
   { model: { name: 'cnn3', width: 32 }, shape: [32, 32, 3] },
   { model: { name: 'resnet20' }, shape: [32, 32, 3] },
   { model: { name: 'rir18' }, shape: [32, 32, 3], max: { steps: 3, reps: 3, warmup: 1 } },
+  // ImageNet's ResNet-18 on CIFAR-sized input (555 M mult-adds an image): a GPU-sized case, capped
+  // like rir18 on the CPU backends.
+  { model: { name: 'resnet18' }, shape: [32, 32, 3], batches: [128], max: { steps: 3, reps: 3, warmup: 1 } },
 ];
-const CASES: Case[] = MODELS.flatMap((m) =>
-  [64, 128].map((batch) => ({ ...m, batch, name: `${m.model.name} ${m.shape.join('x')} b${batch}` })),
+const CASES: Case[] = MODELS.flatMap(({ batches, ...m }) =>
+  (batches ?? [64, 128]).map((batch) => ({ ...m, batch, name: `${m.model.name} ${m.shape.join('x')} b${batch}` })),
 );
+
+/** The PyTorch runs each repetition of ours is paired with: per thread count on the CPU, per
+ * precision on CUDA. `key` names its figure in the JSON, `ratio` its ratio ours/PyTorch. */
+interface TorchSide {
+  key: string;
+  ratio: string;
+  label: string;
+  req: { threads?: number; precision?: 'fp32' | 'default' };
+}
+function torchSides(device: 'cpu' | 'cuda', all: number): TorchSide[] {
+  if (device === 'cuda') {
+    return [
+      { key: 'torchCudaFp32', ratio: 'ratioCudaFp32', label: 'torch cuda fp32', req: { precision: 'fp32' } },
+      { key: 'torchCudaDefault', ratio: 'ratioCudaDefault', label: 'torch cuda default', req: { precision: 'default' } },
+    ];
+  }
+  return [...new Set([1, all])].map((n, i) => ({ key: i === 0 ? 'torch1' : 'torchAll', ratio: i === 0 ? 'ratio1' : 'ratioAll', label: `torch ${n}t`, req: { threads: n } }));
+}
+
+/** Training FLOP of one image: 3 forward passes' worth (forward, and backward ~ 2x forward), 2 FLOP
+ * per multiply-add. The convention the printed TFLOP/s and the JSON's tflops use. */
+const trainFlopPerImage = (macs: number) => 6 * macs;
 
 /** python3 with torch: the Debian one first (a pyenv python3 earlier on PATH may lack torch). */
 function findTorchPython(): string | null {
@@ -62,9 +97,10 @@ class TorchServer {
   private readonly proc: ChildProcessByStdio<Writable, Readable, null>;
   private readonly lines: AsyncIterator<string>;
   version = '';
-  constructor(py: string) {
+  gpu: string | null = null;
+  constructor(py: string, readonly device: 'cpu' | 'cuda') {
     const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'torch_reference.py');
-    this.proc = spawn(py, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.proc = spawn(py, [script, '--device', device], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.lines = readline.createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
   }
   private async next(): Promise<Record<string, unknown>> {
@@ -77,11 +113,14 @@ class TorchServer {
     }
   }
   async start(): Promise<void> {
-    this.version = String((await this.next()).torch ?? '?');
+    const hello = await this.next();
+    if (hello.error) throw new Error(`PyTorch on ${this.device}: ${String(hello.error)}`);
+    this.version = String(hello.torch ?? '?');
+    this.gpu = typeof hello.gpu === 'string' ? hello.gpu : null;
   }
-  /** PyTorch's images/s for `steps` steps of case c with `threads` threads (after `warmup`). */
-  async rate(c: Case, threads: number, steps: number, warmup: number): Promise<number> {
-    const req = { case: { name: c.name, model: c.model, shape: c.shape, batch: c.batch }, threads, steps, warmup };
+  /** PyTorch's images/s for `steps` steps of case c on one side (threads or precision), after `warmup`. */
+  async rate(c: Case, side: TorchSide, steps: number, warmup: number): Promise<number> {
+    const req = { case: { name: c.name, model: c.model, shape: c.shape, batch: c.batch }, ...side.req, steps, warmup };
     this.proc.stdin.write(JSON.stringify(req) + '\n');
     const r = await this.next();
     if (typeof r.imgPerSec !== 'number') throw new Error(String(r.error ?? 'no figure'));
@@ -106,37 +145,39 @@ const figures = (v: number[]): Figures => ({ median: median(v), min: Math.min(..
 
 interface CaseResult {
   ours: Figures;
-  /** PyTorch per thread count, and the medians of the paired ratios ours/PyTorch. */
-  torch: Record<number, { rate: Figures; ratio: number } | { error: string }>;
+  /** Forward multiply-adds of one image. */
+  macs: number;
+  /** PyTorch per side (TorchSide.key), and the medians of the paired ratios ours/PyTorch. */
+  torch: Record<string, { rate: Figures; ratio: number } | { error: string }>;
 }
 
-/** Repetitions of ours, each followed by one of PyTorch per thread count when `torch` is given. */
-async function benchCase(c: Case, steps: number, reps: number, warmup: number, torch: TorchServer | null, threads: number[]): Promise<CaseResult> {
+/** Repetitions of ours, each followed by one of PyTorch per side when `torch` is given. */
+async function benchCase(c: Case, steps: number, reps: number, warmup: number, torch: TorchServer | null, sides: TorchSide[]): Promise<CaseResult> {
   const trainer = benchTrainer(c.model, c.shape);
   const b = randomBatch(c.shape, c.batch);
   const step = () => trainer.step(b);
   try {
     for (let i = 0; i < warmup; i++) await step();
     const ours: number[] = [];
-    const theirs = new Map<number, number[]>(threads.map((t) => [t, []]));
-    const errors = new Map<number, string>();
+    const theirs = new Map<string, number[]>(sides.map((t) => [t.key, []]));
+    const errors = new Map<string, string>();
     for (let r = 0; r < reps; r++) {
       const t0 = performance.now();
       for (let i = 0; i < steps; i++) await step();
       ours.push((steps * c.batch) / ((performance.now() - t0) / 1000));
-      for (const t of torch ? threads : []) {
-        if (errors.has(t)) continue;
+      for (const t of torch ? sides : []) {
+        if (errors.has(t.key)) continue;
         try {
-          theirs.get(t)!.push(await torch!.rate(c, t, steps, r === 0 ? warmup : 0));
+          theirs.get(t.key)!.push(await torch!.rate(c, t, steps, r === 0 ? warmup : 0));
         } catch (e) {
-          errors.set(t, (e as Error).message);
+          errors.set(t.key, (e as Error).message);
         }
       }
     }
-    const result: CaseResult = { ours: figures(ours), torch: {} };
-    for (const t of torch ? threads : []) {
-      const v = theirs.get(t)!;
-      result.torch[t] = errors.has(t) ? { error: errors.get(t)! } : { rate: figures(v), ratio: median(v.map((x, i) => ours[i]! / x)) };
+    const result: CaseResult = { ours: figures(ours), macs: trainer.flops, torch: {} };
+    for (const t of torch ? sides : []) {
+      const v = theirs.get(t.key)!;
+      result.torch[t.key] = errors.has(t.key) ? { error: errors.get(t.key)! } : { rate: figures(v), ratio: median(v.map((x, i) => ours[i]! / x)) };
     }
     return result;
   } finally {
@@ -154,10 +195,10 @@ async function benchKernels(reps: number) {
     ['3x3 s1 x[64,32,32,3] (first layer)', [64, 32, 32, 3], [3, 3, 3, 32], [64, 32, 32, 32], 1],
     ['3x3 s2 x[128,32,32,32]', [128, 32, 32, 32], [3, 3, 32, 64], [128, 16, 16, 64], 2],
   ];
-  const time = (f: () => tf.Tensor) => {
+  const time = async (f: () => tf.Tensor) => {
     const t0 = performance.now();
     const out = f();
-    out.dataSync();
+    await out.data(); // not dataSync: webgpu cannot read synchronously in Node
     out.dispose();
     return performance.now() - t0;
   };
@@ -168,8 +209,9 @@ async function benchKernels(reps: number) {
     const forward = () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, 'same');
     const row: string[] = [];
     for (const [name, f] of [['forward', forward], ['dW', filter], ['dX', input]] as const) {
-      time(f);
-      const t = Array.from({ length: reps }, () => time(f));
+      await time(f);
+      const t: number[] = [];
+      for (let i = 0; i < reps; i++) t.push(await time(f));
       row.push(`${name} ${median(t).toFixed(1)} ms`);
     }
     console.log(`${label.padEnd(36)} ${row.join('  ')}`);
@@ -180,15 +222,21 @@ async function benchKernels(reps: number) {
 async function main() {
   const o = new Command('bench')
     .option('--suite <name>', 'trainer | kernels | store | loader | all', 'all')
-    .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | wasm | cpu', 'auto')
+    .option('--backend <name>', 'auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu', 'auto')
     .option('--steps <n>', 'timed steps per repetition', '10')
     .option('--reps <n>', 'repetitions (each paired with one of PyTorch)', '7')
     .option('--warmup <n>', 'untimed steps first', '3')
-    .option('--case <text>', 'trainer cases whose name contains this text only')
+    .option('--case <text>', 'trainer cases whose name contains this text only (comma-separated: any of them)')
     .option('--no-torch', 'skip the PyTorch comparison')
+    .option('--torch-device <device>', 'where PyTorch runs: cpu (1 thread and all cores) | cuda (FP32 without TF32, and PyTorch\'s defaults)', 'cpu')
+    .option('--peak-tflops <n>', 'the device\'s peak FP32 TFLOP/s (H200: about 67): also print the fraction of it achieved')
     .parse()
-    .opts<{ suite: string; backend: string; steps: string; reps: string; warmup: string; case?: string; torch: boolean }>();
+    .opts<{ suite: string; backend: string; steps: string; reps: string; warmup: string; case?: string; torch: boolean; torchDevice: string; peakTflops?: string }>();
   if (!['trainer', 'kernels', 'store', 'loader', 'all'].includes(o.suite)) throw new Error(`--suite: unknown suite "${o.suite}" (known: trainer, kernels, store, loader, all)`);
+  if (o.torchDevice !== 'cpu' && o.torchDevice !== 'cuda') throw new Error(`--torch-device: "${o.torchDevice}" is not cpu or cuda`);
+  const torchDevice = o.torchDevice;
+  const peak = o.peakTflops === undefined ? null : Number(o.peakTflops);
+  if (peak !== null && !(peak > 0)) throw new Error(`--peak-tflops: "${o.peakTflops}" is not a positive number`);
   let storeFigures: Record<string, unknown> | null = null;
   let loaderFigures: Record<string, unknown> | null = null;
   if (o.suite === 'store' || o.suite === 'all') {
@@ -202,11 +250,14 @@ async function main() {
   }
   const be = await initBackend(o.backend as BackendName);
   console.log(`backend ${be.name} on ${be.device}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), tfjs ${tf.version_core}`);
+  for (const w of be.warnings) console.log(`warning: ${w}`);
+  // The adapter the webgpu backend trains on, as the JSON reports it.
+  const adapter = be.adapter ? { adapter: { ...be.adapter, label: be.device } } : {};
   if (o.suite === 'loader' || o.suite === 'all') {
     console.log('\nloader (augmentation in worker threads) vs trainer:');
     loaderFigures = await benchLoader({ steps: Number(o.steps) });
     if (o.suite === 'loader') {
-      console.log(JSON.stringify({ loader: loaderFigures }));
+      console.log(JSON.stringify({ loader: loaderFigures, ...adapter }));
       return;
     }
     console.log('');
@@ -218,47 +269,81 @@ async function main() {
     console.log('');
   }
   console.log(`training step = forward + backward + SGD-momentum update + loss read; ${o.reps} reps x ${o.steps} steps after ${o.warmup} warm-up steps`);
-  const cases = CASES.filter((k) => !o.case || k.name.includes(o.case));
-  const cap = (c: Case, v: string, key: 'steps' | 'reps' | 'warmup') => Math.min(Number(v), c.max?.[key] ?? Infinity);
+  console.log(
+    'TFLOP/s = img/s x training FLOP per image, counted as 3 x forward (backward ~ 2 x forward) x 2 FLOP per multiply-add = 6 x the model\'s forward mult-adds' +
+      (peak !== null ? `; % of a peak of ${peak} TFLOP/s (FP32)` : ''),
+  );
+  const wanted = (o.case ?? '').split(',').map((t) => t.trim()).filter((t) => t);
+  const cases = CASES.filter((k) => wanted.length === 0 || wanted.some((t) => k.name.includes(t)));
+  // The caps keep the slow cases short on the CPU backends (and a software adapter); a GPU runs all.
+  const onGpu = be.name === 'tensorflow-gpu' || (be.name === 'webgpu' && !be.adapter?.software);
+  const cap = (c: Case, v: string, key: 'steps' | 'reps' | 'warmup') => Math.min(Number(v), onGpu ? Infinity : (c.max?.[key] ?? Infinity));
   const counts = (c: Case): [number, number, number] => [cap(c, o.steps, 'steps'), cap(c, o.reps, 'reps'), cap(c, o.warmup, 'warmup')];
   let torch: TorchServer | null = null;
   const py = o.torch ? findTorchPython() : null;
-  const threads = [...new Set([1, os.cpus().length])];
+  const all = os.cpus().length;
+  const sides = torchSides(torchDevice, all);
   if (!o.torch) console.log('PyTorch comparison skipped (--no-torch)');
   else if (!py) console.log('PyTorch comparison skipped: no python3 with torch found (Debian: apt-get install python3-torch; or set TRICKBENCH_PYTHON)');
   else {
-    torch = new TorchServer(py);
+    torch = new TorchServer(py, torchDevice);
     try {
       await torch.start();
-      console.log(`PyTorch ${torch.version} (${py}) with ${threads.join(' and ')} threads, a repetition of it after each of ours; ratios are medians of the paired ratios`);
+      console.log(
+        torchDevice === 'cuda'
+          ? `PyTorch ${torch.version} (${py}) on CUDA (${torch.gpu ?? '?'}), FP32: TF32 off, and PyTorch's defaults (TF32 in cuDNN convolutions); one repetition of each after each of ours; ratios are medians of the paired ratios`
+          : `PyTorch ${torch.version} (${py}) with ${[...new Set([1, all])].join(' and ')} threads, a repetition of it after each of ours; ratios are medians of the paired ratios`,
+      );
     } catch (e) {
       console.log(`PyTorch comparison failed: ${(e as Error).message}`);
+      torch?.close();
       torch = null;
     }
   }
-  const all = os.cpus().length;
   const round = (v: number | null | undefined) => (v === null || v === undefined ? null : Math.round(v * 10) / 10);
   const round2 = (v: number | null | undefined) => (v === null || v === undefined ? null : Math.round(v * 100) / 100);
+  // TFLOP/s and fractions of peak: 4 significant digits (a software adapter's are tiny).
+  const round4 = (v: number | null | undefined) => (v === null || v === undefined ? null : Number(v.toPrecision(4)));
   const results: Record<string, object> = {};
   const f0 = (v: number | null) => (v === null ? '-' : v.toFixed(0));
+  const tflops = (imgPerSec: number, macs: number) => (imgPerSec * trainFlopPerImage(macs)) / 1e12;
+  const fmtT = (t: number) => (t >= 1 ? t.toFixed(2) : t >= 0.01 ? t.toFixed(3) : t.toPrecision(2));
+  const fmtFlops = (t: number) => `${fmtT(t)} TFLOP/s` + (peak !== null ? ` (${((100 * t) / peak).toPrecision(2)}% of peak)` : '');
   for (const c of cases) {
     const [steps, reps, warmup] = counts(c);
     try {
-      const r = await benchCase(c, steps, reps, warmup, torch, threads);
-      const t = (n: number) => {
-        const x = r.torch[n];
+      const r = await benchCase(c, steps, reps, warmup, torch, sides);
+      const t = (key: string) => {
+        const x = r.torch[key];
         return x && 'rate' in x ? x : null;
       };
-      const [t1, tAll] = [t(1), t(all)];
+      // One core: the all-cores side is the 1-thread one.
+      const [t1, tAll] = torchDevice === 'cpu' ? [t('torch1'), all === 1 ? t('torch1') : t('torchAll')] : [null, null];
+      const flopsOf: Record<string, number | null> = { ours: round4(tflops(r.ours.median, r.macs)) };
+      const extra: Record<string, number | null> = {};
+      for (const side of torch ? sides : []) {
+        const x = t(side.key);
+        flopsOf[side.key] = x ? round4(tflops(x.rate.median, r.macs)) : null;
+        if (torchDevice === 'cuda') {
+          extra[side.key] = round(x?.rate.median);
+          extra[side.ratio] = round2(x?.ratio);
+        }
+      }
       results[c.name] = {
         imgPerSec: round(r.ours.median), min: round(r.ours.min), max: round(r.ours.max),
         torch1: round(t1?.rate.median), torchAll: round(tAll?.rate.median), ratio1: round2(t1?.ratio), ratioAll: round2(tAll?.ratio),
+        ...extra,
+        macsPerImage: r.macs,
+        tflops: flopsOf,
+        ...(peak !== null ? { peakFraction: Object.fromEntries(Object.entries(flopsOf).map(([k, v]) => [k, v === null ? null : round4(v / peak)])) } : {}),
       };
-      const capped = c.max ? ` [${reps} reps x ${steps} steps]` : '';
-      let line = `${c.name.padEnd(22)} ${f0(r.ours.median).padStart(7)} img/s median (min ${f0(r.ours.min)}, max ${f0(r.ours.max)})`;
-      for (const n of torch ? threads : []) {
-        const x = r.torch[n]!;
-        line += 'error' in x ? `  | torch ${n}t failed: ${x.error}` : `  | torch ${n}t ${f0(x.rate.median)} (${f0(x.rate.min)}-${f0(x.rate.max)}), ours/torch ${x.ratio.toFixed(2)}x`;
+      const capped = c.max && !onGpu ? ` [${reps} reps x ${steps} steps]` : '';
+      let line = `${c.name.padEnd(22)} ${f0(r.ours.median).padStart(7)} img/s median (min ${f0(r.ours.min)}, max ${f0(r.ours.max)}), ${fmtFlops(tflops(r.ours.median, r.macs))}`;
+      for (const side of torch ? sides : []) {
+        const x = r.torch[side.key]!;
+        line += 'error' in x
+          ? `  | ${side.label} failed: ${x.error}`
+          : `  | ${side.label} ${f0(x.rate.median)} (${f0(x.rate.min)}-${f0(x.rate.max)}), ${fmtFlops(tflops(x.rate.median, r.macs))}, ours/torch ${x.ratio.toFixed(2)}x`;
       }
       console.log(line + capped);
     } catch (e) {
@@ -269,18 +354,29 @@ async function main() {
     }
   }
   torch?.close();
-  if (torch) {
-    console.log(`\n${'case'.padEnd(22)} ${'ours'.padStart(8)} ${'torch 1'.padStart(8)} ${('torch ' + all).padStart(8)} ${'ours/1'.padStart(7)} ${('ours/' + all).padStart(7)}`);
+  if (torch || peak !== null) {
+    // img/s, then TFLOP/s (and % of peak), of ours and of each PyTorch side; then ours/PyTorch.
+    const shown = torch ? sides : [];
+    const head = ['ours', ...shown.map((s) => s.label.replace(/^torch /, 'pt '))];
+    const w = 12;
+    console.log(`\n${'case'.padEnd(22)} ${head.map((h) => h.padStart(w)).join(' ')} ${shown.map((s) => ('ours/' + s.label.replace(/^torch /, 'pt ')).padStart(w + 6)).join(' ')}`);
     for (const c of cases) {
-      const r = results[c.name] as Record<string, number | null>;
+      const r = results[c.name] as Record<string, unknown>;
       if ('error' in r) continue;
-      const f = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(0)).padStart(8);
-      const q = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(2) + 'x').padStart(7);
-      console.log(`${c.name.padEnd(22)} ${f(r.imgPerSec)} ${f(r.torch1)} ${f(r.torchAll)} ${q(r.ratio1)} ${q(r.ratioAll)}`);
+      const flops = r.tflops as Record<string, number | null>;
+      const rate = [r.imgPerSec, ...shown.map((s) => (torchDevice === 'cuda' ? r[s.key] : s.key === 'torch1' ? r.torch1 : r.torchAll))] as (number | null)[];
+      const tf_ = [flops.ours, ...shown.map((s) => flops[s.key])] as (number | null | undefined)[];
+      const ratios = shown.map((s) => (torchDevice === 'cuda' ? r[s.ratio] : s.key === 'torch1' ? r.ratio1 : r.ratioAll) as number | null);
+      const f = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(0)).padStart(w);
+      const q = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(2) + 'x').padStart(w + 6);
+      const tt = (v: number | null | undefined) =>
+        (v === null || v === undefined ? '-' : `${fmtT(v)}T` + (peak !== null ? ` ${((100 * v) / peak).toPrecision(2)}%` : '')).padStart(w);
+      console.log(`${c.name.padEnd(22)} ${rate.map(f).join(' ')} ${ratios.map(q).join(' ')}`);
+      console.log(`${'  TFLOP/s'.padEnd(22)} ${tf_.map(tt).join(' ')}`);
     }
   }
   console.log(`(backend ${be.name} on ${be.device})`);
-  console.log(JSON.stringify({ ...results, ...(storeFigures ? { store: storeFigures } : {}), ...(loaderFigures ? { loader: loaderFigures } : {}) }));
+  console.log(JSON.stringify({ ...results, ...(storeFigures ? { store: storeFigures } : {}), ...(loaderFigures ? { loader: loaderFigures } : {}), ...adapter }));
 }
 
 main().catch((e: unknown) => {

@@ -23,6 +23,8 @@ export function benchTrainer(model: ModelConfigInput, shape: [number, number, nu
   const m = buildModel(model, shape, 10, 1);
   const opt = makeOptimizer({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0 });
   return {
+    /** Multiply-adds of one image's forward pass (Model.flops). */
+    flops: m.flops,
     async step(b: Batch): Promise<void> {
       const [l, k] = trainStep(m, opt, b, shape, 10, 0.01, 0);
       await l.data(); // the loop reads the loss every step: include that sync

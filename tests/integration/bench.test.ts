@@ -38,6 +38,19 @@ describe('npm run bench -- --suite trainer', () => {
     expect(r.stderr).toMatch(/--suite: unknown suite "nope"/);
   });
 
+  // The software adapter (Mesa llvmpipe through OpenGL ES) where there is no GPU; skipped where Dawn
+  // finds no adapter at all, unless TRICKBENCH_REQUIRE_WEBGPU=1 (then that fails).
+  it('--backend webgpu: the same JSON plus the adapter it trained on', async (ctx) => {
+    const r = await runCli(BENCH, ['--suite', 'trainer', '--backend', 'webgpu', '--case', 'cnn3 28x28x1 b64', '--reps', '1', '--steps', '1', '--warmup', '0', '--no-torch']);
+    if (r.code !== 0 && /backend 'webgpu' is not available/.test(r.stderr) && process.env.TRICKBENCH_REQUIRE_WEBGPU !== '1') ctx.skip();
+    expect(r.code, r.stderr).toBe(0);
+    const last = r.last as Record<string, Record<string, unknown>>;
+    expect(Object.keys(last).sort()).toEqual(['adapter', 'cnn3 28x28x1 b64']);
+    expect(last['cnn3 28x28x1 b64']!.imgPerSec).toBeGreaterThan(0);
+    expect(last['cnn3 28x28x1 b64']!.tflops).toMatchObject({ ours: expect.any(Number) });
+    expect(last.adapter).toMatchObject({ api: expect.any(String), software: expect.any(Boolean), label: expect.stringContaining('WebGPU') });
+  }, 120_000);
+
   it.runIf(hasTorch)('runs the same case in PyTorch (1 thread and all cores) and prints the ratios', async () => {
     const r = await runCli(BENCH, ['--suite', 'trainer', '--case', 'cnn3 28x28x1 b64', '--reps', '1', '--steps', '1', '--warmup', '0']);
     expect(r.code, r.stderr).toBe(0);
