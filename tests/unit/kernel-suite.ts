@@ -1,6 +1,7 @@
 // The wasm kernels we add for training, checked against tfjs-backend-cpu on identical inputs. The
 // suite runs twice (kernels-wasm.test.ts, kernels-native.test.ts): on wasm with our JavaScript/wasm
 // kernels alone, and with the native (oneDNN) kernels in front of them, NCHW falling back to ours.
+// The Conv2DBackprop* checks it shares with the WebGPU suite are in tests/helpers/conv-grad-checks.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,24 +10,21 @@ import { conv2dBackpropInputConfig, conv2dBackpropInputWasm } from '../../src/tr
 import { registerWasmTrainingKernels } from '../../src/trainer/kernels/index';
 import { loadNative } from '../../src/trainer/kernels/native';
 import { registerGradients } from '../../src/trainer/tf/gradients';
+import {
+  type Case,
+  type Shape4,
+  caseName,
+  conv2dBackpropFilter,
+  conv2dBackpropInput,
+  convGradChecks,
+  denseFilter,
+  expectClose,
+  makeOn,
+  outShape,
+  randomData,
+} from '../helpers/conv-grad-checks';
 
-type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
-type Shape4 = [number, number, number, number];
-
-interface Case {
-  batch: number;
-  inH: number;
-  inW: number;
-  inC: number;
-  outC: number;
-  fh: number;
-  fw: number;
-  strides: number | [number, number];
-  pad: Pad;
-  dilations?: number;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  directOnly?: boolean;
-}
+export { expectClose, randomData };
 
 export const CASES: Case[] = [
   { batch: 1, inH: 5, inW: 5, inC: 1, outC: 2, fh: 1, fw: 1, strides: 1, pad: 'valid' },
@@ -53,76 +51,47 @@ export const CASES: Case[] = [
   { batch: 3, inH: 11, inW: 10, inC: 1, outC: 4, fh: 3, fw: 3, strides: [2, 1], pad: [[0, 0], [2, 1], [1, 2], [0, 0]], dilations: 2 },
 ];
 
-// float32 sums of up to batch*outH*outW products (filter gradient) or taps*outC products (input
-// gradient) are accumulated in a different order by XNNPACK's GEMM/convolution than by the cpu
-// kernel's nested loops; rounding then differs by a few ulp of the running sum, i.e. ~1e-7
-// relative per add: 1e-4 of the largest value leaves ample room while still catching any indexing
-// mistake (those are off by O(1) relative).
-export function expectClose(actual: Float32Array, expected: Float32Array, label: string): void {
-  expect(actual.length, label).toBe(expected.length);
-  let maxRef = 0;
-  let maxDiff = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxRef = Math.max(maxRef, Math.abs(expected[i]!));
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
-  }
-  expect(maxDiff, label).toBeLessThanOrEqual(1e-4 * (1 + maxRef));
-}
+// Input-gradient cases of both this suite and the WebGPU one: taps that reach only some input
+// positions (2x2 stride 3: the rest must be 0), paddings larger than the filter (the
+// sub-convolutions would need negative padding), dimRoundingMode, and strides combined with
+// dilations (taps of one residue class then sit dilation/gcd apart).
+export const INPUT_EDGE_CASES: Case[] = [
+  { batch: 2, inH: 9, inW: 10, inC: 3, outC: 2, fh: 2, fw: 2, strides: 3, pad: 'valid' },
+  { batch: 2, inH: 5, inW: 6, inC: 3, outC: 4, fh: 3, fw: 3, strides: 1, pad: [[0, 0], [3, 0], [0, 4], [0, 0]] },
+  { batch: 2, inH: 7, inW: 6, inC: 5, outC: 3, fh: 3, fw: 3, strides: 2, pad: [[0, 0], [4, 1], [2, 3], [0, 0]] },
+  { batch: 1, inH: 10, inW: 10, inC: 3, outC: 2, fh: 3, fw: 3, strides: 2, pad: 1, dimRoundingMode: 'floor' },
+  // With 'ceil'/'round' the last output row reads past the padded input; wasm's forward Conv2D
+  // (XNNPACK) sizes its output without the rounding mode, so only the kernel call is compared.
+  { batch: 2, inH: 8, inW: 8, inC: 3, outC: 2, fh: 3, fw: 3, strides: 2, pad: 0, dimRoundingMode: 'ceil', directOnly: true },
+  { batch: 1, inH: 9, inW: 9, inC: 3, outC: 2, fh: 2, fw: 2, strides: 2, pad: 1, dimRoundingMode: 'round', directOnly: true },
+  { batch: 2, inH: 13, inW: 11, inC: 3, outC: 2, fh: 5, fw: 3, strides: 3, pad: 'same', dilations: 2 },
+  { batch: 1, inH: 12, inW: 12, inC: 2, outC: 3, fh: 3, fw: 3, strides: 2, pad: 'valid', dilations: 3 },
+];
 
-export function randomData(size: number, seed: number): Float32Array {
-  // mulberry32: deterministic, so both backends see the same inputs and failures reproduce.
-  let s = seed >>> 0;
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
+// Input-gradient cases on top of CASES (which all apply to it as well): the shapes our models use
+// (32 channels, stride-2 'same' on even and odd inputs, 1x1 stride-2 shortcuts), 5x5 filters, then
+// INPUT_EDGE_CASES.
+const INPUT_CASES: Case[] = [
+  ...CASES,
+  { batch: 3, inH: 8, inW: 8, inC: 32, outC: 32, fh: 3, fw: 3, strides: 1, pad: 'same' },
+  { batch: 1, inH: 9, inW: 9, inC: 32, outC: 16, fh: 3, fw: 3, strides: 2, pad: 'same' },
+  { batch: 3, inH: 10, inW: 10, inC: 5, outC: 32, fh: 3, fw: 3, strides: 2, pad: 'same' },
+  { batch: 2, inH: 8, inW: 8, inC: 32, outC: 16, fh: 1, fw: 1, strides: 2, pad: 'same' },
+  { batch: 3, inH: 7, inW: 9, inC: 3, outC: 5, fh: 1, fw: 1, strides: 2, pad: 'same' },
+  { batch: 1, inH: 9, inW: 11, inC: 3, outC: 5, fh: 5, fw: 5, strides: 1, pad: 'same' },
+  { batch: 3, inH: 12, inW: 11, inC: 1, outC: 3, fh: 5, fw: 5, strides: 2, pad: 'same' },
+  ...INPUT_EDGE_CASES,
+];
 
-async function on(backend: 'wasm' | 'cpu', f: () => tf.Tensor): Promise<Float32Array> {
-  await tf.setBackend(backend);
-  return tf.tidy(() => f().dataSync() as Float32Array).slice();
-}
+const findCase = (strides: Case['strides'], fh: number, inC: number): Case =>
+  INPUT_CASES.find((c) => JSON.stringify(c.strides) === JSON.stringify(strides) && c.fh === fh && c.inC === inC && !c.dilations)!;
+const INPUT_NCHW_CASES = [findCase(1, 3, 32), findCase(2, 3, 5), findCase(2, 1, 3), CASES[9]!, CASES[12]!];
+
+const on = makeOn('wasm');
 
 function wasmHeapBytes(): number {
   // The emscripten module typings are not shipped with the package; HEAPU8 is there at run time.
   return ((tf.findBackend('wasm') as BackendWasm).wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.length;
-}
-
-/** tfjs-core's conv2DBackpropFilter op is not exported: call its kernel as the op would. */
-function conv2dBackpropFilter(
-  x: tf.Tensor4D,
-  dy: tf.Tensor4D,
-  filterShape: Shape4,
-  strides: number | [number, number],
-  pad: Pad,
-  dataFormat: 'NHWC' | 'NCHW' = 'NHWC',
-  dilations?: number,
-): tf.Tensor4D {
-  const attrs = { strides, pad, dataFormat, filterShape, ...(dilations === undefined ? {} : { dilations }) };
-  return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-}
-
-function caseName(c: Case): string {
-  return `x[${c.batch},${c.inH},${c.inW},${c.inC}] f${c.fh}x${c.fw}x${c.outC} s${JSON.stringify(c.strides)} pad ${JSON.stringify(c.pad)} d${c.dilations ?? 1}`;
-}
-
-function outShape(c: Case, dataFormat: 'NHWC' | 'NCHW' = 'NHWC'): Shape4 {
-  const xShape: Shape4 = dataFormat === 'NHWC' ? [c.batch, c.inH, c.inW, c.inC] : [c.batch, c.inC, c.inH, c.inW];
-  const info = tf.backend_util.computeConv2DInfo(
-    xShape,
-    [c.fh, c.fw, c.inC, c.outC],
-    c.strides,
-    c.dilations ?? 1,
-    c.pad,
-    c.dimRoundingMode,
-    false,
-    tf.backend_util.convertConv2DDataFormat(dataFormat),
-  );
-  return info.outShape;
 }
 
 /** Defines every test of this file; `native` says which kernels must be in place. */
@@ -159,238 +128,64 @@ describe('wasm kernel registration', () => {
   });
 });
 
-describe('Conv2DBackpropFilter on wasm matches cpu', () => {
-  for (const [i, c] of CASES.entries()) {
-    it(caseName(c), async () => {
-      const xShape: Shape4 = [c.batch, c.inH, c.inW, c.inC];
-      const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
-      const dyShape = outShape(c);
-      const xData = randomData(tf.util.sizeFromShape(xShape), 1000 + i);
-      const wData = randomData(tf.util.sizeFromShape(filterShape), 2000 + i);
-      const dyData = randomData(tf.util.sizeFromShape(dyShape), 3000 + i);
-      const dilations = c.dilations ?? 1;
-
-      if (dilations === 1) {
-        // Through autodiff, as training reaches it...
-        if (!c.directOnly) {
-          const viaGrad = () => {
-            const x = tf.tensor4d(xData, xShape);
-            const dy = tf.tensor4d(dyData, dyShape);
-            const g = tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, w as tf.Tensor4D, c.strides, c.pad), dy)));
-            return g(tf.tensor4d(wData, filterShape));
-          };
-          expectClose(await on('wasm', viaGrad), await on('cpu', viaGrad), 'tf.grad');
-        }
-        // ...and through the kernel directly.
-        const direct = () =>
-          conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), filterShape, c.strides, c.pad);
-        expectClose(await on('wasm', direct), await on('cpu', direct), 'tf.conv2DBackpropFilter');
-        return;
-      }
-
-      const actual = await on('wasm', () =>
-        conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), filterShape, c.strides, c.pad, 'NHWC', dilations),
+convGradChecks({
+  backend: 'wasm',
+  filterCases: CASES,
+  filterNchwCases: [CASES[3]!, CASES[9]!, CASES[11]!],
+  inputCases: INPUT_CASES,
+  inputNchwCases: INPUT_NCHW_CASES,
+  filterAfterNchw: () => {
+    it('accumulates across im2col chunks (batch larger than one 32 MiB chunk)', async () => {
+      // K = 5*5*32 = 800 rows, 64*64 = 4096 columns per image: 2 images per chunk, so 3 images take
+      // two GEMMs whose results are summed. The filter gradient is a sum over images, so the
+      // reference is the sum of single-image calls (one chunk each, and those are checked against
+      // cpu above); the cpu kernel itself would take ~40 s here.
+      const xShape: Shape4 = [3, 64, 64, 32];
+      const filterShape: Shape4 = [5, 5, 32, 8];
+      const dyShape: Shape4 = [3, 64, 64, 8];
+      const x = tf.tensor4d(randomData(tf.util.sizeFromShape(xShape), 21), xShape);
+      const dy = tf.tensor4d(randomData(tf.util.sizeFromShape(dyShape), 22), dyShape);
+      const chunked = await on('wasm', () => conv2dBackpropFilter(x, dy, filterShape, 1, 'same'));
+      const perImage = await on('wasm', () =>
+        tf.addN([0, 1, 2].map((n) => conv2dBackpropFilter(tf.slice(x, n, 1), tf.slice(dy, n, 1), filterShape, 1, 'same'))),
       );
-      // A filter dilated by d is a dense filter of size (f-1)*d+1 that is zero off the d-grid, so
-      // its gradient is the dense filter's gradient sampled on that grid.
-      const dense: Shape4 = [(c.fh - 1) * dilations + 1, (c.fw - 1) * dilations + 1, c.inC, c.outC];
-      const expected = await on('cpu', () => {
-        const full = conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), dense, c.strides, c.pad);
-        return tf.stridedSlice(full, [0, 0, 0, 0], dense, [dilations, dilations, 1, 1]);
+      expectClose(chunked, perImage, 'chunked');
+      tf.dispose([x, dy]);
+    });
+  },
+  inputAfterNchw: () => {
+    // Batch chunking only starts at ~32 MiB of intermediates; a lowered limit exercises it here.
+    // Limit 1 gives one image per chunk; 10_000 gives two for the first case (~4.7k floats per image:
+    // dy copy, sub-convolution output, indirection), so chunks of 2 and 1.
+    const CHUNK_CASES: [Case, 'NHWC' | 'NCHW', number][] = [
+      [findCase(1, 3, 32), 'NHWC', 1],
+      [findCase(1, 3, 32), 'NHWC', 10_000],
+      [findCase(2, 3, 5), 'NHWC', 1],
+      [findCase(2, 3, 5), 'NCHW', 1],
+      [CASES[15]!, 'NHWC', 1],
+    ];
+    for (const [c, dataFormat, limit] of CHUNK_CASES) {
+      it(`chunked (limit ${limit}) ${dataFormat} ${caseName(c)}`, async () => {
+        const xShape: Shape4 = dataFormat === 'NHWC' ? [c.batch, c.inH, c.inW, c.inC] : [c.batch, c.inC, c.inH, c.inW];
+        const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
+        const dyShape = outShape(c, dataFormat);
+        const wData = randomData(tf.util.sizeFromShape(filterShape), 15);
+        const dyData = randomData(tf.util.sizeFromShape(dyShape), 16);
+        const dilations = c.dilations ?? 1;
+        const attrs = { inputShape: xShape, strides: c.strides, pad: c.pad, dataFormat, dimRoundingMode: c.dimRoundingMode, dilations };
+        const actual = await on('wasm', () => {
+          const inputs = { dy: tf.tensor4d(dyData, dyShape), filter: tf.tensor4d(wData, filterShape) };
+          const out = conv2dBackpropInputWasm({ inputs, backend: tf.backend(), attrs: attrs as unknown as tf.NamedAttrMap }, limit);
+          return tf.engine().makeTensorFromTensorInfo(out);
+        });
+        const ref = denseFilter(wData, c, dilations);
+        const expected = await on('cpu', () =>
+          conv2dBackpropInput(tf.tensor4d(dyData, dyShape), tf.tensor4d(ref.data, ref.shape), xShape, c, dataFormat),
+        );
+        expectClose(actual, expected, 'chunked');
       });
-      expectClose(actual, expected, 'dilated runKernel');
-    });
-  }
-
-  for (const c of [CASES[3]!, CASES[9]!, CASES[11]!]) {
-    it(`NCHW ${caseName(c)}`, async () => {
-      const xShape: Shape4 = [c.batch, c.inC, c.inH, c.inW];
-      const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
-      const dyShape = outShape(c, 'NCHW');
-      const xData = randomData(tf.util.sizeFromShape(xShape), 11);
-      const dyData = randomData(tf.util.sizeFromShape(dyShape), 12);
-      const direct = () =>
-        conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), filterShape, c.strides, c.pad, 'NCHW');
-      expectClose(await on('wasm', direct), await on('cpu', direct), 'NCHW');
-    });
-  }
-
-  it('accumulates across im2col chunks (batch larger than one 32 MiB chunk)', async () => {
-    // K = 5*5*32 = 800 rows, 64*64 = 4096 columns per image: 2 images per chunk, so 3 images take
-    // two GEMMs whose results are summed. The filter gradient is a sum over images, so the
-    // reference is the sum of single-image calls (one chunk each, and those are checked against
-    // cpu above); the cpu kernel itself would take ~40 s here.
-    const xShape: Shape4 = [3, 64, 64, 32];
-    const filterShape: Shape4 = [5, 5, 32, 8];
-    const dyShape: Shape4 = [3, 64, 64, 8];
-    const x = tf.tensor4d(randomData(tf.util.sizeFromShape(xShape), 21), xShape);
-    const dy = tf.tensor4d(randomData(tf.util.sizeFromShape(dyShape), 22), dyShape);
-    const chunked = await on('wasm', () => conv2dBackpropFilter(x, dy, filterShape, 1, 'same'));
-    const perImage = await on('wasm', () =>
-      tf.addN([0, 1, 2].map((n) => conv2dBackpropFilter(tf.slice(x, n, 1), tf.slice(dy, n, 1), filterShape, 1, 'same'))),
-    );
-    expectClose(chunked, perImage, 'chunked');
-    tf.dispose([x, dy]);
-  });
-
-  it('rejects a dy whose shape does not match the convolution', async () => {
-    await tf.setBackend('wasm');
-    const x = tf.zeros([1, 6, 6, 2]);
-    const dy = tf.zeros([1, 5, 5, 3]);
-    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 2, 3] };
-    expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap)).toThrow(
-      /dy has shape \[1,5,5,3\]/,
-    );
-    tf.dispose([x, dy]);
-  });
-});
-
-// Input-gradient cases on top of CASES (which all apply to it as well): the shapes our models use
-// (32 channels, stride-2 'same' on even and odd inputs, 1x1 stride-2 shortcuts), 5x5 filters, taps
-// that reach only some input positions (2x2 stride 3: the rest must be 0), paddings larger than
-// the filter (the sub-convolutions would need negative padding), dimRoundingMode, and strides
-// combined with dilations (taps of one residue class then sit dilation/gcd apart).
-const INPUT_CASES: Case[] = [
-  ...CASES,
-  { batch: 3, inH: 8, inW: 8, inC: 32, outC: 32, fh: 3, fw: 3, strides: 1, pad: 'same' },
-  { batch: 1, inH: 9, inW: 9, inC: 32, outC: 16, fh: 3, fw: 3, strides: 2, pad: 'same' },
-  { batch: 3, inH: 10, inW: 10, inC: 5, outC: 32, fh: 3, fw: 3, strides: 2, pad: 'same' },
-  { batch: 2, inH: 8, inW: 8, inC: 32, outC: 16, fh: 1, fw: 1, strides: 2, pad: 'same' },
-  { batch: 3, inH: 7, inW: 9, inC: 3, outC: 5, fh: 1, fw: 1, strides: 2, pad: 'same' },
-  { batch: 1, inH: 9, inW: 11, inC: 3, outC: 5, fh: 5, fw: 5, strides: 1, pad: 'same' },
-  { batch: 3, inH: 12, inW: 11, inC: 1, outC: 3, fh: 5, fw: 5, strides: 2, pad: 'same' },
-  { batch: 2, inH: 9, inW: 10, inC: 3, outC: 2, fh: 2, fw: 2, strides: 3, pad: 'valid' },
-  { batch: 2, inH: 5, inW: 6, inC: 3, outC: 4, fh: 3, fw: 3, strides: 1, pad: [[0, 0], [3, 0], [0, 4], [0, 0]] },
-  { batch: 2, inH: 7, inW: 6, inC: 5, outC: 3, fh: 3, fw: 3, strides: 2, pad: [[0, 0], [4, 1], [2, 3], [0, 0]] },
-  { batch: 1, inH: 10, inW: 10, inC: 3, outC: 2, fh: 3, fw: 3, strides: 2, pad: 1, dimRoundingMode: 'floor' },
-  // With 'ceil'/'round' the last output row reads past the padded input; wasm's forward Conv2D
-  // (XNNPACK) sizes its output without the rounding mode, so only the kernel call is compared.
-  { batch: 2, inH: 8, inW: 8, inC: 3, outC: 2, fh: 3, fw: 3, strides: 2, pad: 0, dimRoundingMode: 'ceil', directOnly: true },
-  { batch: 1, inH: 9, inW: 9, inC: 3, outC: 2, fh: 2, fw: 2, strides: 2, pad: 1, dimRoundingMode: 'round', directOnly: true },
-  { batch: 2, inH: 13, inW: 11, inC: 3, outC: 2, fh: 5, fw: 3, strides: 3, pad: 'same', dilations: 2 },
-  { batch: 1, inH: 12, inW: 12, inC: 2, outC: 3, fh: 3, fw: 3, strides: 2, pad: 'valid', dilations: 3 },
-];
-
-/** tfjs-core's conv2DBackpropInput op is not exported: call its kernel as the op would. */
-function conv2dBackpropInput(
-  dy: tf.Tensor4D,
-  filter: tf.Tensor4D,
-  inputShape: Shape4,
-  c: Case,
-  dataFormat: 'NHWC' | 'NCHW' = 'NHWC',
-  dilations = 1,
-): tf.Tensor4D {
-  const attrs = { inputShape, strides: c.strides, pad: c.pad, dataFormat, dimRoundingMode: c.dimRoundingMode, dilations };
-  return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-}
-
-/** A filter dilated by d as the dense filter of size (f-1)*d+1 that is zero off the d-grid. */
-function denseFilter(data: Float32Array, c: Case, d: number): { data: Float32Array; shape: Shape4 } {
-  const shape: Shape4 = [(c.fh - 1) * d + 1, (c.fw - 1) * d + 1, c.inC, c.outC];
-  const dense = new Float32Array(tf.util.sizeFromShape(shape));
-  const tap = c.inC * c.outC;
-  for (let ky = 0; ky < c.fh; ky++) {
-    for (let kx = 0; kx < c.fw; kx++) {
-      dense.set(data.subarray((ky * c.fw + kx) * tap, (ky * c.fw + kx + 1) * tap), (ky * d * shape[1] + kx * d) * tap);
     }
-  }
-  return { data: dense, shape };
-}
-
-describe('Conv2DBackpropInput on wasm matches cpu', () => {
-  for (const [i, c] of INPUT_CASES.entries()) {
-    it(caseName(c) + (c.dimRoundingMode ? ` ${c.dimRoundingMode}` : ''), async () => {
-      const xShape: Shape4 = [c.batch, c.inH, c.inW, c.inC];
-      const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
-      const dyShape = outShape(c);
-      const xData = randomData(tf.util.sizeFromShape(xShape), 4000 + i);
-      const wData = randomData(tf.util.sizeFromShape(filterShape), 5000 + i);
-      const dyData = randomData(tf.util.sizeFromShape(dyShape), 6000 + i);
-      const dilations = c.dilations ?? 1;
-
-      // Through autodiff, as training reaches it (tf.conv2d rejects dilations > 1 with a gradient)...
-      if (dilations === 1 && !c.directOnly) {
-        const viaGrad = () => {
-          const w = tf.tensor4d(wData, filterShape);
-          const dy = tf.tensor4d(dyData, dyShape);
-          const g = tf.grad((x: tf.Tensor) =>
-            tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, w, c.strides, c.pad, 'NHWC', 1, c.dimRoundingMode), dy)),
-          );
-          return g(tf.tensor4d(xData, xShape));
-        };
-        expectClose(await on('wasm', viaGrad), await on('cpu', viaGrad), 'tf.grad');
-      }
-      // ...and through the kernel directly. The cpu kernel ignores dilations, so for those the
-      // reference is the cpu kernel on the equivalent zero-stuffed dense filter.
-      const actual = await on('wasm', () =>
-        conv2dBackpropInput(tf.tensor4d(dyData, dyShape), tf.tensor4d(wData, filterShape), xShape, c, 'NHWC', dilations),
-      );
-      const ref = denseFilter(wData, c, dilations);
-      const expected = await on('cpu', () =>
-        conv2dBackpropInput(tf.tensor4d(dyData, dyShape), tf.tensor4d(ref.data, ref.shape), xShape, c),
-      );
-      expectClose(actual, expected, 'runKernel');
-    });
-  }
-
-  const findCase = (strides: Case['strides'], fh: number, inC: number): Case =>
-    INPUT_CASES.find((c) => JSON.stringify(c.strides) === JSON.stringify(strides) && c.fh === fh && c.inC === inC && !c.dilations)!;
-  const NCHW_CASES = [findCase(1, 3, 32), findCase(2, 3, 5), findCase(2, 1, 3), CASES[9]!, CASES[12]!];
-
-  for (const c of NCHW_CASES) {
-    it(`NCHW ${caseName(c)}`, async () => {
-      const xShape: Shape4 = [c.batch, c.inC, c.inH, c.inW];
-      const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
-      const dyShape = outShape(c, 'NCHW');
-      const wData = randomData(tf.util.sizeFromShape(filterShape), 13);
-      const dyData = randomData(tf.util.sizeFromShape(dyShape), 14);
-      const direct = () => conv2dBackpropInput(tf.tensor4d(dyData, dyShape), tf.tensor4d(wData, filterShape), xShape, c, 'NCHW');
-      expectClose(await on('wasm', direct), await on('cpu', direct), 'NCHW');
-    });
-  }
-
-  // Batch chunking only starts at ~32 MiB of intermediates; a lowered limit exercises it here.
-  // Limit 1 gives one image per chunk; 10_000 gives two for the first case (~4.7k floats per image:
-  // dy copy, sub-convolution output, indirection), so chunks of 2 and 1.
-  const CHUNK_CASES: [Case, 'NHWC' | 'NCHW', number][] = [
-    [findCase(1, 3, 32), 'NHWC', 1],
-    [findCase(1, 3, 32), 'NHWC', 10_000],
-    [findCase(2, 3, 5), 'NHWC', 1],
-    [findCase(2, 3, 5), 'NCHW', 1],
-    [CASES[15]!, 'NHWC', 1],
-  ];
-  for (const [c, dataFormat, limit] of CHUNK_CASES) {
-    it(`chunked (limit ${limit}) ${dataFormat} ${caseName(c)}`, async () => {
-      const xShape: Shape4 = dataFormat === 'NHWC' ? [c.batch, c.inH, c.inW, c.inC] : [c.batch, c.inC, c.inH, c.inW];
-      const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
-      const dyShape = outShape(c, dataFormat);
-      const wData = randomData(tf.util.sizeFromShape(filterShape), 15);
-      const dyData = randomData(tf.util.sizeFromShape(dyShape), 16);
-      const dilations = c.dilations ?? 1;
-      const attrs = { inputShape: xShape, strides: c.strides, pad: c.pad, dataFormat, dimRoundingMode: c.dimRoundingMode, dilations };
-      const actual = await on('wasm', () => {
-        const inputs = { dy: tf.tensor4d(dyData, dyShape), filter: tf.tensor4d(wData, filterShape) };
-        const out = conv2dBackpropInputWasm({ inputs, backend: tf.backend(), attrs: attrs as unknown as tf.NamedAttrMap }, limit);
-        return tf.engine().makeTensorFromTensorInfo(out);
-      });
-      const ref = denseFilter(wData, c, dilations);
-      const expected = await on('cpu', () =>
-        conv2dBackpropInput(tf.tensor4d(dyData, dyShape), tf.tensor4d(ref.data, ref.shape), xShape, c, dataFormat),
-      );
-      expectClose(actual, expected, 'chunked');
-    });
-  }
-
-  it('rejects a dy whose shape does not match the convolution', async () => {
-    await tf.setBackend('wasm');
-    const dy = tf.zeros([1, 5, 5, 3]);
-    const filter = tf.zeros([3, 3, 2, 3]);
-    const attrs = { inputShape: [1, 6, 6, 2], strides: 1, pad: 'same', dataFormat: 'NHWC' };
-    expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs as unknown as tf.NamedAttrMap)).toThrow(
-      /dy has shape \[1,5,5,3\]/,
-    );
-    tf.dispose([dy, filter]);
-  });
+  },
 });
 
 describe('training step on wasm matches cpu', () => {

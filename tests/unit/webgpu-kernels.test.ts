@@ -20,10 +20,18 @@ import { registerGradients } from '../../src/trainer/tf/gradients';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { conv2dBackpropFilterWebgpu, planFilterGrad } from '../../src/trainer/webgpu/kernels/conv2d-backprop-filter';
 import { isOurWebgpuKernel, registerWebgpuKernels } from '../../src/trainer/webgpu/kernels/index';
-import { CASES, expectClose, randomData } from './kernel-suite';
-
-type Case = (typeof CASES)[number];
-type Shape4 = [number, number, number, number];
+import {
+  type Case,
+  type Shape4,
+  conv2dBackpropInput,
+  convGradChecks,
+  expectClose,
+  filterGradFor,
+  makeOn,
+  outShape,
+  randomData,
+} from '../helpers/conv-grad-checks';
+import { CASES, INPUT_EDGE_CASES } from './kernel-suite';
 
 const required = process.env.TRICKBENCH_REQUIRE_WEBGPU === '1';
 registerGradients();
@@ -49,49 +57,9 @@ describe('WebGPU adapter', () => {
   }
 });
 
-/** f's result on `backend`, read back asynchronously; intermediates disposed. */
-async function on(backend: 'webgpu' | 'cpu', f: () => tf.Tensor): Promise<Float32Array> {
-  await tf.setBackend(backend);
-  const t = tf.tidy(f);
-  const data = (await t.data()) as Float32Array;
-  t.dispose();
-  return data;
-}
-
-function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: Shape4, c: Case, dataFormat: 'NHWC' | 'NCHW' = 'NHWC', dilations = 1): tf.Tensor4D {
-  const attrs = { strides: c.strides, pad: c.pad, dataFormat, dimRoundingMode: c.dimRoundingMode, filterShape, dilations };
-  return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-}
-
-function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: Shape4, c: Case, dataFormat: 'NHWC' | 'NCHW' = 'NHWC', dilations = 1): tf.Tensor4D {
-  const attrs = { inputShape, strides: c.strides, pad: c.pad, dataFormat, dimRoundingMode: c.dimRoundingMode, dilations };
-  return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-}
-
-function outShape(c: Case, dataFormat: 'NHWC' | 'NCHW' = 'NHWC'): Shape4 {
-  const xShape: Shape4 = dataFormat === 'NHWC' ? [c.batch, c.inH, c.inW, c.inC] : [c.batch, c.inC, c.inH, c.inW];
-  return tf.backend_util.computeConv2DInfo(
-    xShape, [c.fh, c.fw, c.inC, c.outC], c.strides, c.dilations ?? 1, c.pad, c.dimRoundingMode, false,
-    tf.backend_util.convertConv2DDataFormat(dataFormat),
-  ).outShape;
-}
-
-function caseName(c: Case): string {
-  return `x[${c.batch},${c.inH},${c.inW},${c.inC}] f${c.fh}x${c.fw}x${c.outC} s${JSON.stringify(c.strides)} pad ${JSON.stringify(c.pad)} d${c.dilations ?? 1}${c.dimRoundingMode ? ` ${c.dimRoundingMode}` : ''}`;
-}
-
-/** A filter dilated by d as the dense filter of size (f-1)*d+1 that is zero off the d-grid. */
-function denseFilter(data: Float32Array, c: Case, d: number): { data: Float32Array; shape: Shape4 } {
-  const shape: Shape4 = [(c.fh - 1) * d + 1, (c.fw - 1) * d + 1, c.inC, c.outC];
-  const dense = new Float32Array(tf.util.sizeFromShape(shape));
-  const tap = c.inC * c.outC;
-  for (let ky = 0; ky < c.fh; ky++) {
-    for (let kx = 0; kx < c.fw; kx++) {
-      dense.set(data.subarray((ky * c.fw + kx) * tap, (ky * c.fw + kx + 1) * tap), (ky * d * shape[1] + kx * d) * tap);
-    }
-  }
-  return { data: dense, shape };
-}
+const on = makeOn('webgpu');
+// The Conv2DBackpropFilter kernel call with the case's dimRoundingMode and dilations (1 unless given).
+const conv2dBackpropFilter = filterGradFor('webgpu');
 
 // The shapes our models train with: ResNet-20's 32x32x16 -> 16 3x3 blocks, its stride-2 stage
 // transitions and 1x1 stride-2 projections (even and odd inputs), the 3-channel first layer, the
@@ -112,18 +80,11 @@ const MODEL_CASES: Case[] = [
   { batch: 3, inH: 12, inW: 10, inC: 72, outC: 24, fh: 3, fw: 3, strides: 2, pad: 'valid' },
 ];
 
-// Input-gradient cases on top of CASES (as the wasm suite has): taps reaching only some pixels
-// (2x2 stride 3: the rest must be 0), paddings larger than the filter, rounding modes, strides
-// combined with dilations (taps of one residue class then sit dilation/gcd apart).
+// Input-gradient cases on top of CASES: the wasm suite's INPUT_EDGE_CASES (taps reaching only some
+// pixels, paddings larger than the filter, rounding modes, strides combined with dilations), and a
+// 1x1 input.
 const INPUT_EXTRA: Case[] = [
-  { batch: 2, inH: 9, inW: 10, inC: 3, outC: 2, fh: 2, fw: 2, strides: 3, pad: 'valid' },
-  { batch: 2, inH: 5, inW: 6, inC: 3, outC: 4, fh: 3, fw: 3, strides: 1, pad: [[0, 0], [3, 0], [0, 4], [0, 0]] },
-  { batch: 2, inH: 7, inW: 6, inC: 5, outC: 3, fh: 3, fw: 3, strides: 2, pad: [[0, 0], [4, 1], [2, 3], [0, 0]] },
-  { batch: 1, inH: 10, inW: 10, inC: 3, outC: 2, fh: 3, fw: 3, strides: 2, pad: 1, dimRoundingMode: 'floor' },
-  { batch: 2, inH: 8, inW: 8, inC: 3, outC: 2, fh: 3, fw: 3, strides: 2, pad: 0, dimRoundingMode: 'ceil', directOnly: true },
-  { batch: 1, inH: 9, inW: 9, inC: 3, outC: 2, fh: 2, fw: 2, strides: 2, pad: 1, dimRoundingMode: 'round', directOnly: true },
-  { batch: 2, inH: 13, inW: 11, inC: 3, outC: 2, fh: 5, fw: 3, strides: 3, pad: 'same', dilations: 2 },
-  { batch: 1, inH: 12, inW: 12, inC: 2, outC: 3, fh: 3, fw: 3, strides: 2, pad: 'valid', dilations: 3 },
+  ...INPUT_EDGE_CASES,
   { batch: 1, inH: 1, inW: 1, inC: 4, outC: 4, fh: 1, fw: 1, strides: 2, pad: 'valid' },
 ];
 
@@ -153,129 +114,32 @@ describe.skipIf(unavailable !== null)('webgpu kernels', () => {
     });
   });
 
-  describe('Conv2DBackpropFilter matches cpu', () => {
-    for (const [i, c] of [...CASES, ...MODEL_CASES].entries()) {
-      it(caseName(c), async () => {
+  convGradChecks({
+    backend: 'webgpu',
+    filterCases: [...CASES, ...MODEL_CASES],
+    filterNchwCases: [CASES[3]!, CASES[9]!, MODEL_CASES[2]!],
+    inputCases: [...CASES, ...INPUT_EXTRA, ...MODEL_CASES],
+    inputNchwCases: [CASES[3]!, CASES[9]!, MODEL_CASES[4]!],
+    filterAfterCases: () => {
+      it('gives the same result for any number of K-chunks (1: no reduce pass; 7: ragged last chunk)', async () => {
+        const c = MODEL_CASES[2]!;
         const xShape: Shape4 = [c.batch, c.inH, c.inW, c.inC];
         const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
         const dyShape = outShape(c);
-        const xData = randomData(tf.util.sizeFromShape(xShape), 1000 + i);
-        const wData = randomData(tf.util.sizeFromShape(filterShape), 2000 + i);
-        const dyData = randomData(tf.util.sizeFromShape(dyShape), 3000 + i);
-        const d = c.dilations ?? 1;
-        if (d === 1) {
-          if (!c.directOnly) {
-            // Through autodiff, as training reaches it...
-            const viaGrad = () => {
-              const x = tf.tensor4d(xData, xShape);
-              const dy = tf.tensor4d(dyData, dyShape);
-              return tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, w as tf.Tensor4D, c.strides, c.pad, 'NHWC', 1, c.dimRoundingMode), dy)))(tf.tensor4d(wData, filterShape));
-            };
-            expectClose(await on('webgpu', viaGrad), await on('cpu', viaGrad), 'tf.grad');
-          }
-          // ...and through the kernel directly.
-          const direct = () => conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), filterShape, c);
-          expectClose(await on('webgpu', direct), await on('cpu', direct), 'runKernel');
-          return;
+        const xData = randomData(tf.util.sizeFromShape(xShape), 7);
+        const dyData = randomData(tf.util.sizeFromShape(dyShape), 8);
+        const expected = await on('cpu', () => conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), filterShape, c));
+        const K = c.batch * dyShape[1] * dyShape[2];
+        expect(planFilterGrad(3 * 3 * 16, 32, K).splits).toBeGreaterThan(1); // the default path reduces
+        for (const splits of [1, 7, 64]) {
+          const actual = await on('webgpu', () => {
+            const args = { inputs: { x: tf.tensor4d(xData, xShape), dy: tf.tensor4d(dyData, dyShape) }, backend: tf.backend() as WebGPUBackend, attrs: { strides: c.strides, pad: c.pad, filterShape } };
+            return tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilterWebgpu(args as unknown as Parameters<typeof conv2dBackpropFilterWebgpu>[0], splits)!);
+          });
+          expectClose(actual, expected, `${splits} splits`);
         }
-        // Dilated (tf.conv2d's gradient rejects dilations > 1; cpu's kernel ignores them): the
-        // gradient of the equivalent zero-stuffed dense filter, sampled on the dilation grid.
-        const actual = await on('webgpu', () => conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), filterShape, c, 'NHWC', d));
-        const dense: Shape4 = [(c.fh - 1) * d + 1, (c.fw - 1) * d + 1, c.inC, c.outC];
-        const expected = await on('cpu', () =>
-          tf.stridedSlice(conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), dense, c), [0, 0, 0, 0], dense, [d, d, 1, 1]),
-        );
-        expectClose(actual, expected, 'dilated runKernel');
       });
-    }
-
-    it('gives the same result for any number of K-chunks (1: no reduce pass; 7: ragged last chunk)', async () => {
-      const c = MODEL_CASES[2]!;
-      const xShape: Shape4 = [c.batch, c.inH, c.inW, c.inC];
-      const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
-      const dyShape = outShape(c);
-      const xData = randomData(tf.util.sizeFromShape(xShape), 7);
-      const dyData = randomData(tf.util.sizeFromShape(dyShape), 8);
-      const expected = await on('cpu', () => conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), filterShape, c));
-      const K = c.batch * dyShape[1] * dyShape[2];
-      expect(planFilterGrad(3 * 3 * 16, 32, K).splits).toBeGreaterThan(1); // the default path reduces
-      for (const splits of [1, 7, 64]) {
-        const actual = await on('webgpu', () => {
-          const args = { inputs: { x: tf.tensor4d(xData, xShape), dy: tf.tensor4d(dyData, dyShape) }, backend: tf.backend() as WebGPUBackend, attrs: { strides: c.strides, pad: c.pad, filterShape } };
-          return tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilterWebgpu(args as unknown as Parameters<typeof conv2dBackpropFilterWebgpu>[0], splits)!);
-        });
-        expectClose(actual, expected, `${splits} splits`);
-      }
-    });
-
-    for (const c of [CASES[3]!, CASES[9]!, MODEL_CASES[2]!]) {
-      it(`NCHW falls back to tfjs-webgpu's kernel: ${caseName(c)}`, async () => {
-        const xShape: Shape4 = [c.batch, c.inC, c.inH, c.inW];
-        const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
-        const dyShape = outShape(c, 'NCHW');
-        const xData = randomData(tf.util.sizeFromShape(xShape), 11);
-        const dyData = randomData(tf.util.sizeFromShape(dyShape), 12);
-        const direct = () => conv2dBackpropFilter(tf.tensor4d(xData, xShape), tf.tensor4d(dyData, dyShape), filterShape, c, 'NCHW');
-        expectClose(await on('webgpu', direct), await on('cpu', direct), 'NCHW');
-      });
-    }
-
-    it('rejects a dy whose shape does not match the convolution', async () => {
-      await tf.setBackend('webgpu');
-      const x = tf.zeros([1, 6, 6, 2]);
-      const dy = tf.zeros([1, 5, 5, 3]);
-      const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 2, 3] };
-      expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap)).toThrow(/dy has shape \[1,5,5,3\]/);
-      tf.dispose([x, dy]);
-    });
-  });
-
-  describe('Conv2DBackpropInput matches cpu', () => {
-    for (const [i, c] of [...CASES, ...INPUT_EXTRA, ...MODEL_CASES].entries()) {
-      it(caseName(c), async () => {
-        const xShape: Shape4 = [c.batch, c.inH, c.inW, c.inC];
-        const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
-        const dyShape = outShape(c);
-        const xData = randomData(tf.util.sizeFromShape(xShape), 4000 + i);
-        const wData = randomData(tf.util.sizeFromShape(filterShape), 5000 + i);
-        const dyData = randomData(tf.util.sizeFromShape(dyShape), 6000 + i);
-        const d = c.dilations ?? 1;
-        if (d === 1 && !c.directOnly) {
-          const viaGrad = () => {
-            const w = tf.tensor4d(wData, filterShape);
-            const dy = tf.tensor4d(dyData, dyShape);
-            return tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, w, c.strides, c.pad, 'NHWC', 1, c.dimRoundingMode), dy)))(tf.tensor4d(xData, xShape));
-          };
-          expectClose(await on('webgpu', viaGrad), await on('cpu', viaGrad), 'tf.grad');
-        }
-        // The cpu kernel ignores dilations: its reference is the zero-stuffed dense filter.
-        const actual = await on('webgpu', () => conv2dBackpropInput(tf.tensor4d(dyData, dyShape), tf.tensor4d(wData, filterShape), xShape, c, 'NHWC', d));
-        const ref = denseFilter(wData, c, d);
-        const expected = await on('cpu', () => conv2dBackpropInput(tf.tensor4d(dyData, dyShape), tf.tensor4d(ref.data, ref.shape), xShape, c));
-        expectClose(actual, expected, 'runKernel');
-      });
-    }
-
-    for (const c of [CASES[3]!, CASES[9]!, MODEL_CASES[4]!]) {
-      it(`NCHW falls back to tfjs-webgpu's kernel: ${caseName(c)}`, async () => {
-        const xShape: Shape4 = [c.batch, c.inC, c.inH, c.inW];
-        const filterShape: Shape4 = [c.fh, c.fw, c.inC, c.outC];
-        const dyShape = outShape(c, 'NCHW');
-        const wData = randomData(tf.util.sizeFromShape(filterShape), 13);
-        const dyData = randomData(tf.util.sizeFromShape(dyShape), 14);
-        const direct = () => conv2dBackpropInput(tf.tensor4d(dyData, dyShape), tf.tensor4d(wData, filterShape), xShape, c, 'NCHW');
-        expectClose(await on('webgpu', direct), await on('cpu', direct), 'NCHW');
-      });
-    }
-
-    it('rejects a dy whose shape does not match the convolution', async () => {
-      await tf.setBackend('webgpu');
-      const dy = tf.zeros([1, 5, 5, 3]);
-      const filter = tf.zeros([3, 3, 2, 3]);
-      const attrs = { inputShape: [1, 6, 6, 2], strides: 1, pad: 'same', dataFormat: 'NHWC' };
-      expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs as unknown as tf.NamedAttrMap)).toThrow(/dy has shape \[1,5,5,3\]/);
-      tf.dispose([dy, filter]);
-    });
+    },
   });
 
   describe('BatchMatMul of a few rows by a tall matrix (BatchNorm channel sums) matches cpu', () => {
