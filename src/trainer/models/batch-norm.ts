@@ -11,6 +11,7 @@
 // [1, M] x [M, C] matmuls on XNNPACK.
 import * as tf from '@tensorflow/tfjs-core';
 import { NATIVE_BATCH_NORM, NATIVE_BATCH_NORM_GRAD, nativeConvActive } from '../kernels/native';
+import { batchNormBackwardWebgpu, batchNormForwardWebgpu, batchNormWebgpuApplies } from '../webgpu/kernels/batch-norm';
 
 export const BN_MOMENTUM = 0.1;
 export const BN_EPSILON = 1e-5;
@@ -45,6 +46,7 @@ function inference(x: tf.Tensor, v: BatchNormVariables, o: BatchNormFusion): tf.
 export function batchNorm(x: tf.Tensor, v: BatchNormVariables, training: boolean, o: BatchNormFusion = {}): tf.Tensor {
   if (!training) return inference(x, v, o);
   if (nativeConvActive(tf.getBackend())) return nativeTraining(x, v, o);
+  if (tf.getBackend() === 'webgpu' && batchNormWebgpuApplies(x, o.plus, o.residual)) return webgpuTraining(x, v, o);
   const shape = x.shape;
   const c = shape[shape.length - 1]!;
   const m = x.size / c;
@@ -127,6 +129,41 @@ function nativeTraining(x: tf.Tensor, v: BatchNormVariables, o: BatchNormFusion)
         const grads = [dz, dGamma, dBeta];
         if (plus) grads.push(tf.clone(dz));
         if (residual) grads.push(dRes!);
+        return grads;
+      },
+    };
+  });
+  return op(...inputs);
+}
+
+/** The training op on our WGSL kernels (webgpu/kernels/batch-norm.ts): a chunked reduction and an
+ * elementwise pass each way (plus the small per-channel dispatches); it keeps x (and plus), the
+ * per-channel statistics and, for a ReLU block, y, and recomputes x-hat from them. */
+function webgpuTraining(x: tf.Tensor, v: BatchNormVariables, o: BatchNormFusion): tf.Tensor {
+  const inputs = [x, v.gamma, v.beta, ...(o.plus ? [o.plus] : []), ...(o.residual ? [o.residual] : [])];
+  const relu = o.relu === true;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [xIn, gamma, beta, ...extra] = args as tf.Tensor[];
+    const plus = o.plus ? extra.shift()! : undefined;
+    const residual = o.residual ? extra.shift()! : undefined;
+    const f = batchNormForwardWebgpu(
+      { x: xIn!, gamma: gamma!, beta: beta!, plus, residual, movingMean: v.movingMean, movingVar: v.movingVar },
+      { relu, epsilon: BN_EPSILON, momentum: BN_MOMENTUM },
+    );
+    v.movingMean.assign(f.movingMean);
+    v.movingVar.assign(f.movingVar);
+    save([xIn!, f.stats, ...(plus ? [plus] : []), ...(relu ? [f.y] : [])]);
+    return {
+      value: f.y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sStats, ...rest] = saved as tf.Tensor[];
+        const sPlus = plus ? rest.shift() : undefined;
+        const sy = relu ? rest.shift() : undefined;
+        const g = batchNormBackwardWebgpu({ dy, x: sx!, plus: sPlus, y: sy, stats: sStats! }, { residual: residual !== undefined });
+        const grads = [g.dx, g.dGamma, g.dBeta];
+        if (plus) grads.push(tf.clone(g.dx));
+        if (residual) grads.push(g.dResidual!);
         return grads;
       },
     };
