@@ -1,8 +1,8 @@
 // Our WebGPU training kernels (src/trainer/webgpu/kernels/) checked against tfjs-backend-cpu on
 // identical inputs: Conv2DBackpropFilter (split-K tiled GEMM) and Conv2DBackpropInput (tiled GEMM
 // per stride residue class), through autodiff and through the kernels directly, on the shared
-// kernel cases, model-sized shapes and the fallbacks (NCHW); BatchMatMul of a few rows by a tall
-// matrix (BatchNorm's channel sums, split-K) and its fallbacks; registration and leaks.
+// kernel cases, model-sized shapes and the fallbacks (NCHW); BatchNorm at model size (its own
+// kernels, webgpu/kernels/batch-norm.ts); registration and leaks.
 //
 // Where no WebGPU adapter is available (initBackend('webgpu') rejects: no Dawn, no adapter at all)
 // the file skips with the reason; CI sets TRICKBENCH_REQUIRE_WEBGPU=1 so that there it fails. On a
@@ -98,7 +98,6 @@ describe.skipIf(unavailable !== null)('webgpu kernels', () => {
     it('puts our Conv2DBackpropFilter and Conv2DBackpropInput in front, once', async () => {
       expect(isOurWebgpuKernel('Conv2DBackpropFilter')).toBe(true);
       expect(isOurWebgpuKernel('Conv2DBackpropInput')).toBe(true);
-      expect(isOurWebgpuKernel('BatchMatMul')).toBe(true);
       const before = tf.getKernel('Conv2DBackpropFilter', 'webgpu')?.kernelFunc;
       expect(registerWebgpuKernels()).toEqual([]); // already there: a second call is a no-op
       expect(tf.getKernel('Conv2DBackpropFilter', 'webgpu')?.kernelFunc).toBe(before);
@@ -142,32 +141,7 @@ describe.skipIf(unavailable !== null)('webgpu kernels', () => {
     },
   });
 
-  describe('BatchMatMul of a few rows by a tall matrix (BatchNorm channel sums) matches cpu', () => {
-    // [M, K] x [K, N]: ours where M <= 8 and K >= 4096; the rest checks the fallback.
-    const cases: { name: string; a: number[]; b: number[]; ta?: boolean; ours: boolean }[] = [
-      { name: 'ones[1, 8192] x X[8192, 16] (ResNet-20 stage 1 at batch 8)', a: [1, 8192], b: [8192, 16], ours: true },
-      { name: '[1, 8192] x [8192, 64] (one 64-column block)', a: [1, 8192], b: [8192, 64], ours: true },
-      { name: '[1, 20000] x [20000, 10] (partial column block, ragged last chunk)', a: [1, 20000], b: [20000, 10], ours: true },
-      { name: '[3, 5000] x [5000, 70] (three rows, two column blocks)', a: [3, 5000], b: [5000, 70], ours: true },
-      { name: '[8, 4096] x [4096, 3]', a: [8, 4096], b: [4096, 3], ours: true },
-      { name: 'batch of one: [1, 2, 6000] x [1, 6000, 20]', a: [1, 2, 6000], b: [1, 6000, 20], ours: true },
-      { name: 'fallback: K below 4096', a: [1, 4000], b: [4000, 16], ours: false },
-      { name: 'fallback: 9 rows', a: [9, 4096], b: [4096, 16], ours: false },
-      { name: 'fallback: transposed a', a: [4096, 2], b: [4096, 16], ta: true, ours: false },
-      { name: 'fallback: batch of 2', a: [2, 1, 4096], b: [2, 4096, 8], ours: false },
-    ];
-    for (const [i, c] of cases.entries()) {
-      it(c.name, async () => {
-        const ad = randomData(tf.util.sizeFromShape(c.a), 70 + i);
-        const bd = randomData(tf.util.sizeFromShape(c.b), 80 + i);
-        const f = () => tf.matMul(tf.tensor(ad, c.a), tf.tensor(bd, c.b), c.ta ?? false, false);
-        const cache = () => Object.keys((tf.findBackend('webgpu') as unknown as { pipelineCache: Record<string, unknown> }).pipelineCache);
-        const key = `trickbench_batchMatMulTall_${c.a[c.a.length - 2]}_${c.b[c.b.length - 1]}_${c.b[c.b.length - 2]}_`;
-        expectClose(await on('webgpu', f), await on('cpu', f), c.name);
-        expect(cache().some((k) => k.startsWith(key)), 'our program ran').toBe(c.ours);
-      });
-    }
-
+  describe('BatchNorm at model size (webgpu/kernels/batch-norm.ts) matches cpu', () => {
     it('BatchNorm (training, + residual + ReLU) at model size: output and gradients', async () => {
       const shape: Shape4 = [8, 32, 32, 16]; // m = 8192 rows per channel sum
       const n = tf.util.sizeFromShape(shape);

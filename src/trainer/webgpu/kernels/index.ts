@@ -3,16 +3,13 @@
 //   split-K tiled GEMM (conv2d-backprop-filter.ts).
 // - Conv2DBackpropInput: tfjs-webgpu's default is a naive transposed convolution; ours is a tiled
 //   GEMM per stride residue class (conv2d-backprop-input.ts).
-// - BatchMatMul of a few rows by a tall matrix (our BatchNorm's channel sums): tfjs-webgpu gives
-//   it one workgroup per output; ours splits K (batch-mat-mul.ts).
 // Each keeps the kernel it replaced as the fallback for what it does not handle (NCHW, dtypes).
 // Called after tfjs-backend-webgpu's module has registered its kernels (webgpu/backend.ts).
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
-import { batchMatMulConfig } from './batch-mat-mul';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 
-const FACTORIES: (() => KernelConfig)[] = [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, batchMatMulConfig];
+const FACTORIES: (() => KernelConfig)[] = [conv2dBackpropFilterConfig, conv2dBackpropInputConfig];
 
 /** The kernelFuncs we registered, by kernel name: a second call leaves them (and their fallbacks) alone. */
 const ours = new Map<string, KernelFunc>();
