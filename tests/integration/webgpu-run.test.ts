@@ -2,23 +2,19 @@
 // recorded, checkpoints, evaluation, RePr's and RIFLE's epoch hooks (which read weights back,
 // asynchronously on a GPU), and a run checkpointed on webgpu resumed on wasm.
 //
-// Skipped, with the reason, without a WebGPU adapter; CI sets TRICKBENCH_REQUIRE_WEBGPU=1 and
-// webgpu.test.ts then fails on a missing adapter (this file only skips).
+// Skipped, with the reason, without a WebGPU adapter; CI sets TRICKBENCH_REQUIRE_WEBGPU=1 so that
+// there a missing adapter fails instead.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mustParseRunConfig } from '../../src/shared/config';
 import { runDir } from '../../src/store/paths';
 import { Store } from '../../src/store/store';
-import { initBackend } from '../../src/trainer/backend';
 import { readManifest } from '../../src/trainer/checkpoint';
 import { executeRun } from '../../src/trainer/run';
 import { tmpDataDir } from '../helpers/tmp';
 import { tinyConfig } from '../helpers/trainer';
+import { webgpuGate } from '../helpers/webgpu';
 
-const probe = await initBackend('webgpu').then(
-  () => null,
-  (e: Error) => e.message,
-);
-if (probe) console.warn(`webgpu runs skipped: ${probe}`);
+const probe = (await webgpuGate('the webgpu runs')).reason;
 
 const tmp = tmpDataDir();
 let store: Store;

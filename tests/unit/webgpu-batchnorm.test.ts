@@ -11,37 +11,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/trainer/backend';
 import { crossEntropy } from '../../src/trainer/loss/cross-entropy';
 import { batchNorm, BN_EPSILON, BN_MOMENTUM, type BatchNormFusion } from '../../src/trainer/models/batch-norm';
 import { buildModel } from '../../src/trainer/models/registry';
 import { registerGradients } from '../../src/trainer/tf/gradients';
 import { batchNormBackwardWebgpu, batchNormForwardWebgpu, planBatchNorm } from '../../src/trainer/webgpu/kernels/batch-norm';
+import { expectCloseToScale, webgpuGate } from '../helpers/webgpu';
 import { randomData } from './kernel-suite';
 
-const required = process.env.TRICKBENCH_REQUIRE_WEBGPU === '1';
 registerGradients();
-let unavailable: string | null = null;
-try {
-  await initBackend('webgpu');
-} catch (err) {
-  unavailable = err instanceof Error ? err.message : String(err);
-}
-
-describe('WebGPU adapter', () => {
-  if (required) {
-    it('is available (TRICKBENCH_REQUIRE_WEBGPU=1)', () => {
-      expect(unavailable, 'initBackend("webgpu") rejected').toBeNull();
-    });
-  } else if (unavailable !== null) {
-    console.warn(`webgpu-batchnorm.test.ts: skipped, no WebGPU adapter here (${unavailable})`);
-    it.skip(`no WebGPU adapter here, so the webgpu BatchNorm tests are skipped: ${unavailable}`, () => {});
-  } else {
-    it('is available', () => {
-      expect(unavailable).toBeNull();
-    });
-  }
-});
+const unavailable = (await webgpuGate('the webgpu BatchNorm tests')).reason;
 
 interface Fusion {
   plus?: boolean;
@@ -129,18 +108,7 @@ async function run(backend: 'webgpu' | 'cpu', d: Inputs, f: Fusion): Promise<Map
 // term, the unbiased variance used for normalising, or a mask applied in the wrong place (those
 // are off by 1e-2 or more).
 const TOL = 1e-4;
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, tol = TOL): number {
-  expect(actual.length, what).toBe(expected.length);
-  let scale = 1e-3;
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]!));
-    const d = Math.abs(actual[i]! - expected[i]!);
-    worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
-  }
-  expect(worst / scale, `${what}: max abs error ${worst} at scale ${scale}`).toBeLessThan(tol);
-  return worst / scale;
-}
+const expectClose = (actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, tol = TOL) => expectCloseToScale(actual, expected, what, tol);
 
 const ALL: Fusion[] = [{}, { relu: true }, { plus: true }, { residual: true }, { residual: true, relu: true }, { plus: true, residual: true, relu: true }];
 const CASES: [number[], Fusion[]][] = [

@@ -12,7 +12,6 @@
 // Reads use `await t.data()`: tfjs-webgpu's dataSync needs OffscreenCanvas, absent in Node.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/trainer/backend';
 import { crossEntropy } from '../../src/trainer/loss/cross-entropy';
 import { batchNorm } from '../../src/trainer/models/batch-norm';
 import { buildModel } from '../../src/trainer/models/registry';
@@ -31,31 +30,11 @@ import {
   outShape,
   randomData,
 } from '../helpers/conv-grad-checks';
+import { webgpuGate } from '../helpers/webgpu';
 import { CASES, INPUT_EDGE_CASES } from './kernel-suite';
 
-const required = process.env.TRICKBENCH_REQUIRE_WEBGPU === '1';
 registerGradients();
-let unavailable: string | null = null;
-try {
-  await initBackend('webgpu');
-} catch (err) {
-  unavailable = err instanceof Error ? err.message : String(err);
-}
-
-describe('WebGPU adapter', () => {
-  if (required) {
-    it('is available (TRICKBENCH_REQUIRE_WEBGPU=1)', () => {
-      expect(unavailable, 'initBackend("webgpu") rejected').toBeNull();
-    });
-  } else if (unavailable !== null) {
-    console.warn(`webgpu-kernels.test.ts: skipped, no WebGPU adapter here (${unavailable})`);
-    it.skip(`no WebGPU adapter here, so the webgpu kernel tests are skipped: ${unavailable}`, () => {});
-  } else {
-    it('is available', () => {
-      expect(unavailable).toBeNull();
-    });
-  }
-});
+const unavailable = (await webgpuGate('the webgpu kernel tests')).reason;
 
 const on = makeOn('webgpu');
 // The Conv2DBackpropFilter kernel call with the case's dimRoundingMode and dilations (1 unless given).

@@ -18,20 +18,13 @@ import { makeOptimizer } from '../../src/trainer/optim/optimizers';
 import { registerGradients } from '../../src/trainer/tf/gradients';
 import { readAll } from '../../src/trainer/tf/read';
 import { drawMixup } from '../../src/trainer/tricks/mixup';
+import { expectCloseToScale, webgpuGate } from '../helpers/webgpu';
 import { randomData } from './kernel-suite';
 
 registerGradients();
-const probe = await initBackend('webgpu').then(
-  (b) => ({ ok: true as const, backend: b }),
-  (e: Error) => ({ ok: false as const, reason: e.message }),
-);
-const required = process.env.TRICKBENCH_REQUIRE_WEBGPU === '1';
-if (!probe.ok && !required) console.warn(`webgpu tests skipped: ${probe.reason}`);
+const probe = await webgpuGate('the webgpu model and trick tests');
 
-describe('webgpu adapter', () => {
-  it.runIf(required)('is available (TRICKBENCH_REQUIRE_WEBGPU=1)', () => {
-    expect(probe.ok ? null : probe.reason).toBeNull();
-  });
+describe('webgpu backend', () => {
   it.runIf(probe.ok)('is recorded with its API and feature level; a software one is named as such', () => {
     if (!probe.ok) return;
     const b = probe.backend;
@@ -50,17 +43,7 @@ describe('webgpu adapter', () => {
 // tensors that are all ~0) leaves room for other adapters and still fails on any wrong index,
 // padding, statistic or update rule (those are off by 1e-2 or more).
 const TOL = 1e-4;
-function expectClose(actual: Float32Array, expected: Float32Array, what: string): void {
-  expect(actual.length, what).toBe(expected.length);
-  let scale = 1e-3;
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]!));
-    const d = Math.abs(actual[i]! - expected[i]!);
-    worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
-  }
-  expect(worst / scale, `${what}: max abs error ${worst} at scale ${scale}`).toBeLessThan(TOL);
-}
+const expectClose = (actual: Float32Array, expected: Float32Array, what: string) => expectCloseToScale(actual, expected, what, TOL);
 
 type Shape = [number, number, number];
 const SHAPE: Shape = [8, 8, 3];

@@ -9,32 +9,10 @@
 // state); the variables then take the outputs' data (assign swaps buffers, no copy).
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-// Types only: the module itself is loaded by webgpu/backend.ts.
-import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import { elementwise as elementwiseProgram, type WebGPUBackend, type WebGPUProgram } from './kernels/common';
 
-const WORKGROUP = 128;
-
-function elementwise(key: string, inputs: string[], shape: readonly number[], uniforms: string, body: string): WebGPUProgram {
-  const size = shape.reduce((a, b) => a * b, 1);
-  return {
-    variableNames: inputs,
-    outputShape: [...shape],
-    shaderKey: `trickbench_opt_${key}`,
-    // flat: main(index) gets the global element index; tfjs-webgpu folds a dispatch wider than the
-    // per-dimension limit into y and z.
-    dispatchLayout: { x: shape.map((_, i) => i) },
-    dispatch: [Math.ceil(size / WORKGROUP), 1, 1],
-    workgroupSize: [WORKGROUP, 1, 1],
-    size: true,
-    uniforms,
-    getUserCode: () => `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          ${body}
-        }
-      }`,
-  } as WebGPUProgram;
-}
+const elementwise = (key: string, inputs: string[], shape: readonly number[], uniforms: string, body: string): WebGPUProgram =>
+  elementwiseProgram({ key: `opt_${key}`, inputs, shape, body, uniforms, workgroupSize: 128 });
 
 function run(program: WebGPUProgram, inputs: tf.Tensor[], uniforms: number[]): tf.Tensor {
   const backend = tf.backend() as unknown as WebGPUBackend;

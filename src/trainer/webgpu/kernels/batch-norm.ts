@@ -37,7 +37,7 @@
 // channels); models/batch-norm.ts uses the tf-op path for anything else.
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { MAX_DISPATCH, program, type WebGPUBackend, type WebGPUProgram } from './common';
+import { elementwise as elementwiseProgram, MAX_DISPATCH, program, type WebGPUBackend, type WebGPUProgram } from './common';
 
 /** Invocations of a reduction workgroup (columns x row lanes) and of an elementwise one. */
 const WG = 256;
@@ -251,26 +251,9 @@ fn main() {
 `;
 }
 
-/** An elementwise program over `shape` (tfjs-webgpu's flat dispatch: main gets the element index). */
-function elementwise(key: string, inputs: string[], shape: readonly number[], body: string, uniforms?: string): WebGPUProgram {
-  const size = shape.reduce((a, b) => a * b, 1);
-  return {
-    variableNames: inputs,
-    outputShape: [...shape],
-    shaderKey: `trickbench_bn_${key}`,
-    dispatchLayout: { x: shape.map((_, i) => i) },
-    dispatch: [Math.ceil(size / WG), 1, 1],
-    workgroupSize: [WG, 1, 1],
-    size: true,
-    ...(uniforms ? { uniforms } : {}),
-    getUserCode: () => `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          ${body}
-        }
-      }`,
-  } as WebGPUProgram;
-}
+/** An elementwise program of BatchNorm's over `shape` (common.ts's, at our workgroup size). */
+const elementwise = (key: string, inputs: string[], shape: readonly number[], body: string, uniforms?: string): WebGPUProgram =>
+  elementwiseProgram({ key: `bn_${key}`, inputs, shape, body, uniforms, workgroupSize: WG });
 
 function backendOf(): WebGPUBackend {
   return tf.backend() as unknown as WebGPUBackend;

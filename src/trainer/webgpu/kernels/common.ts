@@ -70,6 +70,32 @@ export function program(o: {
   };
 }
 
+/**
+ * An elementwise program over `shape` in tfjs-webgpu's own convention: a flat dispatch, `main`
+ * gets the element index, the `uniforms` struct has `size` and the fields declared in `uniforms`
+ * (e.g. 'lr : f32,'), whose values runWebGPUProgram takes in the same order; a dispatch wider than
+ * the per-dimension limit is folded into y and z by tfjs-webgpu.
+ */
+export function elementwise(o: { key: string; inputs: string[]; shape: readonly number[]; body: string; uniforms?: string; workgroupSize: number }): WebGPUProgram {
+  const size = o.shape.reduce((a, b) => a * b, 1);
+  return {
+    variableNames: o.inputs,
+    outputShape: [...o.shape],
+    shaderKey: `trickbench_${o.key}`,
+    dispatchLayout: { x: o.shape.map((_, i) => i) },
+    dispatch: [Math.ceil(size / o.workgroupSize), 1, 1],
+    workgroupSize: [o.workgroupSize, 1, 1],
+    size: true,
+    ...(o.uniforms ? { uniforms: o.uniforms } : {}),
+    getUserCode: () => `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          ${o.body}
+        }
+      }`,
+  } as WebGPUProgram;
+}
+
 /** Splits `tiles` workgroups over dispatch y and z (y first), within the per-dimension limit. */
 export function split2(tiles: number): [number, number] {
   const y = Math.min(tiles, MAX_DISPATCH);
