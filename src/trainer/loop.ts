@@ -15,6 +15,7 @@ import { learningRate } from './optim/schedule';
 import { makeRng, permutation } from './rng';
 import { registerGradients } from './tf/gradients';
 import { isTrickDiagnostic, RunTricks, type StepTricks, type TrickOptions } from './tricks/index';
+import { takeDeviceFault } from './webgpu/backend';
 
 export type { StepTricks };
 
@@ -187,6 +188,13 @@ export async function trainModel(
   }
   const point = (key: string, value: number, epoch: number, step = pos.step): MetricPoint => ({ key, step, epoch, value, time: Date.now() });
 
+  // A WebGPU error (validation, out of memory, device lost) throws nowhere by itself: the run
+  // fails with it after the step or evaluation it happened in.
+  const onGpu = tf.getBackend() === 'webgpu';
+  const deviceCheck = (where: string) => {
+    const fault = onGpu ? takeDeviceFault() : null;
+    if (fault) throw new Error(`WebGPU error at ${where}: ${fault} (results after it cannot be trusted)`);
+  };
   const tricks = await RunTricks.create(config, model, optimizer, { ...opts, firstEpoch: pos.epoch });
   let loader: BatchLoader;
   try {
@@ -230,7 +238,7 @@ export async function trainModel(
       // for the queue, so reading right after submitting would leave the GPU idle while the host
       // prepares the next batch and records its dispatches. On the CPU backends the step has run by
       // the time trainStep returns: it is read at once, and a cancel stops after the step it saw.
-      const overlap = tf.getBackend() === 'webgpu';
+      const overlap = onGpu;
       type InFlight = { loss: tf.Scalar; correct: tf.Scalar; n: number; lr: number; step: number; fe: number };
       let pending: InFlight | null = null;
       const settle = async (p: InFlight | null) => {
@@ -243,6 +251,7 @@ export async function trainModel(
           tf.dispose([p.loss, p.correct]);
         }
         const loss = lv[0]!;
+        deviceCheck(`epoch ${epoch + 1}, step ${p.step}`);
         if (!Number.isFinite(loss)) throw new Error(`training diverged: train/loss is ${loss} at epoch ${epoch + 1}, step ${p.step} (try a lower optimizer.lr)`);
         lossSum += loss * p.n;
         correct += cv[0]!;
@@ -292,6 +301,7 @@ export async function trainModel(
       sink.metrics(stepPoints.splice(0));
       sink.progress({ epoch, step: pos.step, stepsPerEpoch, phase: 'eval' });
       const val = splits.val.length ? await evaluate(model, splits.eval.val.set, shape, splits.norm, splits.eval.val.indices, K) : null;
+      deviceCheck(`the validation of epoch ${epoch + 1}`);
       const epochTime = (performance.now() - t0) / 1000;
       const e = epoch + 1;
       const pts = [
@@ -322,6 +332,7 @@ export async function trainModel(
 
   sink.progress({ epoch: config.epochs - 1, step: pos.step, stepsPerEpoch, phase: 'eval' });
   const test = await evaluateTest(model, splits.eval.test.set, shape, splits.norm, splits.eval.test.indices, K);
+  deviceCheck('the test evaluation');
   const testPts = [point('test/loss', test.loss, config.epochs), point('test/acc', test.acc, config.epochs)];
   if (test.top5 !== null) testPts.push(point('test/top5', test.top5, config.epochs));
   for (const p of testPts) final[p.key] = p.value;

@@ -10,6 +10,7 @@ import { runDir } from '../../src/store/paths';
 import { Store } from '../../src/store/store';
 import { readManifest } from '../../src/trainer/checkpoint';
 import { executeRun } from '../../src/trainer/run';
+import { webgpuDevice } from '../../src/trainer/webgpu/backend';
 import { tmpDataDir } from '../helpers/tmp';
 import { tinyConfig } from '../helpers/trainer';
 import { webgpuGate } from '../helpers/webgpu';
@@ -97,5 +98,27 @@ describe.skipIf(probe !== null)('runs on webgpu', () => {
     const re = store.events(rifle.id).filter((e) => e.kind === 'rifle.reinit');
     expect(re.length).toBe(1);
     expect(series(rifle.id, 'grad_norm/head').every(([, v]) => v > 0)).toBe(true);
+  });
+});
+
+describe.skipIf(probe !== null)('a WebGPU error fails the run', () => {
+  it('a validation error during training ends the run failed with the message; the next run is unaffected', async () => {
+    const run = store.createRun(config(), 'running');
+    const outcome = await executeRun({
+      store,
+      runId: run.id,
+      dataDir: tmp.dir,
+      // An invalid call on the run's device after step 2, as a faulty kernel would make: WebGPU
+      // throws nothing at the call site, it reports the error to the device.
+      hooks: { progress: (p) => void (p.step === 2 && p.phase === 'train' && webgpuDevice()!.createBuffer({ size: 4, usage: 0 })) },
+      isCancelled: () => false,
+    });
+    expect(outcome.status).toBe('failed');
+    // Dawn reports it by the next time it processes events: the step that reads after it (step 3
+    // here), at the latest the epoch's validation.
+    expect(outcome.error).toMatch(/^WebGPU error at (epoch 1, step \d+|the validation of epoch 1): .*usage.* \(results after it cannot be trusted\)/is);
+    expect(store.getRun(run.id)).toMatchObject({ status: 'failed' });
+    const next = await train({ epochs: 1 });
+    expect(next.outcome.status).toBe('completed');
   });
 });

@@ -17,6 +17,8 @@ export interface WebgpuChosen {
 }
 
 let current: { found: FoundAdapter; device: GPUDevice } | null = null;
+/** The first device error since the last takeDeviceFault (see initWebgpu). */
+let fault: string | null = null;
 
 /** Hardware adapters first, core feature level before compatibility. */
 function rank(a: FoundAdapter): number {
@@ -67,9 +69,15 @@ export async function initWebgpu(o: { allowSoftware: boolean }): Promise<WebgpuC
     }
     device.addEventListener('uncapturederror', (e) => {
       // A validation or out-of-memory error inside a dispatch: nothing throws at the call site,
-      // so it would pass unnoticed and the results would be garbage. Surface it on stderr; the
-      // loop's finite-loss check and the tests' comparisons catch its consequences.
-      process.stderr.write(`WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}\n`);
+      // and the results after it cannot be trusted. Kept for the loop, which fails the run with it
+      // after the step it happened in (takeDeviceFault).
+      const message = (e as GPUUncapturedErrorEvent).error.message;
+      fault ??= message;
+      process.stderr.write(`WebGPU error: ${message}\n`);
+    });
+    void device.lost.then((info) => {
+      // A driver reset or removed GPU: every later read fails; say why.
+      fault ??= `the GPU device was lost (${info.reason || 'unknown reason'}): ${info.message}`;
     });
     // Imported before navigator.gpu exists, so that it does not register a backend of its own.
     const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
@@ -91,6 +99,14 @@ export async function initWebgpu(o: { allowSoftware: boolean }): Promise<WebgpuC
     ? [`training on a software WebGPU adapter (${info.device || info.description}): for correctness checks only, far slower than the CPU backends`]
     : [];
   return { name: 'webgpu', device: adapterLabel(info), warnings, adapter: info };
+}
+
+/** A WebGPU error since the last call (validation, out of memory, device lost), or null; the
+ * next call returns null again: the run that saw it fails, a later one in the process may go on. */
+export function takeDeviceFault(): string | null {
+  const f = fault;
+  fault = null;
+  return f;
 }
 
 /** The device the webgpu backend runs on (after initWebgpu), for our kernels. */
