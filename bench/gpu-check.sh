@@ -10,7 +10,8 @@
 #   3. lists Dawn's adapters; with no hardware adapter it says so, runs the PyTorch-CUDA side alone
 #      (so the time is not wasted) and exits 3;
 #   4. runs ours (webgpu) and PyTorch on CUDA (FP32 without TF32, and PyTorch's defaults) side by
-#      side for cnn3, resnet20 and resnet18 at batch 128 (npm run bench's trainer suite);
+#      side for cnn3, resnet20 and resnet18 at batch 128 (npm run bench's trainer suite), then, time
+#      permitting, our convolution gradient kernels against tfjs-webgpu's (the kernels suite);
 #   5. checks one training step of cnn3 and resnet20 on the GPU against the cpu backend (the
 #      reference is computed in the background from the start: tfjs' JavaScript kernels are slow):
 #      the loss within 1e-4 relative, every gradient and update within 1e-3 relative L2.
@@ -185,6 +186,13 @@ timeout -k 10 "$(slot 330 90)" "$NODE" bench/bench.mjs --suite trainer --backend
   | grep -v '^Warning: max' | tee "$W/bench.out"
 BENCH_RC=${PIPESTATUS[0]}
 tail -1 "$W/bench.out" | grep '^{' > "$OUT/bench.json" || { rm -f "$OUT/bench.json"; echo "bench: no JSON (exit $BENCH_RC)"; }
+
+# Our convolution gradient kernels against the tfjs-webgpu ones they replaced (seconds on a GPU; in
+# the log only): whether ours pay their way on this GPU.
+if [ "$(left)" -gt 150 ]; then
+  say "kernels: ours vs tfjs-webgpu's"
+  timeout -k 5 "$(slot 45 100)" "$NODE" bench/bench.mjs --suite kernels --backend webgpu --reps "$REPS" 2>&1 | grep -v '^Warning: max\|^===\|^Hi, looks\|^$'
+fi
 
 # ---------------------------------------------------------------- 5. one step vs the cpu backend
 say "step check: waiting for the cpu-backend reference"

@@ -185,8 +185,9 @@ async function benchCase(c: Case, steps: number, reps: number, warmup: number, t
   }
 }
 
-/** Our wasm gradient kernels at the shapes of cnn3 and a CIFAR ResNet stage, against the cpu
- * backend's for Conv2DBackpropFilter and against the wasm kernel they replace where there is one. */
+/** The convolution kernels of the backend in use at the shapes of cnn3 and a CIFAR ResNet stage:
+ * forward, dW, dX. On webgpu also the tfjs-webgpu kernels ours replaced (webgpu/kernels/), on the
+ * same inputs, to show whether ours pay their way on this GPU. */
 async function benchKernels(reps: number) {
   const rng = makeRng(1, 'bench-kernels');
   const rand = (shape: number[]) => tf.tensor(Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => rng.uniform(-1, 1)), shape);
@@ -207,8 +208,17 @@ async function benchKernels(reps: number) {
     const filter = () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: s, pad: 'same', dataFormat: 'NHWC', filterShape: wShape }) as tf.Tensor;
     const input = () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: s, pad: 'same', dataFormat: 'NHWC', inputShape: xShape }) as tf.Tensor;
     const forward = () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, 'same');
+    // The kernel ours replaced (webgpu/kernels/common.ts withFallback keeps it as `previous`).
+    const replaced = (kernel: string, inputs: tf.NamedTensorMap, attrs: Record<string, unknown>) => {
+      const prev = (tf.getKernel(kernel, tf.getBackend()) as unknown as { previous?: tf.KernelConfig } | undefined)?.previous;
+      return prev ? () => tf.engine().makeTensorFromTensorInfo(prev.kernelFunc({ inputs, backend: tf.backend(), attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo) : null;
+    };
+    const fAttrs = { strides: s, pad: 'same', dataFormat: 'NHWC', filterShape: wShape };
+    const iAttrs = { strides: s, pad: 'same', dataFormat: 'NHWC', inputShape: xShape };
+    const theirs = tf.getBackend() === 'webgpu' ? [['dW tfjs-webgpu', replaced('Conv2DBackpropFilter', { x, dy }, fAttrs)], ['dX tfjs-webgpu', replaced('Conv2DBackpropInput', { dy, filter: w }, iAttrs)]] : [];
     const row: string[] = [];
-    for (const [name, f] of [['forward', forward], ['dW', filter], ['dX', input]] as const) {
+    const fns = [['forward', forward], ['dW', filter], ['dX', input], ...theirs.filter(([, f]) => f)] as [string, () => tf.Tensor][];
+    for (const [name, f] of fns) {
       await time(f);
       const t: number[] = [];
       for (let i = 0; i < reps; i++) t.push(await time(f));
