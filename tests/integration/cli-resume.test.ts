@@ -41,14 +41,15 @@ describe('npm run train --resume', () => {
     const before = new Store(tmp.dir);
     expect(before.getRun(1)).toMatchObject({ status: 'cancelled' });
     before.close();
-    const r = await runCli(TRAIN, ['--resume', '1', '--data-dir', tmp.dir]);
+    // --backend is the one flag a resume takes (where it trains, not what).
+    const r = await runCli(TRAIN, ['--resume', '1', '--backend', 'wasm', '--data-dir', tmp.dir]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.last).toMatchObject({ runId: 1, status: 'completed', error: null });
     expect(typeof (r.last!.metrics as Record<string, number>)['test/acc_best']).toBe('number');
     const store = new Store(tmp.dir);
     expect(store.listRuns()).toHaveLength(1);
     expect(store.history(1)['train/loss_step']!.map((p) => p.step)).toEqual(Array.from({ length: 48 }, (_, i) => i + 1));
-    expect(store.events(1).filter((e) => e.kind === 'run.resume')).toHaveLength(1);
+    expect(store.events(1).filter((e) => e.kind === 'run.resume').map((e) => e.payload.backend)).toEqual(['wasm']);
     store.close();
   });
 
@@ -56,6 +57,7 @@ describe('npm run train --resume', () => {
     [['--resume', '1'], '--resume: run 1 cannot be resumed: it has completed'],
     [['--resume', '99'], '--resume: run 99 does not exist'],
     [['--resume', '1', '--lr', '0.1'], '--resume: a resumed run keeps its config; drop --lr'],
+    [['--resume', '1', '--backend', 'tpu'], '--backend: expected one of auto, webgpu, tensorflow-gpu, tensorflow, wasm, cpu, got "tpu"'],
     [['--init-from', '99', '--train-subset', '320'], 'init.fromRun: run 99 does not exist'],
     [['--init-from', '1', '--width', '4'], 'init.fromRun: layer conv1/kernel has shape [3,3,3,8] in run 1 but [3,3,3,4] here'],
   ])('refuses %j naming the problem, exit 2, nothing written', async (args, message) => {
