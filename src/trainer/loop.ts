@@ -238,7 +238,6 @@ export async function trainModel(
       // for the queue, so reading right after submitting would leave the GPU idle while the host
       // prepares the next batch and records its dispatches. On the CPU backends the step has run by
       // the time trainStep returns: it is read at once, and a cancel stops after the step it saw.
-      const overlap = onGpu;
       type InFlight = { loss: tf.Scalar; correct: tf.Scalar; n: number; lr: number; step: number; fe: number };
       let pending: InFlight | null = null;
       const settle = async (p: InFlight | null) => {
@@ -282,7 +281,7 @@ export async function trainModel(
           const previous = pending;
           pending = { loss: lossT, correct: correctT, n: b.n, lr, step: pos.step, fe: epoch + (i + 1) / stepsPerEpoch };
           await settle(previous);
-          if (!overlap) {
+          if (!onGpu) {
             const now = pending;
             pending = null;
             await settle(now);
