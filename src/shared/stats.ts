@@ -130,47 +130,105 @@ function wilcoxonTest(d: Float64Array): { p: number | null; note: string | null;
 }
 
 /**
+ * Differences that are equal in exact arithmetic but not in float64 (metrics stored as float64
+ * from float32 sums: an exactly +3-image gain on 10,000 images reads 3.0000000000000078e-4 in one
+ * seed and 2.9999999999996696e-4 in another) are snapped to one value: sorted by value, a
+ * difference within `tol` of the first of its group joins the group, and |d| <= tol is a zero.
+ * tol = 1e-9 x the largest |value| compared: rounding leaves a few ulps (~1e-16 relative) of the
+ * values, while a real difference between two training runs changes a metric in its 3rd to 7th
+ * digit, so 1e-9 separates the two by orders of magnitude either way. Counts need none of this:
+ * the caller passes exact integers (see pairedComparison's `divisor`).
+ */
+export function snapDifferences(d: Float64Array, tol: number): Float64Array {
+  if (tol <= 0) return d;
+  const out = Float64Array.from(d, (v) => (Math.abs(v) <= tol ? 0 : v));
+  const order = Array.from(out.keys()).sort((i, j) => out[i]! - out[j]!);
+  for (let i = 0; i < order.length; ) {
+    const first = out[order[i]!]!;
+    let j = i + 1;
+    while (j < order.length && out[order[j]!]! - first <= tol) out[order[j++]!] = first;
+    i = j;
+  }
+  // |d| ties across signs (+x and -x) decide the signed-rank test's ranks: snap magnitudes too
+  const mags = Array.from(out.keys()).filter((i) => out[i] !== 0).sort((i, j) => Math.abs(out[i]!) - Math.abs(out[j]!));
+  for (let i = 0; i < mags.length; ) {
+    const first = Math.abs(out[mags[i]!]!);
+    let j = i + 1;
+    while (j < mags.length && Math.abs(out[mags[j]!]!) - first <= tol) {
+      out[mags[j]!] = Math.sign(out[mags[j]!]!) * first;
+      j++;
+    }
+    i = j;
+  }
+  return out;
+}
+
+export interface PairedOptions {
+  /** The values are exact integer counts (correct images); differences are integers and every
+   * reported difference, SD and interval is divided by `divisor` (the test-set size). The t and
+   * signed-rank statistics do not change under scaling, so the p-values are the counts' own. */
+  divisor?: number;
+}
+
+/**
  * Paired comparison of an arm with its base over seeds: arm[i] and base[i] are the same seed (the
  * caller matched them). Pairs with a non-finite value are dropped. Differences are arm - base, so a
  * positive delta means the arm's metric is higher; higherIsBetter only decides betterIn / worseIn.
- * Throws when the lengths differ.
+ * With `divisor` the values are integer counts (see PairedOptions); otherwise ties, zeros and
+ * "all equal" are judged after snapDifferences. All differences equal: no t-test and no
+ * signed-rank p (`identical`), whatever n — the data then say nothing about spread.
+ * Throws when the lengths differ, or when counts are not integers.
  */
-export function pairedComparison(arm: readonly number[], base: readonly number[], higherIsBetter: boolean): PairedComparison {
+export function pairedComparison(arm: readonly number[], base: readonly number[], higherIsBetter: boolean, opts: PairedOptions = {}): PairedComparison & { identical: boolean; exact: boolean } {
   if (arm.length !== base.length) throw new Error(`pairedComparison: ${arm.length} arm values but ${base.length} base values`);
-  const diffs: number[] = [];
-  let betterIn = 0;
-  let worseIn = 0;
-  let tiedIn = 0;
+  const divisor = opts.divisor ?? 1;
+  const exact = opts.divisor !== undefined;
+  if (exact && !(Number.isInteger(divisor) && divisor > 0)) throw new Error(`pairedComparison: divisor must be a positive integer, got ${divisor}`);
+  const raw: number[] = [];
+  let scaleOfValues = 0;
   for (let i = 0; i < arm.length; i++) {
     const a = arm[i]!;
     const b = base[i]!;
     if (!Number.isFinite(a) || !Number.isFinite(b)) continue;
-    diffs.push(a - b);
-    if (a === b) tiedIn++;
-    else if (a > b === higherIsBetter) betterIn++;
+    if (exact && !(Number.isInteger(a) && Number.isInteger(b))) throw new Error(`pairedComparison: counts must be integers, got ${a} and ${b}`);
+    raw.push(a - b);
+    scaleOfValues = Math.max(scaleOfValues, Math.abs(a), Math.abs(b));
+  }
+  const d = snapDifferences(Float64Array.from(raw), exact ? 0 : 1e-9 * scaleOfValues);
+  let betterIn = 0;
+  let worseIn = 0;
+  let tiedIn = 0;
+  for (const v of d) {
+    if (v === 0) tiedIn++;
+    else if (v > 0 === higherIsBetter) betterIn++;
     else worseIn++;
   }
-  const d = Float64Array.from(diffs);
   const n = d.length;
-  const desc = describe(diffs);
-  const delta = desc.mean;
-  let sdDelta = desc.std;
+  const identical = n >= 2 && d.every((v) => v === d[0]);
+  const desc = describe(Array.from(raw));
+  const delta = desc.mean === null ? null : desc.mean / divisor;
+  let sdDelta = desc.std === null ? null : desc.std / divisor;
   let ci95: [number, number] | null = null;
   let pTTest: number | null = null;
   let tTestNote: string | null = null;
+  let w: { p: number | null; note: string | null; tooFew: boolean };
   if (n === 0) tTestNote = 'no paired seeds';
   else if (n === 1) tTestNote = 'n=1: needs at least 2 seeds';
-  else if (d.every((v) => v === d[0])) {
-    // no variance: t is ±infinity (SciPy returns p = 0) or 0/0 (all zero, SciPy: NaN); neither is a test
+  if (identical) {
+    // no variance: t is ±infinity (SciPy returns p = 0) or 0/0 (all zero, SciPy: NaN); neither is
+    // a test, and a signed-rank p of identical differences only counts signs (the sign test says that)
     sdDelta = 0;
-    ci95 = [delta!, delta!];
+    const v = d[0]! / divisor;
+    ci95 = [v, v];
     tTestNote = d[0] === 0 ? 'all differences zero' : 'all differences equal: no variance';
+    w = { p: null, note: tTestNote, tooFew: false };
   } else {
-    const t = ttest(d);
-    pTTest = t.pValue;
-    ci95 = [t.ci[0]!, t.ci[1]!];
+    if (n >= 2) {
+      const t = ttest(Float64Array.from(raw));
+      pTTest = t.pValue;
+      ci95 = [t.ci[0]! / divisor, t.ci[1]! / divisor];
+    }
+    w = wilcoxonTest(d);
   }
-  const w = wilcoxonTest(d);
-  return { n, delta, sdDelta, ci95, pTTest, pWilcoxon: w.p, tTestNote, wilcoxonNote: w.note, wilcoxonTooFew: w.tooFew, betterIn, worseIn, tiedIn };
+  return { n, delta, sdDelta, ci95, pTTest, pWilcoxon: w.p, tTestNote, wilcoxonNote: w.note, wilcoxonTooFew: w.tooFew, betterIn, worseIn, tiedIn, identical, exact };
 }
-

@@ -44,6 +44,28 @@ const close = (actual: number | null | undefined, expected: number, label: strin
 // tail directly): 1e-9 relative plus 1e-15 absolute. z itself is the same formula as SciPy's.
 const closeApprox = (actual: number | null, expected: number, label: string) => close(actual, expected, label, 1e-9, 1e-15);
 
+// The accuracy cases again as exact counts (k / 10000): SciPy on the integer differences
+// (tests/reference/exact_counts_reference.py), where ties that float noise hid from SciPy 1.17
+// above are real ties. Where the two disagree, the counts are right and what we must match.
+interface CountCase {
+  name: string;
+  armCorrect: number[];
+  baseCorrect: number[];
+  total: number;
+  n: number;
+  delta: number;
+  identical: boolean;
+  ttestP: number | null;
+  ci95: [number, number] | null;
+  wilcoxonP: number | null;
+  wilcoxonMethod: 'exact' | 'permutation' | 'asymptotic' | null;
+  betterIn: number;
+  worseIn: number;
+  tiedIn: number;
+}
+const counts = JSON.parse(fs.readFileSync(path.join(__dirname, '../fixtures/exact_counts_reference.json'), 'utf8')) as { scipy: string; cases: CountCase[] };
+const countCase = new Map(counts.cases.map((c) => [c.name, c]));
+
 describe('paired comparison against SciPy', () => {
   it('the fixture comes from SciPy >= 1.17 (its wilcoxon defaults are what we follow)', () => {
     const [major, minor] = fx.scipy.split('.').map(Number);
@@ -84,8 +106,17 @@ describe('paired comparison against SciPy', () => {
       close(t, c.ttestStatistic!, 'ttest statistic', 1e-8);
     }
 
-    // Wilcoxon
-    if (c.wilcoxonP === null) {
+    // Wilcoxon: on floats, differences equal up to rounding are ties (snapDifferences); for the
+    // accuracy cases the reference is then SciPy on the counts, whose ties are real
+    const exact = countCase.get(c.name);
+    if (allEqual) {
+      // identical differences: the signed-rank test only counts signs here; the sign test says that
+      expect(r.pWilcoxon).toBeNull();
+    } else if (exact) {
+      if (exact.wilcoxonP === null) expect(r.pWilcoxon).toBeNull();
+      else if (exact.wilcoxonMethod === 'asymptotic') closeApprox(r.pWilcoxon, exact.wilcoxonP, 'wilcoxon p (counts, normal approximation)');
+      else close(r.pWilcoxon, exact.wilcoxonP, `wilcoxon p (counts, ${exact.wilcoxonMethod})`);
+    } else if (c.wilcoxonP === null) {
       expect(r.pWilcoxon).toBeNull();
       expect(r.wilcoxonNote).toBe('all differences zero');
     } else if (c.wilcoxonMethod === 'exact' || c.wilcoxonMethod === 'permutation') {
@@ -94,8 +125,55 @@ describe('paired comparison against SciPy', () => {
     } else {
       closeApprox(r.pWilcoxon, c.wilcoxonP, 'wilcoxon p (normal approximation)');
     }
-    if (c.nNonzero >= 1 && c.nNonzero <= 5) expect(r.wilcoxonNote).toMatch(/cannot reach p<0\.05 \(min /);
-    if (c.nNonzero > 5) expect(r.wilcoxonNote).toBeNull();
+    if (c.nNonzero >= 1 && c.nNonzero <= 5 && !allEqual) expect(r.wilcoxonNote).toMatch(/cannot reach p<0\.05 \(min /);
+    if (c.nNonzero > 5 && !allEqual) expect(r.wilcoxonNote).toBeNull();
+  });
+});
+
+describe('paired comparison of exact counts against SciPy on the integers', () => {
+  it('the float fixture hid real ties: the counts change the signed-rank p of several cases', () => {
+    const changed = fx.paired.filter((c) => {
+      const e = countCase.get(c.name);
+      return e && e.wilcoxonP !== null && c.wilcoxonP !== null && Math.abs(e.wilcoxonP - c.wilcoxonP) > 1e-6;
+    });
+    expect(changed.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it.each(counts.cases)('$name', (c) => {
+    const r = pairedComparison(c.armCorrect, c.baseCorrect, true, { divisor: c.total });
+    expect(r.exact).toBe(true);
+    expect(r.identical).toBe(c.identical);
+    expect([r.n, r.betterIn, r.worseIn, r.tiedIn]).toEqual([c.n, c.betterIn, c.worseIn, c.tiedIn]);
+    close(r.delta, c.delta, 'delta', 1e-12, 1e-16); // integer sum / n / total: rounding only
+    if (c.ttestP === null) expect(r.pTTest).toBeNull();
+    else close(r.pTTest, c.ttestP, 'ttest p');
+    if (c.ci95 === null) expect(r.ci95).toBeNull();
+    else {
+      // SciPy 1.10's t.ppf and @stdlib's t quantile agree to ~2e-9 relative (1.17's to 1e-9 above)
+      close(r.ci95![0], c.ci95[0], 'ci lo', 1e-8, 1e-15);
+      close(r.ci95![1], c.ci95[1], 'ci hi', 1e-8, 1e-15);
+    }
+    if (c.wilcoxonP === null) expect(r.pWilcoxon).toBeNull();
+    else if (c.wilcoxonMethod === 'asymptotic') closeApprox(r.pWilcoxon, c.wilcoxonP, 'wilcoxon p (normal approximation)');
+    else close(r.pWilcoxon, c.wilcoxonP, `wilcoxon p (${c.wilcoxonMethod})`);
+  });
+
+  it("float noise: +3 images in each of 3 seeds is an identical gain, not p = 1.5e-26", () => {
+    const arm = [9103, 9110, 9097].map((k) => k / 10000);
+    const base = [9100, 9107, 9094].map((k) => k / 10000);
+    const d = arm.map((a, i) => a - base[i]!);
+    expect(new Set(d).size).toBeGreaterThan(1); // the float differences really differ
+    for (const r of [pairedComparison(arm, base, true), pairedComparison([9103, 9110, 9097], [9100, 9107, 9094], true, { divisor: 10000 })]) {
+      expect(r.identical).toBe(true);
+      expect([r.pTTest, r.pWilcoxon]).toEqual([null, null]);
+      expect(r.sdDelta).toBe(0);
+      expect(r.delta).toBeCloseTo(3e-4, 15);
+    }
+  });
+
+  it('counts must be integers and the divisor a positive integer', () => {
+    expect(() => pairedComparison([1.5, 2], [1, 2], true, { divisor: 10 })).toThrow(/counts must be integers/);
+    expect(() => pairedComparison([1, 2], [1, 2], true, { divisor: 0 })).toThrow(/divisor must be a positive integer/);
   });
 });
 
@@ -219,9 +297,9 @@ describe('pairedComparison behaviour', () => {
     const r = pairedComparison([2, 3, 4, 5], [1, 2, 3, 4], true);
     expect(r).toMatchObject({ n: 4, delta: 1, sdDelta: 0, ci95: [1, 1], pTTest: null, betterIn: 4 });
     expect(r.tTestNote).toBe('all differences equal: no variance');
-    expect(r.pWilcoxon).not.toBeNull();
-    expect(r.pWilcoxon).toBe(0.125); // all four positive: 2 of the 16 sign flips are as extreme
-    expect(r.wilcoxonNote).toBe('n=4: cannot reach p<0.05 (min 0.125)');
+    expect(r.identical).toBe(true);
+    expect(r.pWilcoxon).toBeNull(); // the signs alone are the sign test's: 4 of 4, p = 0.125
+    expect(r.wilcoxonNote).toBe('all differences equal: no variance');
   });
 
   it('drops pairs with a non-finite value on either side', () => {
