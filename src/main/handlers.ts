@@ -59,6 +59,7 @@ export function createHandlers(
     'experiments:create': (a) => experiments.create(a?.file),
     'experiments:addSeeds': (a) => experiments.addSeeds(id(a?.id, 'experiment'), a.seeds),
     'experiments:addArm': (a) => experiments.addArm(id(a?.id, 'experiment'), a.name, a.set),
+    'experiments:runUntilDecided': (a) => experiments.runUntilDecided(id(a?.id, 'experiment'), a.maxSeeds),
     'experiments:delete': (a) => experiments.delete(id(a?.id, 'experiment')),
     'compare:summary': (a) => experiments.summary(a ?? {}),
     'compare:aligned': (a) => {
@@ -109,7 +110,8 @@ export function createHandlers(
 
 /** Run a handler and turn every outcome into a Result: errors cross the boundary as data. */
 export async function dispatch(handlers: Handlers, channel: string, arg: unknown): Promise<Result<unknown>> {
-  const h = (handlers as Record<string, ((a: unknown) => unknown) | undefined>)[channel];
+  // own properties only: "constructor", "toString" or "__proto__" are not channels
+  const h = Object.hasOwn(handlers, channel) ? (handlers as Record<string, ((a: unknown) => unknown) | undefined>)[channel] : undefined;
   if (!h) return { ok: false, error: { code: 'bad_request', message: `unknown channel ${channel}` } };
   try {
     return { ok: true, value: await h(arg) };

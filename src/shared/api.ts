@@ -2,7 +2,7 @@
 // (src/main/ipc.ts), web mode to HTTP + WebSocket (src/main/server.ts); the renderer sees one
 // interface (src/renderer/src/api.ts) in both.
 import type { FieldError, RunConfig } from './config';
-import type { ComparisonSummary, ExperimentInfo, ExperimentPlan, SelectionRule } from './experiments';
+import type { ComparisonSummary, ExperimentInfo, ExperimentPlan, PAdjustMethod, SelectionRule, TestName } from './experiments';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -131,6 +131,12 @@ export interface ExportRequest {
   experimentId?: number;
   metric?: string;
   rule?: SelectionRule;
+  /** Summary exports: the comparison's analysis overrides (see SummaryQuery). */
+  test?: TestName;
+  correction?: PAdjustMethod;
+  reference?: string;
+  margin?: number | null;
+  alpha?: number;
 }
 
 /** A preset: an experiment file shipped in resources/presets, with a description and a question. */
@@ -168,6 +174,15 @@ export interface SummaryQuery {
   runIds?: number[];
   metric?: string;
   rule?: SelectionRule;
+  /** Off the experiment's plan, these make the comparison exploratory (see AnalysisOverrides). */
+  test?: TestName;
+  correction?: PAdjustMethod;
+  /** "baseline", "previous" (each arm against the one before it) or an arm name. */
+  reference?: string;
+  /** Equivalence margin in the table's units (points for accuracy-type metrics); null: none,
+   * even where the plan declares one. */
+  margin?: number | null;
+  alpha?: number;
 }
 
 /** Request/response pairs: channel -> [argument, result]. */
@@ -275,6 +290,10 @@ export interface InvokeMap {
   'experiments:create': [{ file: unknown }, ExperimentInfo];
   'experiments:addSeeds': [{ id: number; seeds: number[] }, ExperimentInfo];
   'experiments:addArm': [{ id: number; name: string; set: Record<string, unknown> }, ExperimentInfo];
+  /** Run the experiment's seeds one at a time until its confirmatory arms are decided (its
+   * comparison's `stopping`) or it has maxSeeds seeds (2-100; absent: the plan's, else 20). The
+   * plan is recorded as sequential; a stopped runner starts again. */
+  'experiments:runUntilDecided': [{ id: number; maxSeeds?: number }, ExperimentInfo];
   /** The experiment goes; its runs stay (as plain runs). */
   'experiments:delete': [{ id: number }, { deleted: number }];
   /** The per-arm comparison of an experiment or of selected runs. */
@@ -359,6 +378,7 @@ export const CHANNELS: readonly Channel[] = [
   'experiments:create',
   'experiments:addSeeds',
   'experiments:addArm',
+  'experiments:runUntilDecided',
   'experiments:delete',
   'compare:summary',
   'compare:aligned',

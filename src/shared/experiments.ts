@@ -19,6 +19,38 @@ const armName = z.string().trim().min(1).max(80);
 export const SELECTION_RULES = ['best-val', 'last'] as const;
 export type SelectionRule = (typeof SELECTION_RULES)[number];
 
+/** Multiple-comparison adjustments of a family's p-values (statsmodels multipletests names:
+ * holm, bonferroni, simes-hochberg, fdr_bh). Holm controls the family-wise error rate under any
+ * dependence and is uniformly more powerful than Bonferroni, hence the default; Hochberg needs
+ * independent or positively dependent tests; BH controls the false discovery rate, not the FWER. */
+export const P_ADJUST_METHODS = ['holm', 'bonferroni', 'hochberg', 'bh', 'none'] as const;
+export type PAdjustMethod = (typeof P_ADJUST_METHODS)[number];
+export const TESTS = ['t', 'wilcoxon'] as const;
+export type TestName = (typeof TESTS)[number];
+
+/** The analysis plan an experiment file may declare before it starts (`analysis`); the table
+ * marks any analysis off it as exploratory. `margin` is in the units the table shows: points
+ * (percent) for accuracy-type metrics, the metric's own units otherwise. `reference`: every arm
+ * against the baseline, each arm against the previous one (cumulative ablations), or a named arm.
+ * `family`: the arms whose comparisons are confirmatory and adjusted together (default: all). */
+export const analysisPlanSchema = z
+  .object({
+    test: z.enum(TESTS).default('t'),
+    alpha: z.number().gt(0).max(0.2).default(0.05),
+    correction: z.enum(P_ADJUST_METHODS).default('holm'),
+    reference: z.string().trim().min(1).default('baseline'),
+    family: z.array(armName).min(1).optional(),
+    margin: z.number().positive().optional(),
+    /** The smallest effect worth detecting (same units as margin), for the seeds-needed figure. */
+    effect: z.number().positive().optional(),
+    maxSeeds: z.number().int().min(2).max(100).optional(),
+    /** Run seeds one at a time until every confirmatory arm is decided by its confidence sequence
+     * (or maxSeeds is reached); the seeds list holds the seeds to draw from, in order. */
+    sequential: z.boolean().default(false),
+  })
+  .strict();
+export type AnalysisPlan = z.output<typeof analysisPlanSchema>;
+
 export const experimentFileSchema = z
   .object({
     name: z.string().trim().min(1).max(200),
@@ -35,6 +67,7 @@ export const experimentFileSchema = z
       .refine((s) => new Set(s).size === s.length, 'seeds must not repeat'),
     metric: z.string().min(1).default('test/acc'),
     rule: z.enum(SELECTION_RULES).default('best-val'),
+    analysis: analysisPlanSchema.optional(),
   })
   .strict();
 export type ExperimentFile = z.output<typeof experimentFileSchema>;
@@ -153,6 +186,29 @@ export interface ExperimentInfo {
   createdAt: number;
   /** Every run of the experiment (pre-training included), in the order they were created. */
   runs: { runId: number; armId: number; seed: number }[];
+  /** The file's analysis plan (`analysis`); null when it declared none (and none was set since:
+   * runUntilDecided records one). */
+  analysis: AnalysisPlan | null;
+  /** When each seed was added, by whom, and whether results could have been seen by then. Empty
+   * for experiments stored before the log existed. */
+  seedLog: SeedLogEntry[];
+  /** A sequential experiment whose runner stopped (decided, or maxSeeds reached), and why; null
+   * while it runs, or when it is not sequential. */
+  sequentialStop: { at: number; reason: string } | null;
+  /** The plan was set or changed after creation (runUntilDecided), when, and whether results
+   * could have been seen by then; null when `analysis` is the file's (or absent). */
+  analysisSetLater: { at: number; afterResults: boolean } | null;
+}
+
+/** One addition of seeds to an experiment. `by`: at creation, by the user (add seeds), or by the
+ * sequential runner. `afterResults`: some compared run (a non-pretraining arm's) of the
+ * experiment had completed then, so the choice could depend on results seen — fixed-n p-values
+ * are then no longer valid. */
+export interface SeedLogEntry {
+  at: number;
+  seeds: number[];
+  by: 'create' | 'user' | 'sequential';
+  afterResults: boolean;
 }
 
 /** One run's number in a comparison. */
@@ -162,24 +218,114 @@ export interface ComparedRun {
   status: string;
   /** The selected value (null: not finished, or the metric is missing). */
   value: number | null;
+  /** For test/acc and test/top5: correct images and test-set size behind the value (value =
+   * correct / total exactly), so differences are exact integers / total. Null otherwise. */
+  count: { correct: number; total: number } | null;
   /** Epoch the rule picked (1-based; null for test metrics of a run without an evaluation). */
   epoch: number | null;
+  /** Training wall time (sum of epoch times) and the trainer's CPU time (sum of time/cpu_s). */
   wallS: number | null;
+  cpuS: number | null;
+  /** Why the run has no value: "diverged at epoch 2", "failed: <error>", "cancelled", "running", "queued". */
+  problem: string | null;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+/** The plain verdict of one arm against its reference. */
+export type VerdictKind = 'better' | 'worse' | 'equivalent' | 'undecided' | 'identical' | 'no-data';
+
+export interface Verdict {
+  kind: VerdictKind;
+  /** The cell text: "better", "worse", "equivalent within ±0.5", "identical gain in every seed (n = 3)",
+   * "not decided: ~12 seeds needed for 0.4", "no paired seeds". */
+  text: string;
+  /** Seeds the paired t-test needs for 80% power at the plan's effect (or the observed effect when none is declared); null when decided or unknown. */
+  seedsNeeded: number | null;
+}
+
+/** Paired comparison of an arm with its reference (seeds both have a value for). */
+export interface PairedSummary extends Omit<PairedComparison, 'wilcoxonTooFew'> {
+  /** The comparison's reference arm. */
+  reference: string;
+  /** Differences were exact counts (integers / total). */
+  exact: boolean;
+  /** All differences equal (exactly for counts, within a relative 1e-9 otherwise): no test. */
+  identical: boolean;
+  /** The planned test's p (t or Wilcoxon), adjusted for the family; null when not in the family or no p. */
+  pAdjusted: number | null;
+  /** Anytime-valid 1-alpha confidence sequence for the mean difference at the current n
+   * (Lai 1976; valid however seeds were added); null when n < 2. */
+  cs: [number, number] | null;
+  /** Paired bootstrap CI of the mean difference (seeded; method named). */
+  bootstrap: { ci: [number, number]; method: 'bca' | 'percentile'; resamples: number | 'exact' } | null;
+  /** TOST equivalence within ±margin (raw units); null without a margin. */
+  tost: { p: number; margin: number } | null;
+  /** Two-sided sign test p of betterIn vs worseIn (ties dropped): the null probability of "k of n better". */
+  signP: number | null;
+  /** Probability the arm beats the reference on a new seed ((better + ties/2) / n) with its 95%
+   * Clopper–Pearson interval on the better count. */
+  pBetter: { estimate: number; ci: [number, number] } | null;
+  /** Exact McNemar test per seed on the test images (test/acc, best-val rule: the stored predictions). */
+  mcnemar: { seed: number; armOnly: number; refOnly: number; p: number }[] | null;
+  /** Minimum detectable effect at 80% power with the seeds paired now (two-sided, the family's alpha per test under Bonferroni). */
+  mde80: number | null;
 }
 
 export interface ArmSummary {
   name: string;
   role: 'baseline' | 'arm';
   runs: ComparedRun[];
+  /** Runs with a value. */
   n: number;
   mean: number | null;
   std: number | null;
-  /** Paired against the baseline (seeds both have a value for); null for the baseline itself. A
-   * p-value the test cannot make meaningful is null with its note (see stats.ts). */
-  paired: Omit<PairedComparison, 'wilcoxonTooFew'> | null;
-  /** Mean training wall time (sum of epoch times) over the baseline's (completed runs). */
-  costRatio: number | null;
+  /** What happened to the arm's runs: "4 of 5 completed: seed 3 diverged at epoch 2". */
+  completion: { completed: number; total: number; text: string };
+  /** A run of this arm failed or diverged where the reference's run of that seed completed. */
+  failsWhereReferenceDoesNot: number[];
+  /** Paired against its reference; null for the baseline itself. A p-value the test cannot make
+   * meaningful is null with its note (see stats.ts). */
+  paired: PairedSummary | null;
+  /** In the plan's family (confirmatory), or exploratory. */
+  confirmatory: boolean;
+  verdict: Verdict | null;
+  /** Cost paired by seed: the geometric mean of per-seed ratios arm/reference with their range;
+   * null without a completed pair. */
+  cost: {
+    wall: { ratio: number; min: number; max: number; n: number } | null;
+    cpu: { ratio: number; min: number; max: number; n: number } | null;
+    /** Seeds whose two runs ran under different load (not interleaved, or another run beside one). */
+    loadWarnings: string[];
+  };
+  /** Mean training wall time of the arm's completed runs (seconds). */
   meanWallS: number | null;
+  /** The wall-time cost ratio (cost.wall.ratio), kept for exports and older callers. */
+  costRatio: number | null;
+}
+
+/** How the comparison was analysed, and whether that was the plan. */
+export interface AnalysisSummary {
+  test: TestName;
+  alpha: number;
+  correction: PAdjustMethod;
+  /** "baseline", "previous" or an arm name. */
+  reference: string;
+  /** Arms adjusted together. */
+  family: string[];
+  /** Raw units (fractions for accuracy); null without one. */
+  margin: number | null;
+  effect: number | null;
+  maxSeeds: number | null;
+  sequential: boolean;
+  /** The experiment declared an analysis plan (otherwise the defaults are the plan). */
+  declared: boolean;
+  /** Why this analysis is exploratory (off the plan: another metric, rule, test, correction,
+   * reference); empty when it is the plan. */
+  exploratory: string[];
+  /** Fixed-n p-values and intervals are not valid: seeds were added after results were seen, or
+   * seeds are run until decided; the confidence sequence still is. Null when they are valid. */
+  fixedNInvalid: string | null;
 }
 
 export interface ComparisonSummary {
@@ -192,6 +338,22 @@ export interface ComparisonSummary {
   /** Pairing checks (see the run's `pairing` event): seeds whose arms did not start from the same
    * weights on the layers they share, or did not see the same batches. */
   pairing: { seed: number; arm: string; problem: string }[];
+  analysis: AnalysisSummary;
+  /** A methods paragraph for a paper: n, pairing, selection rule, tests, correction, intervals. */
+  methods: string;
+  /** For sequential experiments: every confirmatory arm decided or maxSeeds reached. */
+  stopping: { done: boolean; reason: string } | null;
+}
+
+/** What a comparison may override (the rest comes from the experiment's plan). */
+export interface AnalysisOverrides {
+  metric?: string;
+  rule?: SelectionRule;
+  test?: TestName;
+  correction?: PAdjustMethod;
+  reference?: string;
+  margin?: number;
+  alpha?: number;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 // Experiments and their arms in the store (migration 3). Runs point at their experiment and arm;
-// the run row's seed is the pairing key.
-import type { ArmInfo, ArmRole, ExperimentInfo, ExperimentPlan, SelectionRule } from '../shared/experiments';
+// the run row's seed is the pairing key. The analysis plan, the seed log and the sequential
+// runner's state live in the spec column's JSON (rows written before them lack them: spec()
+// fills them in).
+import type { AnalysisPlan, ArmInfo, ArmRole, ExperimentInfo, ExperimentPlan, SeedLogEntry, SelectionRule } from '../shared/experiments';
+import { initialSeeds } from '../shared/seed-plan';
 import type { DB } from './db';
 
 interface ExperimentRow {
@@ -28,6 +31,19 @@ export interface StoredSpec {
   pretrain: { name: string; set: Record<string, unknown> } | null;
   metric: string;
   rule: SelectionRule;
+  /** The file's `analysis`; null when it declared none. */
+  analysis: AnalysisPlan | null;
+  /** Every addition of seeds, the initial ones first. */
+  seedLog: SeedLogEntry[];
+  /** The file's seeds in order: what a sequential experiment draws its next seeds from (it
+   * starts with only the first ones). Old rows: the experiment's seeds. */
+  seedPool: number[];
+  /** Why the sequential runner stopped; null while it runs (or when not sequential). */
+  sequentialStop: { at: number; reason: string } | null;
+  /** The plan was set or changed after creation (runUntilDecided): when, and whether results
+   * could have been seen by then — it is then not a plan declared before the experiment. Null
+   * when `analysis` is the file's. */
+  analysisSetLater: { at: number; afterResults: boolean } | null;
 }
 
 export class ExperimentRepo {
@@ -41,15 +57,27 @@ export class ExperimentRepo {
       arms: db.prepare(`SELECT * FROM arm WHERE experiment_id = ? ORDER BY position`),
       runs: db.prepare(`SELECT id, arm_id, seed FROM run WHERE experiment_id = ? AND arm_id IS NOT NULL ORDER BY id`),
       setSeeds: db.prepare(`UPDATE experiment SET seeds = ? WHERE id = ?`),
+      setSpec: db.prepare(`UPDATE experiment SET spec = ? WHERE id = ?`),
+      // Results could have been seen: a compared (non-pretraining) run of the experiment completed.
+      anyResult: db
+        .prepare(
+          `SELECT 1 FROM run JOIN arm ON arm.id = run.arm_id
+           WHERE run.experiment_id = ? AND run.status = 'completed' AND arm.role != 'pretrain' LIMIT 1`,
+        )
+        .pluck(),
       link: db.prepare(`UPDATE run SET experiment_id = ?, arm_id = ? WHERE id = ?`),
       delete: db.prepare(`DELETE FROM experiment WHERE id = ?`),
       runOf: db.prepare(`SELECT experiment_id, arm_id FROM run WHERE id = ?`),
     };
   }
 
-  /** A new experiment with its arms (pre-training first, then the baseline, then the arms). */
+  /** A new experiment with its arms (pre-training first, then the baseline, then the arms). Its
+   * seeds: the file's, or for a sequential plan only the first ones (seed-plan.ts initialSeeds);
+   * logged as the `create` entry of the seed log. */
   create(plan: ExperimentPlan, presetId: string | null = null): ExperimentInfo {
     const f = plan.file;
+    const seeds = initialSeeds(f);
+    const now = Date.now();
     const spec: StoredSpec = {
       description: f.description ?? null,
       question: f.question ?? null,
@@ -58,9 +86,14 @@ export class ExperimentRepo {
       pretrain: f.pretrain ?? null,
       metric: f.metric,
       rule: f.rule,
+      analysis: f.analysis ?? null,
+      seedLog: [{ at: now, seeds, by: 'create', afterResults: false }],
+      seedPool: [...f.seeds],
+      sequentialStop: null,
+      analysisSetLater: null,
     };
     const id = this.db.transaction(() => {
-      const eid = Number(this.s.insert.run(f.name, JSON.stringify(spec), JSON.stringify(f.seeds), Date.now()).lastInsertRowid);
+      const eid = Number(this.s.insert.run(f.name, JSON.stringify(spec), JSON.stringify(seeds), now).lastInsertRowid);
       const all = [...(plan.pretrain ? [plan.pretrain] : []), ...plan.arms];
       all.forEach((a, i) => this.s.insertArm.run(eid, a.name, a.role, i, JSON.stringify(a.set)));
       return eid;
@@ -75,8 +108,46 @@ export class ExperimentRepo {
     return { id, name, role: 'arm', position, set };
   }
 
-  setSeeds(experimentId: number, seeds: readonly number[]): void {
-    this.s.setSeeds.run(JSON.stringify(seeds), experimentId);
+  /** The experiment's seeds become `seeds`; those it did not have are logged as added `by` (with
+   * whether results could have been seen by then). */
+  setSeeds(experimentId: number, seeds: readonly number[], by: 'user' | 'sequential' = 'user'): void {
+    this.db.transaction(() => {
+      const r = this.s.get.get(experimentId) as ExperimentRow | undefined;
+      if (!r) return;
+      const old = JSON.parse(r.seeds) as number[];
+      const fresh = seeds.filter((s) => !old.includes(s));
+      this.s.setSeeds.run(JSON.stringify(seeds), experimentId);
+      if (!fresh.length) return;
+      const spec = this.toSpec(r);
+      spec.seedLog.push({ at: Date.now(), seeds: fresh, by, afterResults: this.s.anyResult.get(experimentId) !== undefined });
+      this.s.setSpec.run(JSON.stringify(spec), experimentId);
+    })();
+  }
+
+  /** Record a plan set after creation (runUntilDecided turns a plan sequential after the fact),
+   * with when and whether results could have been seen (analysisSetLater). */
+  setAnalysis(experimentId: number, analysis: AnalysisPlan | null): void {
+    this.updateSpec(experimentId, (spec) => {
+      spec.analysis = analysis;
+      spec.analysisSetLater = { at: Date.now(), afterResults: this.s.anyResult.get(experimentId) !== undefined };
+    });
+  }
+
+  /** The sequential runner stopped (with why), or runs again (null). */
+  setSequentialStop(experimentId: number, stop: { at: number; reason: string } | null): void {
+    this.updateSpec(experimentId, (spec) => {
+      spec.sequentialStop = stop;
+    });
+  }
+
+  private updateSpec(experimentId: number, fn: (spec: StoredSpec) => void): void {
+    this.db.transaction(() => {
+      const r = this.s.get.get(experimentId) as ExperimentRow | undefined;
+      if (!r) return;
+      const spec = this.toSpec(r);
+      fn(spec);
+      this.s.setSpec.run(JSON.stringify(spec), experimentId);
+    })();
   }
 
   /** Mark a run as the (arm, seed) run of an experiment (its seed is the run row's seed). */
@@ -109,11 +180,25 @@ export class ExperimentRepo {
 
   spec(id: number): StoredSpec | null {
     const r = this.s.get.get(id) as ExperimentRow | undefined;
-    return r ? (JSON.parse(r.spec) as StoredSpec) : null;
+    return r ? this.toSpec(r) : null;
+  }
+
+  /** The row's spec, with the fields older rows lack filled in (no plan, no log, the pool is the
+   * experiment's seeds, not stopped). */
+  private toSpec(r: ExperimentRow): StoredSpec {
+    const raw = JSON.parse(r.spec) as Partial<StoredSpec> & Omit<StoredSpec, 'analysis' | 'seedLog' | 'seedPool' | 'sequentialStop' | 'analysisSetLater'>;
+    return {
+      ...raw,
+      analysis: raw.analysis ?? null,
+      seedLog: raw.seedLog ?? [],
+      seedPool: raw.seedPool ?? (JSON.parse(r.seeds) as number[]),
+      sequentialStop: raw.sequentialStop ?? null,
+      analysisSetLater: raw.analysisSetLater ?? null,
+    };
   }
 
   private toInfo(r: ExperimentRow): ExperimentInfo {
-    const spec = JSON.parse(r.spec) as StoredSpec;
+    const spec = this.toSpec(r);
     return {
       id: r.id,
       name: r.name,
@@ -127,6 +212,10 @@ export class ExperimentRepo {
       rule: spec.rule,
       createdAt: r.created_at,
       runs: (this.s.runs.all(r.id) as { id: number; arm_id: number; seed: number }[]).map((x) => ({ runId: x.id, armId: x.arm_id, seed: x.seed })),
+      analysis: spec.analysis,
+      seedLog: spec.seedLog,
+      sequentialStop: spec.sequentialStop,
+      analysisSetLater: spec.analysisSetLater,
     };
   }
 }

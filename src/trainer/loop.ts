@@ -224,6 +224,7 @@ export async function trainModel(
   try {
     for (let epoch = pos.epoch; epoch < config.epochs; epoch++) {
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       emit(await tricks.epochStart(epoch, pos.step, stepsPerEpoch));
       // The data order of an epoch depends only on the run seed and the epoch index.
       const order = epochOrder(config.seed, epoch, splits.train);
@@ -302,12 +303,19 @@ export async function trainModel(
       const val = splits.val.length ? await evaluate(model, splits.eval.val.set, shape, splits.norm, splits.eval.val.indices, K) : null;
       deviceCheck(`the validation of epoch ${epoch + 1}`);
       const epochTime = (performance.now() - t0) / 1000;
+      // The trainer process's CPU time (user + system, every thread of the process: the loader's
+      // workers, the wasm/tfjs-node thread pools) over the span of epochTime. The comparison sums
+      // it as a run's CPU cost. On WebGPU (or CUDA) the device's own time is not in it: there it
+      // measures only the host side (batch preparation, dispatch, reads).
+      const cpu = process.cpuUsage(cpu0);
+      const cpuTime = (cpu.user + cpu.system) / 1e6;
       const e = epoch + 1;
       const pts = [
         point('train/loss', lossSum / nTrain, e),
         point('train/acc', correct / nTrain, e),
         point('lr', lr, e),
         point('time/epoch_s', epochTime, e),
+        point('time/cpu_s', cpuTime, e),
         point('throughput/img_s', nTrain / trainTime, e),
         // the training thread's wait for batches: near 0 when the loader keeps up
         point('time/data_wait_s', dataWait, e),

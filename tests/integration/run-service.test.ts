@@ -37,9 +37,10 @@ describe('run service with forked trainers', () => {
     const h = ctx.store.history(run.id);
     // 256 training images / batch 32 = 8 steps per epoch, 2 epochs.
     expect(h['train/loss_step']!.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
-    for (const key of ['train/loss', 'train/acc', 'val/loss', 'val/acc', 'lr', 'time/epoch_s', 'throughput/img_s']) {
+    for (const key of ['train/loss', 'train/acc', 'val/loss', 'val/acc', 'lr', 'time/epoch_s', 'time/cpu_s', 'throughput/img_s']) {
       expect(h[key]!.map((p) => p.epoch), key).toEqual([1, 2]);
     }
+    expect(h['time/cpu_s']!.every((p) => p.value > 0 && Number.isFinite(p.value))).toBe(true); // the trainer's CPU seconds per epoch
     expect(h['test/acc']).toHaveLength(1);
     expect(ctx.store.events(run.id).map((e) => e.kind)).toEqual(['run.start', 'pairing', 'run.end']);
 

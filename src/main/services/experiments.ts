@@ -3,12 +3,21 @@
 // seeds or arms later; summarise it. With a pre-training, each seed's pre-training run is queued
 // and that seed's arms are queued when it completes (and not at all, with its status saying why,
 // when it does not).
+//
+// Sequential experiments (plan `analysis.sequential`, or runUntilDecided) start with their first
+// two seeds and then run one seed at a time: once every run of the experiment's seeds has
+// finished (completed, failed, cancelled or interrupted: a failure is data, the comparison counts
+// it), the comparison's stopping rule says whether every confirmatory arm is decided; if not, and
+// the experiment has fewer than maxSeeds seeds, the next seed is queued (seed-plan.ts nextSeed).
+// The loop's state is the store (seeds, runs, the spec's sequentialStop), so recover() picks it
+// up after a restart; one waiter per experiment, so it never queues two seeds at once.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApiFailure } from '../../shared/api';
+import { ApiFailure, type RunStatus } from '../../shared/api';
 import type { FieldError } from '../../shared/config';
 import {
+  analysisPlanSchema,
   armRunConfig,
   planExperiment,
   type ArmInfo,
@@ -18,8 +27,20 @@ import {
   type ExperimentPlan,
 } from '../../shared/experiments';
 import type { Preset, SummaryQuery } from '../../shared/api';
+import { isSequential, nextSeed, type Stopping } from '../../shared/seed-plan';
 import { summarize } from './compare';
 import type { RunService } from './runs';
+
+export interface ExperimentServiceOptions {
+  /** The sequential runner's stopping verdict for an experiment whose runs have all finished
+   * (default: the comparison's `stopping`). A seam for tests. */
+  decide?: (experimentId: number) => Stopping;
+  /** How often a waiting sequential experiment checks that the run it waits on still exists (a
+   * run deleted while queued never reports a final status). */
+  sweepMs?: number;
+}
+
+const UNFINISHED: readonly RunStatus[] = ['queued', 'running'];
 
 function invalid(errors: FieldError[], what = 'experiment'): ApiFailure {
   return new ApiFailure({ code: 'invalid_config', message: `invalid ${what}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, field: errors[0]?.field, fields: errors });
@@ -71,7 +92,18 @@ export function launchOrder(arms: readonly ArmInfo[], seeds: readonly number[]):
 }
 
 export class ExperimentService {
-  constructor(private readonly runs: RunService) {}
+  private readonly decide: (experimentId: number) => Stopping;
+  /** Sequential experiments waiting on a run: experiment id -> that run's id. */
+  private readonly waiting = new Map<number, number>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly runs: RunService,
+    private readonly o: ExperimentServiceOptions = {},
+  ) {
+    this.decide = o.decide ?? ((experimentId) => summarize(this.store, { experimentId }).stopping);
+  }
 
   private get store() {
     return this.runs.store;
@@ -79,7 +111,8 @@ export class ExperimentService {
 
   /** At start-up, after RunService.recover(): fine-tuning arms whose seed's pre-training
    * completed while no app was watching are queued now; those whose pre-training is still queued
-   * or running wait for it again. */
+   * or running wait for it again. Sequential experiments go on: one whose runs have all finished
+   * gets its next seed (unless decided), one with runs still to finish waits for them. */
   recover(): void {
     for (const info of this.store.experiments.list()) {
       const pre = info.arms.find((a) => a.role === 'pretrain');
@@ -89,6 +122,111 @@ export class ExperimentService {
         const preRun = info.runs.filter((r) => r.armId === pre.id && r.seed === seed).pop();
         if (preRun) this.afterPretrain(info.id, seed, arms, preRun.runId);
       }
+    }
+    for (const info of this.store.experiments.list()) {
+      if (!isSequential(info.analysis) || info.sequentialStop) continue;
+      try {
+        this.step(info.id);
+      } catch (e) {
+        process.stderr.write(`experiment ${info.id}: the sequential runner could not go on: ${(e as Error).message}\n`);
+      }
+    }
+  }
+
+  /** Stops the sequential runners' timers and callbacks (the store may close after this). */
+  close(): void {
+    this.closed = true;
+    this.waiting.clear();
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+
+  /** One step of an experiment's sequential runner: wait while a run of its seeds is unfinished;
+   * once all are, ask the stopping rule and queue the next seed or record why it stopped. Called
+   * again on the end of the run waited on. Idempotent: a second call while one waits does nothing,
+   * and a seed that has runs is never queued again. */
+  private step(id: number): void {
+    if (this.closed || this.waiting.has(id) || !this.store.db.open) return;
+    for (let guard = 0; guard < 3; guard++) {
+      const info = this.store.experiments.get(id);
+      if (!info || !isSequential(info.analysis) || info.sequentialStop) return;
+      // The latest seeds stored without runs (the app stopped between storing and queueing them,
+      // or queueing them threw): queue them now, then wait. Older seeds without runs are not the
+      // runner's (their runs were deleted): they stay as they are.
+      const latest = info.seedLog.at(-1)?.seeds ?? [];
+      const unlaunched = info.seeds.filter((s) => latest.includes(s) && !info.runs.some((r) => r.seed === s));
+      if (unlaunched.length) {
+        this.launch(info, unlaunched, info.arms);
+        continue;
+      }
+      const wait = this.unfinishedRun(info);
+      if (wait !== null) return this.waitFor(id, wait);
+      const spec = this.store.experiments.spec(id)!;
+      const taken = [...info.seeds, ...info.runs.map((r) => r.seed)]; // a seed with runs is never queued again
+      const d = nextSeed({ seeds: info.seeds, taken, pool: spec.seedPool, plan: info.analysis, stopping: this.decide(id) });
+      if (d.seed === null) {
+        this.store.experiments.setSequentialStop(id, { at: Date.now(), reason: d.reason });
+        return;
+      }
+      this.store.experiments.setSeeds(id, [...info.seeds, d.seed], 'sequential');
+      this.launch(this.get(id), [d.seed], info.arms);
+    }
+  }
+
+  /** A queued or running run the experiment's seeds still wait on, or null when all have finished:
+   * every compared arm's latest run of every seed, and a seed's pre-training (its arms come after
+   * it; a pre-training that did not complete leaves its seed with nothing more to run). */
+  private unfinishedRun(info: ExperimentInfo): number | null {
+    const pre = info.arms.find((a) => a.role === 'pretrain');
+    const arms = info.arms.filter((a) => a.role !== 'pretrain');
+    const unfinished = (runId: number) => UNFINISHED.includes(this.store.getRun(runId)?.status ?? 'failed');
+    for (const seed of info.seeds) {
+      const latest = (armId: number) => info.runs.filter((r) => r.armId === armId && r.seed === seed).pop()?.runId;
+      if (pre) {
+        const p = latest(pre.id);
+        if (p === undefined) continue;
+        if (unfinished(p)) return p;
+        if (this.store.getRun(p)?.status !== 'completed') continue;
+      }
+      for (const arm of arms) {
+        const r = latest(arm.id);
+        if (r !== undefined && unfinished(r)) return r;
+      }
+    }
+    return null;
+  }
+
+  private waitFor(id: number, runId: number): void {
+    this.waiting.set(id, runId);
+    this.runs.whenFinished(runId, () => {
+      // After the run's other followers (a pre-training's arms are queued by one).
+      setImmediate(() => this.resume(id, runId));
+    });
+    this.sweepTimer ??= setInterval(() => this.sweep(), this.o.sweepMs ?? 5000);
+    this.sweepTimer.unref();
+  }
+
+  private resume(id: number, runId: number): void {
+    if (this.waiting.get(id) !== runId) return; // already resumed (by the sweep)
+    this.waiting.delete(id);
+    if (!this.waiting.size && this.sweepTimer) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = null;
+    }
+    try {
+      this.step(id);
+    } catch (e) {
+      // e.g. the comparison failing: the runner stays where it is; a restart or runUntilDecided retries
+      process.stderr.write(`experiment ${id}: the sequential runner could not go on: ${(e as Error).message}\n`);
+    }
+  }
+
+  /** A run waited on that was deleted, or finished unseen, resumes its experiment's runner. */
+  private sweep(): void {
+    if (this.closed || !this.store.db.open) return this.close();
+    for (const [id, runId] of [...this.waiting]) {
+      const st = this.store.getRun(runId)?.status;
+      if (!st || !UNFINISHED.includes(st)) this.resume(id, runId);
     }
   }
 
@@ -132,13 +270,36 @@ export class ExperimentService {
     return e;
   }
 
-  /** Validate the file, store the experiment, queue its runs. */
+  /** Validate the file, store the experiment, queue its runs (a sequential one: its first seeds,
+   * then one at a time until decided). */
   create(raw: unknown, presetId: string | null = null): ExperimentInfo {
     const r = planExperiment(raw);
     if (!r.ok) throw invalid(r.errors);
     const info = this.store.experiments.create(r.plan, presetId);
     this.launch(info, info.seeds, info.arms);
+    this.step(info.id);
     return this.get(info.id);
+  }
+
+  /** Run an existing experiment's seeds until its confirmatory arms are decided or it has
+   * `maxSeeds` seeds (absent: the plan's, else the default). Records the plan as sequential
+   * (from the defaults when the experiment had none) and starts, or resumes, its runner. */
+  runUntilDecided(id: number, maxSeeds?: unknown): ExperimentInfo {
+    const info = this.get(id);
+    if (maxSeeds !== undefined && maxSeeds !== null && (!Number.isInteger(maxSeeds) || (maxSeeds as number) < 2 || (maxSeeds as number) > 100)) {
+      throw new ApiFailure({ code: 'bad_request', message: 'maxSeeds must be an integer from 2 to 100', field: 'maxSeeds' });
+    }
+    const plan = { ...(info.analysis ?? analysisPlanSchema.parse({})), sequential: true };
+    if (typeof maxSeeds === 'number') {
+      if (maxSeeds < info.seeds.length) {
+        throw new ApiFailure({ code: 'bad_request', message: `maxSeeds is ${maxSeeds} but the experiment already has ${info.seeds.length} seeds`, field: 'maxSeeds' });
+      }
+      plan.maxSeeds = maxSeeds;
+    }
+    this.store.experiments.setAnalysis(id, analysisPlanSchema.parse(plan));
+    this.store.experiments.setSequentialStop(id, null);
+    this.step(id);
+    return this.get(id);
   }
 
   addSeeds(id: number, seeds: unknown): ExperimentInfo {
@@ -148,7 +309,7 @@ export class ExperimentService {
     }
     const fresh = [...new Set(seeds as number[])].filter((s) => !info.seeds.includes(s));
     if (!fresh.length) throw new ApiFailure({ code: 'bad_request', message: `the experiment already has seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')}`, field: 'seeds' });
-    this.store.experiments.setSeeds(id, [...info.seeds, ...fresh]);
+    this.store.experiments.setSeeds(id, [...info.seeds, ...fresh], 'user');
     this.launch(info, fresh, info.arms);
     return this.get(id);
   }
