@@ -1,16 +1,22 @@
 // `npm run experiment -- --file exp.json --data-dir DIR` (or `--preset ID`): create the experiment
 // in the store, train its runs one after another in this process — seed by seed, each seed's
-// pre-training (if any) and then every arm — and print the per-arm summary table, then as the LAST
-// stdout line one JSON object {"experimentId", "metric", "rule", "baseline", "arms": [{"name",
-// "n", "mean", "std", "delta", "ci95", "pTTest", "pWilcoxon", "betterIn", "costRatio"}]} (null
-// where undefined). `--experiment ID` continues an experiment: runs it lacks (new seeds from
-// --seeds, or runs that never finished) are trained. Ctrl-C stops after the current run is
-// cancelled; what finished is summarised.
+// pre-training (if any) and then every arm — and print the per-arm summary table (verdict first),
+// the planning figures and the methods paragraph, then as the LAST stdout line one JSON object
+// {"experimentId", "metric", "rule", "baseline", "analysis", "stopping", "arms": [{"name",
+// "verdict", "n", "completed", "mean", "std", "reference", "delta", "ci95", "cs", "bootstrap",
+// "pTTest", "pWilcoxon", "pAdjusted", "pTost", "betterIn", "signP", "mde80", "seedsNeeded",
+// "costRatio"}]} (null where undefined). An experiment whose plan says `sequential` trains seed by
+// seed until every confirmatory arm is decided (or maxSeeds). `--experiment ID` continues an
+// experiment: runs it lacks (new seeds from --seeds — recorded as added after results were seen
+// when some run had completed — or runs that never finished) are trained. Ctrl-C stops after the
+// current run is cancelled; what finished is summarised.
 import fs from 'node:fs';
 import { Command } from 'commander';
-import type { ExperimentInfo, ExperimentPlan, SelectionRule } from '../shared/experiments';
-import { armRunConfig, planExperiment, SELECTION_RULES } from '../shared/experiments';
-import { formatMetric, formatP } from '../shared/summary-format';
+import type { ComparisonSummary, ExperimentInfo, ExperimentPlan, PAdjustMethod, SelectionRule, TestName } from '../shared/experiments';
+import { armRunConfig, P_ADJUST_METHODS, planExperiment, SELECTION_RULES, TESTS } from '../shared/experiments';
+import { mde, seedsNeeded } from '../shared/inference';
+import { nextSeed } from '../shared/seed-plan';
+import { displayScale, formatCost, formatInterval, formatMetric, formatP } from '../shared/summary-format';
 import { openStoreFromEnv } from '../store/open';
 import { resolveDataDir } from '../store/paths';
 import type { Store } from '../store/store';
@@ -29,6 +35,13 @@ interface Options {
   trainSubset?: string;
   metric?: string;
   rule?: string;
+  test?: string;
+  correction?: string;
+  reference?: string;
+  margin?: string;
+  alpha?: string;
+  pilotSd?: string;
+  effect?: string;
 }
 
 class UsageError extends Error {}
@@ -37,6 +50,12 @@ function intList(v: string, flag: string): number[] {
   const parts = v.split(',').map((s) => s.trim());
   if (!parts.every((s) => /^\d+$/.test(s))) throw new UsageError(`${flag}: "${v}" is not a comma-separated list of integers`);
   return parts.map(Number);
+}
+function positiveNumber(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!/^[0-9.eE+-]+$/.test(v) || !Number.isFinite(x) || x <= 0) throw new UsageError(`${flag}: "${v}" is not a positive number`);
+  return x;
 }
 function positive(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
@@ -57,6 +76,26 @@ function shrink(file: Record<string, unknown>, epochs?: number, trainSubset?: nu
     for (const s of [f.pretrain?.set, ...f.arms.map((a) => a.set)]) if (s && 'dataset.trainSubset' in s) s['dataset.trainSubset'] = trainSubset;
   }
   return f as unknown as Record<string, unknown>;
+}
+
+/** Seeds one at a time until the comparison's stopping rule says done (every confirmatory arm
+ * decided by its confidence sequence, or the maximum of seeds), as the app's sequential runner
+ * does (src/shared/seed-plan.ts): the experiment starts with its first 2 seeds, then each next
+ * seed comes from the file's list, then the next free integers; each is logged as 'sequential'. */
+async function trainSequential(store: Store, dataDir: string, info: ExperimentInfo, isCancelled: () => boolean, look: () => ComparisonSummary): Promise<void> {
+  await trainAll(store, dataDir, info, isCancelled);
+  while (!isCancelled()) {
+    const now = store.experiments.get(info.id)!;
+    const stopping = look().stopping;
+    const next = nextSeed({ seeds: now.seeds, pool: store.experiments.spec(info.id)!.seedPool, plan: now.analysis, stopping });
+    process.stderr.write(`after ${now.seeds.length} seeds: ${next.reason}\n`);
+    if (next.seed === null) {
+      store.experiments.setSequentialStop(info.id, { at: Date.now(), reason: next.reason });
+      return;
+    }
+    store.experiments.setSeeds(info.id, [...now.seeds, next.seed], 'sequential');
+    await trainAll(store, dataDir, { ...store.experiments.get(info.id)!, seeds: [next.seed] }, isCancelled);
+  }
 }
 
 async function trainAll(store: Store, dataDir: string, info: ExperimentInfo, isCancelled: () => boolean): Promise<void> {
@@ -109,6 +148,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--train-subset <n>', 'use this many training images in every run instead')
     .option('--metric <key>', "metric of the summary (default: the file's, else test/acc)")
     .option('--rule <rule>', `selection rule: ${SELECTION_RULES.join(' | ')} (default: the file's, else best-val)`)
+    .option('--test <test>', `primary test: ${TESTS.join(' | ')} (default: the plan's, else t; off the plan is exploratory)`)
+    .option('--correction <method>', `multiplicity correction: ${P_ADJUST_METHODS.join(' | ')} (default: the plan's, else holm)`)
+    .option('--reference <arm>', 'compare with: baseline | previous (each arm with the one before) | an arm name')
+    .option('--margin <points>', 'equivalence margin (points for accuracy-type metrics) for "equivalent within ±m"')
+    .option('--alpha <a>', 'significance level (default: the plan\'s, else 0.05)')
+    .option('--pilot-sd <points>', 'SD of paired differences to plan with (points for accuracy-type metrics) before any seed has run')
+    .option('--effect <points>', 'the smallest effect worth detecting, for the seeds-needed figure')
     .exitOverride();
   try {
     program.parse(argv, { from: 'user' });
@@ -126,6 +172,13 @@ export async function main(argv: string[]): Promise<number> {
     }
     if ([o.file, o.preset, o.experiment].filter(Boolean).length !== 1) throw new UsageError('give one of --file, --preset or --experiment');
     if (o.rule !== undefined && !SELECTION_RULES.includes(o.rule as SelectionRule)) throw new UsageError(`--rule: "${o.rule}" is not one of ${SELECTION_RULES.join(', ')}`);
+    if (o.test !== undefined && !TESTS.includes(o.test as TestName)) throw new UsageError(`--test: "${o.test}" is not one of ${TESTS.join(', ')}`);
+    if (o.correction !== undefined && !P_ADJUST_METHODS.includes(o.correction as PAdjustMethod)) throw new UsageError(`--correction: "${o.correction}" is not one of ${P_ADJUST_METHODS.join(', ')}`);
+    const margin = positiveNumber(o.margin, '--margin');
+    const alpha = positiveNumber(o.alpha, '--alpha');
+    if (alpha !== undefined && alpha > 0.2) throw new UsageError(`--alpha: ${alpha} is above 0.2`);
+    const pilotSd = positiveNumber(o.pilotSd, '--pilot-sd');
+    const effect = positiveNumber(o.effect, '--effect');
     const seeds = o.seeds !== undefined ? intList(o.seeds, '--seeds') : undefined;
     const epochs = positive(o.epochs, '--epochs');
     const trainSubset = positive(o.trainSubset, '--train-subset');
@@ -166,26 +219,50 @@ export async function main(argv: string[]): Promise<number> {
         const found = store.experiments.get(id);
         if (!found) throw new UsageError(`--experiment: experiment ${id} does not exist in ${dataDir}`);
         if (epochs !== undefined || trainSubset !== undefined) throw new UsageError('--epochs and --train-subset apply to new experiments only (an experiment keeps its configs)');
-        if (seeds) store.experiments.setSeeds(id, [...found.seeds, ...seeds.filter((s) => !found.seeds.includes(s))]);
+        if (seeds) addSeedsLogged(store, found, seeds);
         info = store.experiments.get(id)!;
       }
-      process.stderr.write(`experiment ${info.id}: ${info.name} — ${info.arms.filter((a) => a.role !== 'pretrain').length} arms x ${info.seeds.length} seeds\n`);
-      await trainAll(store, dataDir, info, () => cancelled);
-      const s = summarize(store, { experimentId: info.id, metric: o.metric, rule: o.rule as SelectionRule | undefined });
-      printTable(s);
+      const query = {
+        experimentId: info.id,
+        metric: o.metric,
+        rule: o.rule as SelectionRule | undefined,
+        test: o.test as TestName | undefined,
+        correction: o.correction as PAdjustMethod | undefined,
+        reference: o.reference,
+        margin,
+        alpha,
+      };
+      const look = () => summarize(store, query);
+      const before = look(); // bad --reference etc. fail here, before any training
+      process.stderr.write(`experiment ${info.id}: ${info.name} — ${info.arms.filter((a) => a.role !== 'pretrain').length} arms x ${info.seeds.length} seeds${before.analysis.sequential ? ' (seeds run until decided)' : ''}\n`);
+      if (pilotSd !== undefined) printPlanning(before, pilotSd / displayScale(before.metric), info.seeds.length, effect);
+      if (before.analysis.sequential && plan) await trainSequential(store, dataDir, info, () => cancelled, look);
+      else await trainAll(store, dataDir, info, () => cancelled);
+      const s = look();
+      printTable(s, effect);
       const arms = s.arms.map((a) => ({
         name: a.name,
+        verdict: a.verdict?.text ?? null,
         n: a.n,
+        completed: a.completion.text,
         mean: a.mean,
         std: a.std,
+        reference: a.paired?.reference ?? null,
         delta: a.paired?.delta ?? null,
         ci95: a.paired?.ci95 ?? null,
+        cs: a.paired?.cs?.map((x) => (Number.isFinite(x) ? x : null)) ?? null,
+        bootstrap: a.paired?.bootstrap?.ci ?? null,
         pTTest: a.paired?.pTTest ?? null,
         pWilcoxon: a.paired?.pWilcoxon ?? null,
+        pAdjusted: a.paired?.pAdjusted ?? null,
+        pTost: a.paired?.tost?.p ?? null,
         betterIn: a.paired ? a.paired.betterIn : null,
+        signP: a.paired?.signP ?? null,
+        mde80: a.paired?.mde80 ?? null,
+        seedsNeeded: a.verdict?.seedsNeeded ?? null,
         costRatio: a.costRatio,
       }));
-      process.stdout.write(`${JSON.stringify({ experimentId: info.id, metric: s.metric, rule: s.rule, baseline: s.baseline, arms })}\n`);
+      process.stdout.write(`${JSON.stringify({ experimentId: info.id, metric: s.metric, rule: s.rule, baseline: s.baseline, analysis: s.analysis, stopping: s.stopping, arms })}\n`);
       const runs = store.experiments.get(info.id)!.runs.map((r) => store.getRun(r.runId)!);
       return !cancelled && runs.every((r) => r.status === 'completed') ? 0 : 1;
     } finally {
@@ -197,30 +274,71 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function printTable(s: ReturnType<typeof summarize>): void {
-  const head = ['arm', 'n', `${s.metric}`, `Δ vs ${s.baseline}`, '95% CI', 'p (t)', 'p (W)', 'better', 'cost'];
+/** Seeds added to an existing experiment from the command line: logged like the app's "add
+ * seeds" (after results were seen when some run had completed), so the comparison knows that
+ * fixed-n p-values no longer hold. */
+function addSeedsLogged(store: Store, info: ExperimentInfo, seeds: number[]): void {
+  const fresh = seeds.filter((s) => !info.seeds.includes(s));
+  if (fresh.length) store.experiments.setSeeds(info.id, [...info.seeds, ...fresh], 'user');
+}
+
+/** Before training (or with too few seeds to estimate it): what a given SD of paired differences
+ * allows — the minimum detectable effect at 80% power for the seeds planned, and the seeds an
+ * effect needs, at the family's per-comparison alpha (Bonferroni, the conservative planning case). */
+function printPlanning(s: ComparisonSummary, sd: number, nSeeds: number, effect: number | undefined, label = 'planning'): void {
+  const k = Math.max(1, s.analysis.family.length);
+  const a = s.analysis.alpha / k;
+  const u = displayScale(s.metric) === 100 ? ' points' : '';
+  const f = (x: number | null) => (x === null ? '—' : `${formatMetric(s.metric, x)}${u}`);
+  const e = effect !== undefined ? effect / displayScale(s.metric) : (s.analysis.effect ?? s.analysis.margin);
+  process.stdout.write(
+    `${label}: SD of paired differences ${f(sd)}, ${k} comparison${k === 1 ? '' : 's'} at alpha ${+a.toPrecision(3)} each: ` +
+      `with ${nSeeds} seeds the smallest effect found with 80% power is ${f(mde(sd, nSeeds, a))}` +
+      (e ? `; ${f(e)} needs ${seedsNeeded(e, sd, a) ?? 'over 1000'} seeds` : '') +
+      '\n',
+  );
+}
+
+function printTable(s: ComparisonSummary, effect?: number): void {
+  const ref = s.analysis.reference === 'previous' ? 'previous arm' : s.analysis.reference === 'baseline' ? s.baseline : s.analysis.reference;
+  const head = ['arm', 'verdict', 'done', `${s.metric}`, `Δ vs ${ref}`, '95% CI (t)', 'CS', 'p (adj)', 'better', 'cost'];
   const rows = s.arms.map((a) => {
     const p = a.paired;
+    const pv = !p || p.identical ? null : a.confirmatory ? p.pAdjusted : s.analysis.test === 't' ? p.pTTest : p.pWilcoxon;
     return [
       a.name,
-      String(a.n),
+      a.verdict?.text ?? 'reference',
+      `${a.completion.completed}/${a.completion.total}`,
       a.mean === null ? '—' : `${formatMetric(s.metric, a.mean)}${a.std === null ? '' : ` ± ${formatMetric(s.metric, a.std)}`}`,
       p ? formatMetric(s.metric, p.delta, true) : '',
-      p?.ci95 ? `[${formatMetric(s.metric, p.ci95[0], true)}, ${formatMetric(s.metric, p.ci95[1], true)}]` : p ? '—' : '',
-      p ? formatP(p.pTTest) : '',
-      p ? formatP(p.pWilcoxon) : '',
-      p ? `${p.betterIn}/${p.n}` : '',
-      a.costRatio === null ? '—' : `${a.costRatio.toFixed(2)}x`,
+      p ? formatInterval(s.metric, p.ci95) : '',
+      p ? formatInterval(s.metric, p.cs) : '',
+      p ? formatP(pv) : '',
+      p ? `${p.betterIn}/${p.n}${p.signP !== null ? ` p=${formatP(p.signP)}` : ''}` : '',
+      formatCost(a),
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (r: string[]) => r.map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const rule = s.rule === 'best-val' ? 'at the best val/acc epoch' : 'at the last epoch';
-  process.stdout.write(`\n${s.title}: ${s.metric} ${rule}, mean ± SD over seeds; Δ paired with ${s.baseline}\n${line(head)}\n${rows.map(line).join('\n')}\n`);
+  const an = s.analysis;
+  process.stdout.write(
+    `\n${s.title}: ${s.metric} ${rule}, mean ± SD over seeds; Δ paired with ${ref}; p: ${an.test === 't' ? 'paired t' : 'Wilcoxon'}, ${an.correction} over ${an.family.length}; CS: ${Math.round((1 - an.alpha) * 100)}% anytime-valid\n${line(head)}\n${rows.map(line).join('\n')}\n`,
+  );
+  if (an.exploratory.length) process.stdout.write(`  exploratory (off the plan): ${an.exploratory.join('; ')}\n`);
+  if (an.fixedNInvalid) process.stdout.write(`  note: ${an.fixedNInvalid}\n`);
   for (const a of s.arms) {
-    for (const n of [a.paired?.tTestNote && `t-test: ${a.paired.tTestNote}`, a.paired?.wilcoxonNote && `Wilcoxon: ${a.paired.wilcoxonNote}`]) if (n) process.stdout.write(`  ${a.name}: ${n}\n`);
+    const p = a.paired;
+    const lines = [
+      a.completion.completed < a.completion.total ? a.completion.text : null,
+      a.failsWhereReferenceDoesNot.length ? `fails where ${p?.reference} does not: seed ${a.failsWhereReferenceDoesNot.join(', ')}` : null,
+      ...a.cost.loadWarnings.map((w) => `cost: ${w}`),
+    ];
+    for (const n of lines) if (n) process.stdout.write(`  ${a.name}: ${n}\n`);
   }
+  for (const a of s.arms) if (a.paired && a.paired.sdDelta && a.paired.n >= 2) printPlanning(s, a.paired.sdDelta, a.paired.n, effect, `  ${a.name} (power)`);
   for (const p of s.pairing) process.stdout.write(`  warning: seed ${p.seed}, ${p.arm}: not a matched pair (${p.problem})\n`);
+  process.stdout.write(`\nMethods. ${s.methods}\n`);
 }
 
 if (process.argv[1] && /experiment-cli\.[cm]?[jt]s$/.test(process.argv[1])) {

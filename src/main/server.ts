@@ -93,7 +93,7 @@ export async function startServer(o: {
 
   const CONTENT: Record<string, string> = { csv: 'text/csv; charset=utf-8', md: 'text/markdown; charset=utf-8', tex: 'application/x-tex; charset=utf-8' };
 
-  /** GET /api/export?kind=runs|histories|summary|summary-md|summary-tex&ids=1,2&experiment=3&metric=..&rule=.. */
+  /** GET /api/export?kind=runs|histories|summary|summary-md|summary-tex&ids=1,2&experiment=3&metric=..&rule=..&test=..&correction=..&reference=..&margin=..&alpha=.. */
   async function handleExport(res: http.ServerResponse, url: URL) {
     const p = url.searchParams;
     const idsParam = p.get('ids') ?? '';
@@ -106,6 +106,11 @@ export async function startServer(o: {
         experimentId: num(p.get('experiment')),
         metric: p.get('metric') ?? undefined,
         rule: p.get('rule') ?? undefined,
+        test: p.get('test') ?? undefined,
+        correction: p.get('correction') ?? undefined,
+        reference: p.get('reference') ?? undefined,
+        margin: /^(none|null)$/.test(p.get('margin') ?? '') ? null : num(p.get('margin')),
+        alpha: num(p.get('alpha')),
       });
     } catch (e) {
       // Validated before the headers go out, so a bad id is a clear 4xx and not a broken download.

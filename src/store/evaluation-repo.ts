@@ -68,6 +68,7 @@ export class EvaluationRepo {
       clearEval: db.prepare(`DELETE FROM evaluation WHERE run_id = ?`),
       clearPredictions: db.prepare(`DELETE FROM prediction WHERE run_id = ?`),
       getEvals: db.prepare(`SELECT * FROM evaluation WHERE run_id = ?`),
+      correct: db.prepare(`SELECT idx, pred = label AS ok FROM prediction WHERE run_id = ? ORDER BY idx`),
       count: Object.fromEntries(
         Object.entries(ORDER_SQL).map(([k, o]) => [k, db.prepare(`SELECT COUNT(*) AS n FROM prediction WHERE run_id = ? ${o.where}`)]),
       ) as Record<PredictionOrder, Database.Statement<unknown[]>>,
@@ -133,6 +134,13 @@ export class EvaluationRepo {
       out.imageShape = JSON.parse(r.image_shape) as [number, number, number];
     }
     return out;
+  }
+
+  /** Whether the best checkpoint got each test image right, by image index (empty without
+   * stored predictions): what McNemar's test pairs between two runs on the same test set. */
+  correctByIndex(runId: number): Map<number, boolean> {
+    const rows = this.stmts.correct.all(runId) as { idx: number; ok: number }[];
+    return new Map(rows.map((r) => [r.idx, r.ok === 1]));
   }
 
   predictions(runId: number, order: PredictionOrder, limit: number, offset: number): PredictionPage {

@@ -31,6 +31,8 @@ describe('experiment files and presets', () => {
       [['head'], [5, 6, 7, 8, 9], true],
     ]);
     expect(presets.find((p) => p.id === 'repr-c3')!.plan.arms[1]!.config.tricks.repr).toMatchObject({ s1: 3, s2: 2, cycles: 2 });
+    // the cumulative ablation declares its reference: each refinement against the one before it
+    expect(presets.find((p) => p.id === 'bag-of-tricks-resnet20')!.plan.file.analysis).toMatchObject({ reference: 'previous', correction: 'holm', test: 't' });
   });
 
   it('refuses a bad file, naming the arm and field', () => {
@@ -155,12 +157,15 @@ describe('npm run experiment', () => {
       const r = await runCli('src/main/experiment-cli.ts', ['--file', file, '--data-dir', tmp.dir]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/cli: test\/acc at the best val\/acc epoch/);
-      expect(r.stdout).toMatch(/Wilcoxon: (.*3: cannot reach p<0\.05|all differences zero)/); // 3 seeds: the exact test's smallest p is 0.25
-      const j = r.last as { experimentId: number; metric: string; arms: Record<string, unknown>[] };
-      expect(j).toMatchObject({ experimentId: 1, metric: 'test/acc' });
-      expect(j.arms.map((a) => Object.keys(a).sort())).toEqual([0, 1].map(() => ['betterIn', 'ci95', 'costRatio', 'delta', 'mean', 'n', 'name', 'pTTest', 'pWilcoxon', 'std'].sort()));
-      expect(j.arms[0]).toMatchObject({ name: 'baseline', n: 3, delta: null, ci95: null, pTTest: null, pWilcoxon: null, betterIn: null });
-      expect(j.arms[1]).toMatchObject({ name: 'smoothed', n: 3 });
+      expect(r.stdout).toMatch(/^arm +verdict +done +test\/acc/m); // the verdict comes first
+      expect(r.stdout).toMatch(/^smoothed +(better|worse|not decided|identical|no difference)/m);
+      expect(r.stdout).toMatch(/^Methods\. We compared 1 arm with baseline on test\/acc/m);
+      const j = r.last as { experimentId: number; metric: string; analysis: { correction: string; fixedNInvalid: string | null }; arms: Record<string, unknown>[] };
+      expect(j).toMatchObject({ experimentId: 1, metric: 'test/acc', analysis: { correction: 'holm', fixedNInvalid: null } });
+      const keys = ['name', 'verdict', 'n', 'completed', 'mean', 'std', 'reference', 'delta', 'ci95', 'cs', 'bootstrap', 'pTTest', 'pWilcoxon', 'pAdjusted', 'pTost', 'betterIn', 'signP', 'mde80', 'seedsNeeded', 'costRatio'];
+      expect(j.arms.map((a) => Object.keys(a).sort())).toEqual([0, 1].map(() => [...keys].sort()));
+      expect(j.arms[0]).toMatchObject({ name: 'baseline', verdict: null, n: 3, completed: '3 of 3 completed', delta: null, ci95: null, pTTest: null, pWilcoxon: null, betterIn: null });
+      expect(j.arms[1]).toMatchObject({ name: 'smoothed', n: 3, reference: 'baseline' });
       expect(j.arms[1]!.pWilcoxon).toBeNull(); // 3 seeds: too few for the signed-rank test (the table says why)
       // The numbers are those of the store: the CLI's table is the app's table.
       const store = new Store(tmp.dir);
@@ -176,6 +181,9 @@ describe('npm run experiment', () => {
       const more = await runCli('src/main/experiment-cli.ts', ['--experiment', '1', '--seeds', '4', '--data-dir', tmp.dir]);
       expect(more.code, more.stderr).toBe(0);
       expect((more.last as { arms: { n: number }[] }).arms.map((a) => a.n)).toEqual([4, 4]);
+      // ... after results were seen: the fixed-n p-values are no longer valid, and the table says so
+      expect((more.last as { analysis: { fixedNInvalid: string } }).analysis.fixedNInvalid).toMatch(/^seed 4 was added after results were seen/);
+      expect(more.stdout).toMatch(/note: seed 4 was added after results were seen/);
       expect(more.stderr).not.toMatch(/seed [123]\b/); // what was done is not trained again
 
       const bad = await runCli('src/main/experiment-cli.ts', ['--file', path.join(tmp.dir, 'nope.json'), '--data-dir', tmp.dir]);
@@ -185,6 +193,35 @@ describe('npm run experiment', () => {
       const invalid = await runCli('src/main/experiment-cli.ts', ['--file', file, '--data-dir', tmp.dir]);
       expect(invalid.code).toBe(1);
       expect(invalid.stderr).toMatch(/exp\.json: arms\.0\.model\.dropout/);
+    } finally {
+      tmp.cleanup();
+    }
+  }, 180_000);
+
+  it('a sequential plan trains seed by seed until decided or its maximum, logged as such', async () => {
+    const tmp = tmpDataDir();
+    try {
+      const file = path.join(tmp.dir, 'seq.json');
+      const analysis = { sequential: true, maxSeeds: 3 };
+      fs.writeFileSync(file, JSON.stringify({ name: 'seq', baseline: tinyConfig({ epochs: 1, dataset: { name: 'synthetic', trainSubset: 160, valSplit: 0.2 } }), arms: [{ name: 'lr', set: { 'optimizer.lr': 0.2 } }], seeds: [5, 6, 7, 8], analysis }));
+      const r = await runCli('src/main/experiment-cli.ts', ['--file', file, '--data-dir', tmp.dir]);
+      expect(r.code, r.stderr).toBe(0);
+      const j = r.last as { analysis: { sequential: boolean; fixedNInvalid: string }; stopping: { done: boolean; reason: string } };
+      expect(j.analysis.sequential).toBe(true);
+      expect(j.analysis.fixedNInvalid).toMatch(/run until decided/);
+      expect(j.stopping.done).toBe(true);
+      const store = new Store(tmp.dir);
+      try {
+        const info = store.experiments.get(1)!;
+        const seeds = [...new Set(store.listRuns().map((x) => x.seed))];
+        // 2 seeds first (a sequence needs two), then one at a time from the file's list, at most 3
+        expect(seeds).toEqual(info.seeds);
+        expect(seeds.length === 2 ? j.stopping.reason : seeds).toEqual(seeds.length === 2 ? expect.stringMatching(/decided/) : [5, 6, 7]);
+        expect(info.seedLog.map((e) => [e.by, e.seeds])).toEqual([['create', [5, 6]], ...(seeds.length === 3 ? [['sequential', [7]]] : [])]);
+        expect(info.sequentialStop?.reason).toBeTruthy();
+      } finally {
+        store.close();
+      }
     } finally {
       tmp.cleanup();
     }

@@ -53,6 +53,17 @@ describe('comparison curves', () => {
     expect(d!.n).toEqual([2, 2, 1]);
   });
 
+  it('differences follow the comparison\'s reference: against another arm, and none for the reference itself', () => {
+    const withRef: ArmRuns[] = [
+      { ...arms[0]!, reference: 'trick' },
+      { ...arms[1]!, reference: null },
+    ];
+    const lines = diffCurves(h, withRef, opts);
+    expect(lines.map((l) => l.label)).toEqual(['baseline − trick']);
+    // seed 1: run 1 - run 4 = [-0.1, -0.05, -0.1]; seed 2: run 2 - run 3 = [-0.05, -0.1, —]
+    expect(lines[0]!.points.map((p) => +p.y.toFixed(6))).toEqual([-0.075, -0.075, -0.1]);
+  });
+
   it('x by step or by wall time (the mean elapsed seconds of the runs behind each point)', () => {
     expect(armCurves(h, arms, { ...opts, x: 'step' })[0]!.points.map((p) => p.x)).toEqual([10, 20, 30]);
     expect(armCurves(h, arms, { ...opts, x: 'time' })[0]!.points.map((p) => p.x)).toEqual([2, 3, 3]);
@@ -75,6 +86,7 @@ describe('comparison curves', () => {
   });
 });
 
+const noCost = { wall: null, cpu: null, loadWarnings: [] };
 const summary: ComparisonSummary = {
   title: 'LS & mixup_test',
   metric: 'test/acc',
@@ -82,8 +94,11 @@ const summary: ComparisonSummary = {
   higherIsBetter: true,
   baseline: 'baseline',
   pairing: [],
+  analysis: { test: 't', alpha: 0.05, correction: 'holm', reference: 'baseline', family: ['label smoothing'], margin: null, effect: null, maxSeeds: null, sequential: false, declared: true, exploratory: [], fixedNInvalid: null },
+  methods: 'We compared 1 arm with baseline.',
+  stopping: null,
   arms: [
-    { name: 'baseline', role: 'baseline', runs: [], n: 5, mean: 0.9012, std: 0.0031, paired: null, costRatio: 1, meanWallS: 100 },
+    { name: 'baseline', role: 'baseline', runs: [], n: 5, mean: 0.9012, std: 0.0031, completion: { completed: 5, total: 5, text: '5 of 5 completed' }, failsWhereReferenceDoesNot: [], paired: null, confirmatory: false, verdict: null, cost: noCost, costRatio: null, meanWallS: 100 },
     {
       name: 'label smoothing',
       role: 'arm',
@@ -91,7 +106,16 @@ const summary: ComparisonSummary = {
       n: 5,
       mean: 0.9101,
       std: 0.0025,
-      paired: { n: 5, delta: 0.0089, sdDelta: 0.002, ci95: [0.0064, 0.0114], pTTest: 0.0004, pWilcoxon: 0.0625, tTestNote: null, wilcoxonNote: 'n=5: cannot reach p<0.05 (min 0.0625)', betterIn: 5, worseIn: 0, tiedIn: 0 },
+      completion: { completed: 5, total: 6, text: '5 of 6 completed: seed 6 diverged at epoch 2' },
+      failsWhereReferenceDoesNot: [6],
+      paired: {
+        n: 5, delta: 0.0089, sdDelta: 0.002, ci95: [0.0064, 0.0114], pTTest: 0.0004, pWilcoxon: null, tTestNote: null, wilcoxonNote: 'n=5: cannot reach p<0.05 (min 0.0625)',
+        betterIn: 5, worseIn: 0, tiedIn: 0, reference: 'baseline', exact: true, identical: false, pAdjusted: 0.0004, cs: [0.002, Infinity], bootstrap: { ci: [0.0071, 0.0104], method: 'bca', resamples: 'exact' },
+        tost: null, signP: 0.0625, pBetter: { estimate: 1, ci: [0.478, 1] }, mcnemar: null, mde80: 0.0041,
+      },
+      confirmatory: true,
+      verdict: { kind: 'better', text: 'better', seedsNeeded: null },
+      cost: { wall: { ratio: 1.02, min: 0.98, max: 1.07, n: 5 }, cpu: null, loadWarnings: ['seed 2: label smoothing ran beside 1 other run, baseline beside 0'] },
       costRatio: 1.02,
       meanWallS: 102,
     },
@@ -99,26 +123,41 @@ const summary: ComparisonSummary = {
 };
 
 describe('summary tables', () => {
-  it('Markdown: mean ± SD in percent, the signed difference with stars, CI, p-values, k of n, cost, and the notes', () => {
+  it('Markdown: the verdict first, mean ± SD in percent, Δ with stars from the adjusted p, t/bootstrap intervals and the sequence, k of n with the sign test, completion, paired cost; notes and methods', () => {
     const md = summaryMarkdown(summary);
-    expect(md).toContain('| Arm | test/acc (%) | Δ vs baseline | 95% CI | p (t) | p (Wilcoxon) | better in | cost |');
-    expect(md).toContain('| baseline | 90.12 ± 0.31 |  |  |  |  |  | 1.00x |');
-    expect(md).toContain('| label smoothing | 91.01 ± 0.25 | +0.89*** | [+0.64, +1.14] | <0.001 | 0.063 | 5/5 | 1.02x |');
+    expect(md).toContain('| Arm | Verdict | test/acc (%) | Δ vs baseline | 95% CI (t) | bootstrap (BCa) | CS | p | better | completed | cost |');
+    expect(md).toContain('| baseline | reference | 90.12 ± 0.31 |  |  |  |  |  |  | 5/5 | — |');
+    expect(md).toContain('| label smoothing | better | 91.01 ± 0.25 | +0.89*** | [+0.64, +1.14] | [+0.71, +1.04] | (unbounded) | <0.001 | 5/5 (p=0.063) | 5/6 | 1.02x (0.98–1.07) |');
+    expect(md).toContain('- label smoothing: 5 of 6 completed: seed 6 diverged at epoch 2');
+    expect(md).toContain('- label smoothing: fails where baseline does not: seed 6');
     expect(md).toContain('- label smoothing: Wilcoxon: n=5: cannot reach p<0.05 (min 0.0625)');
+    expect(md).toContain('- label smoothing: cost: seed 2: label smoothing ran beside 1 other run, baseline beside 0');
+    expect(md).toContain('holm-adjusted over 1 comparison');
+    expect(md).toContain('*Methods.* We compared 1 arm with baseline.');
   });
 
-  it('LaTeX: booktabs, escaped names, math for ±, Δ and stars', () => {
+  it('no stars when fixed-n p-values are not valid (seeds added after looking)', () => {
+    const s = { ...summary, analysis: { ...summary.analysis, fixedNInvalid: 'seed 7 was added after results were seen' } };
+    const md = summaryMarkdown(s);
+    expect(md).toContain('| label smoothing | better | 91.01 ± 0.25 | +0.89 |');
+    expect(md).toContain('no stars: fixed-n p-values are not valid here');
+  });
+
+  it('LaTeX: booktabs, escaped names, math for ±, Δ and stars, the methods paragraph', () => {
     const tex = summaryLatex(summary);
-    expect(tex).toContain('\\begin{tabular}{lrrrrrrr}');
-    expect(tex).toContain('label smoothing & 91.01 $\\pm$ 0.25 & +0.89$^{***}$ & [+0.64, +1.14] & $<$0.001 & 0.063 & 5/5 & 1.02$\\times$ \\\\');
+    expect(tex).toContain('\\begin{tabular}{llrrrrrrrr}');
+    expect(tex).toContain('label smoothing & better & 91.01 $\\pm$ 0.25 & +0.89$^{***}$ & [+0.64, +1.14] & (unbounded) & $<$0.001 & 5/5 (p=0.063) & 5/6 & 1.02$\\times$ (0.98--1.07) \\\\');
     expect(tex).toContain('\\caption{LS \\& mixup\\_test: ');
-    expect(tex).not.toMatch(/[±Δ]/); // pdflatex has neither
+    expect(tex).toContain('\\paragraph{Methods.} We compared 1 arm with baseline.');
+    expect(tex).not.toMatch(/[±Δα–]/); // pdflatex has none of them
   });
 
-  it('CSV rows: raw numbers, empty where undefined', () => {
+  it('CSV rows: raw numbers, empty where undefined, an unbounded sequence empty, the methods in the first row', () => {
     const rows = summaryCsvRows(summary);
+    const col = (r: number, c: (typeof SUMMARY_CSV_COLUMNS)[number]) => rows[r]![SUMMARY_CSV_COLUMNS.indexOf(c)];
     expect(rows[0]).toHaveLength(SUMMARY_CSV_COLUMNS.length);
-    expect(rows[0]!.slice(0, 9)).toEqual(['baseline', 'baseline', 'test/acc', 'best-val', 5, 0.9012, 0.0031, '', '']);
-    expect(rows[1]!.slice(8, 12)).toEqual([0.0089, 0.002, 0.0064, 0.0114]);
+    expect([col(0, 'arm'), col(0, 'verdict'), col(0, 'n'), col(0, 'mean'), col(0, 'delta'), col(0, 'methods')]).toEqual(['baseline', 'reference', 5, 0.9012, '', 'We compared 1 arm with baseline.']);
+    expect([col(1, 'delta'), col(1, 'ci95_lo'), col(1, 'cs_lo'), col(1, 'cs_hi'), col(1, 'p_adjusted'), col(1, 'completed'), col(1, 'planned'), col(1, 'cost_ratio_max')]).toEqual([0.0089, 0.0064, 0.002, '', 0.0004, 5, 6, 1.07]);
+    expect(col(1, 'methods')).toBe('');
   });
 });

@@ -1,13 +1,37 @@
 // The comparison of arms across seeds: one number per run by an explicit selection rule, mean and
-// SD per arm, and each arm paired with the baseline seed by seed (difference, 95% CI, paired
-// t-test, Wilcoxon signed-rank, better in k of n, cost). Used by the app (compare view, exports)
-// and the experiment CLI alike. Ad-hoc selections of runs are grouped into arms by their config
-// without seed and name.
+// SD per arm, and each arm paired with its reference seed by seed. What a user may conclude comes
+// from an analysis plan (the experiment's, or the defaults): the test (paired t or Wilcoxon), the
+// family of confirmatory comparisons and its multiplicity correction (Holm by default), the
+// reference (baseline, previous arm, or a named arm), an equivalence margin, and whether seeds
+// were added after looking (then only the anytime-valid confidence sequence decides). Each arm
+// gets one verdict; the numbers behind it (t and bootstrap intervals, confidence sequence, TOST,
+// sign test, McNemar per seed, power) ride along for the details and the exports. Used by the app
+// (compare view, exports) and the experiment CLI alike. Ad-hoc selections of runs are grouped into
+// arms by their config without seed and name.
 import { ApiFailure, type SummaryQuery } from '../../shared/api';
+import { bootstrapMeanCI } from '../../shared/bootstrap';
 import { flattenConfig } from '../../shared/config';
-import type { ArmSummary, ComparedRun, ComparisonSummary, PairingPayload, SelectionRule } from '../../shared/experiments';
-import { NOT_ARM_FIELDS, pairingProblem, SELECTION_RULES } from '../../shared/experiments';
+import type {
+  AnalysisPlan,
+  AnalysisSummary,
+  ArmSummary,
+  ComparedRun,
+  ComparisonSummary,
+  ExperimentInfo,
+  PairedSummary,
+  PairingPayload,
+  SeedLogEntry,
+  SelectionRule,
+  Verdict,
+} from '../../shared/experiments';
+import { analysisPlanSchema, NOT_ARM_FIELDS, P_ADJUST_METHODS, pairingProblem, SELECTION_RULES, TESTS } from '../../shared/experiments';
+import { adjustP, mcnemarExact, mde, predictiveBetter, seedsNeeded, signTest, tostPaired } from '../../shared/inference';
+import { tConfidenceSequence } from '../../shared/sequential';
 import { describe, pairedComparison } from '../../shared/stats';
+import { displayScale, formatMetric } from '../../shared/summary-format';
+import { methodsParagraph } from '../../shared/methods';
+import { DEFAULT_MAX_SEEDS } from '../../shared/seed-plan';
+import { armVerdict, stoppingRule } from '../../shared/verdicts';
 import { lowerIsBetter, type RunRecord, type Store } from '../../store/store';
 
 export interface ArmGroup {
@@ -16,23 +40,55 @@ export interface ArmGroup {
   runs: RunRecord[];
 }
 
+
+/** What the comparison is asked for, and what was planned. */
+export interface CompareRequest {
+  metric: string;
+  rule: SelectionRule;
+  analysis: AnalysisPlan;
+  /** The experiment's declared metric, rule and plan (null for ad-hoc selections: all exploratory
+   * is not meaningful there, so none is marked). */
+  planned: { metric: string; rule: SelectionRule; analysis: AnalysisPlan; declared: boolean } | null;
+  /** The experiment's seeds: a seed without a run counts as missing. */
+  seeds: number[] | null;
+  seedLog: SeedLogEntry[];
+}
+
+/** The number behind an accuracy-type test metric as a count: correct images out of the test set
+ * (test/acc: the confusion matrix's diagonal, exact; test/top5: top5 x n, which is a count of
+ * images by construction and rounds back exactly for any n below 2^52). */
+function countOf(metric: string, ev: { n: number; acc: number; top5: number | null; confusion: number[][] }): { correct: number; total: number } | null {
+  if (metric === 'test/acc') {
+    const correct = ev.confusion.reduce((s, row, i) => s + (row[i] ?? 0), 0);
+    // a confusion matrix that does not add up to acc (an old or imported row) is not trusted
+    return Math.abs(correct / ev.n - ev.acc) < 1e-9 ? { correct, total: ev.n } : { correct: Math.round(ev.acc * ev.n), total: ev.n };
+  }
+  if (metric === 'test/top5' && ev.top5 !== null) return { correct: Math.round(ev.top5 * ev.n), total: ev.n };
+  return null;
+}
+
 /** One run's number under the rule. Unfinished runs have none: a mean over runs that stopped at
  * different points would mix epochs. Under best-val, the epoch is the one with the best val/acc
  * (the earliest on ties, as the best checkpoint is chosen), or the last without a validation split. */
-export function selectValue(store: Store, run: RunRecord, metric: string, rule: SelectionRule): { value: number | null; epoch: number | null } {
-  if (run.status !== 'completed') return { value: null, epoch: null };
+export function selectValue(
+  store: Store,
+  run: RunRecord,
+  metric: string,
+  rule: SelectionRule,
+): { value: number | null; epoch: number | null; count: { correct: number; total: number } | null } {
+  if (run.status !== 'completed') return { value: null, epoch: null, count: null };
   if (metric.startsWith('test/')) {
     const ev = store.evaluations.get(run.id)[rule === 'best-val' ? 'best' : 'last'];
-    if (!ev) return { value: null, epoch: null };
+    if (!ev) return { value: null, epoch: null, count: null };
     const v = metric === 'test/acc' ? ev.acc : metric === 'test/loss' ? ev.loss : metric === 'test/top5' ? ev.top5 : null;
-    return { value: v, epoch: ev.epoch };
+    return { value: v, epoch: ev.epoch, count: v === null ? null : countOf(metric, ev) };
   }
   const last = store.lastEpochPoint(run.id, metric);
-  if (!last) return { value: null, epoch: null };
-  if (rule === 'last') return last;
+  if (!last) return { value: null, epoch: null, count: null };
+  if (rule === 'last') return { ...last, count: null };
   const e = store.bestEpoch(run.id, 'val/acc') ?? last.epoch;
   const value = store.valueAt(run.id, metric, e);
-  return { value, epoch: value === null ? null : e };
+  return { value, epoch: value === null ? null : e, count: null };
 }
 
 /** Training wall time of a completed run: the sum of its epochs' times (time/epoch_s), which
@@ -43,6 +99,23 @@ function wallS(store: Store, r: RunRecord): number | null {
   const train = store.sumOf(r.id, 'time/epoch_s');
   if (train !== null) return train;
   return r.startedAt !== null && r.endedAt !== null ? (r.endedAt - r.startedAt) / 1000 : null;
+}
+
+/** The trainer's CPU time over its epochs (time/cpu_s; runs from before it have none). */
+function cpuS(store: Store, r: RunRecord): number | null {
+  return r.status === 'completed' ? store.sumOf(r.id, 'time/cpu_s') : null;
+}
+
+/** Why a run has no value, in a few words: "diverged at epoch 2", "failed: <error>". */
+export function runProblem(r: RunRecord): string | null {
+  if (r.status === 'completed') return null;
+  if (r.status === 'failed') {
+    const div = /diverged\b.*?\bat epoch (\d+)/.exec(r.error ?? '');
+    if (div) return `diverged at epoch ${div[1]}`;
+    const first = (r.error ?? 'no error recorded').split('\n')[0]!.trim();
+    return `failed: ${first.length > 80 ? `${first.slice(0, 77)}...` : first}`;
+  }
+  return r.status; // running, queued, cancelled, interrupted
 }
 
 function pairingOf(store: Store, runId: number): PairingPayload | null {
@@ -60,62 +133,331 @@ function onePerSeed(runs: readonly RunRecord[]): RunRecord[] {
   return [...bySeed.values()].sort((a, b) => a.seed - b.seed);
 }
 
-export function compareGroups(store: Store, title: string, groups: readonly ArmGroup[], metric: string, rule: SelectionRule): ComparisonSummary {
+/** "4 of 5 completed: seed 3 diverged at epoch 2; seed 5 not started". */
+function completion(runs: readonly ComparedRun[], seeds: readonly number[] | null): ArmSummary['completion'] {
+  const bySeed = new Map(runs.map((r) => [r.seed, r]));
+  const all = [...new Set([...(seeds ?? []), ...runs.map((r) => r.seed)])].sort((a, b) => a - b);
+  const completed = runs.filter((r) => r.value !== null).length;
+  const why = all
+    .map((s) => {
+      const r = bySeed.get(s);
+      if (!r) return `seed ${s} not started`;
+      if (r.value !== null) return null;
+      return `seed ${s} ${r.problem ?? (r.status === 'completed' ? 'has no value for the metric' : r.status)}`;
+    })
+    .filter((x): x is string => x !== null);
+  const text = `${completed} of ${all.length} completed${why.length ? `: ${why.slice(0, 4).join('; ')}${why.length > 4 ? `; ${why.length - 4} more` : ''}` : ''}`;
+  return { completed, total: all.length, text };
+}
+
+/** Geometric mean of per-seed ratios with their range (a ratio's natural average: 2x and 0.5x
+ * cancel). */
+function ratioSummary(ratios: number[]): { ratio: number; min: number; max: number; n: number } | null {
+  const r = ratios.filter((x) => Number.isFinite(x) && x > 0);
+  if (!r.length) return null;
+  const g = Math.exp(r.reduce((s, x) => s + Math.log(x), 0) / r.length);
+  return { ratio: g, min: Math.min(...r), max: Math.max(...r), n: r.length };
+}
+
+/** Other runs on the same host whose [start, end] overlaps the run's: what else loaded the machine. */
+function overlapping(all: readonly RunRecord[], r: RunRecord, now: number): number {
+  if (r.startedAt === null) return 0;
+  const end = r.endedAt ?? now;
+  return all.filter((o) => o.id !== r.id && o.host === r.host && o.startedAt !== null && o.startedAt < end && (o.endedAt ?? now) > r.startedAt!).length;
+}
+
+/** The effective plan: the experiment's (or the defaults) with a query's overrides. */
+export function effectivePlan(base: AnalysisPlan | null, q: Pick<SummaryQuery, 'test' | 'correction' | 'reference' | 'margin' | 'alpha'>): AnalysisPlan {
+  const p = { ...(base ?? analysisPlanSchema.parse({})) };
+  if (q.margin === null) delete p.margin;
+  return {
+    ...p,
+    ...(q.test !== undefined ? { test: q.test } : {}),
+    ...(q.correction !== undefined ? { correction: q.correction } : {}),
+    ...(q.reference !== undefined ? { reference: q.reference } : {}),
+    ...(typeof q.margin === 'number' ? { margin: q.margin } : {}),
+    ...(q.alpha !== undefined ? { alpha: q.alpha } : {}),
+  };
+}
+
+
+export function compareGroups(store: Store, title: string, groups: readonly ArmGroup[], req: CompareRequest): ComparisonSummary {
+  const { metric, rule, analysis: plan } = req;
   const higherIsBetter = !lowerIsBetter(metric);
   const base = groups.find((g) => g.role === 'baseline') ?? groups[0];
-  const compared = new Map<ArmGroup, ComparedRun[]>();
+  const scale = displayScale(metric);
+  const marginRaw = plan.margin !== undefined ? plan.margin / scale : null;
+  const effectRaw = plan.effect !== undefined ? plan.effect / scale : null;
+  const now = Date.now();
+  const allRuns = store.listRuns();
+
+  const compared = new Map<ArmGroup, { record: RunRecord; row: ComparedRun }[]>();
   for (const g of groups) {
     compared.set(
       g,
-      onePerSeed(g.runs).map((r) => ({ runId: r.id, seed: r.seed, status: r.status, ...selectValue(store, r, metric, rule), wallS: wallS(store, r) })),
+      onePerSeed(g.runs).map((r) => ({
+        record: r,
+        row: {
+          runId: r.id,
+          seed: r.seed,
+          status: r.status,
+          ...selectValue(store, r, metric, rule),
+          wallS: wallS(store, r),
+          cpuS: cpuS(store, r),
+          problem: runProblem(r),
+          startedAt: r.startedAt,
+          endedAt: r.endedAt,
+        },
+      })),
     );
   }
-  const baseRuns = base ? compared.get(base)! : [];
-  const baseBySeed = new Map(baseRuns.filter((r) => r.value !== null).map((r) => [r.seed, r]));
-  const mean = (xs: (number | null)[]) => describe(xs.filter((x): x is number => x !== null)).mean;
-  const baseWall = mean(baseRuns.map((r) => r.wallS));
-  const pairing: ComparisonSummary['pairing'] = [];
-  const basePairing = new Map(baseRuns.map((r) => [r.seed, pairingOf(store, r.runId)]));
 
-  const arms: ArmSummary[] = groups.map((g) => {
-    const runs = compared.get(g)!;
-    const d = describe(runs.map((r) => r.value).filter((v): v is number => v !== null));
-    let paired: ArmSummary['paired'] = null;
-    if (g !== base) {
-      const pairs = runs.filter((r) => r.value !== null && baseBySeed.has(r.seed));
-      const { wilcoxonTooFew, ...p } = pairedComparison(
-        pairs.map((r) => r.value!),
-        pairs.map((r) => baseBySeed.get(r.seed)!.value!),
-        higherIsBetter,
-      );
-      // Too few seeds for the signed-rank test to ever reach p < 0.05: say so instead of a number.
-      paired = wilcoxonTooFew ? { ...p, pWilcoxon: null } : p;
-      for (const r of runs) {
-        const a = pairingOf(store, r.runId);
-        const b = basePairing.get(r.seed);
-        if (!a || !b) continue; // runs from before the pairing event, or not started yet
-        const problem = pairingProblem(a, b);
-        if (problem) pairing.push({ seed: r.seed, arm: g.name, problem });
+  // Who is compared with whom.
+  const refName = plan.reference;
+  const named = refName !== 'baseline' && refName !== 'previous' ? groups.find((g) => g.name === refName) : undefined;
+  if (refName !== 'baseline' && refName !== 'previous' && !named) {
+    throw new ApiFailure({ code: 'bad_request', message: `reference must be "baseline", "previous" or an arm name (${groups.map((g) => g.name).join(', ')}); got "${refName}"`, field: 'reference' });
+  }
+  const referenceOf = (g: ArmGroup, i: number): ArmGroup | null => {
+    if (named) return g === named ? null : named;
+    if (g === base) return null;
+    if (refName === 'previous') return groups[i - 1] ?? null;
+    return base ?? null;
+  };
+  const refs = groups.map((g, i) => referenceOf(g, i));
+  const compareNames = groups.filter((_, i) => refs[i] !== null).map((g) => g.name);
+  const family = (plan.family ?? compareNames).filter((n) => compareNames.includes(n));
+  const k = Math.max(1, family.length);
+  // Confidence sequences for the family are Bonferroni-corrected (alpha / k each): Holm's
+  // step-down has no anytime-valid counterpart as simple, and Bonferroni keeps the family-wise
+  // error of "seeds run until decided" at alpha under any dependence between the arms.
+  const alphaCS = (name: string) => (family.includes(name) ? plan.alpha / k : plan.alpha);
+  const targetN = plan.maxSeeds ?? (plan.sequential ? DEFAULT_MAX_SEEDS : 10);
+
+  const seedLog = req.seedLog;
+  const lateUser = seedLog.filter((e) => e.by === 'user' && e.afterResults);
+  const fixedNInvalid = plan.sequential
+    ? 'seeds were run until decided: the fixed-n p-values and intervals assume n was fixed in advance; the anytime-valid confidence sequence decides'
+    : lateUser.length
+      ? `seed${lateUser.flatMap((e) => e.seeds).length > 1 ? 's' : ''} ${lateUser.flatMap((e) => e.seeds).join(', ')} ${lateUser.flatMap((e) => e.seeds).length > 1 ? 'were' : 'was'} added after results were seen: the fixed-n p-values and intervals are not valid (optional stopping); the anytime-valid confidence sequence is`
+      : null;
+
+  const basePairing = new Map<ArmGroup, Map<number, PairingPayload | null>>();
+  const pairingOfGroup = (g: ArmGroup) => {
+    let m = basePairing.get(g);
+    if (!m) {
+      m = new Map(compared.get(g)!.map(({ row }) => [row.seed, pairingOf(store, row.runId)]));
+      basePairing.set(g, m);
+    }
+    return m;
+  };
+  const pairing: ComparisonSummary['pairing'] = [];
+
+  interface Work {
+    g: ArmGroup;
+    ref: ArmGroup | null;
+    paired: PairedSummary | null;
+    testP: number | null;
+    tostP: number | null;
+    diffs: number[];
+  }
+  const work: Work[] = groups.map((g, i) => {
+    const ref = refs[i]!;
+    if (!ref) return { g, ref, paired: null, testP: null, tostP: null, diffs: [] };
+    const mine = compared.get(g)!.map((x) => x.row);
+    const refBySeed = new Map(compared.get(ref)!.filter((x) => x.row.value !== null).map((x) => [x.row.seed, x.row]));
+    const pairs = mine.filter((r) => r.value !== null && refBySeed.has(r.seed)).map((r) => [r, refBySeed.get(r.seed)!] as const);
+    const total = pairs[0]?.[0].count?.total;
+    const counted = total !== undefined && pairs.every(([a, b]) => a.count?.total === total && b.count?.total === total);
+    const c = counted
+      ? pairedComparison(pairs.map(([a]) => a.count!.correct), pairs.map(([, b]) => b.count!.correct), higherIsBetter, { divisor: total })
+      : pairedComparison(pairs.map(([a]) => a.value!), pairs.map(([, b]) => b.value!), higherIsBetter);
+    const diffs = counted ? pairs.map(([a, b]) => (a.count!.correct - b.count!.correct) / total) : pairs.map(([a, b]) => a.value! - b.value!);
+    const { wilcoxonTooFew, ...p } = c;
+    // Too few seeds for the signed-rank test to ever reach p < 0.05: say so instead of a number.
+    const pWilcoxon = wilcoxonTooFew ? null : p.pWilcoxon;
+    const n = c.n;
+    let tost: PairedSummary['tost'] = null;
+    if (marginRaw !== null && n >= 2) {
+      if (c.identical) tost = { p: Math.abs(c.delta!) < marginRaw ? 0 : 1, margin: marginRaw };
+      else tost = { p: tostPaired(diffs, marginRaw).p, margin: marginRaw };
+    }
+    let mcnemar: PairedSummary['mcnemar'] = null;
+    if (metric === 'test/acc' && rule === 'best-val' && pairs.length) {
+      const rows: NonNullable<PairedSummary['mcnemar']> = [];
+      for (const [a, b] of pairs) {
+        const ca = store.evaluations.correctByIndex(a.runId);
+        const cb = store.evaluations.correctByIndex(b.runId);
+        if (!ca.size || ca.size !== cb.size) continue; // no predictions stored, or another test set
+        let armOnly = 0;
+        let refOnly = 0;
+        let same = true;
+        for (const [idx, okA] of ca) {
+          const okB = cb.get(idx);
+          if (okB === undefined) {
+            same = false;
+            break;
+          }
+          if (okA && !okB) armOnly++;
+          else if (okB && !okA) refOnly++;
+        }
+        if (same) rows.push({ seed: a.seed, armOnly, refOnly, p: mcnemarExact(armOnly, refOnly) });
+      }
+      mcnemar = rows.length ? rows : null;
+    }
+    const paired: PairedSummary = {
+      ...p,
+      pWilcoxon,
+      reference: ref.name,
+      exact: counted,
+      identical: c.identical,
+      pAdjusted: null,
+      cs: n >= 2 ? tConfidenceSequence(diffs, alphaCS(g.name), { targetN }) : null,
+      bootstrap: n >= 2 ? bootstrapMeanCI(diffs, { method: 'bca', seed: 0 }) : null,
+      tost,
+      signP: signTest(c.betterIn, c.worseIn),
+      pBetter: predictiveBetter(c.betterIn, c.tiedIn, n),
+      mcnemar,
+      mde80: n >= 2 && c.sdDelta !== null && c.sdDelta > 0 ? mde(c.sdDelta, n, plan.alpha / k) : null,
+    };
+    const refPairing = pairingOfGroup(ref);
+    for (const r of mine) {
+      const x = pairingOf(store, r.runId);
+      const y = refPairing.get(r.seed);
+      if (!x || !y) continue; // runs from before the pairing event, or not started yet
+      const problem = pairingProblem(x, y);
+      if (problem) pairing.push({ seed: r.seed, arm: g.name, problem });
+    }
+    return { g, ref, paired, testP: c.identical ? null : plan.test === 't' ? p.pTTest : pWilcoxon, tostP: tost?.p ?? null, diffs };
+  });
+
+  // Multiplicity: the family's planned-test p-values (and TOST p-values) adjusted together.
+  const famWork = work.filter((w) => w.paired && family.includes(w.g.name));
+  const adj = adjustP(famWork.map((w) => w.testP), plan.correction);
+  const adjTost = adjustP(famWork.map((w) => w.tostP), plan.correction);
+  const tostAdjusted = new Map<Work, number | null>();
+  famWork.forEach((w, i) => {
+    w.paired!.pAdjusted = adj[i] ?? null;
+    tostAdjusted.set(w, adjTost[i] ?? null);
+  });
+
+  const verdictOf = (w: Work): Verdict | null => {
+    const p = w.paired;
+    if (!p) return null;
+    const confirmatory = family.includes(w.g.name);
+    return armVerdict({
+      n: p.n,
+      delta: p.delta,
+      sdDelta: p.sdDelta,
+      identical: p.identical,
+      cs: p.cs,
+      p: confirmatory ? p.pAdjusted : w.testP,
+      tostP: confirmatory ? (tostAdjusted.get(w) ?? null) : w.tostP,
+      confirmatory,
+      useCS: fixedNInvalid !== null,
+      higherIsBetter,
+      alpha: plan.alpha,
+      k,
+      margin: marginRaw,
+      effect: effectRaw,
+      fmt: (v) => formatMetric(metric, v),
+      seedsNeeded: (e, sd, a) => seedsNeeded(e, sd, a),
+    });
+  };
+
+  const arms: ArmSummary[] = work.map((w) => {
+    const rows = compared.get(w.g)!.map((x) => x.row);
+    const d = describe(rows.map((r) => r.value).filter((v): v is number => v !== null));
+    const ref = w.ref;
+    const refRows = ref ? new Map(compared.get(ref)!.map((x) => [x.row.seed, x])) : null;
+    const failsWhereReferenceDoesNot = refRows
+      ? compared
+          .get(w.g)!
+          .filter((x) => x.record.status === 'failed' && refRows.get(x.row.seed)?.record.status === 'completed')
+          .map((x) => x.row.seed)
+      : [];
+    const wallRatios: number[] = [];
+    const cpuRatios: number[] = [];
+    const loadWarnings: string[] = [];
+    if (refRows) {
+      const refSeedStarts = [...refRows.values()];
+      for (const x of compared.get(w.g)!) {
+        const y = refRows.get(x.row.seed);
+        if (!y || x.row.wallS === null || y.row.wallS === null) continue;
+        wallRatios.push(x.row.wallS / y.row.wallS);
+        if (x.row.cpuS !== null && y.row.cpuS !== null && y.row.cpuS > 0) cpuRatios.push(x.row.cpuS / y.row.cpuS);
+        const la = overlapping(allRuns, x.record, now);
+        const lb = overlapping(allRuns, y.record, now);
+        if (la !== lb) loadWarnings.push(`seed ${x.row.seed}: ${w.g.name} ran beside ${la} other run${la === 1 ? '' : 's'}, ${ref!.name} beside ${lb}`);
+        else {
+          const [s0, s1] = [x.record.startedAt ?? 0, y.record.startedAt ?? 0].sort((p, q) => p - q);
+          const between = [...compared.values()].flat().filter((z) => z.row.seed !== x.row.seed && z.record.startedAt !== null && z.record.startedAt > s0! && z.record.startedAt < s1!).length;
+          if (between > 0 && refSeedStarts.length) loadWarnings.push(`seed ${x.row.seed}: not interleaved (${between} run${between === 1 ? '' : 's'} of other seeds started between the two)`);
+        }
       }
     }
-    const w = mean(runs.map((r) => r.wallS));
+    const wall = ratioSummary(wallRatios);
+    const mean = (xs: (number | null)[]) => describe(xs.filter((x): x is number => x !== null)).mean;
     return {
-      name: g.name,
-      role: g === base ? 'baseline' : 'arm',
-      runs,
+      name: w.g.name,
+      role: w.g === base ? 'baseline' : 'arm',
+      runs: rows,
       n: d.n,
       mean: d.mean,
       std: d.std,
-      paired,
-      meanWallS: w,
-      costRatio: w !== null && baseWall ? w / baseWall : null,
+      completion: completion(rows, req.seeds),
+      failsWhereReferenceDoesNot,
+      paired: w.paired,
+      confirmatory: family.includes(w.g.name),
+      verdict: verdictOf(w),
+      cost: { wall, cpu: ratioSummary(cpuRatios), loadWarnings },
+      meanWallS: mean(rows.map((r) => r.wallS)),
+      costRatio: wall?.ratio ?? null,
     };
   });
-  return { title, metric, rule, higherIsBetter, baseline: base?.name ?? '', arms, pairing };
+
+  const exploratory: string[] = [];
+  const pl = req.planned;
+  if (pl) {
+    if (metric !== pl.metric) exploratory.push(`metric ${metric} (planned: ${pl.metric})`);
+    if (rule !== pl.rule) exploratory.push(`rule ${rule} (planned: ${pl.rule})`);
+    if (plan.test !== pl.analysis.test) exploratory.push(`test ${plan.test} (planned: ${pl.analysis.test})`);
+    if (plan.correction !== pl.analysis.correction) exploratory.push(`correction ${plan.correction} (planned: ${pl.analysis.correction})`);
+    if (plan.reference !== pl.analysis.reference) exploratory.push(`reference ${plan.reference} (planned: ${pl.analysis.reference})`);
+    if (plan.alpha !== pl.analysis.alpha) exploratory.push(`alpha ${plan.alpha} (planned: ${pl.analysis.alpha})`);
+    if (plan.margin !== pl.analysis.margin) exploratory.push(plan.margin === undefined ? 'no margin (planned: ±' + pl.analysis.margin + ')' : `margin ±${plan.margin} (planned: ${pl.analysis.margin === undefined ? 'none' : `±${pl.analysis.margin}`})`);
+  }
+
+  const analysis: AnalysisSummary = {
+    test: plan.test,
+    alpha: plan.alpha,
+    correction: plan.correction,
+    reference: plan.reference,
+    family,
+    margin: marginRaw,
+    effect: effectRaw,
+    maxSeeds: plan.maxSeeds ?? (plan.sequential ? DEFAULT_MAX_SEEDS : null),
+    sequential: plan.sequential,
+    declared: pl?.declared ?? false,
+    exploratory,
+    fixedNInvalid,
+  };
+
+  const stopping = plan.sequential
+    ? stoppingRule(
+        arms.filter((x) => x.confirmatory && x.paired),
+        Math.max(0, ...arms.map((x) => x.runs.length)),
+        analysis.maxSeeds!,
+      )
+    : null;
+
+  const summary: ComparisonSummary = { title, metric, rule, higherIsBetter, baseline: base?.name ?? '', arms, pairing, analysis, methods: '', stopping };
+  summary.methods = methodsParagraph(summary);
+  return summary;
 }
 
 /** The arms of an experiment, the baseline first (pre-training runs are not compared). */
-export function experimentGroups(store: Store, experimentId: number): { title: string; groups: ArmGroup[] } {
+export function experimentGroups(store: Store, experimentId: number): { title: string; groups: ArmGroup[]; info: ExperimentInfo } {
   const info = store.experiments.get(experimentId);
   if (!info) throw new Error(`experiment ${experimentId} does not exist`);
   const groups: ArmGroup[] = info.arms
@@ -126,7 +468,7 @@ export function experimentGroups(store: Store, experimentId: number): { title: s
       role: a.role === 'baseline' ? 'baseline' : 'arm',
       runs: info.runs.filter((x) => x.armId === a.id).map((x) => store.getRun(x.runId)).filter((r): r is RunRecord => !!r),
     }));
-  return { title: info.name, groups };
+  return { title: info.name, groups, info };
 }
 
 /** Ad-hoc selections: runs whose configs differ only in seed and name are one arm (the first
@@ -155,25 +497,58 @@ export function adhocGroups(runs: readonly RunRecord[]): ArmGroup[] {
   return list.map((rs, i) => ({ name: label(rs, i), role: i === 0 ? 'baseline' : 'arm', runs: rs }));
 }
 
-/** The comparison an API call or an export asks for: of an experiment (its metric and rule unless
- * given), or of selected runs grouped into arms. Bad input is an ApiFailure naming the field. */
+/** Overrides in a query, validated (hostile input: each error names its field). */
+export function checkOverrides(q: Pick<SummaryQuery, 'test' | 'correction' | 'reference' | 'margin' | 'alpha'>): void {
+  const bad = (field: string, message: string) => new ApiFailure({ code: 'bad_request', message, field });
+  if (q.test !== undefined && !TESTS.includes(q.test)) throw bad('test', `test must be one of ${TESTS.join(', ')}`);
+  if (q.correction !== undefined && !P_ADJUST_METHODS.includes(q.correction)) throw bad('correction', `correction must be one of ${P_ADJUST_METHODS.join(', ')}`);
+  if (q.reference !== undefined && (typeof q.reference !== 'string' || !q.reference.trim() || q.reference.length > 80)) throw bad('reference', 'reference must be "baseline", "previous" or an arm name');
+  if (q.margin !== undefined && q.margin !== null && !(typeof q.margin === 'number' && Number.isFinite(q.margin) && q.margin > 0)) throw bad('margin', 'margin must be a positive number (points for accuracy-type metrics), or null for none');
+  if (q.alpha !== undefined && !(typeof q.alpha === 'number' && q.alpha > 0 && q.alpha <= 0.2)) throw bad('alpha', 'alpha must be a number in (0, 0.2]');
+}
+
+/** The comparison an API call or an export asks for: of an experiment (its metric, rule and
+ * analysis plan unless overridden — then exploratory), or of selected runs grouped into arms
+ * (the default plan). Bad input is an ApiFailure naming the field. */
 export function summarize(store: Store, q: SummaryQuery): ComparisonSummary {
-  const rule = q?.rule;
+  q = q ?? {};
+  const rule = q.rule;
   if (rule !== undefined && !SELECTION_RULES.includes(rule)) throw new ApiFailure({ code: 'bad_request', message: `rule must be one of ${SELECTION_RULES.join(', ')}`, field: 'rule' });
-  if (q?.metric !== undefined && (typeof q.metric !== 'string' || !q.metric)) throw new ApiFailure({ code: 'bad_request', message: 'metric must be a metric key such as test/acc', field: 'metric' });
-  if (q?.experimentId !== undefined && q.experimentId !== null) {
+  if (q.metric !== undefined && (typeof q.metric !== 'string' || !q.metric)) throw new ApiFailure({ code: 'bad_request', message: 'metric must be a metric key such as test/acc', field: 'metric' });
+  checkOverrides(q);
+  if (q.experimentId !== undefined && q.experimentId !== null) {
     if (!Number.isInteger(q.experimentId)) throw new ApiFailure({ code: 'bad_request', message: 'experimentId must be an experiment id', field: 'experimentId' });
     const spec = store.experiments.spec(q.experimentId);
     if (!spec) throw new ApiFailure({ code: 'not_found', message: `experiment ${q.experimentId} does not exist`, field: 'experimentId' });
-    const { title, groups } = experimentGroups(store, q.experimentId);
-    return compareGroups(store, title, groups, q.metric ?? spec.metric, rule ?? spec.rule);
+    const { title, groups, info } = experimentGroups(store, q.experimentId);
+    const declared = spec.analysis;
+    const planned = declared ?? analysisPlanSchema.parse({});
+    const seedLog = info.seedLog;
+    // A plan recorded after results could be seen (turning "run until decided" on later) is not a
+    // plan declared in advance: its choices are the analysis, but not confirmatory by design.
+    const inAdvance = declared !== null && !info.analysisSetLater?.afterResults;
+    return compareGroups(store, title, groups, {
+      metric: q.metric ?? spec.metric,
+      rule: rule ?? spec.rule,
+      analysis: effectivePlan(planned, q),
+      planned: { metric: spec.metric, rule: spec.rule, analysis: planned, declared: inAdvance },
+      seeds: info.seeds,
+      seedLog,
+    });
   }
-  if (!Array.isArray(q?.runIds) || !q.runIds.every((x) => Number.isInteger(x))) {
+  if (!Array.isArray(q.runIds) || !q.runIds.every((x) => Number.isInteger(x))) {
     throw new ApiFailure({ code: 'bad_request', message: 'runIds must be a list of run ids (or give experimentId)', field: 'runIds' });
   }
   const found = q.runIds.map((i) => store.getRun(i));
   const missing = q.runIds.filter((_, k) => !found[k]);
   if (missing.length) throw new ApiFailure({ code: 'not_found', message: `no run with id ${missing.join(', ')}`, field: 'runIds' });
   const runs = found as RunRecord[];
-  return compareGroups(store, `${runs.length} selected runs`, adhocGroups(runs), q.metric ?? 'test/acc', rule ?? 'best-val');
+  return compareGroups(store, `${runs.length} selected runs`, adhocGroups(runs), {
+    metric: q.metric ?? 'test/acc',
+    rule: rule ?? 'best-val',
+    analysis: effectivePlan(null, q),
+    planned: null,
+    seeds: null,
+    seedLog: [],
+  });
 }

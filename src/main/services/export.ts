@@ -9,7 +9,7 @@ import { SELECTION_RULES } from '../../shared/experiments';
 import { flattenConfig } from '../../shared/config';
 import { SUMMARY_CSV_COLUMNS, summaryCsvRows, summaryLatex, summaryMarkdown } from '../../shared/summary-format';
 import type { Store } from '../../store/store';
-import { summarize } from './compare';
+import { checkOverrides, summarize } from './compare';
 
 /** Metric columns of the runs table: [header, key, which]. */
 const SUMMARY_COLUMNS: [string, string, 'final' | 'best'][] = [
@@ -131,7 +131,17 @@ export async function writeEventsCsv(store: Store, ids: readonly number[], out: 
 
 /** The per-arm comparison table: CSV (raw numbers), Markdown or LaTeX. */
 export async function writeSummary(store: Store, req: ExportRequest, out: Writable): Promise<void> {
-  const s = summarize(store, { experimentId: req.experimentId, runIds: req.experimentId === undefined ? req.ids : undefined, metric: req.metric, rule: req.rule });
+  const s = summarize(store, {
+    experimentId: req.experimentId,
+    runIds: req.experimentId === undefined ? req.ids : undefined,
+    metric: req.metric,
+    rule: req.rule,
+    test: req.test,
+    correction: req.correction,
+    reference: req.reference,
+    margin: req.margin,
+    alpha: req.alpha,
+  });
   if (req.kind === 'summary') {
     await pipeline(Readable.from(summaryCsvRows(s)), stringify({ header: true, columns: [...SUMMARY_CSV_COLUMNS] }), out);
     return;
@@ -166,7 +176,9 @@ export function checkExportRequest(store: Store, req: unknown): ExportRequest {
   }
   const kind = r.kind as ExportKind;
   const useExperimentRuns = (kind === 'runs' || kind === 'histories') && !ids.length && r.experimentId !== undefined;
-  return { kind, ids: useExperimentRuns ? experimentRuns : ids, experimentId: r.experimentId ?? undefined, metric: r.metric, rule: r.rule };
+  const analysis = { test: r.test, correction: r.correction, reference: r.reference, margin: r.margin, alpha: r.alpha };
+  checkOverrides(analysis);
+  return { kind, ids: useExperimentRuns ? experimentRuns : ids, experimentId: r.experimentId ?? undefined, metric: r.metric, rule: r.rule, ...analysis };
 }
 
 /** Any export to a stream: the kind picks the writer. */
