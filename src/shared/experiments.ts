@@ -268,6 +268,10 @@ export interface PairedSummary extends Omit<PairedComparison, 'wilcoxonTooFew'> 
   pBetter: { estimate: number; ci: [number, number] } | null;
   /** Exact McNemar test per seed on the test images (test/acc, best-val rule: the stored predictions). */
   mcnemar: { seed: number; armOnly: number; refOnly: number; p: number }[] | null;
+  /** The test sample's part of the error (same predictions as McNemar): the SE of the mean
+   * difference over a resampled test set, and the 95% interval with seed and test-sample variation
+   * together (see testSampleError in compare.ts); null without stored predictions. */
+  testSample: { se: number; ci95: [number, number] } | null;
   /** Minimum detectable effect at 80% power with the seeds paired now (two-sided, the family's alpha per test under Bonferroni). */
   mde80: number | null;
 }

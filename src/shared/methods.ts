@@ -57,7 +57,12 @@ export function methodsParagraph(s: ComparisonSummary): string {
       ? `Only completed runs count; not completed: ${dropped.map((x) => `${x.name} (${x.completion.text})`).join('; ')}.`
       : 'Every planned run completed.',
   );
-  out.push('The test set is the same for every seed, so the intervals cover seed-to-seed variation (initialisation, data order, augmentation), not test-sample variation.');
+  out.push(
+    'The test set is the same for every seed, so the intervals cover seed-to-seed variation (initialisation, data order, augmentation), not test-sample variation' +
+      (compared.some((x) => x.paired!.testSample)
+        ? '; from the stored per-image predictions we also give the standard error of the mean difference over test images and a 95% interval with both parts of the variation.'
+        : '.'),
+  );
   if (a.exploratory.length) out.push(`Exploratory (off the analysis plan declared before the experiment started): ${a.exploratory.join('; ')}.`);
   else if (a.declared) out.push('This analysis follows the plan declared before the experiment started.');
   return out.join(' ');

@@ -35,7 +35,7 @@ export const SUMMARY_CSV_COLUMNS = [
   'arm', 'role', 'metric', 'rule', 'verdict', 'confirmatory', 'reference', 'n', 'completed', 'planned', 'mean', 'std', 'n_pairs', 'exact_counts',
   'delta', 'delta_sd', 'ci95_lo', 'ci95_hi', 'bootstrap_lo', 'bootstrap_hi', 'bootstrap_method', 'cs_lo', 'cs_hi', 'test', 'p_ttest', 'p_wilcoxon',
   'p_adjusted', 'correction', 'p_tost', 'margin', 'better_in', 'worse_in', 'tied_in', 'p_sign', 'p_better_new_seed', 'p_better_lo', 'p_better_hi',
-  'mde80', 'seeds_needed', 'mean_wall_s', 'cost_ratio', 'cost_ratio_min', 'cost_ratio_max', 'cpu_cost_ratio', 'notes', 'methods',
+  'test_sample_se', 'ci95_with_test_lo', 'ci95_with_test_hi', 'mde80', 'seeds_needed', 'mean_wall_s', 'cost_ratio', 'cost_ratio_min', 'cost_ratio_max', 'cpu_cost_ratio', 'notes', 'methods',
 ] as const;
 
 /** One CSV row per arm, raw numbers (fractions, not percent); empty where undefined. The methods
@@ -50,7 +50,7 @@ export function summaryCsvRows(s: ComparisonSummary): (string | number)[][] {
       v(p?.delta), v(p?.sdDelta), v(p?.ci95?.[0]), v(p?.ci95?.[1]), v(p?.bootstrap?.ci[0]), v(p?.bootstrap?.ci[1]), p?.bootstrap?.method ?? '',
       v(finite(p?.cs?.[0])), v(finite(p?.cs?.[1])), s.analysis.test, v(p?.pTTest), v(p?.pWilcoxon), v(p?.pAdjusted), s.analysis.correction,
       v(p?.tost?.p), v(s.analysis.margin), v(p?.betterIn), v(p?.worseIn), v(p?.tiedIn), v(p?.signP), v(p?.pBetter?.estimate),
-      v(p?.pBetter?.ci[0]), v(p?.pBetter?.ci[1]), v(p?.mde80), v(a.verdict?.seedsNeeded), v(a.meanWallS), v(a.cost.wall?.ratio),
+      v(p?.pBetter?.ci[0]), v(p?.pBetter?.ci[1]), v(p?.testSample?.se), v(p?.testSample?.ci95[0]), v(p?.testSample?.ci95[1]), v(p?.mde80), v(a.verdict?.seedsNeeded), v(a.meanWallS), v(a.cost.wall?.ratio),
       v(a.cost.wall?.min), v(a.cost.wall?.max), v(a.cost.cpu?.ratio), notes(s, a).join('; '), i === 0 ? s.methods : '',
     ];
   });

@@ -13,6 +13,8 @@ import { tmpDataDir } from '../helpers/tmp';
 import { writeImageFolder, writeUndecodable } from '../helpers/dataset-fixtures';
 import { writeFakeFashion } from '../helpers/datasets';
 import { TestFileServer } from '../helpers/http-server';
+import type { ArmSummary, ComparisonSummary, VerdictKind } from '../../src/shared/experiments';
+import { mde, seedsNeeded } from '../../src/shared/inference';
 
 const SHOTS = path.join(ROOT, 'test-results');
 const SERVE = path.join(ROOT, 'out/main/serve.js');
@@ -88,7 +90,82 @@ async function startServe(dataDir: string): Promise<{ child: ChildProcess; url: 
   return { child, url: found };
 }
 
+/** A real comparison summary blown up to 8 arms x 50 seeds for the layout test: every verdict
+ * kind, long arm names, failed seeds, a load warning, an arm outside the family. */
+function bigSummary(real: ComparisonSummary): ComparisonSummary {
+  const SEEDS = Array.from({ length: 50 }, (_, i) => i + 1);
+  const template = real.arms.find((a) => a.paired)!;
+  const runIds = real.arms.flatMap((a) => a.runs.map((r) => r.runId));
+  const runsOf = (k: number) => SEEDS.map((seed, i) => ({ ...template.runs[0]!, runId: runIds[(k * 50 + i) % runIds.length]!, seed }));
+  const names = [
+    'smoothing',
+    'mixup α=0.2 + label smoothing 0.1 + cosine schedule with a 5-epoch warm-up',
+    'R-Drop',
+    'RePr (prune 30%, 3 cycles)',
+    'cutout 16 px',
+    'SWA from epoch 150',
+    'dropout 0.3 + R-Drop α=0.5',
+  ];
+  const kinds: [VerdictKind, string][] = [
+    ['better', 'better'],
+    ['worse', 'worse'],
+    ['equivalent', 'equivalent within ±0.50'],
+    ['undecided', 'not decided: ~64 seeds for 0.30 (the effect seen so far)'],
+    ['identical', 'identical gain in every seed (n = 50)'],
+    ['no-data', 'no paired seeds'],
+    ['undecided', 'not decided: over 1000 seeds for that effect (exploratory)'],
+  ];
+  const baseline: ArmSummary = { ...real.arms[0]!, runs: runsOf(0), n: 50, completion: { completed: 50, total: 50, text: '50 of 50 completed' } };
+  const arms = names.map((name, i): ArmSummary => {
+    const [kind, text] = kinds[i]!;
+    const p = template.paired!;
+    const n = kind === 'no-data' ? 0 : i === 1 ? 48 : 50;
+    const d = [0.012, -0.021, 0.0004, 0.003, 0.01, 0, 0.002][i]!;
+    return {
+      ...template,
+      name,
+      runs: runsOf(i + 1),
+      n,
+      mean: kind === 'no-data' ? null : (baseline.mean ?? 0.5) + d,
+      completion: i === 1 ? { completed: 48, total: 50, text: '48 of 50 completed: seed 3 diverged at epoch 2; seed 17 failed: out of memory' } : { completed: n, total: 50, text: `${n} of 50 completed` },
+      failsWhereReferenceDoesNot: i === 1 ? [3, 17] : [],
+      confirmatory: i !== 6,
+      verdict: { kind, text, seedsNeeded: kind === 'undecided' && i === 3 ? 64 : null },
+      cost: { ...template.cost, wall: { ratio: 1 + i / 10, min: 0.91 + i / 10, max: 1.12 + i / 10, n: 50 }, loadWarnings: i === 2 ? ['seed 4: R-Drop ran beside 1 other run, baseline beside 0'] : [] },
+      paired:
+        kind === 'no-data'
+          ? { ...p, n: 0, delta: null, sdDelta: null, ci95: null, pTTest: null, pWilcoxon: null, tTestNote: 'no paired seeds', wilcoxonNote: 'no paired seeds', betterIn: 0, worseIn: 0, tiedIn: 0, pAdjusted: null, cs: null, bootstrap: null, tost: null, signP: null, pBetter: null, mcnemar: null, mde80: null }
+          : {
+              ...p,
+              n,
+              delta: d,
+              identical: kind === 'identical',
+              ci95: [d - 0.004, d + 0.004],
+              cs: i === 5 ? [-Infinity, Infinity] : [d - 0.009, d + 0.009],
+              pTTest: 0.0004 * (i + 1),
+              pAdjusted: i === 6 ? null : Math.min(1, 0.0024 * (i + 1)),
+              betterIn: 30,
+              worseIn: 15,
+              tiedIn: n - 45,
+              signP: 0.036,
+              pBetter: { estimate: 0.65, ci: [0.5, 0.78] },
+              mcnemar: SEEDS.map((seed) => ({ seed, armOnly: 40 + (seed % 7), refOnly: 31 + (seed % 5), p: seed % 9 === 0 ? 0.03 : 0.41 })),
+              mde80: 0.0031,
+            },
+    };
+  });
+  return { ...real, arms: [baseline, ...arms], analysis: { ...real.analysis, family: names.slice(0, 6) } };
+}
+
 const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+/** One element of the page, out of the way of the sticky top bar (a full-page shot, clipped). */
+async function shotOf(selector: string, name: string, until = selector): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const b = (await page.locator(selector).first().boundingBox())!;
+  const e = (await page.locator(until).first().boundingBox())!;
+  const y = Math.max(0, b.y - 8);
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true, clip: { x: 0, y, width: 1280, height: e.y + e.height + 8 - y } });
+}
 
 async function fillRunForm(values: Record<string, string>) {
   for (const [field, value] of Object.entries(values)) await page.fill(`input[data-field="${field}"]`, value);
@@ -225,8 +302,10 @@ describe('Trickbench in a browser', () => {
     expect(await page.getAttribute('tr[data-key="optimizer.lr"]', 'class')).toContain('diff');
     expect(await page.getAttribute('tr[data-key="model.name"]', 'class')).not.toContain('diff');
     // The selection as arms: two configs (lr), one seed each: paired, but no test at n=1.
-    await expect.poll(() => page.locator('[data-testid="arm-summary"] tbody tr').count()).toBe(2);
-    expect(await page.textContent('[data-testid="arm-summary"] tr[data-arm="optimizer.lr=0.01"] [data-col="pt"]')).toContain('n=1: needs at least 2 seeds');
+    await expect.poll(() => page.locator('[data-testid="arm-summary"] tr[data-arm]').count()).toBe(2);
+    expect(await page.textContent('[data-testid="arm-summary"] tr[data-arm="optimizer.lr=0.01"] [data-col="p"]')).toContain('n=1: needs at least 2 seeds');
+    expect(await page.textContent('[data-testid="arm-summary"] tr[data-arm="optimizer.lr=0.01"] [data-col="verdict"]')).toMatch(/not decided|identical|no difference|better|worse/);
+    expect(await page.textContent('[data-testid="arm-summary"] tr[data-arm="baseline"] [data-col="verdict"]')).toContain('reference');
     await shot('07-compare');
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Export runs CSV")')]);
@@ -305,14 +384,17 @@ describe('Trickbench in a browser', () => {
     await page.screenshot({ path: path.join(SHOTS, '09-run-tricks-markers.png'), fullPage: true, clip: { x: 0, y: box.y - 8, width: 1280, height: box.height + 16 } });
   });
 
-  it('runs an experiment of 2 arms x 3 seeds and compares it: summary with paired statistics, mean curves with bands, differences, exports', async () => {
+  it('runs an experiment of 3 arms x 3 seeds and compares it: verdicts, details, reference and correction, planning, mean curves with bands, differences, exports', async () => {
     await page.click('nav >> text=Experiments');
     await page.waitForSelector('[data-field="experiment-json"]');
     const file = {
       name: 'Smoothing e2e',
       question: 'Does label smoothing help here?',
       baseline: { dataset: { name: 'synthetic', trainSubset: 480, valSplit: 0.2 }, model: { name: 'cnn3', width: 8 }, epochs: 3, batchSize: 32, optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 } },
-      arms: [{ name: 'smoothing', set: { 'tricks.labelSmoothing': { epsilon: 0.2 }, 'model.dropout': 2 } as Record<string, unknown> }],
+      arms: [
+        { name: 'smoothing', set: { 'tricks.labelSmoothing': { epsilon: 0.2 }, 'model.dropout': 2 } as Record<string, unknown> },
+        { name: 'smoothing + lr 0.02', set: { 'tricks.labelSmoothing': { epsilon: 0.2 }, 'optimizer.lr': 0.02 } as Record<string, unknown> },
+      ],
       seeds: [1, 2, 3],
     };
     await page.fill('[data-field="experiment-json"]', JSON.stringify(file));
@@ -322,25 +404,107 @@ describe('Trickbench in a browser', () => {
     await page.fill('[data-field="experiment-json"]', JSON.stringify(file));
     await page.click('[data-action="create-experiment"]');
     await page.waitForURL(/#\/experiments\/\d+$/);
-    await expect.poll(() => page.textContent('[data-testid="run-counts"]'), { timeout: 150_000, interval: 1000 }).toMatch(/^\s*6 completed/);
-    const row = (arm: string, col: string) => page.textContent(`[data-testid="arm-summary"] tr[data-arm="${arm}"] [data-col="${col}"]`);
-    await expect.poll(() => row('baseline', 'n')).toBe('3');
-    await expect.poll(() => row('smoothing', 'n')).toBe('3'); // the table refreshes half a second after the last run ends
-    expect(await row('smoothing', 'better')).toMatch(/^[0-3] of 3$/);
-    expect(await row('smoothing', 'pw')).toMatch(/cannot reach p<0\.05 \(min 0\.\d+\)|all differences zero/); // 3 seeds: no p-value, the reason instead
-    expect(await row('smoothing', 'ci')).toMatch(/^\[[-+]?\d+\.\d\d, [-+]?\d+\.\d\d\]$/);
+    await expect.poll(() => page.textContent('[data-testid="run-counts"]'), { timeout: 200_000, interval: 1000 }).toMatch(/^\s*9 completed/);
+    const table = '[data-testid="arm-summary"]';
+    const row = (arm: string, col: string) => page.textContent(`${table} tr[data-arm="${arm}"] [data-col="${col}"]`);
+    const THIRD = 'smoothing + lr 0.02';
+    await expect.poll(() => row('baseline', 'done')).toMatch(/^\s*3\/3\s*$/);
+    await expect.poll(() => row(THIRD, 'done')).toMatch(/^\s*3\/3\s*$/); // the table refreshes half a second after the last run ends
+    expect(await page.getAttribute(`${table} tr[data-arm="smoothing"] [data-col="done"]`, 'title')).toBe('3 of 3 completed');
+    // Verdict first: a chip per compared arm, the baseline is the reference.
+    expect(await page.locator(`${table} thead th`).first().textContent()).toBe('verdict');
+    expect(await row('baseline', 'verdict')).toContain('reference');
+    for (const arm of ['smoothing', THIRD]) {
+      expect(await page.getAttribute(`${table} tr[data-arm="${arm}"] [data-col="verdict"] .chip`, 'data-verdict')).toMatch(/^(better|worse|equivalent|undecided|identical)$/);
+      expect(await row(arm, 'verdict')).toMatch(/^\s*(better|worse|equivalent|not decided|identical)/);
+      expect(await row(arm, 'ci')).toMatch(/^\[[-+]?\d+\.\d\d, [-+]?\d+\.\d\d\]$/);
+      expect(await row(arm, 'p')).toMatch(/<0\.001|\d\.\d{3}|no test|needs/); // Holm-adjusted t-test p (or why none)
+      expect(await row(arm, 'cost')).toMatch(/^\s*\d+\.\d\d×/);
+    }
+    expect(await page.locator(`${table} [data-testid="exploratory-arm"]`).count()).toBe(0);
+    const line = (await page.textContent('[data-testid="analysis-line"]'))!;
+    expect(line).toContain('no plan in advance');
+    expect(line).toContain('paired t-test, two-sided');
+    expect(line).toContain('Holm over a family of 2');
+    expect(line).toContain('reference: baseline');
+    expect(await page.locator('[data-testid="exploratory"]').count()).toBe(0);
+    expect(await page.locator('[data-testid="fixed-n-invalid"]').count()).toBe(0);
+    expect(await page.textContent('[data-testid="methods"]')).toContain('Methods paragraph');
     expect(await page.locator('[data-testid="pairing-problem"]').count()).toBe(0); // the arms of each seed are matched pairs
     expect(await page.locator('[data-testid="runs-by-seed"] tbody tr').count()).toBe(3);
     expect(await page.textContent('[data-testid="config-diff"]')).toContain('tricks.labelSmoothing.epsilon');
+    await shotOf('.comparison', '11a-summary-table', '.arm-summary-block');
+
+    // A row expands to the numbers behind its verdict: a button (keyboard) or a click on the row.
+    const expand = page.locator(`${table} tr[data-arm="smoothing"] [data-action="expand"]`);
+    expect(await expand.getAttribute('aria-expanded')).toBe('false');
+    await expand.click();
+    const details = page.locator(`${table} tr[data-details="smoothing"]`);
+    await details.waitFor();
+    expect(await expand.getAttribute('aria-expanded')).toBe('true');
+    const detail = (key: string) => details.locator(`[data-detail="${key}"]`).textContent();
+    expect(await detail('sign')).toMatch(/^Sign test[0-3] of 3 better(, [1-3] worse)?(, [1-3] tied)?(, p = [\d.<]+)?/);
+    expect(await detail('t-ci')).toMatch(/\[[-+]?\d+\.\d\d, [-+]?\d+\.\d\d\]/);
+    expect(await detail('bootstrap')).toMatch(/Bootstrap 95% \((BCa|percentile), /);
+    expect(await detail('cs')).toMatch(/Confidence sequence 97\.5% \(anytime-valid\)/); // alpha / k for a family of 2
+    expect(await detail('tost')).toContain('no margin set');
+    expect(await detail('p-better')).toMatch(/\d+% \(95% CI \d+%–\d+%\)/);
+    expect(await detail('mde')).toMatch(/Detectable at 80% power(±\d+\.\d\d pts with 3 seeds|— \(needs 2 seeds)/);
+    expect(await detail('seeds-needed')).toMatch(/Seeds needed(~\d+|decided|—)/);
+    const mcnemar = await details.locator('.mc').count();
+    expect(mcnemar).toBe(3); // one per seed, from the stored test predictions
+    // the same predictions give the test sample's part of the error, with a wider interval
+    expect(await detail('test-sample')).toMatch(/95% interval with test-sample noise\[[-+]?\d+\.\d\d, [-+]?\d+\.\d\d\].*SE \d+\.\d\d/);
+    await page.click('[data-action="expand-all"]');
+    await expect.poll(() => page.locator(`${table} tr.details`).count()).toBe(3);
+    await shotOf('.arm-summary-block', '11b-summary-table-expanded');
+    await page.click('[data-action="expand-all"]');
+    await expect.poll(() => page.locator(`${table} tr.details`).count()).toBe(0);
+    await expand.focus();
+    await page.keyboard.press('Enter');
+    await details.waitFor();
+    await page.keyboard.press('Space');
+    await expect.poll(() => details.count()).toBe(0);
+    await page.click(`${table} tr[data-arm="${THIRD}"] [data-col="mean"]`); // anywhere on the row
+    await page.locator(`${table} tr[data-details="${THIRD}"]`).waitFor();
+    await page.click(`${table} tr[data-arm="${THIRD}"] [data-col="mean"]`);
+
+    // Reference: each arm against the previous one — the third arm's Δ is now against smoothing,
+    // and the comparison is off the plan (exploratory).
+    const deltaVsBaseline = (await row(THIRD, 'delta'))!.trim();
+    await page.selectOption('[data-control="reference"]', 'previous');
+    await expect.poll(() => page.textContent(`${table} tr[data-arm="${THIRD}"] [data-col="delta"] [data-ref]`)).toBe('vs smoothing');
+    expect(await page.textContent(`${table} tr[data-arm="smoothing"] [data-col="delta"] [data-ref]`)).toBe('vs baseline');
+    expect(await page.locator(`${table} thead th`).nth(4).textContent()).toContain('Δ vs previous arm');
+    const deltaVsPrevious = (await row(THIRD, 'delta'))!.replace('vs smoothing', '').trim();
+    expect(deltaVsPrevious).not.toBe(deltaVsBaseline);
+    expect(await page.textContent('[data-testid="exploratory"]')).toContain('reference previous (planned: baseline)');
+    await page.click('[data-action="reset-analysis"]');
+    await expect.poll(() => page.locator('[data-testid="exploratory"]').count()).toBe(0);
+    expect((await row(THIRD, 'delta'))!.trim()).toBe(deltaVsBaseline);
+
+    // Correction off the plan: every verdict is marked exploratory, and the exports carry it.
+    await page.selectOption('[data-control="correction"]', 'bonferroni');
+    await expect.poll(() => page.textContent('[data-testid="exploratory"]')).toContain('correction bonferroni (planned: holm)');
+    expect(await page.locator(`${table} [data-testid="exploratory-arm"]`).count()).toBe(2);
+    expect(await page.locator(`${table} thead th`).nth(6).textContent()).toBe('p (t, Bonferroni)');
+    expect(await page.textContent('[data-testid="analysis-line"]')).toContain('exploratory');
+    await page.fill('[data-control="margin"]', '5');
+    await page.press('[data-control="margin"]', 'Enter');
+    await expect.poll(() => page.textContent('[data-testid="analysis-line"]')).toContain('margin ±5.00 pts');
+    await page.locator(`${table} tr[data-arm="smoothing"] [data-action="expand"]`).click();
+    await expect.poll(() => page.textContent(`${table} tr[data-details="smoothing"] [data-detail="tost"]`)).toMatch(/p = [\d.<]+ for ±5\.00 pts/);
+    await shotOf('.arm-summary-block', '11c-summary-table-exploratory');
+    await page.locator(`${table} tr[data-arm="smoothing"] [data-action="expand"]`).click();
 
     const chart = (m: string) => page.locator(`.band-chart[data-metric="${m}"]`);
     await expect.poll(() => chart('val/acc').getAttribute('data-drawn')).toBe('true');
-    expect(JSON.parse((await chart('val/acc').getAttribute('data-lines'))!)).toEqual(['baseline', 'smoothing']);
-    expect(JSON.parse((await chart('val/acc').getAttribute('data-points'))!)).toEqual([3, 3]); // one mean point per epoch
-    expect(JSON.parse((await chart('diff:val/acc').getAttribute('data-lines'))!)).toEqual(['smoothing − baseline']);
+    expect(JSON.parse((await chart('val/acc').getAttribute('data-lines'))!)).toEqual(['baseline', 'smoothing', THIRD]);
+    expect(JSON.parse((await chart('val/acc').getAttribute('data-points'))!)).toEqual([3, 3, 3]); // one mean point per epoch
+    expect(JSON.parse((await chart('diff:val/acc').getAttribute('data-lines'))!)).toEqual(['smoothing − baseline', `${THIRD} − baseline`]);
     await shot('11-experiment-compare');
     await page.check('[data-control="seeds"]');
-    await expect.poll(() => chart('val/acc').getAttribute('data-seeds')).toBe('6');
+    await expect.poll(() => chart('val/acc').getAttribute('data-seeds')).toBe('9');
     await page.click('[data-band="sd"]');
     await page.click('[data-x-axis="time"]');
     await expect.poll(() => page.locator('.band-chart[data-metric="val/acc"] .chart-canvas').count()).toBe(1);
@@ -354,26 +518,99 @@ describe('Trickbench in a browser', () => {
       await d.saveAs(f);
       return { name: d.suggestedFilename(), body: fs.readFileSync(f) };
     };
+    // The exports are the table on screen: the same correction and margin.
     const md = await save('[data-export="summary-md"]');
     expect(md.name).toMatch(/^trickbench-summary-experiment-\d+\.md$/);
-    expect(md.body.toString()).toMatch(/\| smoothing \| \d+\.\d\d ± \d+\.\d\d \| [-+]?\d+\.\d\d\**? \|/);
+    expect(md.body.toString()).toMatch(/\| smoothing \| [^|]+ \| \d+\.\d\d ± \d+\.\d\d \| [-+]?\d+\.\d\d\**? \|/);
+    expect(md.body.toString()).toContain('Exploratory: correction bonferroni (planned: holm); margin ±5 (planned: none)');
     const tex = (await save('[data-export="summary-tex"]')).body.toString();
-    expect(tex).toContain('\\begin{tabular}{lrrrrrrr}');
-    expect(tex).toMatch(/smoothing & \d+\.\d\d \$\\pm\$ \d+\.\d\d/);
-    const csv = (await save('[data-export="summary"]')).body.toString().split('\n');
-    expect(csv[0]).toMatch(/^arm,role,metric,rule,n,mean,std,n_pairs,delta/);
-    expect(csv[2]).toMatch(/^smoothing,arm,test\/acc,best-val,3,/);
+    expect(tex).toContain('\\begin{tabular}{llrrrrrrrr}');
+    expect(tex).toMatch(/smoothing & [^&]+ & \d+\.\d\d \$\\pm\$ \d+\.\d\d/);
+    const csv = parse((await save('[data-export="summary"]')).body, { columns: true }) as Record<string, string>[];
+    expect(csv.map((r) => [r.arm, r.role, r.metric, r.rule, r.reference, r.n, r.correction, r.margin])).toEqual([
+      ['baseline', 'baseline', 'test/acc', 'best-val', '', '3', 'bonferroni', '0.05'],
+      ['smoothing', 'arm', 'test/acc', 'best-val', 'baseline', '3', 'bonferroni', '0.05'],
+      [THIRD, 'arm', 'test/acc', 'best-val', 'baseline', '3', 'bonferroni', '0.05'],
+    ]);
+    expect(csv[1]!.verdict).toMatch(/\(exploratory\)|^(better|worse|equivalent|not decided|identical)/);
     const png = await save('[data-action="png-val/acc"]');
     expect(png.name).toMatch(/val-acc\.png$/);
     expect(png.body.subarray(1, 4).toString()).toBe('PNG');
+    await page.click('[data-action="reset-analysis"]');
+    await expect.poll(() => page.locator('[data-testid="exploratory"]').count()).toBe(0);
 
-    // Seeds added later: both arms run the new seed, the summary grows to n=4.
+    // Planning from the pilot seeds: MDE with the planned seeds, seeds for a named effect, at alpha / k.
+    await page.click('[data-testid="planning-box"] summary');
+    await expect.poll(() => page.textContent('[data-testid="plan-mde"]')).toMatch(/largest pilot SD|Give the SD/);
+    expect(await page.locator('[data-testid="plan-pilot"] tbody tr').count()).toBe(2);
+    expect(await page.textContent('[data-testid="planning"] .method')).toContain('α/k = 0.05/2 = 0.025');
+    await page.fill('[data-field="plan-sd"]', '0.5');
+    await page.fill('[data-field="plan-effect"]', '1');
+    await expect.poll(() => page.textContent('[data-testid="plan-mde"]')).toContain(`±${mde(0.5, 3, 0.025)!.toFixed(2)} pts`);
+    expect(await page.textContent('[data-testid="plan-seeds-needed"]')).toContain(`To detect 1 pts: ${seedsNeeded(1, 0.5, 0.025)} seeds per arm`);
+    await page.locator('[data-testid="planning-box"]').screenshot({ path: path.join(SHOTS, '11d-planning.png') });
+
+    // Seeds added by hand after the results: every arm runs the new seed, and the fixed-n p-values
+    // are no longer valid (no stars; the interval column is the confidence sequence).
     await page.click('text=Add seeds or an arm');
+    expect(await page.textContent('[data-testid="add-seeds-hint"]')).toContain('fixed-n p-values invalid');
     await page.fill('[data-field="new-seeds"]', '4');
     await page.click('[data-action="add-seeds"]');
-    await expect.poll(() => page.textContent('[data-testid="run-counts"]'), { timeout: 90_000, interval: 1000 }).toMatch(/^\s*8 completed/);
-    await expect.poll(() => row('smoothing', 'n')).toBe('4');
-    expect(await row('smoothing', 'better')).toMatch(/ of 4$/);
+    await expect.poll(() => page.textContent('[data-testid="run-counts"]'), { timeout: 120_000, interval: 1000 }).toMatch(/^\s*12 completed/);
+    await expect.poll(() => row('smoothing', 'done')).toMatch(/^\s*4\/4\s*$/);
+    await expect.poll(() => row(THIRD, 'done')).toMatch(/^\s*4\/4\s*$/);
+    expect(await page.textContent('[data-testid="fixed-n-invalid"]')).toMatch(/seed 4 was added after results were seen/i);
+    expect(await page.textContent('[data-testid="seed-history"]')).toContain('seed 4 added by hand after results were seen');
+    expect(await page.locator(`${table} thead th`).nth(5).textContent()).toBe('conf. sequence');
+    expect(await row('smoothing', 'delta')).not.toContain('*');
+    await page.locator(`${table} tr[data-arm="smoothing"] [data-action="expand"]`).click();
+    expect(await page.textContent(`${table} tr[data-details="smoothing"] [data-detail="sign"]`)).toMatch(/of 4 better/);
+
+    // Run seeds until decided, at most 4: the runner stops at once and says why.
+    await page.fill('[data-field="max-seeds"]', '4');
+    await page.click('[data-action="run-until-decided"]');
+    await expect.poll(() => page.textContent('[data-testid="stopping"]'), { timeout: 30_000 }).toMatch(/^Stopped: (maximum of 4 seeds reached|every arm decided after 4 seeds)/);
+    await expect.poll(() => page.textContent('[data-testid="fixed-n-invalid"]')).toMatch(/seeds were run until decided/i);
+    expect(await page.textContent('[data-testid="analysis-line"]')).toContain('seeds run until decided (at most 4)');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot('11e-experiment-fixed-n-invalid');
+  });
+
+  it('keeps the comparison table readable with 8 arms and 50 seeds', async () => {
+    // The experiment above, with its summary blown up to 8 arms x 50 seeds (every verdict kind,
+    // long names, failures, load warnings): the layout is what is under test, not the numbers.
+    const token = new URL(url).searchParams.get('token')!;
+    const invoke = async (channel: string, arg: unknown) =>
+      ((await (await fetch(`${new URL(url).origin}/api/invoke/${channel}`, { method: 'POST', body: JSON.stringify(arg), headers: { 'x-trickbench-token': token } })).json()) as { value: unknown }).value;
+    const exps = (await invoke('experiments:list', null)) as { id: number; name: string }[];
+    const exp = exps.find((e) => e.name === 'Smoothing e2e')!;
+    const real = (await invoke('compare:summary', { experimentId: exp.id })) as ComparisonSummary;
+    const big = bigSummary(real);
+    await page.route('**/api/invoke/compare:summary', (r) => r.fulfill({ json: { ok: true, value: big } }));
+    try {
+      await page.evaluate((id) => (window.location.hash = `#/experiments/${id}`), exp.id);
+      await page.reload();
+      const table = '[data-testid="arm-summary"]';
+      await expect.poll(() => page.locator(`${table} tr[data-arm]`).count(), { timeout: 30_000 }).toBe(8);
+      await shotOf('.arm-summary-block', '15a-summary-8-arms');
+      // No sideways scrolling at 1280 px, and every row stays one or two lines high.
+      const fit = await page.evaluate(() => {
+        const s = document.querySelector('.arm-summary-block .table-scroll') as HTMLElement;
+        const rows = [...document.querySelectorAll('[data-testid="arm-summary"] tr.main')].map((r) => r.getBoundingClientRect().height);
+        return { scroll: s.scrollWidth - s.clientWidth, tallest: Math.max(...rows) };
+      });
+      expect(fit.scroll).toBeLessThanOrEqual(0);
+      expect(fit.tallest).toBeLessThan(80); // at most three lines (the 70-character name)
+      expect(await page.locator(`${table} [data-testid="fails-where-reference-does-not"]`).count()).toBe(1);
+      expect(await page.locator(`${table} [data-testid="load-warning"]`).count()).toBe(1);
+      await page.click('[data-action="expand-all"]');
+      await expect.poll(() => page.locator(`${table} tr.details`).count()).toBe(8);
+      expect(await page.locator(`${table} tr[data-details="${big.arms[1]!.name}"] .mc`).count()).toBe(50);
+      await shotOf('.arm-summary-block', '15b-summary-8-arms-expanded');
+      await page.click('[data-action="expand-all"]');
+    } finally {
+      await page.unroute('**/api/invoke/compare:summary');
+    }
   });
 
   it('lists the presets with what each arm changes, and starts one as an experiment', async () => {
@@ -382,6 +619,18 @@ describe('Trickbench in a browser', () => {
     expect(await page.locator('.preset').count()).toBe(5);
     expect(await page.locator('.preset[data-preset="repr-c3"] tr[data-arm="RePr"] .change').first().textContent()).toContain('tricks.repr.s1 = 3');
     expect(await page.locator('.preset[data-preset="rifle-finetune"] tr[data-arm="pre-training on classes 0-4"] .tag').textContent()).toContain('pre-training');
+    // Planning before starting: what the preset's seeds can detect for a given SD, at alpha / k.
+    const bag = '.preset[data-preset="bag-of-tricks-resnet20"]';
+    await page.click(`${bag} [data-testid="plan-bag-of-tricks-resnet20"] summary`);
+    expect(await page.textContent(`${bag} [data-testid="planning"] .method`)).toContain('α/k = 0.05/5 = 0.01');
+    await page.fill('[data-field="plan-bag-of-tricks-resnet20-sd"]', '0.4');
+    await page.fill('[data-field="plan-bag-of-tricks-resnet20-effect"]', '0.5');
+    await expect.poll(() => page.textContent(`${bag} [data-testid="plan-mde"]`)).toContain(`±${mde(0.4, 3, 0.01)!.toFixed(2)} pts`);
+    expect(await page.textContent(`${bag} [data-testid="plan-seeds-needed"]`)).toContain(`To detect 0.5 pts: ${seedsNeeded(0.5, 0.4, 0.01)} seeds per arm`);
+    await page.fill('[data-field="plan-bag-of-tricks-resnet20-seeds"]', '5');
+    await expect.poll(() => page.textContent('[data-action="start-bag-of-tricks-resnet20"]')).toContain('Start 30 runs');
+    expect(await page.textContent(`${bag} [data-testid="preset-seeds"]`)).toContain('with seeds 1, 2, 3, 4, 5');
+    await page.locator(bag).screenshot({ path: path.join(SHOTS, '10b-preset-planning.png') });
     await shot('10-presets');
     const token = new URL(url).searchParams.get('token')!;
     const call = async (channel: string, arg: unknown) =>

@@ -31,6 +31,8 @@ delete baseline.seed;
 interface Outcome {
   /** Correct test images of 10,000; or a failure message. */
   correct?: number;
+  /** Per test image: right or not (then the test set is these images, predictions stored). */
+  right?: boolean[];
   error?: string;
   wallS?: number;
   cpuS?: number;
@@ -60,12 +62,13 @@ function experiment(arms: string[], seeds: number[], outcomes: Record<string, Ou
           { key: 'time/epoch_s', step: 1, epoch: 1, value: o.wallS ?? 10, time: 0 },
           { key: 'time/cpu_s', step: 1, epoch: 1, value: o.cpuS ?? 20, time: 0 },
         ]);
-        const c = o.correct!;
+        const total = o.right?.length ?? N_TEST;
+        const c = o.right ? o.right.filter(Boolean).length : o.correct!;
         store.evaluations.save(run.id, {
-          evaluations: (['best', 'last'] as const).map((checkpoint) => ({ checkpoint, epoch: 1, step: 1, n: N_TEST, loss: 1, acc: c / N_TEST, top5: null, confusion: [[c, N_TEST - c], [0, 0]], perClass: [1, 0] })),
+          evaluations: (['best', 'last'] as const).map((checkpoint) => ({ checkpoint, epoch: 1, step: 1, n: total, loss: 1, acc: c / total, top5: null, confusion: [[c, total - c], [0, 0]], perClass: [1, 0] })),
           classNames: ['a', 'b'],
           imageShape: [1, 1, 1],
-          predictions: [],
+          predictions: (o.right ?? []).map((r, index) => ({ index, label: 0, pred: r ? 0 : 1, confidence: 0.9, image: null })),
         });
         store.finishRun(run.id, 'completed');
       }
@@ -165,6 +168,30 @@ describe('the comparison of an experiment', () => {
     expect(t.cost.wall).toEqual({ ratio: 1, min: 0.5, max: 2, n: 2 }); // sqrt(2 x 0.5); a mean of wall times would say 70/55
     expect(t.cost.cpu!.ratio).toBeCloseTo(Math.sqrt(2), 12);
     expect(t.cost.loadWarnings).toEqual(['seed 2: trick ran beside 1 other run, baseline beside 0']);
+  });
+
+  it('McNemar per seed and the test sample\'s part of the error, from the stored predictions', () => {
+    const R = (s: string) => [...s].map((ch) => ch === '1');
+    // 3 seeds x 8 images
+    const base = ['11001100', '10101010', '11110000'];
+    const arm = ['11101110', '11101011', '11110001'];
+    const id = experiment(['trick'], [1, 2, 3], { baseline: base.map((s) => ({ right: R(s) })), trick: arm.map((s) => ({ right: R(s) })) });
+    const p = summarize(store, { experimentId: id }).arms[1]!.paired!;
+    // seed 1: arm alone right on images 2 and 6; seed 2: images 1, 7; seed 3: image 7
+    expect(p.mcnemar!.map((m) => [m.seed, m.armOnly, m.refOnly])).toEqual([[1, 2, 0], [2, 2, 0], [3, 1, 0]]);
+    expect(p.mcnemar![0]!.p).toBe(0.5); // exact: 2 discordant, both one way: 2 x (1/2)^2
+    // c_i = mean over seeds of (arm right - base right) per image: [0, 1/3, 1/3, 0, 0, 1/3, 0, 2/3]
+    const c = [0, 1, 1, 0, 0, 1, 0, 2].map((x) => x / 3);
+    const mean = c.reduce((s, x) => s + x, 0) / 8;
+    const se = Math.sqrt(c.reduce((s, x) => s + (x - mean) ** 2, 0) / 7 / 8);
+    expect(p.testSample!.se).toBeCloseTo(se, 14);
+    expect(p.delta).toBeCloseTo(mean, 14); // the per-image shares add up to the mean difference
+    const t975df2 = 4.302652729911275; // scipy.stats.t.ppf(0.975, 2)
+    const half = t975df2 * Math.sqrt(p.sdDelta! ** 2 / 3 + se ** 2);
+    // @stdlib's t quantile and SciPy's agree to ~1e-10 relative (stats.test.ts): 1e-9 here
+    expect(p.testSample!.ci95[0]).toBeCloseTo(mean - half, 9);
+    expect(p.testSample!.ci95[1]).toBeCloseTo(mean + half, 9);
+    expect(p.testSample!.ci95[1] - p.testSample!.ci95[0]).toBeGreaterThan(p.ci95![1] - p.ci95![0]);
   });
 
   it('an equivalence margin gives "equivalent within ±m" by TOST (in points for accuracy)', () => {

@@ -111,7 +111,7 @@ const summary: ComparisonSummary = {
       paired: {
         n: 5, delta: 0.0089, sdDelta: 0.002, ci95: [0.0064, 0.0114], pTTest: 0.0004, pWilcoxon: null, tTestNote: null, wilcoxonNote: 'n=5: cannot reach p<0.05 (min 0.0625)',
         betterIn: 5, worseIn: 0, tiedIn: 0, reference: 'baseline', exact: true, identical: false, pAdjusted: 0.0004, cs: [0.002, Infinity], bootstrap: { ci: [0.0071, 0.0104], method: 'bca', resamples: 'exact' },
-        tost: null, signP: 0.0625, pBetter: { estimate: 1, ci: [0.478, 1] }, mcnemar: null, mde80: 0.0041,
+        tost: null, signP: 0.0625, pBetter: { estimate: 1, ci: [0.478, 1] }, mcnemar: null, testSample: { se: 0.0011, ci95: [0.0058, 0.012] }, mde80: 0.0041,
       },
       confirmatory: true,
       verdict: { kind: 'better', text: 'better', seedsNeeded: null },
@@ -159,5 +159,6 @@ describe('summary tables', () => {
     expect([col(0, 'arm'), col(0, 'verdict'), col(0, 'n'), col(0, 'mean'), col(0, 'delta'), col(0, 'methods')]).toEqual(['baseline', 'reference', 5, 0.9012, '', 'We compared 1 arm with baseline.']);
     expect([col(1, 'delta'), col(1, 'ci95_lo'), col(1, 'cs_lo'), col(1, 'cs_hi'), col(1, 'p_adjusted'), col(1, 'completed'), col(1, 'planned'), col(1, 'cost_ratio_max')]).toEqual([0.0089, 0.0064, 0.002, '', 0.0004, 5, 6, 1.07]);
     expect(col(1, 'methods')).toBe('');
+    expect([col(1, 'test_sample_se'), col(1, 'ci95_with_test_lo'), col(1, 'ci95_with_test_hi')]).toEqual([0.0011, 0.0058, 0.012]);
   });
 });

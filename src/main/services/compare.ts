@@ -27,7 +27,7 @@ import type {
 import { analysisPlanSchema, NOT_ARM_FIELDS, P_ADJUST_METHODS, pairingProblem, SELECTION_RULES, TESTS } from '../../shared/experiments';
 import { adjustP, mcnemarExact, mde, predictiveBetter, seedsNeeded, signTest, tostPaired } from '../../shared/inference';
 import { tConfidenceSequence } from '../../shared/sequential';
-import { describe, pairedComparison } from '../../shared/stats';
+import { describe, pairedComparison, tQuantile975 } from '../../shared/stats';
 import { displayScale, formatMetric } from '../../shared/summary-format';
 import { methodsParagraph } from '../../shared/methods';
 import { DEFAULT_MAX_SEEDS } from '../../shared/seed-plan';
@@ -159,6 +159,24 @@ function ratioSummary(ratios: number[]): { ratio: number; min: number; max: numb
   return { ratio: g, min: Math.min(...r), max: Math.max(...r), n: r.length };
 }
 
+/**
+ * The test set is the same for every seed, so the seed-to-seed t-interval leaves out that it is one
+ * sample of images. With c_i = (1/n) sum over seeds of (arm right on image i) - (reference right),
+ * the mean difference is mean_i c_i, and its standard error over a resampled test set is
+ * sd(c, ddof 1) / sqrt(N) (the images are shared by every seed and both arms: the covariance
+ * across seeds is in c). Both parts together, as independent sources: delta ± t(0.975, n-1) x
+ * sqrt(sd_seeds^2 / n + se_test^2) — a wider, honest interval for "on another test set too".
+ */
+export function testSampleError(sums: readonly number[], n: number, delta: number, sdSeeds: number): { se: number; ci95: [number, number] } {
+  const N = sums.length;
+  const c = sums.map((x) => x / n);
+  const mean = c.reduce((s, x) => s + x, 0) / N;
+  const varC = c.reduce((s, x) => s + (x - mean) ** 2, 0) / (N - 1);
+  const se = Math.sqrt(varC / N);
+  const half = tQuantile975(n - 1) * Math.sqrt((sdSeeds * sdSeeds) / n + se * se);
+  return { se, ci95: [delta - half, delta + half] };
+}
+
 /** Other runs on the same host whose [start, end] overlaps the run's: what else loaded the machine. */
 function overlapping(all: readonly RunRecord[], r: RunRecord, now: number): number {
   if (r.startedAt === null) return 0;
@@ -283,8 +301,12 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
       else tost = { p: tostPaired(diffs, marginRaw).p, margin: marginRaw };
     }
     let mcnemar: PairedSummary['mcnemar'] = null;
+    let testSample: PairedSummary['testSample'] = null;
     if (metric === 'test/acc' && rule === 'best-val' && pairs.length) {
       const rows: NonNullable<PairedSummary['mcnemar']> = [];
+      // per test image, the sum over seeds of (arm right) - (reference right): the image's share
+      // of the mean difference, whose spread over images is the test sample's part of the error
+      const perImage = new Map<number, number>();
       for (const [a, b] of pairs) {
         const ca = store.evaluations.correctByIndex(a.runId);
         const cb = store.evaluations.correctByIndex(b.runId);
@@ -300,10 +322,12 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
           }
           if (okA && !okB) armOnly++;
           else if (okB && !okA) refOnly++;
+          perImage.set(idx, (perImage.get(idx) ?? 0) + (okA ? 1 : 0) - (okB ? 1 : 0));
         }
         if (same) rows.push({ seed: a.seed, armOnly, refOnly, p: mcnemarExact(armOnly, refOnly) });
       }
       mcnemar = rows.length ? rows : null;
+      if (rows.length === pairs.length && perImage.size === pairs[0]![0].count?.total && n >= 2) testSample = testSampleError([...perImage.values()], n, c.delta!, c.sdDelta!);
     }
     const paired: PairedSummary = {
       ...p,
@@ -318,6 +342,7 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
       signP: signTest(c.betterIn, c.worseIn),
       pBetter: predictiveBetter(c.betterIn, c.tiedIn, n),
       mcnemar,
+      testSample,
       mde80: n >= 2 && c.sdDelta !== null && c.sdDelta > 0 ? mde(c.sdDelta, n, plan.alpha / k) : null,
     };
     const refPairing = pairingOfGroup(ref);

@@ -127,6 +127,7 @@ function createWebApi(): Api {
     if (req.experimentId !== undefined) q.set('experiment', String(req.experimentId));
     if (req.metric) q.set('metric', req.metric);
     if (req.rule) q.set('rule', req.rule);
+    for (const k of ['test', 'correction', 'reference', 'margin', 'alpha'] as const) if (req[k] !== undefined) q.set(k, String(req[k]));
     clickDownload(`/api/export?${q.toString()}`, '');
   }
 

@@ -13,6 +13,9 @@ export interface ArmRuns {
   role: 'baseline' | 'arm';
   /** run id -> seed */
   runs: { runId: number; seed: number }[];
+  /** The arm its differences are taken against (the comparison's reference: the baseline, the
+   * previous arm or a named one); absent: the baseline. The reference arm itself has null. */
+  reference?: string | null;
 }
 
 export interface Pt {
@@ -145,15 +148,15 @@ export function armCurves(h: AlignedHistory | undefined, arms: readonly ArmRuns[
  * no common grid for two runs, so differences use the epoch when x is time. */
 export function diffCurves(h: AlignedHistory | undefined, arms: readonly ArmRuns[], o: { x: CompareX; band: BandKind; smoothing: number; seeds: boolean }): BandLine[] {
   if (!h) return [];
-  const base = arms.find((a) => a.role === 'baseline');
-  if (!base) return [];
+  const baseline = arms.find((a) => a.role === 'baseline');
   const row = rowsOf(h);
   const x: CompareX = o.x === 'time' ? 'epoch' : o.x;
-  const baseBySeed = new Map(base.runs.map((r) => [r.seed, row.get(r.runId)]));
   const means: BandLine[] = [];
   const seeds: BandLine[] = [];
   for (const arm of arms) {
-    if (arm === base) continue;
+    const base = arm.reference === undefined ? (arm === baseline ? undefined : baseline) : arms.find((a) => a.name === arm.reference);
+    if (!base) continue;
+    const baseBySeed = new Map(base.runs.map((r) => [r.seed, row.get(r.runId)]));
     const diffs: Float64Array[] = [];
     const labels: string[] = [];
     for (const r of arm.runs) {
