@@ -16,7 +16,7 @@ import type { ComparisonSummary, ExperimentInfo, ExperimentPlan, PAdjustMethod, 
 import { armRunConfig, P_ADJUST_METHODS, planExperiment, SELECTION_RULES, TESTS } from '../shared/experiments';
 import { mde, seedsNeeded } from '../shared/inference';
 import { nextSeed } from '../shared/seed-plan';
-import { displayScale, formatCost, formatInterval, formatMetric, formatP } from '../shared/summary-format';
+import { csLevelText, displayScale, formatCost, formatInterval, formatMetric, formatP } from '../shared/summary-format';
 import { openStoreFromEnv } from '../store/open';
 import { resolveDataDir } from '../store/paths';
 import type { Store } from '../store/store';
@@ -323,7 +323,7 @@ function printTable(s: ComparisonSummary, effect?: number): void {
   const rule = s.rule === 'best-val' ? 'at the best val/acc epoch' : 'at the last epoch';
   const an = s.analysis;
   process.stdout.write(
-    `\n${s.title}: ${s.metric} ${rule}, mean ± SD over seeds; Δ paired with ${ref}; p: ${an.test === 't' ? 'paired t' : 'Wilcoxon'}, ${an.correction} over ${an.family.length}; CS: ${Math.round((1 - an.alpha) * 100)}% anytime-valid\n${line(head)}\n${rows.map(line).join('\n')}\n`,
+    `\n${s.title}: ${s.metric} ${rule}, mean ± SD over seeds; Δ paired with ${ref}; p: ${an.test === 't' ? 'paired t' : 'Wilcoxon'}, ${an.correction} over ${an.family.length}; CS: ${csLevelText(an)}\n${line(head)}\n${rows.map(line).join('\n')}\n`,
   );
   if (an.exploratory.length) process.stdout.write(`  exploratory (off the plan): ${an.exploratory.join('; ')}\n`);
   if (an.fixedNInvalid) process.stdout.write(`  note: ${an.fixedNInvalid}\n`);

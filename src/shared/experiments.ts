@@ -139,6 +139,20 @@ export function planExperiment(raw: unknown): { ok: true; plan: ExperimentPlan }
     if (names.has(a.name)) errors.push({ field: `arms.${i}.name`, message: `arm name "${a.name}" is used twice (the baseline is "${file.baselineName}")` });
     names.add(a.name);
   });
+  // The plan names arms: a misspelt one would silently shrink the family (an unadjusted claim)
+  // or break every summary later, so it is refused here.
+  const compared = [file.baselineName, ...file.arms.map((a) => a.name)];
+  const an = file.analysis;
+  if (an && an.reference !== 'baseline' && an.reference !== 'previous' && !compared.includes(an.reference)) {
+    errors.push({ field: 'analysis.reference', message: `reference must be "baseline", "previous" or an arm name (${compared.join(', ')}); got "${an.reference}"` });
+  }
+  an?.family?.forEach((name, i) => {
+    if (!compared.includes(name)) errors.push({ field: `analysis.family.${i}`, message: `"${name}" is not an arm of this experiment (${compared.join(', ')})` });
+  });
+  if (an?.family && new Set(an.family).size !== an.family.length) errors.push({ field: 'analysis.family', message: 'family names an arm twice' });
+  if (an?.maxSeeds !== undefined && an.maxSeeds < Math.min(file.seeds.length, an.sequential ? 2 : file.seeds.length)) {
+    errors.push({ field: 'analysis.maxSeeds', message: `maxSeeds (${an.maxSeeds}) is below the ${file.seeds.length} seeds listed` });
+  }
   const seed = file.seeds[0]!;
   const check = (spec: ArmSpec, where: string) => {
     const r = parseRunConfig(armRunInput(file, spec, seed, null));

@@ -31,17 +31,26 @@ export function methodsParagraph(s: ComparisonSummary): string {
     `We compared ${compared.length} arm${compared.length === 1 ? '' : 's'} with ${refText} on ${s.metric}, taken ${rule}, over ${seeds.length} seed${seeds.length === 1 ? '' : 's'} (${seeds.join(', ')}); ` +
       `paired comparisons used n = ${ns.join('/') || 0} seeds with both runs completed.`,
   );
+  const mismatched = [...new Set(s.pairing.map((p) => p.seed))];
   out.push(
-    'The runs of one seed share the initial weights of the layers they have in common, the data split and the data order, so each arm is paired with its reference seed by seed and analysed through the per-seed differences.',
+    'The runs of one seed share the initial weights of the layers they have in common, the data split and the data order, so each arm is paired with its reference seed by seed and analysed through the per-seed differences' +
+      (mismatched.length ? ` (the pairing check found runs of seed${mismatched.length > 1 ? 's' : ''} ${mismatched.join(', ')} that are not a matched pair).` : '.'),
   );
   if (compared.some((x) => x.paired!.exact)) out.push('Accuracies were compared as exact counts of correctly classified test images, so equal differences and ties are exact.');
   const test = a.test === 't' ? 'the two-sided paired t-test' : 'the two-sided Wilcoxon signed-rank test (exact for small n without ties, permutation with ties, normal approximation above 13 pairs with ties or 50 without)';
   out.push(
-    `The primary test was ${test} at α = ${a.alpha}; ${a.family.length > 1 ? `p-values of the ${a.family.length} comparisons in the family (${list(a.family)}) were adjusted with ${CORRECTION[a.correction]}` : `the family has ${a.family.length} comparison, so no adjustment applies`}.`,
+    `The primary test was ${test} at α = ${a.alpha}; ` +
+      (a.family.length > 1
+        ? `the p-values of the confirmatory comparisons (${list(a.family)}) were adjusted with ${CORRECTION[a.correction]}, counting those that have a test (identical differences and single seeds have none)`
+        : a.family.length === 1
+          ? `the family is one comparison (${a.family[0]}), so no adjustment applies`
+          : 'no comparison is confirmatory') +
+      (s.arms.some((x) => x.paired && !x.confirmatory) ? '; comparisons outside the family are exploratory and use unadjusted p-values' : '') +
+      '.',
   );
   out.push(
     'For each difference we report the 95% t-interval, a bias-corrected and accelerated (BCa) paired bootstrap interval (exact enumeration of resamples up to 9 seeds, otherwise 10,000 resamples with seed 0), ' +
-      `and a ${Math.round((1 - a.alpha) * 1000) / 10}% anytime-valid confidence sequence for the mean difference (Lai 1976; Bonferroni-split across the family), which stays valid when seeds are added after looking.`,
+      `and a ${Math.round((1 - a.alpha) * 1000) / 10}% anytime-valid confidence sequence for the mean difference (Lai 1976; level 1 − α/k for the k confirmatory comparisons, a Bonferroni split whatever the correction above), which stays valid when seeds are added after looking.`,
   );
   if (a.margin !== null) out.push(`Equivalence within ±${formatMetric(s.metric, a.margin)} was tested with two one-sided t-tests (TOST), adjusted like the primary test.`);
   out.push(
@@ -50,7 +59,10 @@ export function methodsParagraph(s: ComparisonSummary): string {
       '.',
   );
   if (a.fixedNInvalid) out.push(`Verdicts come from the confidence sequence because ${a.fixedNInvalid.split(':')[0]}.`);
-  else out.push('Verdicts: better or worse when the adjusted p is below α; equivalent when the adjusted TOST p is below α; otherwise not decided.');
+  else out.push('Verdicts: better or worse when the (adjusted, for confirmatory arms) p is below α — for the signed-rank test only when its direction agrees with the mean difference; equivalent when the TOST p, adjusted the same way, is below α; otherwise not decided.');
+  out.push(
+    'The t-test, the t-interval, TOST and the confidence sequence assume roughly normal per-seed differences; a run that collapses in one seed breaks that assumption, which the signed-rank test, the bootstrap interval and the per-seed values help to spot.',
+  );
   const dropped = s.arms.filter((x) => x.completion.completed < x.completion.total);
   out.push(
     dropped.length

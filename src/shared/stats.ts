@@ -163,6 +163,24 @@ export function snapDifferences(d: Float64Array, tol: number): Float64Array {
   return out;
 }
 
+/** Which way the signed-rank statistic points: +1 when the ranks of the positive differences sum
+ * to more than those of the negative ones (W+ > W-), -1 when less, 0 when equal or no non-zero
+ * difference. A significant signed-rank test says "this way", whatever the mean says (one
+ * collapsed seed can pull the mean the other way). Ties get average ranks; d as snapped. */
+export function signedRankDirection(d: readonly number[]): number {
+  const nz = d.filter((v) => v !== 0);
+  const order = nz.map((_, i) => i).sort((i, j) => Math.abs(nz[i]!) - Math.abs(nz[j]!));
+  let w = 0;
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j + 1 < order.length && Math.abs(nz[order[j + 1]!]!) === Math.abs(nz[order[i]!]!)) j++;
+    const rank = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) w += Math.sign(nz[order[k]!]!) * rank;
+    i = j + 1;
+  }
+  return Math.sign(w);
+}
+
 export interface PairedOptions {
   /** The values are exact integer counts (correct images); differences are integers and every
    * reported difference, SD and interval is divided by `divisor` (the test-set size). The t and
@@ -179,7 +197,7 @@ export interface PairedOptions {
  * signed-rank p (`identical`), whatever n — the data then say nothing about spread.
  * Throws when the lengths differ, or when counts are not integers.
  */
-export function pairedComparison(arm: readonly number[], base: readonly number[], higherIsBetter: boolean, opts: PairedOptions = {}): PairedComparison & { identical: boolean; exact: boolean } {
+export function pairedComparison(arm: readonly number[], base: readonly number[], higherIsBetter: boolean, opts: PairedOptions = {}): PairedComparison & { identical: boolean; exact: boolean; rankDirection: number } {
   if (arm.length !== base.length) throw new Error(`pairedComparison: ${arm.length} arm values but ${base.length} base values`);
   const divisor = opts.divisor ?? 1;
   const exact = opts.divisor !== undefined;
@@ -230,5 +248,5 @@ export function pairedComparison(arm: readonly number[], base: readonly number[]
     }
     w = wilcoxonTest(d);
   }
-  return { n, delta, sdDelta, ci95, pTTest, pWilcoxon: w.p, tTestNote, wilcoxonNote: w.note, wilcoxonTooFew: w.tooFew, betterIn, worseIn, tiedIn, identical, exact };
+  return { n, delta, sdDelta, ci95, pTTest, pWilcoxon: w.p, tTestNote, wilcoxonNote: w.note, wilcoxonTooFew: w.tooFew, betterIn, worseIn, tiedIn, identical, exact, rankDirection: signedRankDirection(Array.from(d)) };
 }

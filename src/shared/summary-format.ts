@@ -19,9 +19,24 @@ export function formatP(p: number | null): string {
   return p.toFixed(p < 0.01 ? 4 : 3);
 }
 
-export function stars(p: number | null): string {
+/** Significance marks against the analysis' alpha: * p < α, ** p < α/5, *** p < α/50 (at the
+ * usual α = 0.05: 0.05, 0.01, 0.001), so a star never disagrees with the verdict's α. */
+export function stars(p: number | null, alpha = 0.05): string {
   if (p === null) return '';
-  return p < 0.001 ? '***' : p < 0.01 ? '**' : p < 0.05 ? '*' : '';
+  return p < alpha / 50 ? '***' : p < alpha / 5 ? '**' : p < alpha ? '*' : '';
+}
+
+/** "* p < 0.05, ** p < 0.01, *** p < 0.001" for the analysis' alpha. */
+export function starLegend(alpha: number): string {
+  const f = (x: number) => String(+x.toPrecision(3));
+  return `* p < ${f(alpha)}, ** p < ${f(alpha / 5)}, *** p < ${f(alpha / 50)}`;
+}
+
+/** The confidence sequence's level for confirmatory arms: 1 - alpha/k (Bonferroni over the family). */
+export function csLevelText(a: { alpha: number; family: readonly string[] }): string {
+  const k = Math.max(1, a.family.length);
+  const pct = +(100 * (1 - a.alpha / k)).toPrecision(4);
+  return k > 1 ? `${pct}% (1 − α/${k}) anytime-valid` : `${pct}% anytime-valid`;
 }
 
 /** How many display units one raw unit is: accuracies show in points (percent). */
@@ -117,7 +132,7 @@ function cells(s: ComparisonSummary, a: ArmSummary, pm: string): Cells {
     arm: a.name,
     verdict: a.verdict?.text ?? 'reference',
     value: a.mean === null ? '—' : `${formatMetric(m, a.mean)}${a.std === null ? '' : ` ${pm} ${formatMetric(m, a.std)}`}`,
-    delta: p ? `${formatMetric(m, p.delta, true)}${s.analysis.fixedNInvalid ? '' : stars(pv)}` : '',
+    delta: p ? `${formatMetric(m, p.delta, true)}${s.analysis.fixedNInvalid ? '' : stars(pv, s.analysis.alpha)}` : '',
     ci: p ? formatInterval(m, p.ci95) : '',
     boot: p ? formatInterval(m, p.bootstrap?.ci) : '',
     cs: p ? formatInterval(m, p.cs) : '',
@@ -135,8 +150,8 @@ function footnote(s: ComparisonSummary): string {
   const ns = [...new Set(s.arms.map((a) => a.n))];
   const a = s.analysis;
   const pText = `p: ${a.test === 't' ? 'paired t-test' : 'Wilcoxon signed-rank'} (two-sided), ${a.correction === 'none' ? 'unadjusted' : `${a.correction}-adjusted over ${a.family.length} comparison${a.family.length === 1 ? '' : 's'}`}`;
-  const stars_ = a.fixedNInvalid ? 'no stars: fixed-n p-values are not valid here' : '* p < 0.05, ** p < 0.01, *** p < 0.001';
-  return `${s.metric} ${rule}; mean ± SD over seeds (n = ${ns.join('/')}); Δ: paired difference to ${REF(s)} with its 95% t-interval, BCa bootstrap interval and ${Math.round((1 - a.alpha) * 100)}% anytime-valid confidence sequence (CS); ${pText}; ${stars_}; better: seeds won, sign-test p; cost: training wall time relative to the reference, geometric mean of per-seed ratios (range).${a.exploratory.length ? ` Exploratory: ${a.exploratory.join('; ')}.` : ''}${a.fixedNInvalid ? ` ${a.fixedNInvalid}.` : ''}`;
+  const stars_ = a.fixedNInvalid ? 'no stars: fixed-n p-values are not valid here' : starLegend(a.alpha);
+  return `${s.metric} ${rule}; mean ± SD over seeds (n = ${ns.join('/')}); Δ: paired difference to ${REF(s)} with its 95% t-interval, BCa bootstrap interval and ${csLevelText(a)} confidence sequence (CS); ${pText}; ${stars_}; better: seeds won, sign-test p; cost: training wall time relative to the reference, geometric mean of per-seed ratios (range).${a.exploratory.length ? ` Exploratory: ${a.exploratory.join('; ')}.` : ''}${a.fixedNInvalid ? ` ${a.fixedNInvalid}.` : ''}`;
 }
 
 export function summaryMarkdown(s: ComparisonSummary): string {
@@ -173,7 +188,7 @@ function texText(x: string): string {
 export function summaryLatex(s: ComparisonSummary): string {
   const row = (a: ArmSummary) => {
     const c = cells(s, a, '$\\pm$');
-    const st = s.analysis.fixedNInvalid ? '' : stars(shownP(a, s));
+    const st = s.analysis.fixedNInvalid ? '' : stars(shownP(a, s), s.analysis.alpha);
     const delta = a.paired ? `${formatMetric(s.metric, a.paired.delta, true)}${st ? `$^{${st}}$` : ''}` : '';
     return `${texText(c.arm)} & ${texText(c.verdict)} & ${c.value} & ${delta} & ${c.ci} & ${c.cs} & ${c.p.replace('<', '$<$')} & ${texText(c.better)} & ${c.done} & ${texText(c.cost).replace(/x/g, '$\\times$')} \\\\`;
   };

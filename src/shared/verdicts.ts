@@ -20,6 +20,9 @@ export interface VerdictInput {
   cs: [number, number] | null;
   /** The planned test's p: adjusted for confirmatory arms, raw for exploratory ones. */
   p: number | null;
+  /** The direction the planned test points (+1 / -1): the sign of the mean for the t-test, of
+   * the signed-rank statistic for Wilcoxon (see signedRankDirection). Absent: the mean's. */
+  direction?: number;
   /** The TOST p, adjusted like p; null without a margin. */
   tostP: number | null;
   confirmatory: boolean;
@@ -54,7 +57,12 @@ export function armVerdict(v: VerdictInput): Verdict {
     if (v.cs && v.cs[1] < 0) return dir(false);
     if (v.margin !== null && v.cs && v.cs[0] > -v.margin && v.cs[1] < v.margin) return equivalent;
   } else {
-    if (v.p !== null && v.p < v.alpha && v.delta !== null && v.delta !== 0) return dir(v.delta > 0);
+    if (v.p !== null && v.p < v.alpha && v.delta !== null && v.delta !== 0) {
+      const way = v.direction ?? Math.sign(v.delta);
+      if (way === Math.sign(v.delta)) return dir(way > 0);
+      // a significant signed-rank test one way, the mean the other (a collapsed seed): no verdict
+      return { kind: 'undecided', text: `not decided: the signed-rank test and the mean difference point in opposite directions${tag}`, seedsNeeded: null };
+    }
     if (v.tostP !== null && v.tostP < v.alpha) return equivalent;
   }
   // Not decided: the seeds the paired t-test needs for 80% power at the planned effect (else the
@@ -63,7 +71,9 @@ export function armVerdict(v: VerdictInput): Verdict {
   const which = v.effect !== null ? 'the planned effect' : v.margin !== null ? 'the margin' : 'the effect seen so far';
   const sd = v.sdDelta;
   const need = sd && target ? v.seedsNeeded(target, sd, v.confirmatory ? v.alpha / v.k : v.alpha) : null;
-  const text = need !== null ? `: ~${need} seeds for ${v.fmt(target!)} (${which})` : sd && target ? ': over 1000 seeds for that effect' : '';
+  // with the sequence deciding, the figure is the sequence's (wider than the fixed-n test's)
+  const how = v.useCS ? ', by the confidence sequence' : '';
+  const text = need !== null ? `: ~${need} seeds for ${v.fmt(target!)} (${which}${how})` : sd && target ? ': over 1000 seeds for that effect' : '';
   return { kind: 'undecided', text: `not decided${text}${tag}`, seedsNeeded: need };
 }
 

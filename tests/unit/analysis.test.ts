@@ -9,6 +9,8 @@ import { ApiFailure } from '../../src/shared/api';
 import { defaultRunConfig } from '../../src/shared/config';
 import { planExperiment, type ExperimentFile } from '../../src/shared/experiments';
 import { adjustP } from '../../src/shared/inference';
+import { tConfidenceSequence } from '../../src/shared/sequential';
+import { stars, summaryMarkdown } from '../../src/shared/summary-format';
 import { pairedComparison } from '../../src/shared/stats';
 import { Store } from '../../src/store/store';
 import { tmpDataDir } from '../helpers/tmp';
@@ -114,6 +116,72 @@ describe('the comparison of an experiment', () => {
     expect(bonf.analysis.exploratory).toEqual(['correction bonferroni (planned: holm)']);
     expect(s.methods).toMatch(/Holm's step-down method/);
     expect(s.methods).toMatch(/n = 5 seeds/);
+  });
+
+  it('the signed-rank test decides only the way it points: one collapsed seed does not turn 11 wins into "worse"', () => {
+    const base = Array.from({ length: 12 }, (_, i) => 9000 + i);
+    const gain = [20, 22, 25, 21, 30, 24, 26, 23, 28, 27, 29, -6000];
+    const id = experiment(['trick'], base.map((_, i) => i + 1), { baseline: ok(...base), trick: ok(...base.map((b, i) => b + gain[i]!)) }, {
+      analysis: { test: 'wilcoxon', alpha: 0.05, correction: 'holm', reference: 'baseline', sequential: false },
+    });
+    const t = summarize(store, { experimentId: id }).arms[1]!;
+    expect(t.paired!.pWilcoxon!).toBeLessThan(0.05); // 11 of 12 up: significant ...
+    expect(t.paired!.delta!).toBeLessThan(0); // ... while the mean is down
+    expect(t.verdict).toMatchObject({ kind: 'undecided', text: 'not decided: the signed-rank test and the mean difference point in opposite directions' });
+  });
+
+  it('confirmatory arms get the confidence sequence at alpha / k (the family of 3), exploratory ones at alpha', () => {
+    const base = [9000, 9010, 9020, 9030, 9040];
+    const g = [5, 9, 2, 7, 4];
+    const id = experiment(['a', 'b', 'c'], [1, 2, 3, 4, 5], { baseline: ok(...base), a: ok(...base.map((b, i) => b + g[i]!)), b: ok(...base), c: ok(...base.map((b, i) => b - g[i]!)) }, {
+      analysis: { test: 't', alpha: 0.05, correction: 'holm', reference: 'baseline', family: ['a', 'c'], sequential: false },
+    });
+    const s = summarize(store, { experimentId: id });
+    const d = g.map((x) => x / N_TEST);
+    expect(s.arms[1]!.paired!.cs).toEqual(tConfidenceSequence(d, 0.05 / 2, { targetN: 10 }));
+    expect(s.arms[3]!.paired!.cs).toEqual(tConfidenceSequence(d.map((x) => -x), 0.05 / 2, { targetN: 10 }));
+    expect(s.arms[2]!.confirmatory).toBe(false);
+    expect(summaryMarkdown(s)).toContain('97.5% (1 − α/2) anytime-valid confidence sequence');
+  });
+
+  it('the first completed run of a seed counts, and a seed completed twice is said', () => {
+    const id = experiment(['trick'], [1, 2], { baseline: ok(9000, 9010), trick: ok(9005, 9012) });
+    const info = store.experiments.get(id)!;
+    const again = store.createRun({ ...defaultRunConfig(), seed: 1 }, 'running', 'again');
+    store.experiments.link(again.id, id, info.arms.find((a) => a.name === 'trick')!.id);
+    store.evaluations.save(again.id, {
+      evaluations: (['best', 'last'] as const).map((checkpoint) => ({ checkpoint, epoch: 1, step: 1, n: N_TEST, loss: 1, acc: 0.95, top5: null, confusion: [[9500, 500], [0, 0]], perClass: [1, 0] })),
+      classNames: ['a', 'b'],
+      imageShape: [1, 1, 1],
+      predictions: [],
+    });
+    store.finishRun(again.id, 'completed');
+    const t = summarize(store, { experimentId: id }).arms[1]!;
+    expect(t.runs.find((r) => r.seed === 1)!.value).toBe(0.9005);
+    expect(t.completion.text).toBe('2 of 2 completed: seed 1 completed more than once: the first run counts');
+  });
+
+  it("another metric than the plan's drops the plan's margin (its units are the planned metric's)", () => {
+    const id = experiment(['trick'], [1, 2, 3], { baseline: ok(9000, 9010, 9020), trick: ok(9001, 9012, 9020) }, {
+      analysis: { test: 't', alpha: 0.05, correction: 'holm', reference: 'baseline', sequential: false, margin: 0.5 },
+    });
+    expect(summarize(store, { experimentId: id }).analysis.margin).toBeCloseTo(0.005, 15);
+    const loss = summarize(store, { experimentId: id, metric: 'test/loss' });
+    expect(loss.analysis.margin).toBeNull();
+    expect(summarize(store, { experimentId: id, metric: 'test/loss', margin: 0.1 }).analysis.margin).toBe(0.1);
+  });
+
+  it('the plan names real arms: a misspelt family member or reference is refused when the file is read', () => {
+    const r = planExperiment({ name: 'e', baseline, arms: [{ name: 'A', set: {} }, { name: 'B', set: {} }], seeds: [1, 2], analysis: { family: ['A', 'Bb'], reference: 'Baseline' } });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.errors.map((e) => e.field)).toEqual(['analysis.reference', 'analysis.family.1']);
+      expect(r.errors[1]!.message).toBe('"Bb" is not an arm of this experiment (baseline, A, B)');
+    }
+  });
+
+  it('stars follow the analysis alpha', () => {
+    expect([stars(0.03), stars(0.03, 0.01), stars(0.07, 0.1), stars(0.0009, 0.05), stars(0.0009, 0.01)]).toEqual(['*', '', '*', '***', '**']);
   });
 
   it('any arm as the reference; cumulative ablations compare each arm with the previous one', () => {

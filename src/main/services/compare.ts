@@ -26,7 +26,7 @@ import type {
 } from '../../shared/experiments';
 import { analysisPlanSchema, NOT_ARM_FIELDS, P_ADJUST_METHODS, pairingProblem, SELECTION_RULES, TESTS } from '../../shared/experiments';
 import { adjustP, mcnemarExact, mde, predictiveBetter, seedsNeeded, signTest, tostPaired } from '../../shared/inference';
-import { tConfidenceSequence } from '../../shared/sequential';
+import { csHalfWidthFactor, csMixing, tConfidenceSequence } from '../../shared/sequential';
 import { describe, pairedComparison, tQuantile975 } from '../../shared/stats';
 import { displayScale, formatMetric } from '../../shared/summary-format';
 import { methodsParagraph } from '../../shared/methods';
@@ -122,19 +122,28 @@ function pairingOf(store: Store, runId: number): PairingPayload | null {
   return store.eventPayload(runId, 'pairing') as PairingPayload | null;
 }
 
-/** One run per seed: the latest completed one, else the latest (a seed run again — a failed run
- * resumed as a new one, a CLI and the app both training it — must not count twice). */
+/** One run per seed: the first completed one, else the latest (a seed run again — a failed run
+ * re-run as a new one, a CLI and the app both training it — must not count twice). The first, not
+ * the latest: re-running a seed after seeing its result and keeping the new one would be a choice
+ * made by looking. */
 function onePerSeed(runs: readonly RunRecord[]): RunRecord[] {
   const bySeed = new Map<number, RunRecord>();
-  for (const r of runs) {
+  for (const r of [...runs].sort((a, b) => a.id - b.id)) {
     const had = bySeed.get(r.seed);
-    if (!had || (r.status === 'completed') >= (had.status === 'completed')) bySeed.set(r.seed, r);
+    if (!had || had.status !== 'completed') bySeed.set(r.seed, r);
   }
   return [...bySeed.values()].sort((a, b) => a.seed - b.seed);
 }
 
+/** Seeds with more than one completed run (only the first counts): said in the completion text. */
+function repeatedSeeds(runs: readonly RunRecord[]): number[] {
+  const n = new Map<number, number>();
+  for (const r of runs) if (r.status === 'completed') n.set(r.seed, (n.get(r.seed) ?? 0) + 1);
+  return [...n].filter(([, k]) => k > 1).map(([s]) => s).sort((a, b) => a - b);
+}
+
 /** "4 of 5 completed: seed 3 diverged at epoch 2; seed 5 not started". */
-function completion(runs: readonly ComparedRun[], seeds: readonly number[] | null): ArmSummary['completion'] {
+function completion(runs: readonly ComparedRun[], seeds: readonly number[] | null, repeated: readonly number[] = []): ArmSummary['completion'] {
   const bySeed = new Map(runs.map((r) => [r.seed, r]));
   const all = [...new Set([...(seeds ?? []), ...runs.map((r) => r.seed)])].sort((a, b) => a - b);
   const completed = runs.filter((r) => r.value !== null).length;
@@ -146,6 +155,7 @@ function completion(runs: readonly ComparedRun[], seeds: readonly number[] | nul
       return `seed ${s} ${r.problem ?? (r.status === 'completed' ? 'has no value for the metric' : r.status)}`;
     })
     .filter((x): x is string => x !== null);
+  if (repeated.length) why.push(`seed${repeated.length > 1 ? 's' : ''} ${repeated.join(', ')} completed more than once: the first run counts`);
   const text = `${completed} of ${all.length} completed${why.length ? `: ${why.slice(0, 4).join('; ')}${why.length > 4 ? `; ${why.length - 4} more` : ''}` : ''}`;
   return { completed, total: all.length, text };
 }
@@ -177,11 +187,31 @@ export function testSampleError(sums: readonly number[], n: number, delta: numbe
   return { se, ci95: [delta - half, delta + half] };
 }
 
+/**
+ * Seeds the confidence sequence needs to exclude 0 with about 80% probability when the true mean
+ * difference is `effect`: the smallest n whose half-width plus 0.84 standard errors is below the
+ * effect (the mean lands above its lower end with probability ~0.8), taking the sample SD as the
+ * true one — an approximation, which the verdict text marks with "~". Null above 1000 seeds.
+ */
+export function csSeedsNeeded(effect: number, sd: number, alpha: number, targetN: number): number | null {
+  const c = csMixing(alpha, targetN);
+  for (let n = 2; n <= 1000; n++) if (csHalfWidthFactor(n, alpha, c) * sd + 0.8416 * (sd / Math.sqrt(n)) <= effect) return n;
+  return null;
+}
+
 /** Other runs on the same host whose [start, end] overlaps the run's: what else loaded the machine. */
 function overlapping(all: readonly RunRecord[], r: RunRecord, now: number): number {
   if (r.startedAt === null) return 0;
   const end = r.endedAt ?? now;
   return all.filter((o) => o.id !== r.id && o.host === r.host && o.startedAt !== null && o.startedAt < end && (o.endedAt ?? now) > r.startedAt!).length;
+}
+
+/** A margin and an effect are in the planned metric's units: for another metric they mean nothing
+ * (0.5 points of accuracy are not 0.5 of a loss), so they are dropped unless the query gives them. */
+function metricChanged(p: AnalysisPlan, metric: string | undefined, planned: string): AnalysisPlan {
+  if (metric === undefined || metric === planned) return p;
+  const { margin: _m, effect: _e, ...rest } = p;
+  return rest as AnalysisPlan;
 }
 
 /** The effective plan: the experiment's (or the defaults) with a query's overrides. */
@@ -245,6 +275,7 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
   const refs = groups.map((g, i) => referenceOf(g, i));
   const compareNames = groups.filter((_, i) => refs[i] !== null).map((g) => g.name);
   const family = (plan.family ?? compareNames).filter((n) => compareNames.includes(n));
+  const notInFamily = (plan.family ?? []).filter((n) => !compareNames.includes(n));
   const k = Math.max(1, family.length);
   // Confidence sequences for the family are Bonferroni-corrected (alpha / k each): Holm's
   // step-down has no anytime-valid counterpart as simple, and Bonferroni keeps the family-wise
@@ -278,6 +309,7 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
     testP: number | null;
     tostP: number | null;
     diffs: number[];
+    direction?: number;
   }
   const work: Work[] = groups.map((g, i) => {
     const ref = refs[i]!;
@@ -291,14 +323,15 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
       ? pairedComparison(pairs.map(([a]) => a.count!.correct), pairs.map(([, b]) => b.count!.correct), higherIsBetter, { divisor: total })
       : pairedComparison(pairs.map(([a]) => a.value!), pairs.map(([, b]) => b.value!), higherIsBetter);
     const diffs = counted ? pairs.map(([a, b]) => (a.count!.correct - b.count!.correct) / total) : pairs.map(([a, b]) => a.value! - b.value!);
-    const { wilcoxonTooFew, ...p } = c;
+    const { wilcoxonTooFew, rankDirection, ...p } = c;
     // Too few seeds for the signed-rank test to ever reach p < 0.05: say so instead of a number.
     const pWilcoxon = wilcoxonTooFew ? null : p.pWilcoxon;
     const n = c.n;
     let tost: PairedSummary['tost'] = null;
     if (marginRaw !== null && n >= 2) {
-      if (c.identical) tost = { p: Math.abs(c.delta!) < marginRaw ? 0 : 1, margin: marginRaw };
-      else tost = { p: tostPaired(diffs, marginRaw).p, margin: marginRaw };
+      // identical differences: no test (as for the primary test), so nothing enters the family's
+      // adjustment — a p of 0 there would let Holm step down for the other arms
+      if (!c.identical) tost = { p: tostPaired(diffs, marginRaw).p, margin: marginRaw };
     }
     let mcnemar: PairedSummary['mcnemar'] = null;
     let testSample: PairedSummary['testSample'] = null;
@@ -353,7 +386,7 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
       const problem = pairingProblem(x, y);
       if (problem) pairing.push({ seed: r.seed, arm: g.name, problem });
     }
-    return { g, ref, paired, testP: c.identical ? null : plan.test === 't' ? p.pTTest : pWilcoxon, tostP: tost?.p ?? null, diffs };
+    return { g, ref, paired, testP: c.identical ? null : plan.test === 't' ? p.pTTest : pWilcoxon, tostP: tost?.p ?? null, diffs, direction: plan.test === 'wilcoxon' ? rankDirection : undefined };
   });
 
   // Multiplicity: the family's planned-test p-values (and TOST p-values) adjusted together.
@@ -386,7 +419,8 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
       margin: marginRaw,
       effect: effectRaw,
       fmt: (v) => formatMetric(metric, v),
-      seedsNeeded: (e, sd, a) => seedsNeeded(e, sd, a),
+      direction: w.direction,
+      seedsNeeded: (e, sd, a) => (fixedNInvalid !== null ? csSeedsNeeded(e, sd, a, targetN) : seedsNeeded(e, sd, a)),
     });
   };
 
@@ -430,7 +464,7 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
       n: d.n,
       mean: d.mean,
       std: d.std,
-      completion: completion(rows, req.seeds),
+      completion: completion(rows, req.seeds, repeatedSeeds(w.g.runs)),
       failsWhereReferenceDoesNot,
       paired: w.paired,
       confirmatory: family.includes(w.g.name),
@@ -442,6 +476,9 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
   });
 
   const exploratory: string[] = [];
+  // a family member that is not compared (it is the reference now, or has another name): the
+  // family shrank, so its adjustment is not the planned one
+  if (notInFamily.length) exploratory.push(`family member${notInFamily.length > 1 ? 's' : ''} ${notInFamily.join(', ')} not compared`);
   const pl = req.planned;
   if (pl) {
     if (metric !== pl.metric) exploratory.push(`metric ${metric} (planned: ${pl.metric})`);
@@ -555,7 +592,7 @@ export function summarize(store: Store, q: SummaryQuery): ComparisonSummary {
     return compareGroups(store, title, groups, {
       metric: q.metric ?? spec.metric,
       rule: rule ?? spec.rule,
-      analysis: effectivePlan(planned, q),
+      analysis: effectivePlan(metricChanged(planned, q.metric, spec.metric), q),
       planned: { metric: spec.metric, rule: spec.rule, analysis: planned, declared: inAdvance },
       seeds: info.seeds,
       seedLog,
