@@ -126,7 +126,7 @@ function addDownload(program: Command, state: CliState): void {
         bar.update(p.received, payload);
       };
       ds.downloads.on('progress', onProgress);
-      const stop = () => ds.cancelDownload(name);
+      const stop = () => ds.downloads.cancel(name);
       process.once('SIGINT', stop);
       try {
         ds.download(name);

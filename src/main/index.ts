@@ -2,7 +2,7 @@
 import { app, BrowserWindow, session, shell } from 'electron';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createHandlers } from './handlers';
 import { DatasetService } from './services/datasets';
 import { ExperimentService } from './services/experiments';
@@ -10,8 +10,12 @@ import { bindIpc, broadcast, desktopExport, desktopPick, desktopSaveFile } from 
 import { RunService } from './services/runs';
 import { Store } from '../store/store';
 import { SQLITE_BINDING_ENV } from '../store/paths';
+import { CSP_HEADER, isAppUrl, isExternalUrlAllowed, isPermissionAllowed } from './security';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const indexHtml = path.join(here, '../renderer/index.html');
+/** The one page the window shows (and gives window.api): the dev server's in dev, else the build's. */
+const appUrl = process.env.ELECTRON_RENDERER_URL || pathToFileURL(indexHtml).href;
 
 /** better-sqlite3 built for Electron's ABI by scripts/electron-native.mjs (Node's own build stays
  * in node_modules for the CLI, serve and tests). */
@@ -33,31 +37,35 @@ function createWindow(): BrowserWindow {
       nodeIntegration: false,
     },
   });
-  // Links open in the system browser, never inside the app.
+  // Web links open in the system browser, never inside the app; nothing else is opened (a file:,
+  // smb: or custom-scheme URL handed to the OS would run whatever handles it).
   win.webContents.setWindowOpenHandler(({ url }) => {
-    void shell.openExternal(url);
+    if (isExternalUrlAllowed(url)) void shell.openExternal(url);
     return { action: 'deny' };
   });
-  win.webContents.on('will-navigate', (e, url) => {
-    if (!url.startsWith('file:') && !url.startsWith(process.env.ELECTRON_RENDERER_URL ?? '\0')) e.preventDefault();
-  });
-  if (process.env.ELECTRON_RENDERER_URL) void win.loadURL(process.env.ELECTRON_RENDERER_URL);
-  else void win.loadFile(path.join(here, '../renderer/index.html'));
+  // The window stays on the app's page: any other page (another local file included) would get
+  // the preload's window.api.
+  const stay = (e: { preventDefault: () => void }, url: string) => {
+    if (!isAppUrl(url, appUrl)) e.preventDefault();
+  };
+  win.webContents.on('will-navigate', stay);
+  win.webContents.on('will-redirect', stay);
+  win.webContents.on('will-attach-webview', (e) => e.preventDefault());
+  void win.loadURL(appUrl);
   return win;
 }
 
 app.whenReady().then(async () => {
   // The page carries its own CSP meta; this header is the same policy for anything else served.
   session.defaultSession.webRequest.onHeadersReceived((details, cb) => {
-    cb({
-      responseHeaders: {
-        ...details.responseHeaders,
-        'Content-Security-Policy': [
-          "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self' ws:",
-        ],
-      },
-    });
+    cb({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP_HEADER], 'X-Frame-Options': ['DENY'] } });
   });
+  // No camera, microphone, notifications, geolocation, ...: the app asks for none of them (only
+  // the Copy buttons' clipboard write, from the app's page).
+  session.defaultSession.setPermissionRequestHandler((wc, permission, callback, details) => {
+    callback(isPermissionAllowed(permission, details.requestingUrl || wc?.getURL(), appUrl));
+  });
+  session.defaultSession.setPermissionCheckHandler((wc, permission, _origin, details) => isPermissionAllowed(permission, details.requestingUrl || wc?.getURL(), appUrl));
   const dataDir = app.getPath('userData');
   const binding = electronSqliteBinding();
   if (binding) process.env[SQLITE_BINDING_ENV] = binding;

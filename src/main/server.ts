@@ -1,6 +1,9 @@
 // Web mode: the contract over HTTP + WebSocket on 127.0.0.1. A random token, given in the printed
 // URL, must come with every request (query, header, or the cookie set when the page is opened);
-// requests without it are refused, as are requests whose Host is not this server (DNS rebinding).
+// requests without it are refused, as are requests whose Host is not this server (DNS rebinding)
+// and requests or WebSockets that another origin's page makes (CSRF: pages on other ports of
+// 127.0.0.1 are the same site, so the SameSite cookie alone does not stop them). Calls must be
+// JSON (a form or a text/plain fetch cannot send it without asking), and no page may frame the app.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -11,6 +14,7 @@ import type { EventMap, EventName } from '../shared/api';
 import { ApiFailure } from '../shared/api';
 import { dispatch, type Handlers } from './handlers';
 import { checkExportRequest, exportFileName, writeExport } from './services/export';
+import { isForeignFetch, isJsonContentType, isOwnOrigin, SECURITY_HEADERS } from './security';
 import type { Store } from '../store/store';
 
 const MIME: Record<string, string> = {
@@ -51,6 +55,20 @@ export async function startServer(o: {
   let port = 0;
   const hostOk = (host: string | undefined) => host === `127.0.0.1:${port}` || host === `localhost:${port}`;
 
+  /** Why a request (or a WebSocket upgrade) is refused before its path is looked at, or null. */
+  function refusal(req: http.IncomingMessage, url: URL, api: boolean): { status: number; message: string } | null {
+    const host = req.headers.host;
+    if (!hostOk(host)) return { status: 403, message: 'forbidden host' };
+    if (!isOwnOrigin(req.headers.origin, host!)) {
+      return { status: 403, message: `cross-origin request refused: Origin ${req.headers.origin} is not http://${host}` };
+    }
+    if (api && isForeignFetch(req.headers['sec-fetch-site'] as string | undefined)) {
+      return { status: 403, message: `cross-origin request refused: another site's page made it (Sec-Fetch-Site: ${req.headers['sec-fetch-site'] as string})` };
+    }
+    if (!authorised(req, url)) return { status: 401, message: 'missing or wrong token: open the URL that `npm run serve` printed' };
+    return null;
+  }
+
   function authorised(req: http.IncomingMessage, url: URL): boolean {
     if (okToken(url.searchParams.get('token'))) return true;
     if (okToken(req.headers['x-trickbench-token'] as string | undefined)) return true;
@@ -59,9 +77,10 @@ export async function startServer(o: {
   }
 
   function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8') {
-    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
     res.end(body);
   }
+  const apiError = (message: string) => JSON.stringify({ ok: false, error: { code: 'bad_request', message } });
 
   async function readJson(req: http.IncomingMessage): Promise<unknown> {
     const chunks: Buffer[] = [];
@@ -75,8 +94,9 @@ export async function startServer(o: {
     return text ? (JSON.parse(text) as unknown) : null;
   }
 
-  function serveStatic(res: http.ServerResponse, url: URL, setCookie: boolean) {
-    const rel = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
+  /** pathname: decoded. */
+  function serveStatic(res: http.ServerResponse, pathname: string, setCookie: boolean) {
+    const rel = pathname === '/' ? '/index.html' : pathname;
     const file = path.resolve(o.staticDir, `.${rel}`);
     if (!file.startsWith(path.resolve(o.staticDir) + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
       return send(res, 404, 'not found');
@@ -84,7 +104,6 @@ export async function startServer(o: {
     const headers: http.OutgoingHttpHeaders = {
       'content-type': MIME[path.extname(file)] ?? 'application/octet-stream',
       'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
     };
     if (setCookie) headers['set-cookie'] = `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
     res.writeHead(200, headers);
@@ -131,29 +150,35 @@ export async function startServer(o: {
   }
 
   const server = http.createServer((req, res) => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     void (async () => {
-      const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-      if (!hostOk(req.headers.host)) return send(res, 403, 'forbidden host');
-      const auth = authorised(req, url);
-      if (!auth) return send(res, 401, 'missing or wrong token: open the URL that `npm run serve` printed');
-      if (url.pathname.startsWith('/api/invoke/')) {
+      const target = parseTarget(req.url, port);
+      if (!target) return send(res, 400, 'malformed request URL (bad percent-encoding in the path?)');
+      const { url, pathname } = target;
+      const api = pathname.startsWith('/api/');
+      const refused = refusal(req, url, api);
+      if (refused) return send(res, refused.status, refused.message);
+      if (pathname.startsWith('/api/invoke/')) {
         if (req.method !== 'POST') return send(res, 405, 'POST only');
-        const channel = url.pathname.slice('/api/invoke/'.length);
+        if (!isJsonContentType(req.headers['content-type'])) {
+          return send(res, 415, apiError(`calls take a JSON body: send Content-Type: application/json (got ${req.headers['content-type'] ? `"${req.headers['content-type']}"` : 'none'})`), 'application/json');
+        }
+        const channel = pathname.slice('/api/invoke/'.length);
         let arg: unknown;
         try {
           arg = await readJson(req);
         } catch (e) {
-          return send(res, 400, JSON.stringify({ ok: false, error: { code: 'bad_request', message: (e as Error).message } }), 'application/json');
+          return send(res, 400, apiError((e as Error).message), 'application/json');
         }
         if (channel === 'export:csv' || channel === 'export:file') {
-          return send(res, 400, JSON.stringify({ ok: false, error: { code: 'bad_request', message: 'in web mode, exports are downloads (GET /api/export)' } }), 'application/json');
+          return send(res, 400, apiError('in web mode, exports are downloads (GET /api/export)'), 'application/json');
         }
         const result = await dispatch(o.handlers, channel, arg);
         return send(res, 200, JSON.stringify(result), 'application/json');
       }
-      if (url.pathname === '/api/export') return handleExport(res, url);
       if (req.method !== 'GET') return send(res, 405, 'GET only');
-      return serveStatic(res, url, okToken(url.searchParams.get('token')));
+      if (pathname === '/api/export') return handleExport(res, url);
+      return serveStatic(res, pathname, okToken(url.searchParams.get('token')));
     })().catch((e: unknown) => {
       if (!res.headersSent) send(res, 500, (e as Error).message);
       else res.destroy();
@@ -163,12 +188,20 @@ export async function startServer(o: {
   const wss = new WebSocketServer({ noServer: true });
   const clients = new Set<WebSocket>();
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    if (url.pathname !== '/api/events' || !hostOk(req.headers.host) || !authorised(req, url)) {
-      socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
-      socket.destroy();
-      return;
-    }
+    socket.on('error', () => socket.destroy());
+    const refuse = (status: number, message: string) => {
+      const body = `${message}\n`;
+      socket.end(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    };
+    const target = parseTarget(req.url, port);
+    if (!target) return refuse(400, 'malformed request URL');
+    // Browsers send Origin with every WebSocket, and no CORS protects it: the origin check is what
+    // keeps another origin's page (another port of 127.0.0.1 has the cookie) from listening in.
+    const refused = refusal(req, target.url, true);
+    if (refused) return refuse(refused.status, refused.message);
+    if (target.pathname !== '/api/events') return refuse(404, 'not found: the event channel is /api/events');
     wss.handleUpgrade(req, socket, head, (ws) => {
       clients.add(ws);
       ws.on('close', () => clients.delete(ws));
@@ -183,6 +216,7 @@ export async function startServer(o: {
   port = (server.address() as AddressInfo).port;
 
   return {
+    // Printed by `serve`: the page is opened at 127.0.0.1 (http://localhost:<port> is accepted too).
     url: `http://127.0.0.1:${port}/?token=${token}`,
     port,
     token,
@@ -197,4 +231,16 @@ export async function startServer(o: {
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** The request's URL and its decoded path; null when it cannot be parsed or decoded (a lone "%",
+ * an invalid UTF-8 sequence, a NUL): the client's mistake, a 400, not the server's 500. */
+function parseTarget(raw: string | undefined, port: number): { url: URL; pathname: string } | null {
+  try {
+    const url = new URL(raw ?? '/', `http://127.0.0.1:${port}`);
+    const pathname = decodeURIComponent(url.pathname);
+    return pathname.includes('\0') ? null : { url, pathname };
+  } catch {
+    return null;
+  }
 }

@@ -212,9 +212,9 @@ afterAll(async () => {
 describe('Trickbench in a browser', () => {
   it('refuses requests without the token', async () => {
     const origin = new URL(url).origin;
-    const res = await fetch(`${origin}/api/invoke/runs:list`, { method: 'POST', body: 'null' });
+    const res = await fetch(`${origin}/api/invoke/runs:list`, { method: 'POST', body: 'null', headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(401);
-    const ok = await fetch(`${origin}/api/invoke/runs:list`, { method: 'POST', body: 'null', headers: { 'x-trickbench-token': new URL(url).searchParams.get('token')! } });
+    const ok = await fetch(`${origin}/api/invoke/runs:list`, { method: 'POST', body: 'null', headers: { 'content-type': 'application/json', 'x-trickbench-token': new URL(url).searchParams.get('token')! } });
     expect(await ok.json()).toEqual({ ok: true, value: [] });
   });
 
@@ -248,7 +248,7 @@ describe('Trickbench in a browser', () => {
     await page.click('button:has-text("Start run")');
     await expect.poll(() => page.textContent('.field-error[data-field="model.name"]')).toContain('unknown model "vgg"');
     await shot('03-new-run-json-error');
-    const list = await fetch(`${new URL(url).origin}/api/invoke/runs:list?token=${new URL(url).searchParams.get('token')}`, { method: 'POST', body: 'null' });
+    const list = await fetch(`${new URL(url).origin}/api/invoke/runs:list?token=${new URL(url).searchParams.get('token')}`, { method: 'POST', body: 'null', headers: { 'content-type': 'application/json' } });
     expect(((await list.json()) as { value: unknown[] }).value).toHaveLength(0); // nothing was started
   });
 
@@ -363,7 +363,7 @@ describe('Trickbench in a browser', () => {
       batchSize: 32,
       tricks: { rifle: { everyEpochs: 1, maxReinits: 2, noReinitLastEpochs: 1 }, mixup: { offLastEpochs: 1 } },
     };
-    const res = await fetch(`${new URL(url).origin}/api/invoke/runs:start`, { method: 'POST', body: JSON.stringify({ config }), headers: { 'x-trickbench-token': token } });
+    const res = await fetch(`${new URL(url).origin}/api/invoke/runs:start`, { method: 'POST', body: JSON.stringify({ config }), headers: { 'content-type': 'application/json', 'x-trickbench-token': token } });
     const started = (await res.json()) as { ok: boolean; value: { id: number } };
     expect(started.ok).toBe(true);
     await page.evaluate((id) => (window.location.hash = `#/runs/${id}`), started.value.id);
@@ -581,7 +581,7 @@ describe('Trickbench in a browser', () => {
     // long names, failures, load warnings): the layout is what is under test, not the numbers.
     const token = new URL(url).searchParams.get('token')!;
     const invoke = async (channel: string, arg: unknown) =>
-      ((await (await fetch(`${new URL(url).origin}/api/invoke/${channel}`, { method: 'POST', body: JSON.stringify(arg), headers: { 'x-trickbench-token': token } })).json()) as { value: unknown }).value;
+      ((await (await fetch(`${new URL(url).origin}/api/invoke/${channel}`, { method: 'POST', body: JSON.stringify(arg), headers: { 'content-type': 'application/json', 'x-trickbench-token': token } })).json()) as { value: unknown }).value;
     const exps = (await invoke('experiments:list', null)) as { id: number; name: string }[];
     const exp = exps.find((e) => e.name === 'Smoothing e2e')!;
     const real = (await invoke('compare:summary', { experimentId: exp.id })) as ComparisonSummary;
@@ -634,7 +634,7 @@ describe('Trickbench in a browser', () => {
     await shot('10-presets');
     const token = new URL(url).searchParams.get('token')!;
     const call = async (channel: string, arg: unknown) =>
-      ((await (await fetch(`${new URL(url).origin}/api/invoke/${channel}`, { method: 'POST', body: JSON.stringify(arg), headers: { 'x-trickbench-token': token } })).json()) as { value: unknown }).value;
+      ((await (await fetch(`${new URL(url).origin}/api/invoke/${channel}`, { method: 'POST', body: JSON.stringify(arg), headers: { 'content-type': 'application/json', 'x-trickbench-token': token } })).json()) as { value: unknown }).value;
     const before = ((await call('runs:list', null)) as { id: number }[]).length;
     await page.click('[data-action="start-rdrop-cnn"]');
     await page.waitForURL(/#\/experiments\/\d+$/);
@@ -657,8 +657,20 @@ describe('Trickbench in a browser', () => {
     await expect.poll(() => page.getAttribute('tr[data-dataset="kmnist"] [data-testid="download-progress"]', 'data-state'), { timeout: 30_000 }).toBe('downloading');
     await expect.poll(() => page.textContent('tr[data-dataset="kmnist"] [data-testid="download-progress"]'), { timeout: 30_000 }).toMatch(/kB of [\d.]+ MB/);
     await page.locator('table[data-testid="datasets"]').screenshot({ path: path.join(SHOTS, '13-datasets-downloading.png') });
+    // The reply to Cancel and the WebSocket's 'cancelled' event are not ordered: on a loaded
+    // machine the event can come first. Hold the reply until the event has been shown, so the
+    // reply always comes last: it must be the final state too, not 'downloading' (which stayed).
+    const kmnistState = 'tr[data-dataset="kmnist"] [data-testid="download-progress"]';
+    await page.route('**/api/invoke/datasets:cancelDownload', async (route) => {
+      const reply = await route.fetch();
+      await page.waitForSelector(`${kmnistState}[data-state="cancelled"]`);
+      await route.fulfill({ response: reply });
+    });
+    const cancelReply = page.waitForResponse('**/api/invoke/datasets:cancelDownload');
     await page.click('tr[data-dataset="kmnist"] [data-action="cancel-download"]');
-    await expect.poll(() => page.getAttribute('tr[data-dataset="kmnist"] [data-testid="download-progress"]', 'data-state')).toBe('cancelled');
+    expect(((await (await cancelReply).json()) as { value: { state: string } }).value.state).toBe('cancelled');
+    await page.unroute('**/api/invoke/datasets:cancelDownload');
+    await expect.poll(() => page.getAttribute(kmnistState, 'data-state')).toBe('cancelled');
     mirror.misbehave('/kmnist/train-images-idx3-ubyte.gz', {});
     await page.click('tr[data-dataset="kmnist"] [data-action="download"]');
     await expect.poll(() => page.textContent('tr[data-dataset="kmnist"]'), { timeout: 60_000 }).toContain('data dir');

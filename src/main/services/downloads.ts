@@ -95,12 +95,24 @@ export class DownloadManager extends EventEmitter {
     return { ...job.progress };
   }
 
-  /** Stops a running download; its .part stays for a later start() to resume. */
+  /** Stops a running download; its .part stays for a later start() to resume. The job stops a
+   * moment later (its transfer or checksum sees the abort): until then its state is unchanged. */
   cancel(id: string): boolean {
     const job = this.jobs.get(id);
     if (!job || !RUNNING.includes(job.progress.state)) return false;
     job.abort.abort();
     return true;
+  }
+
+  /** cancel(), then the download's final progress once it has stopped (cancelled, or done or
+   * failed when it ended first), its last 'progress' event already emitted; null when id was
+   * never started. A caller that shows this answer beside the events shows no stale state:
+   * the answer is never older than the events before it, and none follow. */
+  async cancelAndWait(id: string): Promise<DownloadProgress | null> {
+    const job = this.jobs.get(id);
+    if (!job) return null;
+    job.abort.abort(); // a finished job ignores it
+    return job.done;
   }
 
   /** The downloads of this session, running or finished. */
