@@ -2,7 +2,7 @@
 // A run is fully described by the validated JSON this schema produces.
 import { z } from 'zod';
 import { AugmentShapeError, augmentSchema, pipelineOutputShape, type AugmentConfig } from './augment';
-import { datasetInfo, DATASET_NAME } from './models/datasets';
+import { datasetInfo, DATASET_NAME, trainSetSize } from './models/datasets';
 import { traceModel } from './models/index';
 
 export const RESNETS = ['resnet20', 'resnet32', 'resnet56', 'resnet18', 'resnet34'] as const;
@@ -86,6 +86,31 @@ export function dataShape(d: Pick<DatasetConfig, 'name' | 'classes' | 'labels' |
 /** dataShape, or null when the dataset is not known here (validation skips what needs it). */
 function knownShape(d: DatasetConfig, augment: AugmentConfig) {
   return datasetInfo(d.name) ? dataShape(d, augment) : null;
+}
+
+/** The most training images a run of this dataset config can have, from what is known before the
+ * data is read: the dataset's size (built-ins; inspected datasets), the subset, and the test and
+ * validation splits taken as makeSplits (src/trainer/data/index.ts) takes them. `exact`: the
+ * count itself (no class subset, whose size is not known here). Null when nothing bounds it. */
+export function trainImagesBound(d: Pick<DatasetConfig, 'name' | 'trainSubset' | 'valSplit' | 'testSplit' | 'classes'>): { images: number; exact: boolean } | null {
+  const size = trainSetSize(d.name);
+  const info = datasetInfo(d.name);
+  // Every step below is non-decreasing in the count it starts from, so a bound stays a bound.
+  let n: number | null = size?.images ?? null;
+  if (n !== null && info?.noTestSet) n -= Math.round(n * d.testSplit);
+  if (d.trainSubset !== null) n = n === null ? d.trainSubset : Math.min(n, d.trainSubset);
+  if (n === null) return null;
+  // Without the size, whether the dataset has a validation set of its own is not known either.
+  if (size && !size.ownVal) n -= Math.round(n * d.valSplit);
+  return { images: n, exact: size !== null && d.classes === null };
+}
+
+/** Why a batch size does not fit a training set of `images` images (`exact`: that many; else at
+ * most that many), or null. A batch larger than the training set is one short step per epoch,
+ * and linearScaling would scale the LR by a batch that never exists. */
+export function batchSizeProblem(batchSize: number, images: number, exact = true): string | null {
+  if (batchSize <= images) return null;
+  return `batch size ${batchSize} is larger than the training set (${exact ? '' : 'at most '}${images} image${images === 1 ? '' : 's'} after the subset and the validation split): use at most ${images}`;
 }
 
 /** Dropout rate before the classifier (every model has it: R-Drop needs it); 0 = none. */
@@ -306,6 +331,9 @@ export const runConfigSchema = z
       // Without dropout the two passes are identical and the KL term is zero: refuse, not pretend.
       ctx.addIssue({ code: 'custom', path: ['tricks', 'rdrop'], message: 'R-Drop needs dropout: model.dropout is 0 (set it above 0, e.g. 0.3)' });
     }
+    const bound = trainImagesBound(c.dataset);
+    const batch = bound && bound.images >= 1 ? batchSizeProblem(c.batchSize, bound.images, bound.exact) : null; // none left: makeSplits says so
+    if (batch) ctx.addIssue({ code: 'custom', path: ['batchSize'], message: batch });
     if (datasetInfo(c.dataset.name)) {
       try {
         pipelineOutputShape(storedShape(c.dataset).shape, c.augment);
@@ -471,6 +499,9 @@ export function baseLearningRate(c: Pick<RunConfig, 'optimizer' | 'batchSize'>):
 
 /** Validate any input (form, CLI, file, store) into a complete config with defaults filled in. */
 export function parseRunConfig(input: unknown): ParseResult {
+  // Before anything walks the input recursively (zod, structuredClone, flattenConfig).
+  const deep = nestingProblem(input);
+  if (deep) return { ok: false, errors: [deep] };
   const r = runConfigSchema.safeParse(input, { reportInput: true });
   if (r.success) return { ok: true, config: r.data };
   const errors: FieldError[] = r.error.issues.map((issue) => {
@@ -533,15 +564,80 @@ export function flattenConfig(obj: unknown, prefix = '', out: Record<string, str
   return out;
 }
 
-/** Set a dotted path in a plain object, creating objects on the way (for `--set a.b=c` and form fields). */
+/** Path segments that would reach an object's prototype (or its constructor's) instead of a
+ * field: `__proto__.x` set through a plain assignment is `Object.prototype.x`, after which every
+ * object has an `x` and every strict schema refuses it. */
+const UNSAFE_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** A path or key as shown in an error: at most 80 characters. */
+function shownPath(p: string): string {
+  return JSON.stringify(p.length > 80 ? `${p.slice(0, 80)}…` : p);
+}
+
+/** Why a dotted path may not be set (a segment such as `__proto__`), or null. */
+export function unsafePathProblem(path: string): string | null {
+  const bad = path.split('.').find((p) => UNSAFE_SEGMENTS.has(p));
+  return bad === undefined ? null : `${shownPath(path)} is not a config path: "${bad}" is not allowed in a path (it would reach the prototype of every object)`;
+}
+
+export class UnsafePathError extends Error {
+  constructor(readonly path: string, message: string) {
+    super(message);
+    this.name = 'UnsafePathError';
+  }
+}
+
+const isPlainRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Set a dotted path in a plain object, creating objects on the way (for `--set a.b=c` and form
+ * fields). Only own properties are read and written: a path never walks into a prototype, and a
+ * path with a `__proto__`, `constructor` or `prototype` segment throws UnsafePathError before
+ * anything is written. */
 export function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const problem = unsafePathProblem(path);
+  if (problem) throw new UnsafePathError(path, problem);
   const parts = path.split('.');
+  const own = (o: Record<string, unknown>, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
   let cur: Record<string, unknown> = obj;
   for (const p of parts.slice(0, -1)) {
-    if (cur[p] === null || typeof cur[p] !== 'object' || Array.isArray(cur[p])) cur[p] = {};
-    cur = cur[p] as Record<string, unknown>;
+    const next = Object.hasOwn(cur, p) ? cur[p] : undefined;
+    if (isPlainRecord(next)) {
+      cur = next;
+    } else {
+      const fresh: Record<string, unknown> = {};
+      own(cur, p, fresh);
+      cur = fresh;
+    }
   }
-  cur[parts[parts.length - 1]!] = value;
+  own(cur, parts[parts.length - 1]!, value);
+}
+
+/** How deep a run config, experiment file or arm value may nest objects and lists. Real configs
+ * nest 4 levels; far deeper input only serves to overflow the stack of whatever walks it
+ * recursively (structuredClone, JSON.stringify, flattenConfig). */
+export const MAX_CONFIG_DEPTH = 32;
+
+/** Where `value` nests objects and lists more than `limit` levels deep (the value itself is
+ * level 1), as a field error naming the path to the first container past the limit; null when it
+ * does not. Iterative, so that it cannot overflow the stack itself. `prefix`: the field path of
+ * `value` itself. */
+export function nestingProblem(value: unknown, prefix = '', limit = MAX_CONFIG_DEPTH): FieldError | null {
+  const stack: { v: unknown; depth: number; path: readonly string[] }[] = [{ v: value, depth: 1, path: [] }];
+  while (stack.length) {
+    const { v, depth, path } = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > limit) {
+      const shown = path.map((k) => (k.length > 40 ? `${k.slice(0, 40)}…` : k));
+      const field = [prefix, ...shown].filter(Boolean).join('.') || '(config)';
+      return { field, message: `nested more than ${limit} levels deep (objects and lists inside each other); a config nests a few levels at most` };
+    }
+    const keys = Object.keys(v);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const child = (v as Record<string, unknown>)[keys[i]!];
+      if (child !== null && typeof child === 'object') stack.push({ v: child, depth: depth + 1, path: [...path, keys[i]!] });
+    }
+  }
+  return null;
 }
 
 /** A short human label for a run, when the user gave no name. */

@@ -7,7 +7,7 @@
 // fine-tunes from its weights (a fresh head). Presets (resources/presets) are experiment files
 // with a description and a question.
 import { z } from 'zod';
-import { parseRunConfig, setPath, type FieldError, type RunConfig } from './config';
+import { MAX_CONFIG_DEPTH, nestingProblem, parseRunConfig, setPath, unsafePathProblem, type FieldError, type RunConfig } from './config';
 import type { PairedComparison } from './stats';
 
 const setSchema = z.record(z.string().min(1), z.unknown());
@@ -89,6 +89,10 @@ export interface ExperimentPlan {
   arms: (ArmSpec & { config: RunConfig })[];
 }
 
+/** How deep an experiment file may nest: a baseline run config (MAX_CONFIG_DEPTH) one level
+ * down, an arm's set value three levels down (arms, the arm, its set). */
+export const MAX_EXPERIMENT_DEPTH = MAX_CONFIG_DEPTH + 3;
+
 /** A placeholder source run for validating fine-tuning configs before the pre-training exists. */
 const PLACEHOLDER_RUN = 1;
 
@@ -129,10 +133,25 @@ function zodErrors(issues: readonly z.core.$ZodIssue[], prefix = ''): FieldError
 /** Validate an experiment file: its shape, unique arm names, and every arm's run config (errors
  * name the arm: `arms.1.tricks.rdrop`, `baseline.optimizer.lr`, `pretrain.epochs`). */
 export function planExperiment(raw: unknown): { ok: true; plan: ExperimentPlan } | { ok: false; errors: FieldError[] } {
+  // Before anything walks the file recursively (zod, structuredClone in applySet).
+  const deep = nestingProblem(raw, '', MAX_EXPERIMENT_DEPTH);
+  if (deep) return { ok: false, errors: [deep] };
   const parsed = experimentFileSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, errors: zodErrors(parsed.error.issues) };
   const file = parsed.data;
   const errors: FieldError[] = [];
+  // A set path that would reach a prototype (`__proto__.x`) is refused before any set is applied.
+  const unsafeSets = new Set<string>();
+  const checkPaths = (set: Record<string, unknown>, where: string, name: string) => {
+    for (const path of Object.keys(set)) {
+      const problem = unsafePathProblem(path);
+      if (!problem) continue;
+      errors.push({ field: `${where}.set (arm ${JSON.stringify(name)})`, message: problem });
+      unsafeSets.add(where);
+    }
+  };
+  if (file.pretrain) checkPaths(file.pretrain.set, 'pretrain', file.pretrain.name);
+  file.arms.forEach((a, i) => checkPaths(a.set, `arms.${i}`, a.name));
   const names = new Set<string>([file.baselineName]);
   if (file.pretrain) names.add(file.pretrain.name);
   file.arms.forEach((a, i) => {
@@ -155,6 +174,7 @@ export function planExperiment(raw: unknown): { ok: true; plan: ExperimentPlan }
   }
   const seed = file.seeds[0]!;
   const check = (spec: ArmSpec, where: string) => {
+    if (unsafeSets.has(where)) return null;
     const r = parseRunConfig(armRunInput(file, spec, seed, null));
     if (!r.ok) {
       errors.push(...r.errors.map((e) => ({ field: `${where}.${e.field}`, message: e.message })));

@@ -3,7 +3,7 @@
 // field takes, so the schema can name the field of anything that does not fit (`--lr abc`).
 import fs from 'node:fs';
 import { Option, type Command } from 'commander';
-import { MODELS, setPath, type FieldError } from '../shared/config';
+import { MODELS, nestingProblem, setPath, unsafePathProblem, type FieldError } from '../shared/config';
 
 export interface FlagSpec {
   flag: string; // without the leading dashes
@@ -112,13 +112,17 @@ function readConfigFile(file: string): Record<string, unknown> {
   } catch (e) {
     throw new CliInputError([{ field: '--config', message: `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
   }
+  let config: Record<string, unknown>;
   try {
     const v = JSON.parse(text) as unknown;
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
-    return v as Record<string, unknown>;
+    config = v as Record<string, unknown>;
   } catch (e) {
     throw new CliInputError([{ field: '--config', message: `${file} is not a JSON config object: ${(e as Error).message}` }]);
   }
+  const deep = nestingProblem(config);
+  if (deep) throw new CliInputError([{ field: '--config', message: `${file}: ${deep.field}: ${deep.message}` }]);
+  return config;
 }
 
 /** Build the raw (unvalidated) config from parsed options: file, then --tricks, then flags, then --set. */
@@ -132,6 +136,8 @@ export function configFromOptions(opts: Record<string, unknown>): Record<string,
       throw new CliInputError([{ field: '--tricks', message: `not JSON: ${(e as Error).message}` }]);
     }
     if (t === null || typeof t !== 'object' || Array.isArray(t)) throw new CliInputError([{ field: '--tricks', message: 'expected a JSON object such as {"mixup": {"alpha": 0.2}}' }]);
+    const deep = nestingProblem(t, 'tricks');
+    if (deep) throw new CliInputError([{ field: '--tricks', message: `${deep.field}: ${deep.message}` }]);
     cfg.tricks = { ...((cfg.tricks as Record<string, unknown> | undefined) ?? {}), ...(t as Record<string, unknown>) };
   }
   for (const spec of CONFIG_FLAGS) {
@@ -157,6 +163,10 @@ export function configFromOptions(opts: Record<string, unknown>): Record<string,
   for (const s of (opts.set as string[] | undefined) ?? []) {
     const eq = s.indexOf('=');
     if (eq <= 0) throw new CliInputError([{ field: '--set', message: `expected path=value, got "${s}"` }]);
+    const path = s.slice(0, eq);
+    // Refused before anything is written: `__proto__.x` would set Object.prototype.x.
+    const unsafe = unsafePathProblem(path);
+    if (unsafe) throw new CliInputError([{ field: '--set', message: unsafe }]);
     const value = s.slice(eq + 1);
     let parsed: unknown;
     try {
@@ -164,7 +174,9 @@ export function configFromOptions(opts: Record<string, unknown>): Record<string,
     } catch {
       parsed = coerceScalar(value);
     }
-    setPath(cfg, s.slice(0, eq), parsed);
+    const deep = nestingProblem(parsed, path);
+    if (deep) throw new CliInputError([{ field: '--set', message: `${deep.field}: ${deep.message}` }]);
+    setPath(cfg, path, parsed);
   }
   return cfg;
 }

@@ -2,7 +2,7 @@
 // after step, end of epoch, optimizer state.
 import * as tf from '@tensorflow/tfjs-core';
 import type { MetricPoint, RunEvent } from '../shared/api';
-import type { RunConfig } from '../shared/config';
+import { batchSizeProblem, type RunConfig } from '../shared/config';
 import { gatherBatch } from './data/index';
 import { BatchLoader } from './data/loader';
 import type { ImageSet, Normalization, Splits } from './data/types';
@@ -180,6 +180,9 @@ export async function trainModel(
   const K = dataset.numClasses;
   const B = config.batchSize;
   const nTrain = splits.train.length;
+  // The schema refuses this where the dataset's size is known before the run; here it is exact.
+  const tooBig = batchSizeProblem(B, nTrain);
+  if (tooBig) throw new Error(`batchSize: ${tooBig}`);
   const stepsPerEpoch = Math.ceil(nTrain / B);
   const final: Record<string, number> = {};
   const pos: LoopPosition = { ...(opts.start ?? { epoch: 0, step: 0, bestValAcc: null, bestEpoch: null }) };

@@ -65,7 +65,7 @@ describe('dataset manager', () => {
     expect(by.get('synthetic')).toMatchObject({ origin: 'generated', classes: 10 });
 
     // The schema now knows flowers has 3 classes.
-    const r = parseRunConfig({ dataset: { name: 'flowers', classes: [0, 3] } });
+    const r = parseRunConfig({ dataset: { name: 'flowers', classes: [0, 3] }, batchSize: 8 });
     expect(!r.ok && r.errors).toEqual([{ field: 'dataset.classes.1', message: 'class 3 does not exist: flowers has classes 0..2' }]);
     expect(ds.problem('flowers')).toBeNull();
     expect(ds.problem('cifar10')).toMatch(/CIFAR-10 is not on this machine yet: download it .*npm run dataset -- download cifar10/);

@@ -244,7 +244,7 @@ describe('model contract', () => {
 
 describe('summary and schema', () => {
   it('DATASET_INFO matches what the loaders produce', async () => {
-    const d = await loadDataset(mustParseRunConfig({ dataset: { name: 'synthetic', trainSubset: 10 } }).dataset, '/nonexistent');
+    const d = await loadDataset(mustParseRunConfig({ dataset: { name: 'synthetic', trainSubset: 10 }, batchSize: 8 }).dataset, '/nonexistent');
     expect(DATASET_INFO.synthetic).toEqual({ shape: d.shape, classes: d.numClasses });
   });
 

@@ -30,7 +30,7 @@ function dataset(o: { train: number; test: number; val?: number; size?: number }
   };
 }
 
-const cfg = (d: Record<string, unknown> = {}) => mustParseRunConfig({ dataset: { name: 'synthetic', ...d } }).dataset;
+const cfg = (d: Record<string, unknown> = {}) => mustParseRunConfig({ dataset: { name: 'synthetic', ...d }, batchSize: 1 }).dataset;
 
 describe('makeSplits', () => {
   it('carves a seeded test split before the subset, so every subset size is tested on the same images', () => {

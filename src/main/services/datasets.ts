@@ -21,6 +21,7 @@ import { augmentSchema } from '../../shared/augment';
 import { datasetSchema, type DatasetConfig } from '../../shared/config';
 import { BUILTIN_DATASETS, DATASET_NAME, isBuiltinDataset, registerDatasetInfo, datasetInfo, unregisterDatasetInfo, type DatasetInfo } from '../../shared/models/datasets';
 import type { Store } from '../../store/store';
+import { statPath } from '../../trainer/data/formats/folder';
 import { inspectDataset, type InspectResult } from '../../trainer/data/formats/read';
 import { channelStats, loadDataset } from '../../trainer/data/index';
 import { datasetRoots, discoverDatasets, fingerprint, locateDataset, SYSTEM_DATASETS, type DatasetLocation } from '../../trainer/data/locate';
@@ -192,7 +193,8 @@ export class DatasetService {
   private async infoOf(loc: DatasetLocation): Promise<DatasetInfo> {
     const r = await this.inspection(loc);
     const coarse = r.format.startsWith('cifar100') ? 20 : undefined;
-    return { shape: r.shape, classes: r.classes, coarseClasses: coarse, noTestSet: r.test === 0 };
+    // The sizes let a batch size too large for the training set be refused before a run starts.
+    return { shape: r.shape, classes: r.classes, coarseClasses: coarse, noTestSet: r.test === 0, trainImages: r.train, ownVal: (r.val ?? 0) > 0 };
   }
 
   private summaryOf(name: string): DatasetSummary {
@@ -332,7 +334,13 @@ export class DatasetService {
     if (!req || typeof req.path !== 'string' || !req.path.trim()) bad('path: pick the file or folder to import', 'path');
     if (typeof req.name !== 'string' || !DATASET_NAME.test(req.name)) bad('name: lower-case letters, digits, ".", "_" or "-", starting with a letter or digit', 'name');
     const p = path.resolve(req.path.trim());
-    if (!fs.existsSync(p)) bad(`path: ${p} does not exist`, 'path');
+    let exists: boolean;
+    try {
+      exists = statPath(p) !== undefined;
+    } catch (e) {
+      bad(`path: ${(e as Error).message}`, 'path'); // a link loop, named
+    }
+    if (!exists) bad(`path: ${p} does not exist`, 'path');
     await this.refresh();
     if (isBuiltinDataset(req.name) || this.found.has(req.name)) bad(`name: a dataset called '${req.name}' exists already`, 'name');
     if (this.o.store.datasets.get(req.name)) bad(`name: '${req.name}' is imported already, from files that are missing now: remove it first`, 'name');
@@ -408,10 +416,11 @@ export class DatasetService {
     return this.downloads.start(name);
   }
 
-  cancelDownload(name: string): DownloadProgress {
+  /** Resolves once the download has stopped, with its final state: an answer given while it was
+   * still stopping ('downloading') could reach a page after the 'cancelled' event and stay. */
+  async cancelDownload(name: string): Promise<DownloadProgress> {
     this.catalogEntry(name);
-    this.downloads.cancel(name);
-    const p = this.downloads.status().find((x) => x.id === name);
+    const p = await this.downloads.cancelAndWait(name);
     if (!p) throw new ApiFailure({ code: 'not_found', message: `no download of '${name}' to cancel`, field: 'name' });
     return p;
   }

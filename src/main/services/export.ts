@@ -27,6 +27,22 @@ const SUMMARY_COLUMNS: [string, string, 'final' | 'best'][] = [
 
 const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
 
+/** A text cell a spreadsheet would run as a formula: it starts with =, +, -, @, a tab or a
+ * carriage return (OWASP, CSV injection). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+/** Text that is just a number (`-0.5`, `+1e-3`): a spreadsheet reads it as that number, no formula. */
+const PLAIN_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** A text cell made safe to open in a spreadsheet: one that would start a formula gets a leading
+ * single quote (shown as text, not run), as OWASP recommends. Numbers are not text and are never
+ * touched; neither is text that is a plain number. */
+export function csvText(s: string): string {
+  return FORMULA_START.test(s) && !PLAIN_NUMBER.test(s) ? `'${s}` : s;
+}
+
+/** csv-stringify options of every CSV export: text cells neutralised (csvText). */
+const CSV_CAST = { string: (s: string) => csvText(s) };
+
 function selectRuns(store: Store, ids: readonly number[]) {
   const all = store.listRuns();
   if (!ids.length) return all;
@@ -64,13 +80,14 @@ export async function writeRunsCsv(store: Store, ids: readonly number[], out: Wr
       ];
     }
   }
-  await pipeline(Readable.from(rows()), stringify({ header: true, columns, cast: { boolean: (b) => String(b) } }), out);
+  await pipeline(Readable.from(rows()), stringify({ header: true, columns, cast: { ...CSV_CAST, boolean: (b) => String(b) } }), out);
   return runs.length;
 }
 
-/** One CSV cell, quoted and escaped by csv-stringify's rules (RFC 4180) where needed. */
+/** One text CSV cell, neutralised (csvText), then quoted and escaped by csv-stringify's rules
+ * (RFC 4180) where needed. */
 function csvCell(v: string): string {
-  return stringifySync([[v]]).slice(0, -1);
+  return stringifySync([[csvText(v)]]).slice(0, -1);
 }
 
 /** ISO 8601 of a time in ms; the text up to the second is reused while it does not change (a
@@ -126,7 +143,7 @@ export async function writeEventsCsv(store: Store, ids: readonly number[], out: 
     for (const r of runs) for (const e of store.events(r.id)) yield [r.id, r.name, e.epoch, e.step, e.kind, JSON.stringify(e.payload), iso(e.time)];
   }
   const columns = ['run_id', 'run_name', 'epoch', 'step', 'kind', 'payload', 'wall_time'];
-  await pipeline(Readable.from(rows()), stringify({ header: true, columns }), out);
+  await pipeline(Readable.from(rows()), stringify({ header: true, columns, cast: CSV_CAST }), out);
 }
 
 /** The per-arm comparison table: CSV (raw numbers), Markdown or LaTeX. */
@@ -143,7 +160,7 @@ export async function writeSummary(store: Store, req: ExportRequest, out: Writab
     alpha: req.alpha,
   });
   if (req.kind === 'summary') {
-    await pipeline(Readable.from(summaryCsvRows(s)), stringify({ header: true, columns: [...SUMMARY_CSV_COLUMNS] }), out);
+    await pipeline(Readable.from(summaryCsvRows(s)), stringify({ header: true, columns: [...SUMMARY_CSV_COLUMNS], cast: CSV_CAST }), out);
     return;
   }
   const text = req.kind === 'summary-md' ? summaryMarkdown(s) : summaryLatex(s);

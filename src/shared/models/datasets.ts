@@ -13,6 +13,10 @@ export interface DatasetInfo {
   coarseClasses?: number;
   /** The dataset has no test set of its own (one image folder): dataset.testSplit carves one. */
   noTestSet?: boolean;
+  /** Images in its training set as stored (before the class subset and the splits), when known. */
+  trainImages?: number;
+  /** It has a validation set of its own (an image folder's val/): dataset.valSplit is unused. */
+  ownVal?: boolean;
 }
 
 /** Datasets every installation knows by name (the public ones can be downloaded). */
@@ -26,6 +30,16 @@ const BUILTIN_INFO: Record<BuiltinDataset, DatasetInfo> = {
   kmnist: { shape: [28, 28, 1], classes: 10 },
   cifar10: { shape: [32, 32, 3], classes: 10 },
   cifar100: { shape: [32, 32, 3], classes: 100, coarseClasses: 20 },
+};
+
+/** The built-ins' training set sizes (synthetic: SYNTHETIC_TRAIN in src/trainer/data/synthetic.ts). */
+const BUILTIN_TRAIN_IMAGES: Record<BuiltinDataset, number> = {
+  synthetic: 10000,
+  mnist: 60000,
+  'fashion-mnist': 60000,
+  kmnist: 60000,
+  cifar10: 50000,
+  cifar100: 50000,
 };
 
 /** Kept for the built-ins' fixed shapes (tests compare the loaders against it). */
@@ -52,3 +66,11 @@ export function datasetInfo(name: string): DatasetInfo | undefined {
 
 /** Names a dataset may have: what fits a folder name and a URL path. */
 export const DATASET_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+/** A dataset's training set size as stored and whether it has a validation set of its own, when
+ * known without reading it (the built-ins; a registered dataset that was inspected); else null. */
+export function trainSetSize(name: string): { images: number; ownVal: boolean } | null {
+  if (isBuiltinDataset(name)) return { images: BUILTIN_TRAIN_IMAGES[name], ownVal: false };
+  const info = registered.get(name);
+  return info?.trainImages !== undefined ? { images: info.trainImages, ownVal: info.ownVal === true } : null;
+}

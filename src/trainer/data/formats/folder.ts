@@ -53,8 +53,37 @@ function readDir(dir: string): fs.Dirent[] {
 
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+const LOOP = 'symbolic link loop: following it leads back to itself';
+
+/** fs.stat through links: undefined for a missing entry or a dangling link; a link loop (or an
+ * entry that cannot be looked at) is a DataError naming it, not a raw ELOOP. */
+export function statPath(p: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(p, { throwIfNoEntry: false });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DataError(p, code === 'ELOOP' ? LOOP : `cannot read: ${code ?? (e as Error).message}`);
+  }
+}
+
+function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DataError(p, code === 'ELOOP' ? LOOP : `cannot resolve: ${code ?? (e as Error).message}`);
+  }
+}
+
 function isDir(parent: string, e: fs.Dirent): boolean {
-  return e.isDirectory() || (e.isSymbolicLink() && fs.statSync(path.join(parent, e.name), { throwIfNoEntry: false })?.isDirectory() === true);
+  return e.isDirectory() || (e.isSymbolicLink() && statPath(path.join(parent, e.name))?.isDirectory() === true);
+}
+
+/** `real` (a folder's real path) is one of the folders being walked, or holds one: walking it
+ * would come back to where it started, forever. */
+function loopsBack(real: string, walking: readonly string[]): boolean {
+  const inside = real.endsWith(path.sep) ? real : real + path.sep;
+  return walking.some((w) => w === real || w.startsWith(inside));
 }
 
 export function subfolders(dir: string): string[] {
@@ -64,13 +93,20 @@ export function subfolders(dir: string): string[] {
     .sort(byCodePoint);
 }
 
-/** Image files under a class folder (nested folders included), sorted; hidden ones skipped. */
-function imageFiles(dir: string): string[] {
+/** Image files under a class folder (nested folders included), sorted; hidden ones skipped.
+ * `walking`: the real paths of the folders this one is inside (itself last). A linked folder that
+ * leads back into them is a DataError naming the link, not an endless walk. */
+function imageFiles(dir: string, walking: readonly string[]): string[] {
   const out: string[] = [];
   for (const e of readDir(dir)) {
     const p = path.join(dir, e.name);
-    if (isDir(dir, e)) out.push(...imageFiles(p));
-    else if (IMAGE_EXT.test(e.name)) out.push(p);
+    if (isDir(dir, e)) {
+      const real = e.isSymbolicLink() ? realPath(p) : path.join(walking[walking.length - 1]!, e.name);
+      if (loopsBack(real, walking)) throw new DataError(p, `symbolic link loop: it points to ${real}, a folder it is inside, so the folder would be read forever`);
+      out.push(...imageFiles(p, [...walking, real]));
+    } else if (IMAGE_EXT.test(e.name)) {
+      out.push(p); // a link to a file is read through; a dangling one is left for the decoder to report
+    }
   }
   return out.sort(byCodePoint);
 }
@@ -95,11 +131,14 @@ interface Listed {
 function listSplit(dir: string, classNames: string[]): Listed {
   const files: string[] = [];
   const labels: number[] = [];
+  const splitReal = realPath(dir);
   for (const name of subfolders(dir)) {
     const k = classNames.indexOf(name);
     const classDir = path.join(dir, name);
     if (k < 0) throw new DataError(classDir, `class "${name}" has no folder in the training split (classes: ${classNames.join(', ')})`);
-    const imgs = imageFiles(classDir);
+    const classReal = realPath(classDir);
+    if (loopsBack(classReal, [splitReal])) throw new DataError(classDir, `symbolic link loop: it points to ${classReal}, a folder it is inside, so the folder would be read forever`);
+    const imgs = imageFiles(classDir, [splitReal, classReal]);
     if (imgs.length === 0) throw new DataError(classDir, 'empty class folder: no .png, .jpg, .jpeg or .webp images');
     for (const f of imgs) {
       files.push(f);

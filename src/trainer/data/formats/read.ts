@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DataError, type Dataset, type ImageSet } from '../types';
 import { CIFAR_LAYOUTS, readCifar, type CifarFormat } from './cifar';
-import { readImageFolder, subfolders } from './folder';
+import { readImageFolder, statPath, subfolders } from './folder';
 import { findIdxFile, IDX_STEMS, readIdxDataset, type IdxKind } from './idx-dataset';
 import { peekTarNames } from './tar';
 
@@ -50,7 +50,7 @@ function cifarByTop(top: string): CifarFormat | null {
 
 /** The format and the path to read it from (a CIFAR parent folder resolves to its batches folder). */
 async function locate(p: string): Promise<{ format: DatasetFormat; at: string }> {
-  const st = fs.statSync(p, { throwIfNoEntry: false });
+  const st = statPath(p); // a link loop is a DataError naming it
   if (!st) throw new DataError(p, `no such file or folder (${EXPECTED})`);
   if (st.isFile()) {
     let names: string[] = [];
