@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { CheckpointKind } from '../shared/api';
 import type { ModelConfig } from '../shared/config';
 import { checkpointManifestPath } from '../store/paths';
+import { writeError, writeFileAtomic } from '../store/safe-write';
 
 export const CHECKPOINT_FORMAT = 'trickbench-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -92,15 +93,6 @@ export interface WriteHooks {
   beforeCommit?(): void;
 }
 
-function fsyncFile(file: string): void {
-  const fd = fs.openSync(file, 'r+');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 function fsyncDir(dir: string): void {
   // Makes the renames durable; directories cannot be opened on Windows, where rename is enough.
   try {
@@ -115,12 +107,10 @@ function fsyncDir(dir: string): void {
   }
 }
 
-/** Write `data` to `file` through a temp file: the final name only ever holds complete data. */
+/** Write `data` to `file` through a temp file: the final name only ever holds complete data. A
+ * failed write (a full disk) removes its temp file and says "disk full (ENOSPC) writing FILE". */
 function writeAtomic(file: string, data: Uint8Array | string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, data);
-  fsyncFile(tmp);
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, `${file}.${process.pid}.tmp`, data, { fsync: true });
 }
 
 function toBytes(a: NamedArray['data']): Uint8Array {
@@ -148,7 +138,11 @@ function fromBytes(bytes: Uint8Array, dtype: StoredDtype): NamedArray['data'] {
 
 /** Save a checkpoint of `kind` into `dir` (the run's folder), replacing the previous one atomically. */
 export function writeCheckpoint(dir: string, meta: CheckpointMeta, arrays: readonly NamedArray[], hooks: WriteHooks = {}): CheckpointManifest {
-  fs.mkdirSync(dir, { recursive: true });
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw writeError(e, dir);
+  }
   const tensors: TensorEntry[] = [];
   let offset = 0;
   for (const a of arrays) {
@@ -174,7 +168,13 @@ export function writeCheckpoint(dir: string, meta: CheckpointMeta, arrays: reado
     tensors,
   };
   hooks.beforeCommit?.();
-  writeAtomic(manifestFile(dir, meta.kind), JSON.stringify(manifest, null, 1));
+  try {
+    writeAtomic(manifestFile(dir, meta.kind), JSON.stringify(manifest, null, 1));
+  } catch (e) {
+    // Not committed: the new binary is nobody's, and on a full disk its space is needed.
+    fs.rmSync(path.join(dir, weightsFile), { force: true });
+    throw e;
+  }
   fsyncDir(dir);
   removeStale(dir, meta.kind, weightsFile);
   return manifest;

@@ -9,12 +9,13 @@ import { BACKENDS, formatErrors, parseRunConfig, describeConfig, type BackendNam
 import { dbPath } from '../store/db';
 import { resolveDataDir } from '../store/paths';
 import { openStoreFromEnv } from '../store/open';
+import { ownerIsGone, settleOrphan } from '../store/orphans';
 import { initCheckpoint, initSourceProblem, resumeProblem } from '../store/run-checks';
 import type { Store } from '../store/store';
 import { CONFIG_FLAGS, CliInputError, addConfigOptions, configFromOptions } from './cli-config';
 import { locateDataset } from './data/locate';
 import { initShapeProblem, teacherProblem } from './init-plan';
-import { executeRun } from './run';
+import { executeRun, type RunOutcome } from './run';
 
 const EXIT_INVALID = 2;
 
@@ -40,6 +41,20 @@ function reopen(opts: Record<string, unknown>, dataDir: string): { store: Store;
   if (given.length) return refuse(`--resume: a resumed run keeps its config; drop ${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`).join(', ')}`);
   const store = existingStore(dataDir);
   if (!store) return refuse(`--resume: run ${runId} does not exist (no store in ${dataDir})`);
+  // A run left `running` by a process that is gone (a CLI killed by SIGKILL, a crashed trainer):
+  // the same check the app makes at start marks it interrupted (or failed, as its trainer noted),
+  // and it resumes like any stopped run. A live owner's run is refused below.
+  const left = store.getRun(runId);
+  if (left && ownerIsGone(left)) {
+    try {
+      settleOrphan(store, left);
+    } catch (e) {
+      store.close();
+      return refuse(`--resume: run ${runId} was left running by process ${left.pid ?? '?'}, which is gone, but the store cannot record that: ${(e as Error).message}`);
+    }
+    const now = store.getRun(runId);
+    process.stderr.write(`run ${runId} was left running by process ${left.pid ?? '?'}, which is gone: marked ${now?.status ?? 'stopped'}\n`);
+  }
   const problem = resumeProblem(store, runId) ?? (store.reopenForResume(runId, 'running') ? null : { message: `run ${runId} changed status meanwhile` });
   if (problem) {
     store.close();
@@ -145,6 +160,7 @@ async function main(argv: string[]): Promise<number> {
     : null;
   let barStarted = false;
   process.stderr.write(`run ${run.id}: ${run.name} (data dir ${dataDir})\n`);
+  const runId = run.id;
   const outcome = await executeRun({
     store,
     runId: run.id,
@@ -182,9 +198,17 @@ async function main(argv: string[]): Promise<number> {
         }
       },
     },
+  }).catch((e: unknown): RunOutcome => {
+    // executeRun records its own failures; this is for one it could not: the JSON line still comes.
+    const error = (e as Error)?.message || String(e);
+    return { runId, status: 'failed', backend: null, device: null, metrics: {}, error };
   });
   if (bar && barStarted) bar.stop();
-  store.close();
+  try {
+    store.close();
+  } catch {
+    // the run's end is recorded (or noted) already
+  }
   if (outcome.error) process.stderr.write(`run ${run.id} ${outcome.status}: ${outcome.error}\n`);
   process.stdout.write(
     `${JSON.stringify({ runId: outcome.runId, status: outcome.status, backend: outcome.backend, device: outcome.device, metrics: outcome.metrics, error: outcome.error })}\n`,

@@ -6,17 +6,12 @@
 import { parseArgs } from 'node:util';
 import type { HostMessage, TrainerMessage } from '../shared/protocol';
 import { openStoreFromEnv } from '../store/open';
+import { hostLink } from './host-link';
 import { executeRun } from './run';
 
-function send(msg: TrainerMessage): void {
-  if (process.send && process.connected) {
-    try {
-      process.send(msg);
-    } catch {
-      // the host is gone: the store still gets everything
-    }
-  }
-}
+// Set up before anything can be sent: a send to a host that died must never kill the run.
+const link = hostLink(process, (line) => process.stderr.write(line));
+const send = (msg: TrainerMessage): void => link.send(msg);
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { 'run-id': { type: 'string' }, 'data-dir': { type: 'string' }, resume: { type: 'boolean' } } });
@@ -38,9 +33,8 @@ async function main(): Promise<number> {
   });
   process.on('SIGTERM', () => (cancelled = true));
   process.on('SIGINT', () => (cancelled = true));
-  // Host gone: keep training (the store is the record), just stop messaging; its end of our
-  // stdout/stderr pipes is gone too, and a write there must not kill the run.
-  process.on('disconnect', () => undefined);
+  // Host gone: keep training (the store is the record), just stop messaging (host-link.ts); its end
+  // of our stdout/stderr pipes is gone too, and a write there must not kill the run.
   process.stdout.on('error', () => undefined);
   process.stderr.on('error', () => undefined);
 
@@ -66,7 +60,11 @@ async function main(): Promise<number> {
       event: (event) => send({ type: 'event', runId, event }),
     },
   });
-  store.close();
+  try {
+    store.close();
+  } catch {
+    // the run's end is recorded (or noted) already; nothing is lost by a failed close
+  }
   send({ type: 'finished', runId, status: outcome.status, error: outcome.error });
   if (outcome.error) process.stderr.write(`run ${runId} ${outcome.status}: ${outcome.error}\n`);
   return outcome.status === 'completed' ? 0 : 1;

@@ -9,6 +9,9 @@ import type { MetricPoint, RunEvent, RunProgress, RunStatus } from '../shared/ap
 import { mustParseRunConfig, type BackendName, type RunConfig } from '../shared/config';
 import { initCheckpoint } from '../store/run-checks';
 import { runDir } from '../store/paths';
+import { dbPath } from '../store/db';
+import { clearFinalNote, reserveFinalNote, writeFinalNote } from '../store/final-note';
+import { writeError, writeFileAtomic } from '../store/safe-write';
 import type { Store } from '../store/store';
 import { initBackend } from './backend';
 import { readCheckpoint, writeCheckpoint, type CheckpointMeta } from './checkpoint';
@@ -66,6 +69,7 @@ export async function executeRun(opts: {
   try {
     const run = store.getRun(runId);
     if (!run) throw new Error(`run ${runId} does not exist in ${store.dataDir}`);
+    reserveFinalNote(store.dataDir, runId);
     config = mustParseRunConfig(run.config);
     const backend = await initBackend(opts.backend ?? config.backend);
     out.backend = backend.name;
@@ -223,7 +227,7 @@ export async function executeRun(opts: {
       out.status = 'cancelled';
     } else {
       out.status = 'failed';
-      out.error = (e as Error).message || String(e);
+      out.error = storeError(e, store);
     }
     try {
       emitEvent('run.end', 0, { status: out.status, error: out.error });
@@ -233,13 +237,37 @@ export async function executeRun(opts: {
   } finally {
     for (const d of disposers) d();
   }
-  if (!store.finishRun(runId, out.status, out.error) && out.status === 'completed') {
-    // The host already marked it final (e.g. cancelled at the last moment): report what is stored.
-    const now = store.getRun(runId);
-    if (now) out.status = now.status;
+  let recorded: boolean;
+  try {
+    recorded = store.finishRun(runId, out.status, out.error);
+    clearFinalNote(store.dataDir, runId);
+  } catch (e) {
+    // The store cannot take the final status (a full disk): the run ends failed, saying why, and
+    // the note lets the host or the next start record that once the store can be written.
+    const reason = storeError(e, store);
+    const why = out.error === reason ? 'the store could not record its end either' : `the store could not record its end: ${reason}`;
+    out.error = out.status === 'failed' && out.error ? `${out.error}; ${why}` : `the run ${out.status === 'completed' ? 'completed' : `was ${out.status}`}, but ${why}`;
+    out.status = 'failed';
+    writeFinalNote(store.dataDir, runId, { status: out.status, error: out.error });
+    return out;
   }
-  if (out.status !== 'completed') out.metrics = { ...out.metrics, ...store.summaries(runId).final };
+  try {
+    if (!recorded && out.status === 'completed') {
+      // The host already marked it final (e.g. cancelled at the last moment): report what is stored.
+      const now = store.getRun(runId);
+      if (now) out.status = now.status;
+    }
+    if (out.status !== 'completed') out.metrics = { ...out.metrics, ...store.summaries(runId).final };
+  } catch {
+    // the status is recorded; the summary is only for the caller's report
+  }
   return out;
+}
+
+/** An error's message, with a full store said plainly ("disk full (SQLITE_FULL) writing DB"). */
+function storeError(e: unknown, store: Store): string {
+  if ((e as { code?: unknown })?.code === 'SQLITE_FULL') return writeError(e, dbPath(store.dataDir)).message;
+  return (e as Error)?.message || String(e);
 }
 
 /** Trick state as JSON files in the run folder (`trick-<key>.json`), written atomically. */
@@ -255,10 +283,12 @@ function fileTrickState(dir: string): TrickStateStore {
       }
     },
     save(key, value) {
-      fs.mkdirSync(dir, { recursive: true });
-      const tmp = `${file(key)}.partial`;
-      fs.writeFileSync(tmp, JSON.stringify(value));
-      fs.renameSync(tmp, file(key));
+      try {
+        fs.mkdirSync(dir, { recursive: true });
+      } catch (e) {
+        throw writeError(e, dir);
+      }
+      writeFileAtomic(file(key), `${file(key)}.partial`, JSON.stringify(value));
     },
   };
 }

@@ -23,7 +23,10 @@ export interface Recorded {
 }
 
 /** A RunService forking the trainer from source (through tsx), with every emitted event recorded. */
-export function makeService(dataDir: string, opts: { cancelGraceMs?: number; pollMs?: number; datasetProblem?: (name: string) => string | null } = {}) {
+export function makeService(
+  dataDir: string,
+  opts: { cancelGraceMs?: number; pollMs?: number; datasetProblem?: (name: string) => string | null; execArgv?: string[] } = {},
+) {
   const store = new Store(dataDir);
   const rec: Recorded = {
     events: [],
@@ -59,10 +62,11 @@ export interface CliResult {
   last: Record<string, unknown> | null;
 }
 
-/** Run a CLI script from source (as `npm run train` does) and parse its last stdout line. */
-export function runCli(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/** Run a CLI script from source (as `npm run train` does) and parse its last stdout line.
+ * `nodeArgs`: more node options after the TS loader (a test preload: `--import FILE`). */
+export function runCli(script: string, args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, path.join(ROOT, script), ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

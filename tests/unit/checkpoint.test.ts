@@ -1,13 +1,16 @@
 // The checkpoint format: round trip, crash safety of the write, damage detection.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readCheckpoint, readManifest, writeCheckpoint, type CheckpointMeta, type NamedArray } from '../../src/trainer/checkpoint';
 import { tmpDataDir } from '../helpers/tmp';
 
 let tmp: ReturnType<typeof tmpDataDir>;
 beforeEach(() => (tmp = tmpDataDir()));
-afterEach(() => tmp.cleanup());
+afterEach(() => {
+  vi.restoreAllMocks();
+  tmp.cleanup();
+});
 
 function meta(epoch: number, kind: 'best' | 'last' = 'last'): CheckpointMeta {
   return {
@@ -99,5 +102,33 @@ describe('checkpoint format', () => {
     expect(() => readCheckpoint(tmp.dir, 'last')).toThrow(/holds 10 bytes/);
     fs.writeFileSync(path.join(tmp.dir, 'last.json'), '{');
     expect(() => readCheckpoint(tmp.dir, 'last')).toThrow(/last\.json: not a checkpoint manifest/);
+  });
+
+  /** fs.writeFileSync as on a full disk for files matching `which`: part of the data, then ENOSPC. */
+  function diskFullFor(which: RegExp) {
+    const real = fs.writeFileSync;
+    vi.spyOn(fs, 'writeFileSync').mockImplementation((file, data, options) => {
+      if (which.test(String(file))) {
+        real(file, typeof data === 'string' ? data.slice(0, data.length >> 1) : Buffer.from(data.buffer, data.byteOffset, data.byteLength >> 1));
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      }
+      return real(file, data, options);
+    });
+  }
+
+  it('a full disk while writing the binary: "disk full (ENOSPC) writing FILE", no temp file left, the previous checkpoint intact', () => {
+    const m1 = writeCheckpoint(tmp.dir, meta(1), arrays(1));
+    diskFullFor(/\.bin\.\d+\.tmp$/);
+    expect(() => writeCheckpoint(tmp.dir, meta(2), arrays(2))).toThrow(new RegExp(`^disk full \\(ENOSPC\\) writing ${tmp.dir}/last-e0002-[0-9a-f]{8}\\.bin$`));
+    expect(fs.readdirSync(tmp.dir).sort()).toEqual([m1.weightsFile, 'last.json'].sort());
+    expect(readCheckpoint(tmp.dir, 'last')!.manifest.position.epoch).toBe(1);
+  });
+
+  it('a full disk while writing the manifest: neither its temp file nor the new binary is left', () => {
+    const m1 = writeCheckpoint(tmp.dir, meta(1), arrays(1));
+    diskFullFor(/last\.json\.\d+\.tmp$/);
+    expect(() => writeCheckpoint(tmp.dir, meta(2), arrays(2))).toThrow(`disk full (ENOSPC) writing ${path.join(tmp.dir, 'last.json')}`);
+    expect(fs.readdirSync(tmp.dir).sort()).toEqual([m1.weightsFile, 'last.json'].sort());
+    expect(readCheckpoint(tmp.dir, 'last')!.manifest.position.epoch).toBe(1);
   });
 });

@@ -8,7 +8,11 @@ import { ApiFailure, FINAL_STATUSES } from '../../shared/api';
 import { describeConfig } from '../../shared/config';
 import type { HostMessage, TrainerMessage } from '../../shared/protocol';
 import { checkpointsOf, runDir } from '../../store/paths';
+import { dbPath } from '../../store/db';
+import { clearFinalNote, writeFinalNote } from '../../store/final-note';
+import { isAlive, settleOrphan } from '../../store/orphans';
 import { resumeProblem } from '../../store/run-checks';
+import { isDiskFull, writeError } from '../../store/safe-write';
 import type { RunRecord, Store } from '../../store/store';
 import { checkStartInput, type DatasetCheck } from './run-input';
 
@@ -35,20 +39,14 @@ interface Active {
   progress: RunProgress | null;
   cancelRequested: boolean;
   stderrTail: string;
+  /** The trainer's own report of how the run ended (its 'finished' message). */
+  finished?: { status: RunStatus; error: string | null };
   killTimer?: NodeJS.Timeout;
 }
 
 const STDERR_TAIL = 4000;
 
-export function isAlive(pid: number | null): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { isAlive };
 
 export class RunService {
   private readonly queue: number[] = [];
@@ -57,6 +55,9 @@ export class RunService {
   private pollTimer: NodeJS.Timeout | null = null;
   private readonly watched = new Set<number>(); // running runs owned by other processes
   private readonly followers = new Map<number, ((status: RunStatus) => void)[]>();
+  /** Final statuses the store could not take (a full disk): written as soon as it can. */
+  private readonly unrecorded = new Map<number, { status: RunStatus; error: string | null }>();
+  private readonly unsettled = new Set<number>(); // orphans whose end the store refused (logged once)
   private closed = false;
 
   constructor(private readonly o: RunServiceOptions) {}
@@ -79,19 +80,61 @@ export class RunService {
     }
     this.pump();
     const ms = this.o.pollMs ?? 2000;
-    this.pollTimer ??= setInterval(() => this.poll(), ms);
+    this.pollTimer ??= setInterval(() => this.guarded('checking runs', () => this.poll()), ms);
     this.pollTimer.unref();
   }
 
+  /** A run whose trainer is gone: the final status its trainer noted when the store was full,
+   * else interrupted. A store that cannot be written now is tried again at the next poll. */
   private markInterrupted(r: RunRecord): void {
-    if (this.o.store.finishRun(r.id, 'interrupted', `its trainer process${r.pid ? ` (pid ${r.pid})` : ''} ended without recording a final status`)) {
-      this.changed(r.id);
+    let changed = false;
+    try {
+      changed = settleOrphan(this.o.store, r);
+    } catch (e) {
+      if (!this.unsettled.has(r.id)) process.stderr.write(`run ${r.id}: its trainer is gone but its end cannot be recorded yet (${this.storeFailure(e)}); trying again\n`);
+      this.unsettled.add(r.id);
+      return;
     }
+    this.unsettled.delete(r.id);
+    if (changed) this.changed(r.id);
+  }
+
+  /** The host survives whatever one step of its timers and child events throws: it is logged. */
+  private guarded(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      process.stderr.write(`run service, ${what}: ${(e as Error).message}\n`);
+    }
+  }
+
+  /** Record a run's final status; when the store cannot take it (a full disk), keep it (and note
+   * it in the run's folder for a next start) and try again at every poll. */
+  private finish(id: number, status: RunStatus, error: string | null): void {
+    try {
+      this.o.store.finishRun(id, status, error);
+      this.unrecorded.delete(id);
+      clearFinalNote(this.o.dataDir, id);
+    } catch (e) {
+      if (!this.unrecorded.has(id)) {
+        process.stderr.write(`run ${id}: its final status (${status}) cannot be recorded yet (${this.storeFailure(e)}); trying again when the store can be written\n`);
+      }
+      this.unrecorded.set(id, { status, error });
+      writeFinalNote(this.o.dataDir, id, { status, error });
+    }
+  }
+
+  private storeFailure(e: unknown): string {
+    return isDiskFull(e) ? writeError(e, dbPath(this.o.dataDir)).message : (e as Error).message;
   }
 
   /** Runs this host does not own: pick up new ones (started from a CLI) and notice their end. */
   private poll(): void {
-    const running = this.o.store.listRuns().filter((r) => r.status === 'running' && !this.active.has(r.id));
+    for (const [id, f] of [...this.unrecorded]) {
+      this.finish(id, f.status, f.error);
+      if (!this.unrecorded.has(id)) this.changed(id);
+    }
+    const running = this.o.store.listRuns().filter((r) => r.status === 'running' && !this.active.has(r.id) && !this.unrecorded.has(r.id));
     const stillRunning = new Set(running.map((r) => r.id));
     for (const id of this.watched) {
       if (!stillRunning.has(id)) {
@@ -280,25 +323,32 @@ export class RunService {
         this.o.emit('runs:event', { runId: id, event: m.event });
         break;
       case 'finished':
-        break; // the status is in the store; 'close' follows
+        // Normally in the store already; if the trainer could not write it, onExit does.
+        a.finished = { status: m.status, error: m.error };
+        break;
     }
   }
 
   private onExit(id: number, a: Active, code: number | null, signal: NodeJS.Signals | null): void {
     if (a.killTimer) clearTimeout(a.killTimer);
     this.active.delete(id);
-    const r = this.o.store.getRun(id);
-    if (r && (r.status === 'running' || r.status === 'queued')) {
-      if (a.cancelRequested) {
-        this.o.store.finishRun(id, 'cancelled');
-      } else {
-        const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-        const tail = a.stderrTail.trim();
-        this.o.store.finishRun(id, 'failed', `trainer process ${how}${tail ? `; last output:\n${tail}` : ' (no output)'}`);
+    this.guarded(`after run ${id}'s trainer exited`, () => {
+      const r = this.o.store.getRun(id);
+      if (r && (r.status === 'running' || r.status === 'queued')) {
+        if (a.finished && a.finished.status !== 'completed') {
+          // The trainer said how it ended but could not record it (a full store).
+          this.finish(id, a.finished.status, a.finished.error);
+        } else if (a.cancelRequested) {
+          this.finish(id, 'cancelled', null);
+        } else {
+          const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+          const tail = a.stderrTail.trim();
+          this.finish(id, 'failed', `trainer process ${how}${tail ? `; last output:\n${tail}` : ' (no output)'}`);
+        }
       }
-    }
-    this.changed(id);
-    this.pump();
+      this.changed(id);
+    });
+    this.guarded('starting the next run', () => this.pump());
   }
 
   /** Stop taking work. Running trainers are asked to stop (cancelled) unless `leaveRunning`. */
