@@ -108,6 +108,32 @@ async function renderInChromium(dataDir: string, experimentId: number): Promise<
   }
 }
 
+/** An experiment of `arms` arms x `seeds` seeds, each run completed with `images` test predictions
+ * (about 90% right, at random) and an epoch time. */
+function buildPredictionsExperiment(store: Store, arms: number, seeds: number, images: number): number {
+  const base = planOk().file.baseline;
+  const r = planExperiment({ name: 'statistics', baseline: base, arms: Array.from({ length: arms - 1 }, (_, i) => ({ name: `arm ${i + 1}`, set: { 'optimizer.lr': 0.01 * (i + 2) } })), seeds: Array.from({ length: seeds }, (_, i) => i + 1) });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  const info = store.experiments.create(r.plan);
+  for (const seed of info.seeds) {
+    for (const arm of info.arms) {
+      const run = store.createRun({ ...r.plan.arms[0]!.config, seed }, 'running');
+      store.experiments.link(run.id, info.id, arm.id);
+      const right = Array.from({ length: images }, () => Math.random() < 0.9);
+      const c = right.filter(Boolean).length;
+      store.addMetrics(run.id, [{ key: 'time/epoch_s', step: 1, epoch: 1, value: 10, time: 0 }]);
+      store.evaluations.save(run.id, {
+        evaluations: (['best', 'last'] as const).map((checkpoint) => ({ checkpoint, epoch: 1, step: 1, n: images, loss: 1, acc: c / images, top5: null, confusion: [[c, images - c], [0, 0]], perClass: [1, 0] })),
+        classNames: ['a', 'b'],
+        imageShape: [1, 1, 1],
+        predictions: right.map((ok, index) => ({ index, label: 0, pred: ok ? 0 : 1, confidence: 0.5, image: null })),
+      });
+      store.finishRun(run.id, 'completed');
+    }
+  }
+  return info.id;
+}
+
 export async function benchStore(): Promise<Record<string, number | string | null>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tb-bench-store-'));
   const out: Record<string, number | string | null> = {};
@@ -165,6 +191,19 @@ export async function benchStore(): Promise<Record<string, number | string | nul
     out.compareLoadMs = Math.round(loadMs);
     out.compareOneCurveMs = Math.round(oneKeyMs);
     console.log(`comparison: 50 runs x 5,000 points, summary + 3 aligned curves as sent (${(wire / 2 ** 20).toFixed(1)} MB): ${loadMs.toFixed(0)} ms; one curve (250,000 points): ${oneKeyMs.toFixed(0)} ms (target < 1,000)`);
+
+    // The statistics of a large experiment: 8 arms x 50 seeds, 10,000 test predictions per run
+    // (McNemar per seed and the test-sample error read them all); cold, then as refreshed.
+    const big = buildPredictionsExperiment(store, 8, 50, 10_000);
+    const t3 = performance.now();
+    summarize(store, { experimentId: big });
+    const coldMs = performance.now() - t3;
+    const t4 = performance.now();
+    summarize(store, { experimentId: big });
+    const warmMs = performance.now() - t4;
+    out.summary400RunsColdMs = Math.round(coldMs);
+    out.summary400RunsWarmMs = Math.round(warmMs);
+    console.log(`statistics: 8 arms x 50 seeds with 10,000 test predictions each: summary ${coldMs.toFixed(0)} ms the first time, ${warmMs.toFixed(0)} ms refreshed`);
     store.close();
 
     const r = await renderInChromium(dir, expId);

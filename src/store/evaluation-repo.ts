@@ -68,7 +68,7 @@ export class EvaluationRepo {
       clearEval: db.prepare(`DELETE FROM evaluation WHERE run_id = ?`),
       clearPredictions: db.prepare(`DELETE FROM prediction WHERE run_id = ?`),
       getEvals: db.prepare(`SELECT * FROM evaluation WHERE run_id = ?`),
-      correct: db.prepare(`SELECT idx, pred = label AS ok FROM prediction WHERE run_id = ? ORDER BY idx`),
+      correct: db.prepare(`SELECT idx, pred = label AS ok FROM prediction WHERE run_id = ? ORDER BY idx`).raw(true),
       count: Object.fromEntries(
         Object.entries(ORDER_SQL).map(([k, o]) => [k, db.prepare(`SELECT COUNT(*) AS n FROM prediction WHERE run_id = ? ${o.where}`)]),
       ) as Record<PredictionOrder, Database.Statement<unknown[]>>,
@@ -138,9 +138,15 @@ export class EvaluationRepo {
 
   /** Whether the best checkpoint got each test image right, by image index (empty without
    * stored predictions): what McNemar's test pairs between two runs on the same test set. */
-  correctByIndex(runId: number): Map<number, boolean> {
-    const rows = this.stmts.correct.all(runId) as { idx: number; ok: number }[];
-    return new Map(rows.map((r) => [r.idx, r.ok === 1]));
+  correctByIndex(runId: number): { idx: Int32Array; ok: Uint8Array } {
+    const rows = this.stmts.correct.all(runId) as [number, number][];
+    const idx = new Int32Array(rows.length);
+    const ok = new Uint8Array(rows.length);
+    rows.forEach((r, i) => {
+      idx[i] = r[0];
+      ok[i] = r[1];
+    });
+    return { idx, ok };
   }
 
   predictions(runId: number, order: PredictionOrder, limit: number, offset: number): PredictionPage {

@@ -199,6 +199,20 @@ export function csSeedsNeeded(effect: number, sd: number, alpha: number, targetN
   return null;
 }
 
+/** Per-image correctness of a run's best checkpoint, read once per finished run: a comparison is
+ * summarised again at every status change, and 50 seeds x 8 arms x 10,000 test images are 4
+ * million rows. A run's predictions change only when it is resumed, which changes its end time. */
+const correctnessCache = new WeakMap<Store, Map<number, { endedAt: number | null; data: { idx: Int32Array; ok: Uint8Array } }>>();
+function correctnessOf(store: Store, r: ComparedRun): { idx: Int32Array; ok: Uint8Array } {
+  let m = correctnessCache.get(store);
+  if (!m) correctnessCache.set(store, (m = new Map()));
+  const hit = m.get(r.runId);
+  if (hit && hit.endedAt === r.endedAt) return hit.data;
+  const data = store.evaluations.correctByIndex(r.runId);
+  m.set(r.runId, { endedAt: r.endedAt, data });
+  return data;
+}
+
 /** Other runs on the same host whose [start, end] overlaps the run's: what else loaded the machine. */
 function overlapping(all: readonly RunRecord[], r: RunRecord, now: number): number {
   if (r.startedAt === null) return 0;
@@ -341,26 +355,28 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
       // of the mean difference, whose spread over images is the test sample's part of the error
       const perImage = new Map<number, number>();
       for (const [a, b] of pairs) {
-        const ca = store.evaluations.correctByIndex(a.runId);
-        const cb = store.evaluations.correctByIndex(b.runId);
-        if (!ca.size || ca.size !== cb.size) continue; // no predictions stored, or another test set
+        const ca = correctnessOf(store, a);
+        const cb = correctnessOf(store, b);
+        // no predictions stored, or another test set (other image indices)
+        if (!ca.idx.length || ca.idx.length !== cb.idx.length || !ca.idx.every((v, i) => v === cb.idx[i])) continue;
         let armOnly = 0;
         let refOnly = 0;
-        let same = true;
-        for (const [idx, okA] of ca) {
-          const okB = cb.get(idx);
-          if (okB === undefined) {
-            same = false;
-            break;
-          }
-          if (okA && !okB) armOnly++;
-          else if (okB && !okA) refOnly++;
-          perImage.set(idx, (perImage.get(idx) ?? 0) + (okA ? 1 : 0) - (okB ? 1 : 0));
+        for (let i = 0; i < ca.ok.length; i++) {
+          const d = ca.ok[i]! - cb.ok[i]!;
+          if (d > 0) armOnly++;
+          else if (d < 0) refOnly++;
+          if (d !== 0) perImage.set(ca.idx[i]!, (perImage.get(ca.idx[i]!) ?? 0) + d);
         }
-        if (same) rows.push({ seed: a.seed, armOnly, refOnly, p: mcnemarExact(armOnly, refOnly) });
+        rows.push({ seed: a.seed, armOnly, refOnly, p: mcnemarExact(armOnly, refOnly) });
       }
       mcnemar = rows.length ? rows : null;
-      if (rows.length === pairs.length && perImage.size === pairs[0]![0].count?.total && n >= 2) testSample = testSampleError([...perImage.values()], n, c.delta!, c.sdDelta!);
+      const total = pairs[0]![0].count?.total;
+      if (rows.length === pairs.length && total !== undefined && n >= 2) {
+        // images where every seed agrees contribute 0 (perImage holds the others)
+        const sums = [...perImage.values()];
+        while (sums.length < total) sums.push(0);
+        testSample = testSampleError(sums, n, c.delta!, c.sdDelta!);
+      }
     }
     const paired: PairedSummary = {
       ...p,
