@@ -16,7 +16,7 @@ import type { ComparisonSummary, ExperimentInfo, ExperimentPlan, PAdjustMethod, 
 import { armRunConfig, P_ADJUST_METHODS, planExperiment, SELECTION_RULES, TESTS } from '../shared/experiments';
 import { mde, seedsNeeded } from '../shared/inference';
 import { nextSeed } from '../shared/seed-plan';
-import { csLevelText, displayScale, formatCost, formatInterval, formatMetric, formatP } from '../shared/summary-format';
+import { csLevelText, displayScale, formatCost, formatInterval, formatMetric, formatP, shownP } from '../shared/summary-format';
 import { openStoreFromEnv } from '../store/open';
 import { resolveDataDir } from '../store/paths';
 import type { Store } from '../store/store';
@@ -304,7 +304,7 @@ function printTable(s: ComparisonSummary, effect?: number): void {
   const head = ['arm', 'verdict', 'done', `${s.metric}`, `Δ vs ${ref}`, '95% CI (t)', 'CS', 'p (adj)', 'better', 'cost'];
   const rows = s.arms.map((a) => {
     const p = a.paired;
-    const pv = !p || p.identical ? null : a.confirmatory ? p.pAdjusted : s.analysis.test === 't' ? p.pTTest : p.pWilcoxon;
+    const pv = shownP(a, s);
     return [
       a.name,
       a.verdict?.text ?? 'reference',

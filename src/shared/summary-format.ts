@@ -117,7 +117,9 @@ interface Cells {
 }
 
 /** The p shown for the plan's test: adjusted when the arm is in the family. */
-function shownP(a: ArmSummary, s: ComparisonSummary): number | null {
+/** The p a table shows for an arm: the planned test's, adjusted for confirmatory arms; none for
+ * identical differences or the reference. */
+export function shownP(a: ArmSummary, s: Pick<ComparisonSummary, 'analysis'>): number | null {
   const p = a.paired;
   if (!p || p.identical) return null;
   if (a.confirmatory) return p.pAdjusted;
