@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { MetricPoint } from '../../src/shared/api';
-import { planExperiment, type ExperimentFile } from '../../src/shared/experiments';
+import { armRunConfig, planExperiment, type ExperimentFile } from '../../src/shared/experiments';
 import { mustParseRunConfig } from '../../src/shared/config';
 import { Store } from '../../src/store/store';
 import { ROOT } from './trainer';
@@ -136,7 +136,7 @@ export function seedStore(dataDir: string, o: { experiments?: { file: Experiment
       for (const seed of info.seeds) {
         for (const arm of info.arms) {
           const planned = r.plan.arms[arm.position]!;
-          const run = store.createRun({ ...planned.config, seed }, 'running');
+          const run = store.createRun(armRunConfig(r.plan.file, planned, seed, null), 'running');
           store.experiments.link(run.id, info.id, arm.id);
           const acc = e.acc(arm.name, seed);
           store.addMetrics(run.id, curve(run.id, { ...e.curve, acc }, Date.now()));
