@@ -399,7 +399,7 @@ describe('Trickbench in a browser', () => {
     };
     await page.fill('[data-field="experiment-json"]', JSON.stringify(file));
     await page.click('[data-action="create-experiment"]');
-    await expect.poll(() => page.textContent('[data-testid="create-error"]')).toMatch(/arms\.0\.model\.dropout/);
+    await expect.poll(() => page.textContent('[data-testid="create-error"]')).toMatch(/arm "smoothing" \(arms\.0\.model\.dropout\): /);
     file.arms[0]!.set = { 'tricks.labelSmoothing': { epsilon: 0.2 } };
     await page.fill('[data-field="experiment-json"]', JSON.stringify(file));
     await page.click('[data-action="create-experiment"]');
