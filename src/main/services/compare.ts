@@ -564,7 +564,8 @@ export function givenRunName(r: Pick<RunRecord, 'name' | 'config' | 'seed'>): st
 
 /** Ad-hoc selections: runs whose configs differ only in seed and name are one arm (the first
  * selected run's arm is the baseline). An arm is named, unique within the comparison: by its
- * runs' name when they share one (without the seed part: `ls · smoothed`), else by the tricks it
+ * runs' name when they share one (without the seed part, and without the start every arm's name
+ * shares: `ls · smoothed` is "smoothed" beside `ls · baseline`), else by the tricks it
  * changes against the baseline ("label smoothing ε=0.1"), else by the other fields it changes
  * ("lr 0.01"); the baseline without a name of its own is "baseline". Arms whose names would
  * coincide get what tells them apart in parentheses, or their first run's id. */
@@ -581,15 +582,25 @@ export function adhocGroups(runs: readonly RunRecord[]): ArmGroup[] {
   const list = [...groups.values()];
   if (!list.length) return [];
   const base = list[0]![0]!.config;
-  const armed = list.map((rs, i) => {
+  const given = list.map((rs) => {
     const names = new Set(rs.map(givenRunName));
-    const given = names.size === 1 ? [...names][0]! : null;
+    return names.size === 1 ? [...names][0]! : null;
+  });
+  // Names that all start alike (`exp · baseline`, `exp · mixup`: runs of one experiment) are
+  // named by what follows.
+  if (list.length > 1 && given.every((g) => g !== null)) {
+    const parts = given.map((g) => g!.split(' · '));
+    let common = 0;
+    while (parts.every((p) => p.length > common + 1 && p[common] === parts[0]![common])) common++;
+    if (common) given.forEach((_, i) => (given[i] = parts[i]!.slice(common).join(' · ')));
+  }
+  const armed = list.map((rs, i) => {
     const tricks = i === 0 ? [] : trickDifferences(base, rs[0]!.config);
     const other = i === 0 ? [] : configDifferences(base, rs[0]!.config, NOT_ARM_FIELDS);
     const described = tricks.length ? tricks.join(' + ') : other.join(', ');
     // what would tell it apart from an arm named alike: what its name does not say yet
-    const more = given !== null ? [...tricks, ...other] : tricks.length ? other : [];
-    return { rs, i, more, name: given ?? (i === 0 ? 'baseline' : described || `arm ${i}`) };
+    const more = given[i] !== null ? [...tricks, ...other] : tricks.length ? other : [];
+    return { rs, i, more, name: given[i] ?? (i === 0 ? 'baseline' : described || `arm ${i}`) };
   });
   const clashes = () => {
     const seen = new Map<string, number>();
