@@ -6,6 +6,9 @@ import { configDifferences, trickDifferences, trickLabelList, trickLabels, trick
 import { formatExperimentErrors, planExperiment, runName } from '../../src/shared/experiments';
 import { adhocGroups, givenRunName } from '../../src/main/services/compare';
 import type { RunRecord } from '../../src/store/store';
+import type { RunSummary } from '../../src/shared/api';
+import { countOf, keepEnd, nameParts, runLabel } from '../../src/renderer/src/lib/format';
+import { RUN_COLUMNS } from '../../src/renderer/src/lib/runColumns';
 
 const cfg = (c: Record<string, unknown> = {}): RunConfig => mustParseRunConfig({ epochs: 30, ...c });
 const only = (tricks: Record<string, unknown>, c: Record<string, unknown> = {}) => trickLabels(cfg({ ...c, tricks }));
@@ -124,7 +127,9 @@ describe('ad-hoc arms', () => {
       run({ seed }, runName('ls', 'baseline', seed)),
       run({ seed, tricks: { labelSmoothing: { epsilon: 0.1 } } }, runName('ls', 'smoothed', seed)),
     ]);
-    expect(names(runs)).toEqual(['baseline: ls · baseline (1,2)', 'arm: ls · smoothed (1,2)']);
+    // the experiment's name, which every arm's runs have, is left out
+    expect(names(runs)).toEqual(['baseline: baseline (1,2)', 'arm: smoothed (1,2)']);
+    expect(names([...runs, run({ seed: 1, tricks: { mixup: {} } }, 'other · mixup · seed 1')])).toEqual(['baseline: ls · baseline (1,2)', 'arm: ls · smoothed (1,2)', 'arm: other · mixup (1)']);
     expect(names([run({ seed: 1, optimizer: { lr: 0.05 } }, 'lr 0.05'), run({ seed: 1 }, 'lr 0.01')])).toEqual(['baseline: lr 0.05 (1)', 'arm: lr 0.01 (1)']);
     expect(givenRunName(run({ seed: 7 }, 'my run seed=7'))).toBe('my run');
     expect(givenRunName(run({ seed: 7 }))).toBeNull(); // generated
@@ -176,5 +181,43 @@ describe('experiment errors name the arm', () => {
     const seeds = planExperiment({ name: 'x', baseline: tiny, arms: [{ name: 'a', set: {} }], seeds: [1, 1] });
     if (seeds.ok) throw new Error('seeds');
     expect(formatExperimentErrors(seeds.errors)).toBe('seeds: seeds must not repeat');
+  });
+});
+
+describe('names in the UI', () => {
+  const summary = (config: Record<string, unknown>, name: string, extra: Partial<RunSummary> = {}): RunSummary => {
+    const c = cfg(config);
+    return { id: 7, name, status: 'completed', config: c, experimentId: null, experimentName: null, armName: null, seed: c.seed, backend: null, device: null, createdAt: 0, startedAt: null, endedAt: null, error: null, final: {}, best: {}, progress: null, checkpoints: [], ...extra };
+  };
+
+  it('a label cut for a legend keeps the arm and the seed', () => {
+    const long = runName('Bag of tricks ablation on ResNet-20', '+ zero-gamma, no bias decay', 3);
+    expect(keepEnd(long, 50)).toBe('Bag of tri… · + zero-gamma, no bias decay · seed 3');
+    expect(keepEnd('x · a very very very long arm name that goes on and on and on · seed 12', 50)).toBe('… · a very very very long arm name that… · seed 12');
+    expect(keepEnd('short · arm · seed 1', 50)).toBe('short · arm · seed 1');
+    expect(keepEnd('a plain but very long run name without separators at all', 30)).toBe('a plain but very long run nam…');
+    for (let seed = 1; seed <= 3; seed++) {
+      const l = runLabel(summary({ seed }, runName('A long experiment name that legends would clip', 'baseline', seed)), 48);
+      expect(l.length).toBeLessThanOrEqual(48);
+      expect(l).toMatch(new RegExp(`^#7 .*… · baseline · seed ${seed}$`));
+    }
+    expect(nameParts('exp · arm · seed 2')).toEqual({ head: 'exp', middle: 'arm', end: 'seed 2' });
+    expect(nameParts('lr 0.05')).toEqual({ head: 'lr 0.05', middle: '', end: '' });
+  });
+
+  it('runs without a name are called by their config, tricks included', () => {
+    expect(runLabel(summary({ tricks: { mixup: {} }, seed: 2 }, ''))).toBe('#7 cnn3(32) synthetic sgd lr 0.01 · mixup α=0.2 · seed 2');
+  });
+
+  it('the runs list has experiment, arm and tricks columns, and counts what the filter shows', () => {
+    const col = (key: string) => RUN_COLUMNS.find((c) => c.key === key)!;
+    const r = summary({ tricks: { labelSmoothing: {} } }, 'e · smoothing · seed 1', { experimentId: 1, experimentName: 'e', armName: 'smoothing' });
+    expect(['experiment', 'arm', 'tricks'].map((k) => col(k).text!(r, 0))).toEqual(['e', 'smoothing', 'label smoothing ε=0.1']);
+    const loose = summary({}, 'x');
+    expect(['experiment', 'arm', 'tricks'].map((k) => col(k).text!(loose, 0))).toEqual(['', '', '–']);
+    expect(col('tricks').sort(loose, 0)).toBeNull(); // runs without tricks sort last
+    expect(countOf(3, 13)).toBe('3 of 13 runs');
+    expect(countOf(13, 13)).toBe('13 runs');
+    expect(countOf(1, 1)).toBe('1 run');
   });
 });

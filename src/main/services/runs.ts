@@ -162,7 +162,8 @@ export class RunService {
   private toSummary(r: RunRecord): RunSummary {
     const { pid: _pid, host: _host, resume: _resume, ...rest } = r;
     const progress = this.active.get(r.id)?.progress ?? null;
-    return { ...rest, ...this.o.store.summaries(r.id), progress, checkpoints: checkpointsOf(this.o.dataDir, r.id) };
+    const names = r.experimentId !== null ? this.o.store.experiments.namesOf(r.id) : null;
+    return { ...rest, experimentName: names?.experimentName ?? null, armName: names?.armName ?? null, ...this.o.store.summaries(r.id), progress, checkpoints: checkpointsOf(this.o.dataDir, r.id) };
   }
 
   list(): RunSummary[] {
