@@ -9,6 +9,10 @@ import type { RunRecord } from '../../src/store/store';
 import type { RunSummary } from '../../src/shared/api';
 import { countOf, keepEnd, nameParts, runLabel } from '../../src/renderer/src/lib/format';
 import { RUN_COLUMNS } from '../../src/renderer/src/lib/runColumns';
+import { RunService } from '../../src/main/services/runs';
+import { ExperimentService } from '../../src/main/services/experiments';
+import { Store } from '../../src/store/store';
+import { tmpDataDir } from '../helpers/tmp';
 
 const cfg = (c: Record<string, unknown> = {}): RunConfig => mustParseRunConfig({ epochs: 30, ...c });
 const only = (tricks: Record<string, unknown>, c: Record<string, unknown> = {}) => trickLabels(cfg({ ...c, tricks }));
@@ -219,5 +223,38 @@ describe('names in the UI', () => {
     expect(countOf(3, 13)).toBe('3 of 13 runs');
     expect(countOf(13, 13)).toBe('13 runs');
     expect(countOf(1, 1)).toBe('1 run');
+  });
+});
+
+describe('runs:list and runs:changed name the experiment and the arm', () => {
+  it('from the first announcement of a queued experiment run on', async () => {
+    const tmp = tmpDataDir();
+    const store = new Store(tmp.dir);
+    const changed: RunSummary[] = [];
+    // concurrency 0: runs stay queued, nothing trains
+    const runs = new RunService({ store, dataDir: tmp.dir, trainerEntry: 'unused', concurrency: 0, emit: (e, p) => e === 'runs:changed' && changed.push(p as RunSummary) });
+    const exps = new ExperimentService(runs);
+    try {
+      const e = exps.create({ name: 'ls', baseline: { dataset: { name: 'synthetic', trainSubset: 200 }, epochs: 2, batchSize: 32 }, arms: [{ name: 'smoothed', set: { 'tricks.labelSmoothing': {} } }], seeds: [1, 2] });
+      expect(changed.map((r) => [r.experimentId, r.experimentName, r.armName, r.seed])).toEqual([
+        [e.id, 'ls', 'baseline', 1],
+        [e.id, 'ls', 'smoothed', 1],
+        [e.id, 'ls', 'baseline', 2],
+        [e.id, 'ls', 'smoothed', 2],
+      ]);
+      runs.start({ dataset: { name: 'synthetic', trainSubset: 200 }, epochs: 2, batchSize: 32 });
+      expect(runs.list().map((r) => [r.experimentName, r.armName, r.name])).toEqual([
+        ['ls', 'baseline', 'ls · baseline · seed 1'],
+        ['ls', 'smoothed', 'ls · smoothed · seed 1'],
+        ['ls', 'baseline', 'ls · baseline · seed 2'],
+        ['ls', 'smoothed', 'ls · smoothed · seed 2'],
+        [null, null, 'cnn3(32) synthetic sgd lr 0.01 · seed 1'],
+      ]);
+    } finally {
+      exps.close();
+      await runs.close();
+      store.close();
+      tmp.cleanup();
+    }
   });
 });

@@ -255,9 +255,7 @@ export class ExperimentService {
     const spec = this.store.experiments.spec(info.id)!;
     const file = { name: info.name, baseline: spec.baseline, pretrain: spec.pretrain ?? undefined };
     return arms.map((arm) => {
-      const run = this.runs.start(armRunConfig(file, arm, seed, pretrainRun));
-      this.store.experiments.link(run.id, info.id, arm.id);
-      return run.id;
+      return this.runs.start(armRunConfig(file, arm, seed, pretrainRun), { experimentId: info.id, armId: arm.id }).id;
     });
   }
 
