@@ -107,17 +107,21 @@ export function trickLabel<N extends TrickName>(name: N, options: NonNullable<Tr
  * model's (zero-γ, ResNet-B/C/D), which describeModel already says. */
 export function trickLabelList(c: RunConfig, o: { model?: boolean } = {}): TrickLabel[] {
   const out: TrickLabel[] = [];
+  // Stored configs are read as they were written: one from before a section existed lacks it.
+  const tricks: Partial<Tricks> = c.tricks ?? {};
   for (const t of TRICK_NAMES) {
-    const options = c.tricks[t];
+    const options = tricks[t];
     if (options) out.push({ key: t, path: `tricks.${t}`, label: trickLabel(t, options as NonNullable<Tricks[typeof t]>) });
   }
-  if (c.optimizer.linearScaling) out.push({ key: 'linearScaling', path: 'optimizer.linearScaling', label: 'linear LR scaling' });
-  if (c.optimizer.noBiasDecay) out.push({ key: 'noBiasDecay', path: 'optimizer.noBiasDecay', label: 'no bias decay' });
-  if (c.schedule.warmupEpochs > 0) out.push({ key: 'warmup', path: 'schedule.warmupEpochs', label: `warmup ${n(c.schedule.warmupEpochs)} ep` });
-  if (c.schedule.name === 'cosine') out.push({ key: 'schedule', path: 'schedule.name', label: 'cosine LR' });
-  if (c.schedule.name === 'step') {
-    const at = c.schedule.milestones.length ? ` at ${c.schedule.milestones.join(', ')}` : '';
-    out.push({ key: 'schedule', path: 'schedule.name', label: `step LR ×${n(c.schedule.gamma)}${at}` });
+  const opt: Partial<RunConfig['optimizer']> = c.optimizer ?? {};
+  const sch: Partial<RunConfig['schedule']> = c.schedule ?? {};
+  if (opt.linearScaling) out.push({ key: 'linearScaling', path: 'optimizer.linearScaling', label: 'linear LR scaling' });
+  if (opt.noBiasDecay) out.push({ key: 'noBiasDecay', path: 'optimizer.noBiasDecay', label: 'no bias decay' });
+  if ((sch.warmupEpochs ?? 0) > 0) out.push({ key: 'warmup', path: 'schedule.warmupEpochs', label: `warmup ${n(sch.warmupEpochs!)} ep` });
+  if (sch.name === 'cosine') out.push({ key: 'schedule', path: 'schedule.name', label: 'cosine LR' });
+  if (sch.name === 'step') {
+    const at = sch.milestones?.length ? ` at ${sch.milestones.join(', ')}` : '';
+    out.push({ key: 'schedule', path: 'schedule.name', label: `step LR ×${n(sch.gamma ?? 0.1)}${at}` });
   }
   if (o.model !== false && 'zeroGamma' in c.model && c.model.zeroGamma) out.push({ key: 'zeroGamma', path: 'model.zeroGamma', label: 'zero-γ' });
   if (o.model !== false && 'variant' in c.model && c.model.variant !== 'a') out.push({ key: 'variant', path: 'model.variant', label: `ResNet-${c.model.variant.toUpperCase()}` });
@@ -139,7 +143,7 @@ const WITHOUT: Record<Exclude<TrickKey, TrickName>, (c: RunConfig) => string> = 
   linearScaling: () => 'no linear LR scaling',
   noBiasDecay: () => 'with bias decay',
   warmup: () => 'no warmup',
-  schedule: (c) => `${c.schedule.name} LR`,
+  schedule: (c) => `${c.schedule?.name ?? 'constant'} LR`,
   zeroGamma: () => 'no zero-γ',
   variant: () => 'ResNet-A',
 };

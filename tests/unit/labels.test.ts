@@ -258,3 +258,13 @@ describe('runs:list and runs:changed name the experiment and the arm', () => {
     }
   });
 });
+
+describe('stored configs from before a section existed', () => {
+  it('still get their labels (no section, no trick), not an exception', () => {
+    const old = { ...cfg({ tricks: { mixup: {} } }) } as Partial<RunConfig>;
+    delete old.schedule;
+    expect(trickLabels(old as RunConfig)).toEqual(['mixup α=0.2']);
+    delete old.tricks;
+    expect(trickLabels(old as RunConfig)).toEqual([]);
+  });
+});
