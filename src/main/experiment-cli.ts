@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import type { ComparisonSummary, ExperimentInfo, ExperimentPlan, PAdjustMethod, SelectionRule, TestName } from '../shared/experiments';
-import { armRunConfig, P_ADJUST_METHODS, planExperiment, SELECTION_RULES, TESTS } from '../shared/experiments';
+import { armRunConfig, formatExperimentErrors, P_ADJUST_METHODS, planExperiment, SELECTION_RULES, TESTS } from '../shared/experiments';
 import { mde, seedsNeeded } from '../shared/inference';
 import { nextSeed } from '../shared/seed-plan';
 import { csLevelText, displayScale, formatCost, formatInterval, formatMetric, formatP, shownP } from '../shared/summary-format';
@@ -201,7 +201,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       const raw = shrink({ ...source.file, ...(seeds ? { seeds } : {}), ...(o.metric ? { metric: o.metric } : {}), ...(o.rule ? { rule: o.rule } : {}) }, epochs, trainSubset);
       const r = planExperiment(raw);
-      if (!r.ok) throw new UsageError(`${where}: ${r.errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`);
+      if (!r.ok) throw new UsageError(`${where}: ${formatExperimentErrors(r.errors)}`);
       plan = r.plan;
     }
 

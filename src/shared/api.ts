@@ -46,6 +46,9 @@ export interface RunSummary {
   config: RunConfig;
   /** The experiment the run belongs to (one arm, one seed), or null. */
   experimentId: number | null;
+  /** That experiment's name and the run's arm's name (null for a run of no experiment). */
+  experimentName: string | null;
+  armName: string | null;
   seed: number;
   backend: string | null;
   device: string | null;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { AugmentShapeError, augmentSchema, pipelineOutputShape, type AugmentConfig } from './augment';
 import { datasetInfo, DATASET_NAME, trainSetSize } from './models/datasets';
 import { traceModel } from './models/index';
+import { tricksText } from './labels';
 
 export const RESNETS = ['resnet20', 'resnet32', 'resnet56', 'resnet18', 'resnet34'] as const;
 export const MODELS = ['cnn3', 'mlp', ...RESNETS, 'rir18'] as const;
@@ -640,8 +641,17 @@ export function nestingProblem(value: unknown, prefix = '', limit = MAX_CONFIG_D
   return null;
 }
 
-/** A short human label for a run, when the user gave no name. */
+/** A short human label for a run, when the user gave no name: model, dataset, optimizer and
+ * LR, the tricks it uses (labels.ts; the model's own are in describeModel), and the seed last —
+ * `cnn3(32) synthetic sgd lr 0.01 · label smoothing ε=0.1 + mixup α=0.2 · seed 1`. */
 export function describeConfig(c: RunConfig): string {
+  const tricks = tricksText(c, { model: false });
+  return `${describeModel(c.model)} ${c.dataset.name} ${c.optimizer.name} lr ${c.optimizer.lr}${tricks ? ` · ${tricks}` : ''} · seed ${c.seed}`;
+}
+
+/** describeConfig as it was before the tricks were in it (`... lr=0.01 seed=1`): the names of runs
+ * stored then, so that they are still known for generated names. */
+export function legacyDescribeConfig(c: RunConfig): string {
   return `${describeModel(c.model)} ${c.dataset.name} ${c.optimizer.name} lr=${c.optimizer.lr} seed=${c.seed}`;
 }
 

@@ -122,17 +122,61 @@ export function armRunInput(file: Pick<ExperimentFile, 'name' | 'baseline' | 'pr
 
 export function armRunConfig(file: Pick<ExperimentFile, 'name' | 'baseline' | 'pretrain'>, arm: ArmSpec, seed: number, pretrainRunId: number | null): RunConfig {
   const r = parseRunConfig(armRunInput(file, arm, seed, pretrainRunId));
-  if (!r.ok) throw new Error(`arm ${arm.name}: ${r.errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`);
+  if (!r.ok) throw new Error(`arm ${shownArm(arm.name)}: ${r.errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`);
   return r.config;
+}
+
+/** A problem with an experiment file: the field's path in the file (`arms.1.tricks.rdrop`), what
+ * is wrong, and the name of the arm the field is in (absent outside arms, and for the baseline
+ * when it is called "baseline"), so that messages say which arm. */
+export interface ExperimentError extends FieldError {
+  arm?: string;
+}
+
+/** An arm's name as messages quote it: `"mixup"`, at most 40 characters. */
+function shownArm(name: string): string {
+  return JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name);
+}
+
+/** Where a problem is, for a person: `arm "mixup" (arms.1.set)` in a named arm, else the path. */
+export function experimentErrorField(e: ExperimentError): string {
+  return e.arm !== undefined ? `arm ${shownArm(e.arm)} (${e.field})` : e.field;
+}
+
+/** Experiment errors as one message: `arm "mixup" (arms.1.tricks.rdrop): R-Drop needs dropout; ...`. */
+export function formatExperimentErrors(errors: readonly ExperimentError[], separator = '; '): string {
+  return errors.map((e) => `${experimentErrorField(e)}: ${e.message}`).join(separator);
+}
+
+/** Each error in an arm (`arms.N...`, `pretrain...`, and `baseline...` when the baseline has a name
+ * of its own) with that arm's name, read from the file as given (it may not have parsed). */
+function withArmNames(errors: FieldError[], raw: unknown): ExperimentError[] {
+  const file = (raw !== null && typeof raw === 'object' ? raw : {}) as { arms?: unknown; pretrain?: { name?: unknown }; baselineName?: unknown };
+  const named = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
+  return errors.map((e) => {
+    const m = /^(arms\.(\d+)|pretrain|baseline)(\.|$)/.exec(e.field);
+    if (!m) return e;
+    let arm: string | undefined;
+    if (m[2] !== undefined) arm = Array.isArray(file.arms) ? named((file.arms[Number(m[2])] as { name?: unknown } | undefined)?.name) : undefined;
+    else if (m[1] === 'pretrain') arm = named(file.pretrain?.name);
+    else arm = named(file.baselineName) === 'baseline' ? undefined : named(file.baselineName);
+    return arm === undefined ? e : { ...e, arm };
+  });
 }
 
 function zodErrors(issues: readonly z.core.$ZodIssue[], prefix = ''): FieldError[] {
   return issues.map((i) => ({ field: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(experiment)', message: i.message }));
 }
 
-/** Validate an experiment file: its shape, unique arm names, and every arm's run config (errors
- * name the arm: `arms.1.tricks.rdrop`, `baseline.optimizer.lr`, `pretrain.epochs`). */
-export function planExperiment(raw: unknown): { ok: true; plan: ExperimentPlan } | { ok: false; errors: FieldError[] } {
+/** Validate an experiment file: its shape, unique arm names, and every arm's run config. Errors
+ * give the field's path (`arms.1.tricks.rdrop`, `baseline.optimizer.lr`, `pretrain.epochs`) and
+ * the arm's name (formatExperimentErrors: `arm "mixup" (arms.1.tricks.rdrop): ...`). */
+export function planExperiment(raw: unknown): { ok: true; plan: ExperimentPlan } | { ok: false; errors: ExperimentError[] } {
+  const r = planExperimentFile(raw);
+  return r.ok ? r : { ok: false, errors: withArmNames(r.errors, raw) };
+}
+
+function planExperimentFile(raw: unknown): { ok: true; plan: ExperimentPlan } | { ok: false; errors: FieldError[] } {
   // Before anything walks the file recursively (zod, structuredClone in applySet).
   const deep = nestingProblem(raw, '', MAX_EXPERIMENT_DEPTH);
   if (deep) return { ok: false, errors: [deep] };
@@ -142,16 +186,16 @@ export function planExperiment(raw: unknown): { ok: true; plan: ExperimentPlan }
   const errors: FieldError[] = [];
   // A set path that would reach a prototype (`__proto__.x`) is refused before any set is applied.
   const unsafeSets = new Set<string>();
-  const checkPaths = (set: Record<string, unknown>, where: string, name: string) => {
+  const checkPaths = (set: Record<string, unknown>, where: string) => {
     for (const path of Object.keys(set)) {
       const problem = unsafePathProblem(path);
       if (!problem) continue;
-      errors.push({ field: `${where}.set (arm ${JSON.stringify(name)})`, message: problem });
+      errors.push({ field: `${where}.set`, message: problem });
       unsafeSets.add(where);
     }
   };
-  if (file.pretrain) checkPaths(file.pretrain.set, 'pretrain', file.pretrain.name);
-  file.arms.forEach((a, i) => checkPaths(a.set, `arms.${i}`, a.name));
+  if (file.pretrain) checkPaths(file.pretrain.set, 'pretrain');
+  file.arms.forEach((a, i) => checkPaths(a.set, `arms.${i}`));
   const names = new Set<string>([file.baselineName]);
   if (file.pretrain) names.add(file.pretrain.name);
   file.arms.forEach((a, i) => {

@@ -68,6 +68,7 @@ export class ExperimentRepo {
       link: db.prepare(`UPDATE run SET experiment_id = ?, arm_id = ? WHERE id = ?`),
       delete: db.prepare(`DELETE FROM experiment WHERE id = ?`),
       runOf: db.prepare(`SELECT experiment_id, arm_id FROM run WHERE id = ?`),
+      namesOf: db.prepare(`SELECT experiment.name AS experiment, arm.name AS arm FROM run JOIN experiment ON experiment.id = run.experiment_id JOIN arm ON arm.id = run.arm_id WHERE run.id = ?`),
     };
   }
 
@@ -158,6 +159,12 @@ export class ExperimentRepo {
   runOf(runId: number): { experimentId: number; armId: number } | null {
     const r = this.s.runOf.get(runId) as { experiment_id: number | null; arm_id: number | null } | undefined;
     return r?.experiment_id && r.arm_id ? { experimentId: r.experiment_id, armId: r.arm_id } : null;
+  }
+
+  /** The names of a run's experiment and arm, or null for a run of no experiment. */
+  namesOf(runId: number): { experimentName: string; armName: string } | null {
+    const r = this.s.namesOf.get(runId) as { experiment: string; arm: string } | undefined;
+    return r ? { experimentName: r.experiment, armName: r.arm } : null;
   }
 
   arms(experimentId: number): ArmInfo[] {

@@ -27,7 +27,7 @@ interface RunRow {
   experiment_id: number | null;
 }
 
-export interface RunRecord extends Omit<RunSummary, 'final' | 'best' | 'progress' | 'checkpoints'> {
+export interface RunRecord extends Omit<RunSummary, 'final' | 'best' | 'progress' | 'checkpoints' | 'experimentName' | 'armName'> {
   pid: number | null;
   host: string | null;
   /** Queued to continue from its last checkpoint (the trainer gets --resume). */

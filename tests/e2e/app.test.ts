@@ -301,11 +301,12 @@ describe('Trickbench in a browser', () => {
     for (const c of colours) expect(await colourPixels('val/acc', c), c).toBeGreaterThan(20);
     expect(await page.getAttribute('tr[data-key="optimizer.lr"]', 'class')).toContain('diff');
     expect(await page.getAttribute('tr[data-key="model.name"]', 'class')).not.toContain('diff');
-    // The selection as arms: two configs (lr), one seed each: paired, but no test at n=1.
+    // The selection as arms: two configs (lr), one seed each: paired, but no test at n=1. The arms
+    // are named after their runs ('lr 0.05' is the first selected, the baseline).
     await expect.poll(() => page.locator('[data-testid="arm-summary"] tr[data-arm]').count()).toBe(2);
-    expect(await page.textContent('[data-testid="arm-summary"] tr[data-arm="optimizer.lr=0.01"] [data-col="p"]')).toContain('n=1: needs at least 2 seeds');
-    expect(await page.textContent('[data-testid="arm-summary"] tr[data-arm="optimizer.lr=0.01"] [data-col="verdict"]')).toMatch(/not decided|identical|no difference|better|worse/);
-    expect(await page.textContent('[data-testid="arm-summary"] tr[data-arm="baseline"] [data-col="verdict"]')).toContain('reference');
+    expect(await page.textContent('[data-testid="arm-summary"] tr[data-arm="lr 0.01"] [data-col="p"]')).toContain('n=1: needs at least 2 seeds');
+    expect(await page.textContent('[data-testid="arm-summary"] tr[data-arm="lr 0.01"] [data-col="verdict"]')).toMatch(/not decided|identical|no difference|better|worse/);
+    expect(await page.textContent('[data-testid="arm-summary"] tr[data-arm="lr 0.05"] [data-col="verdict"]')).toContain('reference');
     await shot('07-compare');
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Export runs CSV")')]);
@@ -399,7 +400,7 @@ describe('Trickbench in a browser', () => {
     };
     await page.fill('[data-field="experiment-json"]', JSON.stringify(file));
     await page.click('[data-action="create-experiment"]');
-    await expect.poll(() => page.textContent('[data-testid="create-error"]')).toMatch(/arms\.0\.model\.dropout/);
+    await expect.poll(() => page.textContent('[data-testid="create-error"]')).toMatch(/arm "smoothing" \(arms\.0\.model\.dropout\): /);
     file.arms[0]!.set = { 'tricks.labelSmoothing': { epsilon: 0.2 } };
     await page.fill('[data-field="experiment-json"]', JSON.stringify(file));
     await page.click('[data-action="create-experiment"]');

@@ -17,10 +17,12 @@ import { tmpDataDir } from '../helpers/tmp';
 class FakeRuns {
   private readonly followers = new Map<number, ((s: RunStatus) => void)[]>();
   constructor(readonly store: Store) {}
-  start(input: unknown) {
+  start(input: unknown, experiment?: { experimentId: number; armId: number }) {
     const r = parseRunConfig(input);
     if (!r.ok) throw new Error(r.errors.map((e) => `${e.field}: ${e.message}`).join('; '));
-    return this.store.createRun(r.config, 'queued', r.config.name);
+    const run = this.store.createRun(r.config, 'queued', r.config.name);
+    if (experiment) this.store.experiments.link(run.id, experiment.experimentId, experiment.armId);
+    return run;
   }
   whenFinished(id: number, fn: (s: RunStatus) => void): void {
     this.followers.set(id, [...(this.followers.get(id) ?? []), fn]);

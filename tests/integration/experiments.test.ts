@@ -41,8 +41,8 @@ describe('experiment files and presets', () => {
       const r = planExperiment(f);
       return r.ok ? null : r.errors;
     };
-    expect(bad({ ...base, arms: [{ name: 'a', set: { 'tricks.rdrop': {} } }] })).toEqual([{ field: 'arms.0.tricks.rdrop', message: expect.stringMatching(/R-Drop needs dropout/) }]);
-    expect(bad({ ...base, arms: [{ name: 'baseline', set: {} }] })).toEqual([{ field: 'arms.0.name', message: expect.stringMatching(/used twice/) }]);
+    expect(bad({ ...base, arms: [{ name: 'a', set: { 'tricks.rdrop': {} } }] })).toEqual([{ field: 'arms.0.tricks.rdrop', arm: 'a', message: expect.stringMatching(/R-Drop needs dropout/) }]);
+    expect(bad({ ...base, arms: [{ name: 'baseline', set: {} }] })).toEqual([{ field: 'arms.0.name', arm: 'baseline', message: expect.stringMatching(/used twice/) }]);
     expect(bad({ ...base, seeds: [1, 1], arms: [{ name: 'a', set: {} }] })![0]!.field).toBe('seeds');
     expect(bad({ ...base, arms: [] })![0]).toEqual({ field: 'arms', message: expect.stringMatching(/at least one arm/) });
     expect(bad({ ...base, baseline: { ...tinyConfig(), optimizer: { name: 'sgd', lr: -1 } }, arms: [{ name: 'a', set: {} }] })![0]!.field).toBe('baseline.optimizer.lr');
@@ -192,7 +192,7 @@ describe('npm run experiment', () => {
       fs.writeFileSync(file, JSON.stringify({ name: 'x', baseline: {}, arms: [{ name: 'a', set: { 'model.dropout': 2 } }], seeds: [1] }));
       const invalid = await runCli('src/main/experiment-cli.ts', ['--file', file, '--data-dir', tmp.dir]);
       expect(invalid.code).toBe(1);
-      expect(invalid.stderr).toMatch(/exp\.json: arms\.0\.model\.dropout/);
+      expect(invalid.stderr).toMatch(/exp\.json: arm "a" \(arms\.0\.model\.dropout\): /);
     } finally {
       tmp.cleanup();
     }

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MAX_CONFIG_DEPTH, nestingProblem, parseRunConfig, setPath, trainImagesBound, UnsafePathError } from '../../src/shared/config';
-import { planExperiment } from '../../src/shared/experiments';
+import { experimentErrorField, formatExperimentErrors, planExperiment } from '../../src/shared/experiments';
 import { registerDatasetInfo, trainSetSize, unregisterDatasetInfo } from '../../src/shared/models/datasets';
 import { checkStartInput } from '../../src/main/services/run-input';
 import { Store } from '../../src/store/store';
@@ -66,7 +66,8 @@ function nested(levels: number, key = 'a'): Record<string, unknown> {
 describe('set paths that reach a prototype', () => {
   it('an experiment arm setting __proto__.x is refused naming the arm, Object.prototype stays clean and runs:start still works', () => {
     const errors = errorsOf(planExperiment(experiment([{ name: 'smoothing', set: { '__proto__.x': 1, 'optimizer.lr': 0.1 } }])));
-    expect(errors).toEqual([{ field: 'arms.0.set (arm "smoothing")', message: expect.stringMatching(/"__proto__\.x" is not a config path: "__proto__" is not allowed/) }]);
+    expect(errors).toEqual([{ field: 'arms.0.set', arm: 'smoothing', message: expect.stringMatching(/"__proto__\.x" is not a config path: "__proto__" is not allowed/) }]);
+    expect(formatExperimentErrors(errors)).toMatch(/^arm "smoothing" \(arms\.0\.set\): "__proto__\.x" is not a config path/);
     expect(pristine()).toBe(true);
     // What the pollution broke: every later config was refused with "unknown option 'x'".
     expect(parseRunConfig(tiny).ok).toBe(true);
@@ -83,7 +84,7 @@ describe('set paths that reach a prototype', () => {
     const errors = errorsOf(
       planExperiment(experiment([{ name: 'a', set: { 'constructor.prototype.polluted': 1 } }], { pretrain: { name: 'pre', set: { 'model.prototype': 1 } } })),
     );
-    expect(errors.map((e) => e.field).sort()).toEqual(['arms.0.set (arm "a")', 'pretrain.set (arm "pre")']);
+    expect(errors.map(experimentErrorField).sort()).toEqual(['arm "a" (arms.0.set)', 'arm "pre" (pretrain.set)']);
     expect(errors.find((e) => e.field.startsWith('arms'))!.message).toMatch(/"constructor" is not allowed/);
     expect(errors.find((e) => e.field.startsWith('pretrain'))!.message).toMatch(/"prototype" is not allowed/);
     expect(pristine()).toBe(true);

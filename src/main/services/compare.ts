@@ -10,7 +10,8 @@
 // arms by their config without seed and name.
 import { ApiFailure, type SummaryQuery } from '../../shared/api';
 import { bootstrapMeanCI } from '../../shared/bootstrap';
-import { flattenConfig } from '../../shared/config';
+import { describeConfig, flattenConfig, legacyDescribeConfig } from '../../shared/config';
+import { configDifferences, trickDifferences } from '../../shared/labels';
 import type {
   AnalysisPlan,
   AnalysisSummary,
@@ -549,8 +550,25 @@ export function experimentGroups(store: Store, experimentId: number): { title: s
   return { title: info.name, groups, info };
 }
 
+/** A run's name without its seed part (` · seed 3`, `seed=3`, `seed 3`), or null when the run has
+ * no name of its own: none, or the one describeConfig generated (today's or an older one's). */
+export function givenRunName(r: Pick<RunRecord, 'name' | 'config' | 'seed'>): string | null {
+  const name = r.name.trim();
+  if (!name || name === describeConfig(r.config) || name === legacyDescribeConfig(r.config)) return null;
+  const stripped = name
+    .replace(new RegExp(`\\s*(·\\s*)?\\bseed[ =]?${r.seed}\\b\\s*`, 'i'), ' ')
+    .replace(/\s*·\s*$/, '')
+    .trim();
+  return stripped || null;
+}
+
 /** Ad-hoc selections: runs whose configs differ only in seed and name are one arm (the first
- * selected run's arm is the baseline); an arm is named by what it changes against the baseline. */
+ * selected run's arm is the baseline). An arm is named, unique within the comparison: by its
+ * runs' name when they share one (without the seed part, and without the start every arm's name
+ * shares: `ls · smoothed` is "smoothed" beside `ls · baseline`), else by the tricks it
+ * changes against the baseline ("label smoothing ε=0.1"), else by the other fields it changes
+ * ("lr 0.01"); the baseline without a name of its own is "baseline". Arms whose names would
+ * coincide get what tells them apart in parentheses, or their first run's id. */
 export function adhocGroups(runs: readonly RunRecord[]): ArmGroup[] {
   const keyOf = (r: RunRecord) => {
     const f = flattenConfig(r.config);
@@ -563,16 +581,38 @@ export function adhocGroups(runs: readonly RunRecord[]): ArmGroup[] {
   }
   const list = [...groups.values()];
   if (!list.length) return [];
-  const base = flattenConfig(list[0]![0]!.config);
-  const label = (rs: RunRecord[], i: number): string => {
-    if (i === 0) return 'baseline';
-    const f = flattenConfig(rs[0]!.config);
-    const diff = Object.keys({ ...base, ...f })
-      .filter((k) => !NOT_ARM_FIELDS.has(k) && base[k] !== f[k])
-      .map((k) => `${k}=${f[k] ?? '—'}`);
-    return diff.slice(0, 3).join(', ') + (diff.length > 3 ? ` +${diff.length - 3}` : '') || `arm ${i}`;
+  const base = list[0]![0]!.config;
+  const given = list.map((rs) => {
+    const names = new Set(rs.map(givenRunName));
+    return names.size === 1 ? [...names][0]! : null;
+  });
+  // Names that all start alike (`exp · baseline`, `exp · mixup`: runs of one experiment) are
+  // named by what follows.
+  if (list.length > 1 && given.every((g) => g !== null)) {
+    const parts = given.map((g) => g!.split(' · '));
+    let common = 0;
+    while (parts.every((p) => p.length > common + 1 && p[common] === parts[0]![common])) common++;
+    if (common) given.forEach((_, i) => (given[i] = parts[i]!.slice(common).join(' · ')));
+  }
+  const armed = list.map((rs, i) => {
+    const tricks = i === 0 ? [] : trickDifferences(base, rs[0]!.config);
+    const other = i === 0 ? [] : configDifferences(base, rs[0]!.config, NOT_ARM_FIELDS);
+    const described = tricks.length ? tricks.join(' + ') : other.join(', ');
+    // what would tell it apart from an arm named alike: what its name does not say yet
+    const more = given[i] !== null ? [...tricks, ...other] : tricks.length ? other : [];
+    return { rs, i, more, name: given[i] ?? (i === 0 ? 'baseline' : described || `arm ${i}`) };
+  });
+  const clashes = () => {
+    const seen = new Map<string, number>();
+    for (const a of armed) seen.set(a.name, (seen.get(a.name) ?? 0) + 1);
+    return armed.filter((a) => seen.get(a.name)! > 1);
   };
-  return list.map((rs, i) => ({ name: label(rs, i), role: i === 0 ? 'baseline' : 'arm', runs: rs }));
+  // Named alike: say what differs (the baseline keeps its name), then which run.
+  for (const a of clashes()) {
+    if (a.i !== 0 && a.more.length) a.name = `${a.name} (${a.more.join(', ')})`;
+  }
+  for (const a of clashes()) if (a.i !== 0) a.name = `${a.name} #${a.rs[0]!.id}`;
+  return armed.map((a) => ({ name: a.name, role: a.i === 0 ? 'baseline' : 'arm', runs: a.rs }));
 }
 
 /** Overrides in a query, validated (hostile input: each error names its field). */

@@ -15,13 +15,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiFailure, type RunStatus } from '../../shared/api';
-import type { FieldError } from '../../shared/config';
 import {
   analysisPlanSchema,
   armRunConfig,
+  formatExperimentErrors,
   planExperiment,
   type ArmInfo,
   type ComparisonSummary,
+  type ExperimentError,
   type ExperimentFile,
   type ExperimentInfo,
   type ExperimentPlan,
@@ -42,8 +43,8 @@ export interface ExperimentServiceOptions {
 
 const UNFINISHED: readonly RunStatus[] = ['queued', 'running'];
 
-function invalid(errors: FieldError[], what = 'experiment'): ApiFailure {
-  return new ApiFailure({ code: 'invalid_config', message: `invalid ${what}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, field: errors[0]?.field, fields: errors });
+function invalid(errors: ExperimentError[], what = 'experiment'): ApiFailure {
+  return new ApiFailure({ code: 'invalid_config', message: `invalid ${what}: ${formatExperimentErrors(errors)}`, field: errors[0]?.field, fields: errors });
 }
 
 /** resources/presets: TRICKBENCH_PRESETS, else found above this module (source or bundle). */
@@ -67,7 +68,7 @@ export function readExperimentFile(file: string): ExperimentPlan {
     throw new Error(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not JSON: ${(e as Error).message}`}`);
   }
   const r = planExperiment(raw);
-  if (!r.ok) throw new Error(`${file}: ${r.errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`);
+  if (!r.ok) throw new Error(`${file}: ${formatExperimentErrors(r.errors)}`);
   return r.plan;
 }
 
@@ -254,9 +255,7 @@ export class ExperimentService {
     const spec = this.store.experiments.spec(info.id)!;
     const file = { name: info.name, baseline: spec.baseline, pretrain: spec.pretrain ?? undefined };
     return arms.map((arm) => {
-      const run = this.runs.start(armRunConfig(file, arm, seed, pretrainRun));
-      this.store.experiments.link(run.id, info.id, arm.id);
-      return run.id;
+      return this.runs.start(armRunConfig(file, arm, seed, pretrainRun), { experimentId: info.id, armId: arm.id }).id;
     });
   }
 

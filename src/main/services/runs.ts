@@ -162,16 +162,21 @@ export class RunService {
   private toSummary(r: RunRecord): RunSummary {
     const { pid: _pid, host: _host, resume: _resume, ...rest } = r;
     const progress = this.active.get(r.id)?.progress ?? null;
-    return { ...rest, ...this.o.store.summaries(r.id), progress, checkpoints: checkpointsOf(this.o.dataDir, r.id) };
+    const names = r.experimentId !== null ? this.o.store.experiments.namesOf(r.id) : null;
+    return { ...rest, experimentName: names?.experimentName ?? null, armName: names?.armName ?? null, ...this.o.store.summaries(r.id), progress, checkpoints: checkpointsOf(this.o.dataDir, r.id) };
   }
 
   list(): RunSummary[] {
     return this.o.store.listRuns().map((r) => this.toSummary(r));
   }
 
-  start(input: unknown): RunSummary {
+  /** Queue a run. `experiment`: the experiment and arm it is a run of, linked before the run is
+   * announced, so that its first runs:changed names them (the runs list's columns). */
+  start(input: unknown, experiment?: { experimentId: number; armId: number }): RunSummary {
     const config = checkStartInput(this.o.store, input, this.o.datasetProblem);
-    return this.enqueue(this.o.store.createRun(config, 'queued', config.name || describeConfig(config)).id);
+    const id = this.o.store.createRun(config, 'queued', config.name || describeConfig(config)).id;
+    if (experiment) this.o.store.experiments.link(id, experiment.experimentId, experiment.armId);
+    return this.enqueue(id);
   }
 
   /** Queue a stopped run again: its trainer continues from the last checkpoint, same id. */

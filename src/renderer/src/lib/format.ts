@@ -1,7 +1,8 @@
 // Number, time and label formatting shared by the pages.
-import { describeConfig, describeModel } from '@shared/config';
-import type { RunConfig } from '@shared/config';
-import type { RunProgress, RunSummary } from '@shared/api';
+import { describeConfig, describeModel } from '../../../shared/config';
+import type { RunConfig } from '../../../shared/config';
+import { tricksText } from '../../../shared/labels';
+import type { RunProgress, RunSummary } from '../../../shared/api';
 
 const DASH = '–';
 
@@ -79,8 +80,52 @@ export function runName(r: { name: string; config: RunConfig }): string {
   return r.name.trim() || describeConfig(r.config);
 }
 
-export function runLabel(r: { id: number; name: string; config: RunConfig }): string {
-  return `#${r.id} ${runName(r)}`;
+/** A run's label where space is short (chart legends, pickers): `#12` and its name, at most
+ * `max` characters, shortened at the start so that the end stays — an experiment run's arm and
+ * seed (`exp · arm · seed 3`), a generated name's tricks and seed. The full name is runName. */
+export function runLabel(r: { id: number; name: string; config: RunConfig }, max = 64): string {
+  const id = `#${r.id} `;
+  return id + keepEnd(runName(r), Math.max(12, max - id.length));
+}
+
+/** A name of ` · `-separated parts shortened to `max` characters from the start: the first parts
+ * lose their ends ("Bag of tricks abl… · + label smoothing · seed 3"); a last part too long on
+ * its own keeps its start and end ("…" between). */
+export function keepEnd(name: string, max: number): string {
+  if (name.length <= max) return name;
+  const { head, middle, end } = nameParts(name);
+  if (!end) return `${name.slice(0, max - 1).trimEnd()}…`; // one part: its start
+  const tail = middle ? `${middle} · ${end}` : end;
+  const room = max - tail.length - 4; // "…" and " · "
+  if (head && room >= 6) return `${head.slice(0, room).trimEnd()}… · ${tail}`;
+  // the last part stays whole; the one before it (an arm) is shortened at its end
+  const before = middle ? (head ? `… · ${middle}` : middle) : head;
+  const rest = max - end.length - 4;
+  if (before.length <= rest + 1) return `${before} · ${end}`;
+  if (rest >= 6) return `${before.slice(0, rest).trimEnd()}… · ${end}`;
+  return `${name.slice(0, max - 1).trimEnd()}…`;
+}
+
+/** A name cut in three for display: the parts that may be shortened first (`head`), the part
+ * before the last (`middle`: an experiment run's arm, a generated name's tricks) and the last
+ * (`end`: the seed), split at ` · `. A name without ` · ` is all head. */
+export function nameParts(name: string): { head: string; middle: string; end: string } {
+  const parts = name.split(' · ');
+  if (parts.length === 1) return { head: name, middle: '', end: '' };
+  const end = parts.pop()!;
+  const middle = parts.length >= 2 ? parts.pop()! : '';
+  return { head: parts.join(' · '), middle, end };
+}
+
+/** The tricks a run uses, as short labels (labels.ts), or a dash. */
+export function tricksLabel(c: RunConfig): string {
+  return tricksText(c) || DASH;
+}
+
+/** "13 runs", or "3 of 13 runs" when a filter hides some. */
+export function countOf(shown: number, total: number, noun = 'run'): string {
+  const of = (n: number) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+  return shown === total ? of(total) : `${shown} of ${of(total)}`;
 }
 
 export function modelLabel(c: RunConfig): string {

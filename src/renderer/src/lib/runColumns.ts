@@ -1,12 +1,15 @@
 // Columns of the runs table: label, sort value and cell text.
-import type { RunSummary } from '@shared/api';
-import { datasetLabel, modelLabel, optimizerLabel, pct, runDuration, runName, shortDateTime, duration } from './format';
+import type { RunSummary } from '../../../shared/api';
+import { tricksText } from '../../../shared/labels';
+import { datasetLabel, modelLabel, optimizerLabel, pct, runDuration, runName, shortDateTime, duration, tricksLabel } from './format';
 
 export interface RunColumn {
   key: string;
   label: string;
   title?: string;
   numeric?: boolean;
+  /** Text that may be long: cut with an ellipsis in the cell, whole in its tooltip. */
+  clip?: boolean;
   sort: (r: RunSummary, now: number) => number | string | null;
   text?: (r: RunSummary, now: number) => string;
 }
@@ -17,6 +20,9 @@ export const RUN_COLUMNS: RunColumn[] = [
   { key: 'id', label: 'id', numeric: true, sort: (r) => r.id, text: (r) => String(r.id) },
   { key: 'name', label: 'name', sort: (r) => runName(r).toLowerCase() },
   { key: 'status', label: 'status', sort: (r) => r.status },
+  { key: 'experiment', label: 'experiment', title: 'the experiment the run belongs to', clip: true, sort: (r) => r.experimentName?.toLowerCase() ?? null, text: (r) => r.experimentName ?? '' },
+  { key: 'arm', label: 'arm', title: "the run's arm in its experiment", clip: true, sort: (r) => r.armName?.toLowerCase() ?? null, text: (r) => r.armName ?? '' },
+  { key: 'tricks', label: 'tricks', title: 'the tricks the run uses (options that differ from their defaults in parentheses)', clip: true, sort: (r) => tricksText(r.config).toLowerCase() || null, text: (r) => tricksLabel(r.config) },
   { key: 'model', label: 'model', sort: (r) => modelLabel(r.config), text: (r) => modelLabel(r.config) },
   { key: 'dataset', label: 'dataset', sort: (r) => datasetLabel(r.config), text: (r) => datasetLabel(r.config) },
   {
@@ -26,7 +32,6 @@ export const RUN_COLUMNS: RunColumn[] = [
     text: (r) => optimizerLabel(r.config),
   },
   { key: 'seed', label: 'seed', numeric: true, sort: (r) => r.seed, text: (r) => String(r.seed) },
-  { key: 'backend', label: 'backend', sort: (r) => r.backend ?? r.config.backend, text: (r) => r.backend ?? r.config.backend },
   {
     key: 'final-val-acc',
     label: 'val/acc',
@@ -51,6 +56,8 @@ export const RUN_COLUMNS: RunColumn[] = [
     sort: metric('test/acc', 'final'),
     text: (r) => pct(r.final['test/acc']),
   },
+  // after the numbers: at 1440 px what a run is and how it did fit, the rest scrolls
+  { key: 'backend', label: 'backend', sort: (r) => r.backend ?? r.config.backend, text: (r) => r.backend ?? r.config.backend },
   { key: 'created', label: 'created', sort: (r) => r.createdAt, text: (r) => shortDateTime(r.createdAt) },
   {
     key: 'duration',
