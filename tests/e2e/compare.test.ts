@@ -247,7 +247,16 @@ describe('Compare with many runs', () => {
     const decimals = new Set(losses.map((l) => l.split('.')[1]?.length ?? 0));
     expect(decimals.size).toBe(1);
     expect([...decimals][0]).toBeGreaterThanOrEqual(2);
-    await shotOf(page, '[data-testid="compare-metrics"]', 'compare-50-metrics');
+    // A header click sorts by the column, best first (the best is bold).
+    await metricsWrap.locator('thead th[data-col="final:val/acc"] button.sort').click();
+    const sorted = (await metricsWrap.locator('td[data-col="final:val/acc"]').allTextContents()).map((t) => parseFloat(t));
+    expect(sorted).toEqual([...sorted].sort((a, b) => b - a));
+    expect(await metricsWrap.locator('tbody tr:first-child td[data-col="final:val/acc"]').getAttribute('class')).toContain('best');
+    await metricsWrap.evaluate((e) => (e.scrollTop = 0));
+    await shotOf(page, '[data-testid="compare-metrics"]', 'compare-50-metrics-sorted');
+    await metricsWrap.locator('thead th[data-col="final:val/acc"] button.sort').click();
+    await metricsWrap.locator('thead th[data-col="final:val/acc"] button.sort').click();
+    expect(await metricsWrap.locator('tbody tr[data-run-id]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-run-id'))))).toEqual(runIds);
 
     // Config: 50 columns scroll sideways, the key column stays at the left edge.
     const wrap = page.locator('.compare-page .tables .compare-config .table-wrap');
