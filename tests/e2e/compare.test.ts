@@ -137,6 +137,9 @@ async function checkTables(): Promise<void> {
   const metrics = await box('[data-testid="compare-metrics"]');
   const config = await box('.compare-page .tables .compare-config');
   expect(metrics.y + metrics.height).toBeLessThanOrEqual(config.y);
+  // Both fit the page's width (what is wider scrolls inside them), as do the charts and legend.
+  const width = page.viewportSize()!.width;
+  for (const b of [metrics, config, await box('.charts-with-legend')]) expect(b.x + b.width).toBeLessThanOrEqual(width);
   // Every run's row of the metrics table can be clicked where it is drawn (nothing covers it).
   expect(await onTop('[data-testid="compare-metrics"] tbody tr:first-child th a')).toBe(true);
   expect(await onTop('.compare-page .tables [data-action="only-differences"]')).toBe(true);
