@@ -13,6 +13,12 @@ export interface ChartSeries {
   /** A thin line drawn behind the others (per-step values). */
   thin?: boolean;
   dashed?: boolean;
+  /** Dash pattern in px (wins over `dashed`); [] is solid. */
+  dash?: number[];
+  /** Drawn faint (another series is highlighted). */
+  faded?: boolean;
+  /** Drawn thicker and on top of the others. */
+  highlighted?: boolean;
 }
 
 export function toXY(points: readonly MetricPoint[] | undefined, x: XAxis): { x: number; y: number }[] {

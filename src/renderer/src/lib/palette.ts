@@ -27,3 +27,18 @@ export const METRIC_COLORS = {
   lr: '#009e73',
 } as const;
 
+
+/** Dash patterns (canvas setLineDash / SVG stroke-dasharray, in px) that tell apart runs whose
+ * colours repeat: the first PALETTE.length series are solid, the next ones dashed, then dotted,
+ * dash-dot, long dashes; after 60 series the patterns repeat too. */
+export const DASHES: readonly (readonly number[])[] = [[], [7, 4], [2, 3], [9, 3, 2, 3], [14, 5]];
+
+export function dashAt(i: number): number[] {
+  const k = Math.floor(Math.max(0, i) / PALETTE.length) % DASHES.length;
+  return [...DASHES[k]!];
+}
+
+/** The colour and line style of the i-th run of a comparison (distinct for the first 60). */
+export function seriesStyleAt(i: number): { color: string; dash: number[] } {
+  return { color: colorAt(i), dash: dashAt(i) };
+}
