@@ -59,6 +59,11 @@ describe('forms and small UI promises', () => {
     await page.fill('input[data-field="dataset.trainSubset"]', '4');
     await page.fill('input[data-field="dataset.valSplit"]', '0.1');
     await expect.poll(() => page.textContent('.field-warning[data-field="dataset.valSplit"]')).toBe('0.1 of 4 images rounds to no validation image: nothing is validated');
+    // RePr cycles that do not fit in the epochs are said at the cycles.
+    await page.fill('input[data-field="epochs"]', '60');
+    await page.click('label[for="tricks.repr"]');
+    await expect.poll(() => page.textContent('.field-warning[data-field="tricks.repr.cycles"]')).toBe('60 epochs fit 2 of 3 cycles: pruning after epochs 20, 50');
+    await shotOf(page, '.trick[data-trick="repr"]', 'forms-repr-warning');
   });
 
   it('says "required" for an empty numeric field, and keeps the schema message for a wrong one', async () => {

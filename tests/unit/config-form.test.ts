@@ -13,10 +13,12 @@ import {
   OPTIMIZER_FIELDS,
   TRICK_FIELDS,
   configToValues,
+  configWarnings,
   datasetWarnings,
   fieldMessages,
   groupErrors,
   scheduleFields,
+  trickWarnings,
   valuesToInput,
 } from '../../src/renderer/src/lib/configForm';
 import type { FieldSpec, FormValues } from '../../src/renderer/src/lib/configForm';
@@ -165,5 +167,24 @@ describe('datasetWarnings: what the run will really use', () => {
     registerDatasetInfo('tiny-folder', { shape: [8, 8, 3], classes: 2 });
     expect(warn({ name: 'tiny-folder', trainSubset: 10 ** 9 })).toEqual([]);
     expect(warn({ name: 'no-such-set', trainSubset: 10 ** 9 })).toEqual([]);
+  });
+});
+
+describe('trickWarnings: RePr cycles the epochs do not hold', () => {
+  const repr = (epochs: number, o: Record<string, unknown> = {}) => ({ epochs, model: { name: 'cnn3' }, tricks: { repr: { s1: 20, s2: 10, cycles: 3, ...o } } });
+
+  it('say how many cycles fit and when it prunes, and when the run ends pruned', () => {
+    expect(trickWarnings(repr(100))).toEqual([]); // 20+10, 50+60, 80+90: all three fit
+    expect(trickWarnings(repr(60))).toEqual([
+      { field: 'tricks.repr.cycles', message: '60 epochs fit 2 of 3 cycles: pruning after epochs 20, 50' },
+      { field: 'tricks.repr.s2', message: 'the last pruning (after epoch 50) is not re-initialised within 60 epochs: the run ends pruned' },
+    ]);
+    expect(trickWarnings(repr(31, { cycles: 1 }))).toEqual([]);
+    expect(trickWarnings(repr(10))).toEqual([]); // never prunes: the schema's s1 error says so
+  });
+
+  it('come with the dataset warnings from the form values', () => {
+    const v = { ...base(), 'dataset.name': 'mnist', 'dataset.trainSubset': '70000', epochs: '60', 'tricks.repr': true };
+    expect(configWarnings(valuesToInput(v)).map((w) => w.field)).toEqual(['dataset.trainSubset', 'tricks.repr.cycles', 'tricks.repr.s2']);
   });
 });

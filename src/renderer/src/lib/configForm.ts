@@ -16,6 +16,8 @@ import {
   datasetSchema,
   defaultTrick,
   flattenConfig,
+  reprCalendar,
+  TRICK_SCHEMAS,
   setPath,
 } from '../../../shared/config';
 import { describeAugmentError } from '../../../shared/augment';
@@ -404,4 +406,31 @@ export function datasetWarnings(input: Record<string, unknown>, title: (name: st
     out.push({ field: 'dataset.valSplit', message: `${d.valSplit} of ${count(total)} images rounds to no validation image: nothing is validated` });
   }
   return out;
+}
+
+/** Trick options the run will not use as given: RePr cycles that do not fit in the epochs (the
+ * calendar stops at the run's end), a last cycle whose re-initialisation falls after the end. */
+export function trickWarnings(input: Record<string, unknown>): FieldError[] {
+  // Only the parts it needs: another field's error (a batch size too large) hides no warning.
+  const tricks = input.tricks as Record<string, unknown> | undefined;
+  const parsed = TRICK_SCHEMAS.repr.safeParse(tricks?.repr);
+  const epochs = input.epochs;
+  if (!parsed.success || typeof epochs !== 'number' || !Number.isInteger(epochs) || epochs < 1) return [];
+  const repr = parsed.data;
+  const { prune, reinit } = reprCalendar(repr, epochs);
+  if (prune.length === 0) return []; // an error of its own (s1)
+  const after = (e: number[]) => e.map((x) => String(x)).join(', ');
+  const out: FieldError[] = [];
+  if (prune.length < repr.cycles) {
+    out.push({ field: 'tricks.repr.cycles', message: `${epochs} epochs fit ${prune.length} of ${repr.cycles} cycles: pruning after epoch${prune.length > 1 ? 's' : ''} ${after(prune)}` });
+  }
+  if (reinit.length < prune.length) {
+    out.push({ field: 'tricks.repr.s2', message: `the last pruning (after epoch ${prune[prune.length - 1]}) is not re-initialised within ${epochs} epochs: the run ends pruned` });
+  }
+  return out;
+}
+
+/** Every warning of the form: datasetWarnings and trickWarnings. */
+export function configWarnings(input: Record<string, unknown>, title?: (name: string) => string): FieldError[] {
+  return [...datasetWarnings(input, title), ...trickWarnings(input)];
 }
