@@ -58,6 +58,11 @@ describe('empty numeric inputs', () => {
     expect(shownAt(distill, spec('tricks.distill.teacherRun'))).toEqual(['required']);
   });
 
+  it('say "required" for an empty list that needs items', () => {
+    const mlp = { ...base(), 'model.name': 'mlp', 'model.hidden': '', 'model.dropout': '0' };
+    expect(shownAt(mlp, spec('model.hidden'))).toEqual(['required: one or more, comma separated']);
+  });
+
   it('keep the schema message for a value that is there but wrong', () => {
     expect(shownAt({ ...base(), 'optimizer.lr': 'abc' }, spec('optimizer.lr'))).toEqual(['expected a number, got "abc"']);
     expect(shownAt({ ...base(), epochs: '0' }, spec('epochs'))).toEqual(['must be >= 1, got 0']);

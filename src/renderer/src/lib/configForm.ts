@@ -342,6 +342,9 @@ export function fieldMessages(spec: FieldSpec, value: string | boolean | undefin
   if (isNumeric(spec.kind) && text.trim() === '') {
     return errors.map((e) => (e.field === spec.path && /^expected an? (number|integer), got ("\s*"|nothing|null)$/.test(e.message) ? { ...e, message: 'required' } : e));
   }
+  if (spec.kind === 'list' && text.trim() === '') {
+    return errors.map((e) => (e.field === spec.path && /^must be >= \d+ items/.test(e.message) ? { ...e, message: 'required: one or more, comma separated' } : e));
+  }
   if (spec.kind !== 'json') return errors;
   const syntax = text.trim() === '' ? null : jsonProblemText(text);
   if (syntax) return [{ field: spec.path, message: `not JSON: ${syntax}` }];
