@@ -223,6 +223,10 @@ export interface DatasetSummary {
   classes: number | null;
   coarseClasses?: number;
   noTestSet?: boolean;
+  /** Images in its training set as stored, and whether it has a validation set of its own, when
+   * known (built-ins; inspected datasets): the run form says what a train subset really gives. */
+  trainImages?: number;
+  ownVal?: boolean;
   /** A public dataset with official files this app can download. */
   downloadable: boolean;
   download: DownloadProgress | null;

@@ -83,15 +83,9 @@ const resizeSchema = z
   })
   .strict();
 
-export const augmentStepSchema = z.discriminatedUnion('name', [
-  randomCropSchema,
-  hflipSchema,
-  randomResizedCropSchema,
-  colorJitterSchema,
-  rotationSchema,
-  cutoutSchema,
-  resizeSchema,
-]);
+const STEP_SCHEMAS = [randomCropSchema, hflipSchema, randomResizedCropSchema, colorJitterSchema, rotationSchema, cutoutSchema, resizeSchema] as const;
+
+export const augmentStepSchema = z.discriminatedUnion('name', [...STEP_SCHEMAS]);
 
 export const augmentSchema = z.array(augmentStepSchema).max(32).default([]);
 
@@ -204,3 +198,30 @@ export const AUGMENT_RECIPES: Record<'cifar' | 'seeds' | 'cutout', { label: stri
   },
   cutout: { label: 'Cutout 16 + crop + flip', imageSize: null, augment: [{ name: 'randomCrop', padding: 4 }, { name: 'hflip' }, { name: 'cutout', size: 16 }] },
 };
+
+/** A config error inside `augment` in words that name the step: `path` is relative to the augment
+ * list (["0", "padding"] for augment.0.padding), `message` what the schema said, `augment` the
+ * list as given (to name the step's transform): "step 1 (randomCrop), padding: must be >= 0". */
+export function describeAugmentError(path: readonly (string | number)[], message: string, augment: unknown): string {
+  if (path.length === 0) {
+    if (/^expected a(n)? array/.test(message)) return `a list of steps is expected, e.g. [{"name":"hflip"}] (${message.replace(/^expected an? array, /, '')})`;
+    return message;
+  }
+  const index = Number(path[0]);
+  if (!Number.isInteger(index)) return `${path.join('.')}: ${message}`;
+  const step = Array.isArray(augment) ? (augment[index] as unknown) : undefined;
+  const name = step && typeof step === 'object' && typeof (step as { name?: unknown }).name === 'string' ? (step as { name: string }).name : null;
+  const known = name !== null && (AUGMENT_STEPS as readonly string[]).includes(name);
+  const where = `step ${index + 1}${known ? ` (${name})` : ''}`;
+  const rest = path.slice(1).join('.');
+  if (rest === '' && /^expected an? object/.test(message)) return `${where}: each step is an object such as {"name":"hflip"} (${message.replace(/^expected an? object, /, '')})`;
+  if (rest === 'name' && !known) {
+    const given = name === null ? 'has no "name"' : `"${name}" is not a transform`;
+    return `${where}: ${given}; the transforms are ${AUGMENT_STEPS.join(', ')}`;
+  }
+  if (rest === '' && known && message.startsWith('unknown option')) {
+    const options = Object.keys(STEP_SCHEMAS.find((s) => s.shape.name.value === name)!.shape).filter((k) => k !== 'name');
+    return `${where}: ${message}; ${name} takes ${options.length ? options.join(', ') : 'no options'}`;
+  }
+  return rest ? `${where}, ${rest}: ${message}` : `${where}: ${message}`;
+}

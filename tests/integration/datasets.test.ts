@@ -59,7 +59,7 @@ describe('dataset manager', () => {
     const by = new Map(list.map((d) => [d.name, d]));
     expect(by.get('mnist')).toMatchObject({ origin: 'data-dir', format: 'idx', shape: [28, 28, 1], classes: 10 });
     expect(by.get('mnist')!.path).toBe(path.join(tmp.dir, 'datasets', 'mnist'));
-    expect(by.get('flowers')).toMatchObject({ origin: 'system', format: 'image-folder', classes: 3, noTestSet: true, downloadable: false });
+    expect(by.get('flowers')).toMatchObject({ origin: 'system', format: 'image-folder', classes: 3, noTestSet: true, trainImages: 12, ownVal: false, downloadable: false });
     expect(by.has('not-a-dataset')).toBe(false);
     expect(by.get('cifar10')).toMatchObject({ origin: null, downloadable: true });
     expect(by.get('synthetic')).toMatchObject({ origin: 'generated', classes: 10 });

@@ -214,6 +214,8 @@ export class DatasetService {
       classes: info?.classes ?? null,
       coarseClasses: info?.coarseClasses,
       noTestSet: info?.noTestSet,
+      trainImages: info?.trainImages,
+      ownVal: info?.ownVal,
       downloadable: !!entry,
       download: this.downloads.status().find((p) => p.id === name) ?? null,
       homepage: entry?.homepage,

@@ -7,6 +7,13 @@ const CompareView = () => import('./views/CompareView.vue');
 
 export const router = createRouter({
   history: createWebHashHistory(),
+  // A new page opens at its top (the window scrolls; main is no scroll box of its own); back and
+  // forward return where the page was; a change of query alone (filters, picked runs) stays put.
+  scrollBehavior(to, from, saved) {
+    if (saved) return saved;
+    if (to.path === from.path) return false;
+    return { top: 0, left: 0 };
+  },
   routes: [
     { path: '/', name: 'runs', component: RunsView, meta: { title: 'Runs' } },
     { path: '/new', name: 'new', component: () => import('./views/NewRunView.vue'), meta: { title: 'New run' } },

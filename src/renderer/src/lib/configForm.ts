@@ -13,13 +13,19 @@ import {
   RIR_SHORTCUTS,
   SCHEDULES,
   TRICK_NAMES,
+  datasetSchema,
   defaultTrick,
   flattenConfig,
+  reprCalendar,
+  TRICK_SCHEMAS,
   setPath,
-} from '@shared/config';
-import type { TrickName } from '@shared/config';
-import { BUILTIN_DATASETS } from '@shared/models/datasets';
-import type { FieldError, RunConfig } from '@shared/config';
+} from '../../../shared/config';
+import { describeAugmentError } from '../../../shared/augment';
+import { datasetInfo, trainSetSize } from '../../../shared/models/datasets';
+import { jsonProblemText } from './jsonError';
+import type { TrickName } from '../../../shared/config';
+import { BUILTIN_DATASETS } from '../../../shared/models/datasets';
+import type { FieldError, RunConfig } from '../../../shared/config';
 
 export type FieldKind = 'text' | 'number' | 'numberOrBlank' | 'list' | 'listOrBlank' | 'bool' | 'select' | 'json';
 
@@ -323,4 +329,111 @@ export function groupErrors(errors: FieldError[], inputs: string[]) {
     }
   }
   return { byField, general };
+}
+
+const isNumeric = (kind: FieldKind) => kind === 'number' || kind === 'numberOrBlank';
+
+/** The messages one input shows for its errors (from groupErrors), in the input's own terms: an
+ * empty numeric input is "required" (not `expected a number, got ""`); a JSON input whose text does
+ * not parse says where and what is wrong; an augmentation error names the step and its transform. */
+export function fieldMessages(spec: FieldSpec, value: string | boolean | undefined, errors: FieldError[] | undefined): FieldError[] {
+  if (!errors?.length) return [];
+  const text = typeof value === 'string' ? value : '';
+  if (isNumeric(spec.kind) && text.trim() === '') {
+    return errors.map((e) => (e.field === spec.path && /^expected an? (number|integer), got ("\s*"|nothing|null)$/.test(e.message) ? { ...e, message: 'required' } : e));
+  }
+  if (spec.kind === 'list' && text.trim() === '') {
+    return errors.map((e) => (e.field === spec.path && /^must be >= \d+ items/.test(e.message) ? { ...e, message: 'required: one or more, comma separated' } : e));
+  }
+  if (spec.kind !== 'json') return errors;
+  const syntax = text.trim() === '' ? null : jsonProblemText(text);
+  if (syntax) return [{ field: spec.path, message: `not JSON: ${syntax}` }];
+  if (spec.path !== 'augment') return errors;
+  const augment = text.trim() === '' ? [] : (JSON.parse(text) as unknown);
+  return errors.map((e) => {
+    const rel = e.field === spec.path ? [] : e.field.slice(spec.path.length + 1).split('.');
+    // groupErrors put the path in front of the schema's message ("item 1: …", "0.padding: …").
+    const prefix = rel.length === 0 ? '' : rel.length === 1 && /^\d+$/.test(rel[0]!) ? `item ${Number(rel[0]) + 1}: ` : `${rel.join('.')}: `;
+    const raw = prefix && e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+    return { ...e, message: describeAugmentError(rel, raw, augment) };
+  });
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** What the data options will really give, where it is not what they say: a train subset larger
+ * than the dataset (the run trains on all of it, less the validation split), a validation split
+ * that rounds to no image or leaves none for training, a valSplit a dataset with its own validation
+ * set does not use, a test split that leaves no test or no training image. Computed as makeSplits
+ * (src/trainer/data/index.ts) takes the splits, from the sizes known before the data is read
+ * (built-ins; datasets the Datasets page inspected); silent where the size is not known.
+ * `title` names a dataset ("Fashion-MNIST"). Warnings, not errors: the run can start. */
+export function datasetWarnings(input: Record<string, unknown>, title: (name: string) => string = (n) => n): FieldError[] {
+  const parsed = datasetSchema.safeParse(input.dataset ?? {});
+  if (!parsed.success) return [];
+  const d = parsed.data;
+  const size = trainSetSize(d.name);
+  if (!size) return [];
+  const info = datasetInfo(d.name);
+  const out: FieldError[] = [];
+  const name = title(d.name);
+  const some = d.classes ? ` (fewer in classes ${d.classes.join(', ')})` : '';
+  const atMost = d.classes ? 'at most ' : '';
+  let pool = size.images;
+  let has = `${name} has ${count(size.images)} training images${some}`;
+  if (info?.noTestSet) {
+    const nTest = Math.round(size.images * d.testSplit);
+    if (!d.classes && (nTest < 1 || nTest >= size.images)) {
+      out.push({ field: 'dataset.testSplit', message: `${d.testSplit} of ${count(size.images)} images leaves ${nTest < 1 ? 'no test image' : 'no training image'}: the run would stop at its start` });
+      return out;
+    }
+    pool -= nTest;
+    has = `${name} has ${count(size.images)} images${some}, ${atMost}${count(pool)} after the test split (testSplit ${d.testSplit})`;
+  }
+  if (size.ownVal && d.valSplit !== 0) {
+    out.push({ field: 'dataset.valSplit', message: `not used: ${name} has a validation set of its own` });
+  }
+  const total = d.trainSubset === null ? pool : Math.min(d.trainSubset, pool);
+  const nVal = size.ownVal ? 0 : Math.round(total * d.valSplit);
+  const train = total - nVal;
+  const split = size.ownVal ? '' : `with valSplit ${d.valSplit} `;
+  if (train < 1 && !d.classes) {
+    const field = d.trainSubset !== null ? 'dataset.trainSubset' : 'dataset.valSplit';
+    out.push({ field, message: `valSplit ${d.valSplit} of ${count(total)} image${total === 1 ? '' : 's'} leaves none for training: the run would stop at its start` });
+    return out;
+  }
+  if (d.trainSubset !== null && d.trainSubset > pool) {
+    out.push({ field: 'dataset.trainSubset', message: `${has}; ${split}this trains on ${atMost}${count(train)}` + (nVal > 0 ? ` and validates on ${atMost}${count(nVal)}` : '') });
+  }
+  if (!size.ownVal && d.valSplit > 0 && nVal === 0 && !d.classes) {
+    out.push({ field: 'dataset.valSplit', message: `${d.valSplit} of ${count(total)} images rounds to no validation image: nothing is validated` });
+  }
+  return out;
+}
+
+/** Trick options the run will not use as given: RePr cycles that do not fit in the epochs (the
+ * calendar stops at the run's end), a last cycle whose re-initialisation falls after the end. */
+export function trickWarnings(input: Record<string, unknown>): FieldError[] {
+  // Only the parts it needs: another field's error (a batch size too large) hides no warning.
+  const tricks = input.tricks as Record<string, unknown> | undefined;
+  const parsed = TRICK_SCHEMAS.repr.safeParse(tricks?.repr);
+  const epochs = input.epochs;
+  if (!parsed.success || typeof epochs !== 'number' || !Number.isInteger(epochs) || epochs < 1) return [];
+  const repr = parsed.data;
+  const { prune, reinit } = reprCalendar(repr, epochs);
+  if (prune.length === 0) return []; // an error of its own (s1)
+  const after = (e: number[]) => e.map((x) => String(x)).join(', ');
+  const out: FieldError[] = [];
+  if (prune.length < repr.cycles) {
+    out.push({ field: 'tricks.repr.cycles', message: `${epochs} epochs fit ${prune.length} of ${repr.cycles} cycles: pruning after epoch${prune.length > 1 ? 's' : ''} ${after(prune)}` });
+  }
+  if (reinit.length < prune.length) {
+    out.push({ field: 'tricks.repr.s2', message: `the last pruning (after epoch ${prune[prune.length - 1]}) is not re-initialised within ${epochs} epochs: the run ends pruned` });
+  }
+  return out;
+}
+
+/** Every warning of the form: datasetWarnings and trickWarnings. */
+export function configWarnings(input: Record<string, unknown>, title?: (name: string) => string): FieldError[] {
+  return [...datasetWarnings(input, title), ...trickWarnings(input)];
 }

@@ -21,7 +21,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
       const l = unwrap(await api.invoke('datasets:list', undefined));
       for (const d of l) {
         if (d.origin !== null && !d.problem && d.shape && d.classes !== null) {
-          registerDatasetInfo(d.name, { shape: d.shape, classes: d.classes, coarseClasses: d.coarseClasses, noTestSet: d.noTestSet });
+          registerDatasetInfo(d.name, { shape: d.shape, classes: d.classes, coarseClasses: d.coarseClasses, noTestSet: d.noTestSet, trainImages: d.trainImages, ownVal: d.ownVal });
         }
         if (d.download) downloads.set(d.name, d.download);
       }
