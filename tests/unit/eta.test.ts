@@ -11,7 +11,7 @@ const run = (config: ReturnType<typeof cfg>, o: { status?: RunStatus; epochS?: n
   id: nextId++,
   status: o.status ?? ('completed' as RunStatus),
   config,
-  final: o.epochS === undefined ? {} : { 'time/epoch_s': o.epochS },
+  final: (o.epochS === undefined ? {} : { 'time/epoch_s': o.epochS }) as Record<string, number>,
   startedAt: o.wallS === undefined ? null : 1_000_000,
   endedAt: o.wallS === undefined ? null : 1_000_000 + o.wallS * 1000,
 });
