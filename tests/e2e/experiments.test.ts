@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, seedStore, shot, shotOf, SHOTS, startServe, stopServe } from '../helpers/e2e';
 import { writeFakeFashion } from '../helpers/datasets';
 import { tmpDataDir } from '../helpers/tmp';
+import { planExperiment, type ExperimentFile } from '../../src/shared/experiments';
 
 /** The runs the form makes below: the same model and data as the seeded runs (so estimated). */
 const TINY = { dataset: { name: 'synthetic', trainSubset: 1600 }, model: { name: 'cnn3', width: 8 }, batchSize: 32 };
@@ -19,6 +20,14 @@ let url: string;
 let browser: Browser;
 let page: Page;
 let runIds: number[];
+let large: number;
+
+/** An experiment file as seedStore takes it (validated, defaults filled). */
+function planFile(raw: unknown): ExperimentFile {
+  const r = planExperiment(raw);
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.plan.file;
+}
 
 const go = async (hash: string) => {
   await page.evaluate((h) => (window.location.hash = h), hash);
@@ -28,13 +37,32 @@ const text = async (sel: string) => (await page.textContent(sel)) ?? '';
 beforeAll(async () => {
   tmp = tmpDataDir('tb-e2e-exp-');
   // Three finished runs: two seeds of lr 0.05 and one of lr 0.02 (10 s epochs, as seeded).
-  ({ runIds } = seedStore(tmp.dir, {
+  let experimentIds: number[];
+  ({ runIds, experimentIds } = seedStore(tmp.dir, {
+    // a finished experiment of 3 arms x 20 seeds, for the header of a large one
+    experiments: [
+      {
+        file: planFile({
+          name: 'Large finished',
+          baseline: { ...TINY, epochs: 2 },
+          arms: [
+            { name: 'smoothing', set: { 'tricks.labelSmoothing': { epsilon: 0.1 } } },
+            { name: 'mixup', set: { 'tricks.mixup': { alpha: 0.2 } } },
+          ],
+          seeds: Array.from({ length: 20 }, (_, i) => i + 1),
+        }),
+        acc: (arm, seed) => 0.7 + 0.001 * seed + (arm === 'mixup' ? 0.01 : 0),
+        curve: { epochs: 2, stepsPerEpoch: 2 },
+      },
+    ],
     runs: [
       { config: { ...TINY, epochs: 2, seed: 1, optimizer: { name: 'sgd', lr: 0.05 } }, curve: { acc: 0.8, epochs: 2 } },
       { config: { ...TINY, epochs: 2, seed: 2, optimizer: { name: 'sgd', lr: 0.05 } }, curve: { acc: 0.81, epochs: 2 } },
       { config: { ...TINY, epochs: 2, seed: 1, optimizer: { name: 'sgd', lr: 0.02 } }, curve: { acc: 0.78, epochs: 2 } },
     ],
   }));
+  large = experimentIds[0]!;
+  runIds = runIds.slice(-3);
   // The presets train on Fashion-MNIST: a small stand-in (their runs are stopped at once).
   const system = path.join(tmp.dir, 'system-datasets');
   writeFakeFashion(path.join(system, 'fashion-mnist'), 200, 50);
@@ -68,8 +96,19 @@ describe('experiment controls', () => {
     await shot(page, 'experiments-from-runs');
   });
 
+  it('a large finished experiment: all done, nothing to stop or resume', async () => {
+    await go(`#/experiments/${large}`);
+    await expect.poll(() => text('[data-testid="experiment-eta"]')).toBe('60 of 60 runs done');
+    expect(await page.isDisabled('[data-action="stop-experiment"]')).toBe(true);
+    expect(await page.isDisabled('[data-action="resume-experiment"]')).toBe(true);
+    expect(await page.getAttribute('[data-testid="experiment-progress"] [role="progressbar"]', 'aria-valuenow')).toBe('100');
+    await page.screenshot({ path: path.join(SHOTS, 'experiments-header-large.png'), clip: { x: 0, y: 0, width: 1440, height: 200 } });
+  });
+
   it('creates an experiment with the form, shows its progress and time left, stops and resumes it in one click each', async () => {
     await go('#/experiments');
+    await page.waitForSelector('[data-testid="experiments"]');
+    if (!(await page.getAttribute('[data-testid="new-experiment"]', 'open') !== null)) await page.click('[data-testid="new-experiment"] > summary');
     await page.click('button:has-text("Reset")');
     await page.waitForFunction(() => (document.querySelector('[data-field="experiment.name"]') as HTMLInputElement | null)?.value === '');
     // Nothing filled in: errors at the inputs, nothing created.
