@@ -60,6 +60,8 @@ export function createHandlers(
     'experiments:addSeeds': (a) => experiments.addSeeds(id(a?.id, 'experiment'), a.seeds),
     'experiments:addArm': (a) => experiments.addArm(id(a?.id, 'experiment'), a.name, a.set),
     'experiments:runUntilDecided': (a) => experiments.runUntilDecided(id(a?.id, 'experiment'), a.maxSeeds),
+    'experiments:stop': (a) => experiments.stopAll(id(a?.id, 'experiment')),
+    'experiments:resume': (a) => experiments.resumeAll(id(a?.id, 'experiment')),
     'experiments:delete': (a) => experiments.delete(id(a?.id, 'experiment')),
     'compare:summary': (a) => experiments.summary(a ?? {}),
     'compare:aligned': (a) => {

@@ -188,6 +188,14 @@ export interface SummaryQuery {
   alpha?: number;
 }
 
+/** What experiments:stop / experiments:resume did: the runs stopped or queued again, and those
+ * left as they are, with why. */
+export interface ExperimentControl {
+  experiment: ExperimentInfo;
+  runs: number[];
+  skipped: { runId: number; reason: string }[];
+}
+
 /** Request/response pairs: channel -> [argument, result]. */
 /** Where a dataset comes from: built in (generated), imported by the user, or a folder found in
  * the data dir's datasets/ (downloads land there) or in /usr/share/datasets. */
@@ -301,6 +309,11 @@ export interface InvokeMap {
    * comparison's `stopping`) or it has maxSeeds seeds (2-100; absent: the plan's, else 20). The
    * plan is recorded as sequential; a stopped runner starts again. */
   'experiments:runUntilDecided': [{ id: number; maxSeeds?: number }, ExperimentInfo];
+  /** Cancel every queued and running run of the experiment (and its sequential runner). */
+  'experiments:stop': [{ id: number }, ExperimentControl];
+  /** Queue again every stopped run of the experiment (cancelled, interrupted, or failed because
+   * its trainer died): from its last checkpoint, or afresh when it has none. */
+  'experiments:resume': [{ id: number }, ExperimentControl];
   /** The experiment goes; its runs stay (as plain runs). */
   'experiments:delete': [{ id: number }, { deleted: number }];
   /** The per-arm comparison of an experiment or of selected runs. */
@@ -386,6 +399,8 @@ export const CHANNELS: readonly Channel[] = [
   'experiments:addSeeds',
   'experiments:addArm',
   'experiments:runUntilDecided',
+  'experiments:stop',
+  'experiments:resume',
   'experiments:delete',
   'compare:summary',
   'compare:aligned',

@@ -387,6 +387,7 @@ describe('Trickbench in a browser', () => {
 
   it('runs an experiment of 3 arms x 3 seeds and compares it: verdicts, details, reference and correction, planning, mean curves with bands, differences, exports', async () => {
     await page.click('nav >> text=Experiments');
+    await page.click('[data-action="toggle-experiment-json"]');
     await page.waitForSelector('[data-field="experiment-json"]');
     const file = {
       name: 'Smoothing e2e',
@@ -638,6 +639,7 @@ describe('Trickbench in a browser', () => {
       ((await (await fetch(`${new URL(url).origin}/api/invoke/${channel}`, { method: 'POST', body: JSON.stringify(arg), headers: { 'content-type': 'application/json', 'x-trickbench-token': token } })).json()) as { value: unknown }).value;
     const before = ((await call('runs:list', null)) as { id: number }[]).length;
     await page.click('[data-action="start-rdrop-cnn"]');
+    await page.click('[data-action="confirm-start-rdrop-cnn"]');
     await page.waitForURL(/#\/experiments\/\d+$/);
     await expect.poll(() => page.textContent('h1')).toBe('R-Drop on a CNN with dropout');
     const runs = (await call('runs:list', null)) as { id: number; name: string }[];

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApiFailure, type RunStatus } from '../../shared/api';
+import { ApiFailure, type ExperimentControl, type RunStatus } from '../../shared/api';
 import {
   analysisPlanSchema,
   armRunConfig,
@@ -29,6 +29,8 @@ import {
 } from '../../shared/experiments';
 import type { Preset, SummaryQuery } from '../../shared/api';
 import { isSequential, nextSeed, type Stopping } from '../../shared/seed-plan';
+import { resumeProblem } from '../../store/run-checks';
+import type { RunRecord } from '../../store/store';
 import { summarize } from './compare';
 import type { RunService } from './runs';
 
@@ -42,6 +44,11 @@ export interface ExperimentServiceOptions {
 }
 
 const UNFINISHED: readonly RunStatus[] = ['queued', 'running'];
+/** The sequential runner's stop reason after experiments:stop (experiments:resume restarts it). */
+export const STOPPED_BY_USER = 'the experiment was stopped (Resume goes on)';
+/** A failed run whose trainer died (the host's report, not the trainer's own error): an
+ * interruption, worth running again; a run that failed by itself (diverged, bad data) is not. */
+const DIED = /^trainer process (was killed|exited)/;
 
 function invalid(errors: ExperimentError[], what = 'experiment'): ApiFailure {
   return new ApiFailure({ code: 'invalid_config', message: `invalid ${what}: ${formatExperimentErrors(errors)}`, field: errors[0]?.field, fields: errors });
@@ -333,6 +340,79 @@ export class ExperimentService {
     const arm = this.store.experiments.addArm(id, added.name, added.set);
     this.launch(this.get(id), info.seeds, [arm]);
     return this.get(id);
+  }
+
+  /** Cancel every queued and running run of the experiment, queued ones first (so none starts in
+   * between), and stop its sequential runner. Running trainers stop after their current step. */
+  stopAll(id: number): ExperimentControl {
+    const info = this.get(id);
+    if (isSequential(info.analysis) && !info.sequentialStop) {
+      this.store.experiments.setSequentialStop(id, { at: Date.now(), reason: STOPPED_BY_USER });
+      this.waiting.delete(id);
+    }
+    const records = info.runs.map((r) => this.store.getRun(r.runId)).filter((r): r is RunRecord => !!r);
+    const order = [...records.filter((r) => r.status === 'queued'), ...records.filter((r) => r.status === 'running')];
+    const runs: number[] = [];
+    const skipped: ExperimentControl['skipped'] = [];
+    for (const r of order) {
+      try {
+        this.runs.cancel(r.id);
+        runs.push(r.id);
+      } catch (e) {
+        skipped.push({ runId: r.id, reason: (e as Error).message });
+      }
+    }
+    return { experiment: this.get(id), runs, skipped };
+  }
+
+  /** Queue again, in the experiment's order, the latest run of every (arm, seed) that has no
+   * completed, queued or running run: a cancelled or interrupted one, or one whose trainer died,
+   * continues from its last checkpoint; one without a checkpoint (stopped before its first epoch
+   * ended, or never started) is run afresh as a new run of that arm and seed (one that never
+   * started, with nothing recorded, is replaced). Runs that failed by themselves stay as they are
+   * (skipped, with why). A sequential runner stopped by stopAll goes on. */
+  resumeAll(id: number): ExperimentControl {
+    const info = this.get(id);
+    const slots = new Map<string, { runId: number; armId: number; seed: number }[]>();
+    for (const r of info.runs) {
+      const k = `${r.armId}:${r.seed}`;
+      slots.set(k, [...(slots.get(k) ?? []), r]);
+    }
+    const pre = info.arms.find((a) => a.role === 'pretrain');
+    const runs: number[] = [];
+    const skipped: ExperimentControl['skipped'] = [];
+    for (const slot of slots.values()) {
+      const records = slot.map((r) => this.store.getRun(r.runId)).filter((r): r is RunRecord => !!r);
+      if (!records.length || records.some((r) => r.status === 'completed' || UNFINISHED.includes(r.status))) continue;
+      const last = records[records.length - 1]!;
+      const link = slot.find((r) => r.runId === last.id)!;
+      if (last.status === 'failed' && !DIED.test(last.error ?? '')) {
+        skipped.push({ runId: last.id, reason: `it failed: ${(last.error ?? 'no error recorded').split('\n')[0]}` });
+        continue;
+      }
+      try {
+        if (!resumeProblem(this.store, last.id)) {
+          this.runs.resume(last.id);
+          runs.push(last.id);
+          continue;
+        }
+        const fresh = this.runs.start(last.config);
+        this.store.experiments.link(fresh.id, info.id, link.armId);
+        runs.push(fresh.id);
+        if (last.startedAt === null) this.runs.delete([last.id]);
+        if (pre && link.armId === pre.id) {
+          this.afterPretrain(info.id, link.seed, info.arms.filter((a) => a.role !== 'pretrain'), fresh.id);
+        }
+      } catch (e) {
+        skipped.push({ runId: last.id, reason: (e as Error).message });
+      }
+    }
+    const now = this.get(id);
+    if (isSequential(now.analysis) && now.sequentialStop?.reason === STOPPED_BY_USER) {
+      this.store.experiments.setSequentialStop(id, null);
+      this.step(id);
+    }
+    return { experiment: this.get(id), runs, skipped };
   }
 
   delete(id: number): { deleted: number } {

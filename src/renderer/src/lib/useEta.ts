@@ -1,0 +1,44 @@
+// Time estimates for the pages: step rates measured from the progress events as they arrive, and
+// the timing of the runs this machine has run (src/shared/eta.ts does the arithmetic).
+import { computed, ref } from 'vue';
+import type { RunSummary } from '@shared/api';
+import type { RunConfig } from '@shared/config';
+import { estimateRun, runTimeLeft, StepRates, timingSamples, type Estimate, type TimeLeft, type WorkItem } from '@shared/eta';
+import { api } from '../api';
+import { useRunsStore } from '../stores/runs';
+import { progressFraction } from './format';
+
+const rates = new StepRates();
+/** Bumped at every progress report, so that rates read in a computed stay live. */
+const tick = ref(0);
+let listening = false;
+
+export function useEta() {
+  if (!listening) {
+    listening = true;
+    api.on('runs:progress', ({ runId, progress }) => {
+      if (progress.phase === 'train') rates.add(runId, progress.step, Date.now());
+      tick.value++;
+    });
+  }
+  const store = useRunsStore();
+  const samples = computed(() => timingSamples(store.list));
+  const stepsPerS = (id: number): number | null => {
+    void tick.value;
+    return rates.stepsPerS(id);
+  };
+  const estimate = (c: RunConfig): Estimate | null => estimateRun(c, samples.value);
+  const timeLeft = (r: RunSummary): TimeLeft | null => (r.progress ? runTimeLeft({ progress: r.progress, config: r.config, final: r.final }, stepsPerS(r.id)) : null);
+  /** A run as work still to do: a running run by its time left (before anything is measured, its
+   * estimate for the part not done), a queued one by its estimate. */
+  const workItem = (r: RunSummary): WorkItem => {
+    if (r.status === 'running') {
+      const fraction = r.progress ? progressFraction(r.progress) : 0;
+      const est = estimate(r.config);
+      return { status: 'running', fraction, left: timeLeft(r)?.seconds ?? (est ? est.seconds * (1 - fraction) : null) };
+    }
+    if (r.status === 'queued') return { status: 'queued', left: estimate(r.config)?.seconds ?? null };
+    return { status: r.status, left: null };
+  };
+  return { samples, stepsPerS, estimate, timeLeft, workItem };
+}
