@@ -165,7 +165,7 @@ describe('names people read', () => {
     const rows = '[data-testid="arm-summary"] tr[data-arm]';
     await expect.poll(() => page.locator(rows).count(), { timeout: 20_000 }).toBe(3);
     expect(await page.locator(rows).evaluateAll((trs) => trs.map((t) => t.getAttribute('data-arm')))).toEqual(['baseline', 'label smoothing', 'mixup']);
-    const legend = await texts('ul.legend li a');
+    const legend = await texts('ul.legend li .label');
     expect(legend).toHaveLength(9);
     for (const l of legend) expect(l).toMatch(/… · (baseline|label smoothing|mixup) · seed [123]$/);
     expect(new Set(legend).size).toBe(9);
