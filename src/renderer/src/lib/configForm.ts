@@ -199,7 +199,8 @@ export function scheduleFields(name: string): FieldSpec[] {
   return fields;
 }
 
-const ALL_SPECS = new Map<string, FieldSpec>(
+/** Every input's spec by path (trick options, init and every model's and optimizer's fields). */
+export const ALL_SPECS: ReadonlyMap<string, FieldSpec> = new Map<string, FieldSpec>(
   [
     ...GENERAL_FIELDS,
     ...DATASET_FIELDS,

@@ -3,6 +3,7 @@
 // seeds typed as "5" / "1-5" / "1, 2, 7", and the file's errors put back at the inputs.
 import { defaultTrick, TRICK_NAMES, type FieldError, type RunConfig, type TrickName } from '@shared/config';
 import {
+  ALL_SPECS,
   DATASET_FIELDS,
   GENERAL_FIELDS,
   MODEL_FIELDS,
@@ -130,19 +131,8 @@ export function armFieldGroups(values: FormValues, datasetNames: readonly string
   ];
 }
 
-/** Every input's spec by path (trick options and every model's and optimizer's fields included). */
-export const ALL_FIELD_SPECS: ReadonlyMap<string, FieldSpec> = new Map(
-  [
-    ...GENERAL_FIELDS,
-    ...DATASET_FIELDS,
-    MODEL_NAME_FIELD,
-    ...Object.values(MODEL_FIELDS).flat(),
-    OPTIMIZER_NAME_FIELD,
-    ...Object.values(OPTIMIZER_FIELDS).flat(),
-    ...scheduleFields('step'),
-    ...Object.values(TRICK_FIELDS).flatMap((t) => [t.toggle, ...t.options]),
-  ].map((s) => [s.path, s]),
-);
+/** Every input's spec by path: the form's own (configForm). */
+export const ALL_FIELD_SPECS = ALL_SPECS;
 
 // ---- seeds -------------------------------------------------------------------------------------
 
