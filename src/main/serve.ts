@@ -76,9 +76,6 @@ async function main(): Promise<void> {
   if (unsaved) process.stderr.write(`warning: the port is not remembered for the next start (${unsaved.message})\n`);
   runs.recover();
   experiments.recover();
-  const kept = { option: 'from --token', env: `from $${TOKEN_ENV}`, file: `kept in ${token.file}`, new: `new, kept in ${token.file} for the next starts` }[token.source];
-  process.stdout.write(`Trickbench (data dir ${dataDir})\nToken: ${kept}\nOpen: ${server.url}\n`);
-
   let stopping = false;
   const stop = async () => {
     if (stopping) process.exit(1);
@@ -91,6 +88,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+  // Printed once the signals are handled: whoever reads the address may stop serve at once.
+  const kept = { option: 'from --token', env: `from $${TOKEN_ENV}`, file: `kept in ${token.file}`, new: `new, kept in ${token.file} for the next starts` }[token.source];
+  process.stdout.write(`Trickbench (data dir ${dataDir})\nToken: ${kept}\nOpen: ${server.url}\n`);
 }
 
 main().catch((e: unknown) => {
