@@ -6,6 +6,9 @@ import fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mustParseRunConfig } from '../../src/shared/config';
+import { experimentFileSchema } from '../../src/shared/experiments';
+import { Store } from '../../src/store/store';
 import { openBrowser, seedStore, shot, shotOf, startServe } from '../helpers/e2e';
 import { tmpDataDir } from '../helpers/tmp';
 
@@ -15,6 +18,7 @@ let tmp: ReturnType<typeof tmpDataDir>;
 let browser: Browser;
 let page: Page;
 let child: ChildProcess | undefined;
+let experimentId: number;
 
 /** SIGTERM and wait (returns at once for a child already gone, by exit or by signal). */
 async function stop(c: ChildProcess | undefined): Promise<void> {
@@ -31,7 +35,9 @@ const rowCount = () => page.locator('tr[data-run-id]').count();
 
 beforeAll(async () => {
   tmp = tmpDataDir('tb-e2e-token-');
-  seedStore(tmp.dir, { runs: runs(['before restart A', 'before restart B']) });
+  const file = experimentFileSchema.parse({ name: 'restart experiment', baseline: { model: { name: 'mlp' }, epochs: 3 }, arms: [{ name: 'smoothing', set: { 'tricks.labelSmoothing': { epsilon: 0.1 } } }], seeds: [1, 2] });
+  const seeded = seedStore(tmp.dir, { experiments: [{ file, acc: () => 0.6, curve: { epochs: 3, stepsPerEpoch: 2 } }], runs: runs(['before restart A', 'before restart B']) });
+  experimentId = seeded.experimentIds[0]!;
   ({ browser, page } = await openBrowser());
 });
 
@@ -48,7 +54,13 @@ describe('a tab open while serve restarts', () => {
     const url = first.url;
     const port = new URL(url).port;
     await page.goto(url);
-    await expect.poll(rowCount).toBe(2);
+    await expect.poll(rowCount).toBe(6);
+    // A second tab on the experiment's page, opened by address alone (the cookie is its token):
+    // it follows events, not the stores, so it shows what changed meanwhile only if told.
+    const tab2 = await page.context().newPage();
+    await tab2.goto(`${new URL(url).origin}/#/experiments/${experimentId}`);
+    const counts = () => tab2.locator('[data-testid="run-counts"]').textContent();
+    await expect.poll(counts).toMatch(/^\s*4 completed ·\s+2 arms × 2 seeds/);
     await page.waitForTimeout(1500); // the app fetches the comparison pages' code 1 s after it starts
     await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
 
@@ -63,12 +75,24 @@ describe('a tab open while serve restarts', () => {
 
     // runs recorded while the tab was cut off (a CLI run, say)
     seedStore(tmp.dir, { runs: runs(['while serve was down C', 'while serve was down D']) });
+    const store = new Store(tmp.dir); // and a third seed of the experiment's baseline
+    try {
+      const arm = store.experiments.arms(experimentId).find((a) => a.name !== 'smoothing')!;
+      const run = store.createRun(mustParseRunConfig({ name: 'baseline seed 3', model: { name: 'mlp' }, epochs: 3, seed: 3 }), 'running');
+      store.experiments.link(run.id, experimentId, arm.id);
+      store.finishRun(run.id, 'completed');
+    } finally {
+      store.close();
+    }
     // same data dir, same port: the same token comes back from the data dir
     const second = await startServe(tmp.dir, { args: ['--port', port] });
     child = second.child;
     expect(second.url).toBe(url);
     await expect.poll(bannerKind, { timeout: 15_000 }).toBeNull();
-    await expect.poll(rowCount).toBe(4);
+    await expect.poll(rowCount).toBe(9);
+    await expect.poll(counts).toMatch(/^\s*5 completed · /);
+    expect(await tab2.locator('[data-connection-banner]').count()).toBe(0);
+    await tab2.close();
     expect(await page.locator('tr[data-run-id]', { hasText: 'while serve was down D' }).count()).toBe(1);
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     // calls work again: a run's page (its route's code comes with the cookie, its data by invoke)
@@ -96,7 +120,7 @@ describe('a tab open while serve restarts', () => {
     // doing what it says (the new address, in another tab) lets this tab in again, still unreloaded
     const other = await page.context().newPage();
     await other.goto(third.url);
-    await expect.poll(() => other.locator('tr[data-run-id]').count()).toBe(4);
+    await expect.poll(() => other.locator('tr[data-run-id]').count()).toBe(9);
     await expect.poll(bannerKind, { timeout: 15_000 }).toBeNull();
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     await other.close();
