@@ -66,7 +66,7 @@ async function renderInChromium(dataDir: string, experimentId: number): Promise<
       const timer = setTimeout(() => reject(new Error(`serve printed no URL: ${out}`)), 30_000);
       const on = (d: Buffer) => {
         out += d.toString();
-        const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(out);
+        const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-zA-Z_-]+)/.exec(out);
         if (m) {
           clearTimeout(timer);
           resolve(m[1]!);

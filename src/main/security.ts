@@ -1,6 +1,7 @@
 // What the shells let through, as pure functions (electron-free, so they are unit-tested):
 // the Electron window's links, navigations and permissions, and the web server's origin,
-// content-type and response-header rules.
+// content-type and response-header rules, and what an access token must be.
+import crypto from 'node:crypto';
 
 /** The page's Content-Security-Policy. index.html carries it as a meta tag; the shells also send
  * it as a header, with frame-ancestors (which a meta tag cannot set): no page may frame the app. */
@@ -65,4 +66,30 @@ export function isForeignFetch(secFetchSite: string | undefined): boolean {
 /** Whether a Content-Type header is JSON ("application/json", parameters such as charset allowed). */
 export function isJsonContentType(contentType: string | undefined): boolean {
   return !!contentType && contentType.split(';')[0]!.trim().toLowerCase() === 'application/json';
+}
+
+/** What a user-chosen access token (serve's --token or TRICKBENCH_TOKEN) must be: URL-, cookie-
+ * and header-safe characters, long and varied enough not to be guessed. */
+export const TOKEN_RULE = '32 to 256 characters from A-Z a-z 0-9 _ - (e.g. the output of `openssl rand -hex 24`)';
+
+/** Why `token` may not be serve's access token, or null when it may. Never repeats the token
+ * (it is a secret; the messages end up on terminals and in logs). */
+export function tokenProblem(token: string): string | null {
+  if (token.length < 32) return `too short (${token.length} characters; a token is ${TOKEN_RULE})`;
+  if (token.length > 256) return `too long (${token.length} characters; a token is ${TOKEN_RULE})`;
+  const bad = /[^0-9A-Za-z_-]/.exec(token);
+  if (bad) return `character ${bad.index + 1} is not one of A-Z a-z 0-9 _ - (a token is ${TOKEN_RULE})`;
+  // A random token of 32 hex digits has ~14 different characters; "aaaa…" or "abab…" has 1 or 2.
+  const distinct = new Set(token).size;
+  if (distinct < 8) return `too predictable (only ${distinct} different characters; a token is ${TOKEN_RULE})`;
+  return null;
+}
+
+/** Whether a presented token is the server's, in constant time: both are hashed to equal-length
+ * digests first, so neither the first differing character nor the length shows in the timing. */
+export function tokenMatches(presented: string | null | undefined, token: string): boolean {
+  if (!presented) return false;
+  const a = crypto.createHash('sha256').update(presented).digest();
+  const b = crypto.createHash('sha256').update(token).digest();
+  return crypto.timingSafeEqual(a, b);
 }

@@ -9,6 +9,7 @@ import { startServer, type WebServer } from './server';
 import { RunService } from './services/runs';
 import { openStoreFromEnv } from '../store/open';
 import { resolveDataDir } from '../store/paths';
+import { parsePort, portCandidates, readLastPort, resolveToken, saveLastPort, TOKEN_ENV, TOKEN_FILE, type TokenChoice } from './serve-state';
 
 const DEFAULT_PORT = 7340;
 
@@ -16,11 +17,20 @@ async function main(): Promise<void> {
   const program = new Command('serve')
     .description('Serve Trickbench on http://127.0.0.1 (open the printed URL; it carries the access token).')
     .option('--data-dir <dir>', 'data dir holding trickbench.db (default $TRICKBENCH_HOME or ~/.trickbench)')
-    .option('--port <n>', `port on 127.0.0.1 (default ${DEFAULT_PORT}, or a free one when that is taken)`)
+    .option('--port <n>', `port on 127.0.0.1 (default: the one it had last time for this data dir, else ${DEFAULT_PORT}, else a free one)`)
+    .option('--token <t>', `access token (default $${TOKEN_ENV}, else the one kept in <data dir>/${TOKEN_FILE}, made on first start); other local users can read a --token in ps: prefer $${TOKEN_ENV}`)
     .option('--concurrency <n>', 'runs trained at once (default 1)', '1')
+    .addHelpText(
+      'after',
+      `\nThe token in <data dir>/${TOKEN_FILE} (mode 0600) stays the same across restarts, so open tabs reconnect by themselves.\n` +
+        'serve refuses that file when it is a symbolic link, not a regular file, or readable by other users; delete it for a new token.',
+    )
     .parse();
-  const o = program.opts<{ dataDir?: string; port?: string; concurrency: string }>();
+  const o = program.opts<{ dataDir?: string; port?: string; token?: string; concurrency: string }>();
+  // Options and the token file are checked before anything is opened: a bad one is one clear line.
+  const explicitPort = o.port === undefined ? undefined : parsePort(o.port);
   const dataDir = resolveDataDir(o.dataDir);
+  const token: TokenChoice = resolveToken({ option: o.token, env: process.env[TOKEN_ENV], dataDir });
   const store = openStoreFromEnv(dataDir);
   let server: WebServer | null = null;
   const datasets = new DatasetService({ store, dataDir, emit: (event, payload) => server?.broadcast(event, payload) });
@@ -49,17 +59,23 @@ async function main(): Promise<void> {
     datasets,
   );
   const staticDir = fileURLToPath(new URL('../renderer', import.meta.url));
-  const explicit = o.port !== undefined;
-  try {
-    server = await startServer({ handlers, store, staticDir, port: explicit ? Number(o.port) : DEFAULT_PORT });
-  } catch (e) {
-    if (explicit || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
-    server = await startServer({ handlers, store, staticDir, port: 0 });
+  const ports = portCandidates({ explicit: explicitPort, last: readLastPort(dataDir), fallback: DEFAULT_PORT });
+  for (const [i, port] of ports.entries()) {
+    try {
+      server = await startServer({ handlers, store, staticDir, port, token: token.token });
+      break;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const busy = code === 'EADDRINUSE' || code === 'EACCES';
+      if (busy && explicitPort !== undefined) throw new Error(`--port ${port}: 127.0.0.1:${port} is ${code === 'EACCES' ? 'not allowed for this user' : 'in use (another serve?)'}; choose another port, or leave --port out for a free one`);
+      if (!busy || i === ports.length - 1) throw e;
+    }
   }
+  if (!server) throw new Error('serve found no port to listen on');
+  const unsaved = saveLastPort(dataDir, server.port);
+  if (unsaved) process.stderr.write(`warning: the port is not remembered for the next start (${unsaved.message})\n`);
   runs.recover();
   experiments.recover();
-  process.stdout.write(`Trickbench (data dir ${dataDir})\nOpen: ${server.url}\n`);
-
   let stopping = false;
   const stop = async () => {
     if (stopping) process.exit(1);
@@ -72,6 +88,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+  // Printed once the signals are handled: whoever reads the address may stop serve at once.
+  const kept = { option: 'from --token', env: `from $${TOKEN_ENV}`, file: `kept in ${token.file}`, new: `new, kept in ${token.file} for the next starts` }[token.source];
+  process.stdout.write(`Trickbench (data dir ${dataDir})\nToken: ${kept}\nOpen: ${server.url}\n`);
 }
 
 main().catch((e: unknown) => {

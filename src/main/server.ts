@@ -1,5 +1,6 @@
-// Web mode: the contract over HTTP + WebSocket on 127.0.0.1. A random token, given in the printed
-// URL, must come with every request (query, header, or the cookie set when the page is opened);
+// Web mode: the contract over HTTP + WebSocket on 127.0.0.1. A token (serve keeps it in the data
+// dir, so it outlives a restart), given in the printed URL, must come with every request (query,
+// header, or the cookie set when the page is opened; compared in constant time);
 // requests without it are refused, as are requests whose Host is not this server (DNS rebinding)
 // and requests or WebSockets that another origin's page makes (CSRF: pages on other ports of
 // 127.0.0.1 are the same site, so the SameSite cookie alone does not stop them). Calls must be
@@ -14,7 +15,7 @@ import type { EventMap, EventName } from '../shared/api';
 import { ApiFailure } from '../shared/api';
 import { dispatch, type Handlers } from './handlers';
 import { checkExportRequest, exportFileName, writeExport } from './services/export';
-import { isForeignFetch, isJsonContentType, isOwnOrigin, SECURITY_HEADERS } from './security';
+import { isForeignFetch, isJsonContentType, isOwnOrigin, SECURITY_HEADERS, tokenMatches } from './security';
 import type { Store } from '../store/store';
 
 const MIME: Record<string, string> = {
@@ -27,7 +28,9 @@ const MIME: Record<string, string> = {
   '.json': 'application/json',
   '.woff2': 'font/woff2',
 };
-const COOKIE = 'trickbench_token';
+/** The cookie's name carries the port: browsers keep cookies per host, not per port, so two serves
+ * on one machine would otherwise overwrite each other's (and a tab's lazily loaded pages fail). */
+const COOKIE_PREFIX = 'trickbench_token_';
 const MAX_BODY = 1 << 20;
 
 export interface WebServer {
@@ -46,13 +49,9 @@ export async function startServer(o: {
   token?: string;
 }): Promise<WebServer> {
   const token = o.token ?? crypto.randomBytes(24).toString('hex');
-  const tokenBuf = Buffer.from(token);
-  const okToken = (t: string | null | undefined) => {
-    if (!t) return false;
-    const b = Buffer.from(t);
-    return b.length === tokenBuf.length && crypto.timingSafeEqual(b, tokenBuf);
-  };
+  const okToken = (t: string | null | undefined) => tokenMatches(t, token);
   let port = 0;
+  const cookieName = () => `${COOKIE_PREFIX}${port}`;
   const hostOk = (host: string | undefined) => host === `127.0.0.1:${port}` || host === `localhost:${port}`;
 
   /** Why a request (or a WebSocket upgrade) is refused before its path is looked at, or null. */
@@ -65,15 +64,23 @@ export async function startServer(o: {
     if (api && isForeignFetch(req.headers['sec-fetch-site'] as string | undefined)) {
       return { status: 403, message: `cross-origin request refused: another site's page made it (Sec-Fetch-Site: ${req.headers['sec-fetch-site'] as string})` };
     }
-    if (!authorised(req, url)) return { status: 401, message: 'missing or wrong token: open the URL that `npm run serve` printed' };
+    const presented = presentedTokens(req, url);
+    if (!presented.some(okToken)) {
+      const address = `http://127.0.0.1:${port}/?token=…`;
+      // The page (src/renderer/src/api.ts) explains a 401 in its own words; these are for the rest.
+      return presented.length
+        ? { status: 401, message: `wrong token: this serve was started with a different one (restarted with a new token?). Open the address serve printed (${address}), or start serve with --token / TRICKBENCH_TOKEN to keep one` }
+        : { status: 401, message: `missing token: open the address serve printed (${address})` };
+    }
     return null;
   }
 
-  function authorised(req: http.IncomingMessage, url: URL): boolean {
-    if (okToken(url.searchParams.get('token'))) return true;
-    if (okToken(req.headers['x-trickbench-token'] as string | undefined)) return true;
-    const cookie = req.headers.cookie?.split(';').map((s) => s.trim()).find((s) => s.startsWith(`${COOKIE}=`));
-    return okToken(cookie?.slice(COOKIE.length + 1));
+  /** The non-empty tokens a request carries: ?token=, the x-trickbench-token header, the cookie. */
+  function presentedTokens(req: http.IncomingMessage, url: URL): string[] {
+    const prefix = `${cookieName()}=`;
+    const cookie = req.headers.cookie?.split(';').map((s) => s.trim()).find((s) => s.startsWith(prefix));
+    const header = req.headers['x-trickbench-token'];
+    return [url.searchParams.get('token'), typeof header === 'string' ? header : undefined, cookie?.slice(prefix.length)].filter((t): t is string => !!t);
   }
 
   function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8') {
@@ -105,7 +112,7 @@ export async function startServer(o: {
       'content-type': MIME[path.extname(file)] ?? 'application/octet-stream',
       'cache-control': 'no-store',
     };
-    if (setCookie) headers['set-cookie'] = `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+    if (setCookie) headers['set-cookie'] = `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`;
     res.writeHead(200, headers);
     fs.createReadStream(file).pipe(res);
   }
@@ -177,6 +184,8 @@ export async function startServer(o: {
         return send(res, 200, JSON.stringify(result), 'application/json');
       }
       if (req.method !== 'GET') return send(res, 405, 'GET only');
+      // The page asks this when its event channel drops: 200 (back, token good), 401 (token changed).
+      if (pathname === '/api/ping') return send(res, 200, JSON.stringify({ ok: true, value: null }), 'application/json');
       if (pathname === '/api/export') return handleExport(res, url);
       return serveStatic(res, pathname, okToken(url.searchParams.get('token')));
     })().catch((e: unknown) => {

@@ -79,7 +79,7 @@ async function startServe(dataDir: string): Promise<{ child: ChildProcess; url: 
     const timer = setTimeout(() => reject(new Error(`serve printed no URL:\n${out}`)), 30_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /Open: (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(out);
+      const m = /Open: (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-zA-Z_-]+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);

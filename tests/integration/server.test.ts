@@ -58,7 +58,7 @@ beforeAll(async () => {
   const page = await request('GET', `/?token=${server.token}`);
   expect(page.status).toBe(200);
   cookie = String(page.headers['set-cookie']![0]).split(';')[0]!;
-  expect(cookie).toBe(`trickbench_token=${server.token}`);
+  expect(cookie).toBe(`trickbench_token_${server.port}=${server.token}`);
 });
 
 afterAll(async () => {
@@ -128,7 +128,7 @@ describe('the event WebSocket', () => {
   /** Opens /api/events; resolves 'open' or the refusal's status. */
   function connect(opts: { origin?: string; token?: string; path?: string }): Promise<number | 'open'> {
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { cookie: `trickbench_token=${opts.token ?? server.token}` };
+      const headers: Record<string, string> = { cookie: `trickbench_token_${server.port}=${opts.token ?? server.token}` };
       if (opts.origin !== undefined) headers.origin = opts.origin;
       const ws = new WebSocket(`ws://127.0.0.1:${server.port}${opts.path ?? '/api/events'}`, { headers });
       ws.on('open', () => {
