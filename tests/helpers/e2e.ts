@@ -45,7 +45,7 @@ export async function startServe(dataDir: string, o: { env?: Record<string, stri
 }
 
 export async function stopServe(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const gone = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await gone;
