@@ -449,7 +449,7 @@ describe('Trickbench in a browser', () => {
     expect(await detail('cs')).toMatch(/Confidence sequence 97\.5% \(anytime-valid\)/); // alpha / k for a family of 2
     expect(await detail('tost')).toContain('no margin set');
     expect(await detail('p-better')).toMatch(/\d+% \(95% CI \d+%–\d+%\)/);
-    expect(await detail('mde')).toMatch(/Detectable at 80% power(±\d+\.\d\d pts with 3 seeds|— \(needs 2 seeds)/);
+    expect(await detail('mde')).toMatch(/Detectable at 80% power(±\d+\.\d\d pp with 3 seeds|— \(needs 2 seeds)/);
     expect(await detail('seeds-needed')).toMatch(/Seeds needed(~\d+|decided|—)/);
     const mcnemar = await details.locator('.mc').count();
     expect(mcnemar).toBe(3); // one per seed, from the stored test predictions
@@ -491,9 +491,9 @@ describe('Trickbench in a browser', () => {
     expect(await page.textContent('[data-testid="analysis-line"]')).toContain('exploratory');
     await page.fill('[data-control="margin"]', '5');
     await page.press('[data-control="margin"]', 'Enter');
-    await expect.poll(() => page.textContent('[data-testid="analysis-line"]')).toContain('margin ±5.00 pts');
+    await expect.poll(() => page.textContent('[data-testid="analysis-line"]')).toContain('margin ±5.00 pp');
     await page.locator(`${table} tr[data-arm="smoothing"] [data-action="expand"]`).click();
-    await expect.poll(() => page.textContent(`${table} tr[data-details="smoothing"] [data-detail="tost"]`)).toMatch(/p = [\d.<]+ for ±5\.00 pts/);
+    await expect.poll(() => page.textContent(`${table} tr[data-details="smoothing"] [data-detail="tost"]`)).toMatch(/p = [\d.<]+ for ±5\.00 pp/);
     await shotOf('.arm-summary-block', '11c-summary-table-exploratory');
     await page.locator(`${table} tr[data-arm="smoothing"] [data-action="expand"]`).click();
 
@@ -524,7 +524,7 @@ describe('Trickbench in a browser', () => {
     expect(md.body.toString()).toMatch(/\| smoothing \| [^|]+ \| \d+\.\d\d ± \d+\.\d\d \| [-+]?\d+\.\d\d\**? \|/);
     expect(md.body.toString()).toContain('Exploratory: correction bonferroni (planned: holm); margin ±5 (planned: none)');
     const tex = (await save('[data-export="summary-tex"]')).body.toString();
-    expect(tex).toContain('\\begin{tabular}{llrrrrrrrr}');
+    expect(tex).toContain('\\begin{tabularx}{\\textwidth}');
     expect(tex).toMatch(/smoothing & [^&]+ & \d+\.\d\d \$\\pm\$ \d+\.\d\d/);
     const csv = parse((await save('[data-export="summary"]')).body, { columns: true }) as Record<string, string>[];
     expect(csv.map((r) => [r.arm, r.role, r.metric, r.rule, r.reference, r.n, r.correction, r.margin])).toEqual([
