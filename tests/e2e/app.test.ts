@@ -561,7 +561,7 @@ describe('Trickbench in a browser', () => {
     await expect.poll(() => row(THIRD, 'done')).toMatch(/^\s*4\/4\s*$/);
     expect(await page.textContent('[data-testid="fixed-n-invalid"]')).toMatch(/seed 4 was added after results were seen/i);
     expect(await page.textContent('[data-testid="seed-history"]')).toContain('seed 4 added by hand after results were seen');
-    expect(await page.locator(`${table} thead th`).nth(5).textContent()).toBe('conf. sequence');
+    expect(await page.locator(`${table} thead th`).nth(5).textContent()).toBe('conf. sequence (pp)');
     expect(await row('smoothing', 'delta')).not.toContain('*');
     await page.locator(`${table} tr[data-arm="smoothing"] [data-action="expand"]`).click();
     expect(await page.textContent(`${table} tr[data-details="smoothing"] [data-detail="sign"]`)).toMatch(/of 4 better/);
