@@ -255,7 +255,11 @@ export async function trainModel(
         }
         const loss = lv[0]!;
         deviceCheck(`epoch ${epoch + 1}, step ${p.step}`);
-        if (!Number.isFinite(loss)) throw new Error(`training diverged: train/loss is ${loss} at epoch ${epoch + 1}, step ${p.step} (try a lower optimizer.lr)`);
+        if (!Number.isFinite(loss)) {
+          // the steps before the divergence reach the store: the run page draws the curve up to it
+          if (stepPoints.length) sink.metrics(stepPoints.splice(0));
+          throw new Error(`training diverged: train/loss is ${loss} at epoch ${epoch + 1}, step ${p.step} (try a lower optimizer.lr)`);
+        }
         lossSum += loss * p.n;
         correct += cv[0]!;
         stepPoints.push(point('train/loss_step', loss, p.fe, p.step), point('lr_step', p.lr, p.fe, p.step));

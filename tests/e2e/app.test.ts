@@ -451,7 +451,7 @@ describe('Trickbench in a browser', () => {
     expect(await detail('cs')).toMatch(/Confidence sequence 97\.5% \(anytime-valid\)/); // alpha / k for a family of 2
     expect(await detail('tost')).toContain('no margin set');
     expect(await detail('p-better')).toMatch(/\d+% \(95% CI \d+%–\d+%\)/);
-    expect(await detail('mde')).toMatch(/Detectable at 80% power(±\d+\.\d\d pts with 3 seeds|— \(needs 2 seeds)/);
+    expect(await detail('mde')).toMatch(/Detectable at 80% power(±\d+\.\d\d pp with 3 seeds|— \(needs 2 seeds)/);
     expect(await detail('seeds-needed')).toMatch(/Seeds needed(~\d+|decided|—)/);
     const mcnemar = await details.locator('.mc').count();
     expect(mcnemar).toBe(3); // one per seed, from the stored test predictions
@@ -493,9 +493,9 @@ describe('Trickbench in a browser', () => {
     expect(await page.textContent('[data-testid="analysis-line"]')).toContain('exploratory');
     await page.fill('[data-control="margin"]', '5');
     await page.press('[data-control="margin"]', 'Enter');
-    await expect.poll(() => page.textContent('[data-testid="analysis-line"]')).toContain('margin ±5.00 pts');
+    await expect.poll(() => page.textContent('[data-testid="analysis-line"]')).toContain('margin ±5.00 pp');
     await page.locator(`${table} tr[data-arm="smoothing"] [data-action="expand"]`).click();
-    await expect.poll(() => page.textContent(`${table} tr[data-details="smoothing"] [data-detail="tost"]`)).toMatch(/p = [\d.<]+ for ±5\.00 pts/);
+    await expect.poll(() => page.textContent(`${table} tr[data-details="smoothing"] [data-detail="tost"]`)).toMatch(/p = [\d.<]+ for ±5\.00 pp/);
     await shotOf('.arm-summary-block', '11c-summary-table-exploratory');
     await page.locator(`${table} tr[data-arm="smoothing"] [data-action="expand"]`).click();
 
@@ -526,7 +526,7 @@ describe('Trickbench in a browser', () => {
     expect(md.body.toString()).toMatch(/\| smoothing \| [^|]+ \| \d+\.\d\d ± \d+\.\d\d \| [-+]?\d+\.\d\d\**? \|/);
     expect(md.body.toString()).toContain('Exploratory: correction bonferroni (planned: holm); margin ±5 (planned: none)');
     const tex = (await save('[data-export="summary-tex"]')).body.toString();
-    expect(tex).toContain('\\begin{tabular}{llrrrrrrrr}');
+    expect(tex).toContain('\\begin{tabularx}{\\textwidth}');
     expect(tex).toMatch(/smoothing & [^&]+ & \d+\.\d\d \$\\pm\$ \d+\.\d\d/);
     const csv = parse((await save('[data-export="summary"]')).body, { columns: true }) as Record<string, string>[];
     expect(csv.map((r) => [r.arm, r.role, r.metric, r.rule, r.reference, r.n, r.correction, r.margin])).toEqual([
@@ -563,7 +563,7 @@ describe('Trickbench in a browser', () => {
     await expect.poll(() => row(THIRD, 'done')).toMatch(/^\s*4\/4\s*$/);
     expect(await page.textContent('[data-testid="fixed-n-invalid"]')).toMatch(/seed 4 was added after results were seen/i);
     expect(await page.textContent('[data-testid="seed-history"]')).toContain('seed 4 added by hand after results were seen');
-    expect(await page.locator(`${table} thead th`).nth(5).textContent()).toBe('conf. sequence');
+    expect(await page.locator(`${table} thead th`).nth(5).textContent()).toBe('conf. sequence (pp)');
     expect(await row('smoothing', 'delta')).not.toContain('*');
     await page.locator(`${table} tr[data-arm="smoothing"] [data-action="expand"]`).click();
     expect(await page.textContent(`${table} tr[data-details="smoothing"] [data-detail="sign"]`)).toMatch(/of 4 better/);

@@ -110,7 +110,7 @@ describe('the comparison of an experiment', () => {
     expect(raw[1]!).toBeLessThan(0.05);
     expect(holm[1]!).toBeGreaterThan(0.05);
     expect(s.arms[2]!.verdict!.kind).toBe('undecided');
-    expect(s.arms[2]!.verdict!.text).toMatch(/^not decided: ~\d+ seeds for 0\.\d\d \(the effect seen so far\)$/);
+    expect(s.arms[2]!.verdict!.text).toMatch(/^not decided: ~\d+ seeds for 0\.\d\d pp \(the effect seen so far\)$/);
     const bonf = summarize(store, { experimentId: id, correction: 'bonferroni' });
     expect(bonf.arms.slice(1).map((a) => a.paired!.pAdjusted)).toEqual(adjustP(raw, 'bonferroni'));
     expect(bonf.analysis.exploratory).toEqual(['correction bonferroni (planned: holm)']);
@@ -268,7 +268,7 @@ describe('the comparison of an experiment', () => {
     const s = summarize(store, { experimentId: id, margin: 0.1 }); // ±0.1 points = ±10 images
     expect(s.analysis.margin).toBeCloseTo(0.001, 15);
     expect(s.arms[1]!.paired!.tost!.p).toBeLessThan(0.05);
-    expect(s.arms[1]!.verdict).toMatchObject({ kind: 'equivalent', text: 'equivalent within ±0.10' });
+    expect(s.arms[1]!.verdict).toMatchObject({ kind: 'equivalent', text: 'equivalent within ±0.10 pp' });
     // a margin chosen after the results is the classic way to make anything "equivalent": off the plan
     expect(s.analysis.exploratory).toEqual(['margin ±0.1 (planned: none)']);
     expect(() => summarize(store, { experimentId: id, margin: -1 })).toThrow(/margin must be a positive number/);

@@ -125,7 +125,7 @@ const summary: ComparisonSummary = {
 describe('summary tables', () => {
   it('Markdown: the verdict first, mean ± SD in percent, Δ with stars from the adjusted p, t/bootstrap intervals and the sequence, k of n with the sign test, completion, paired cost; notes and methods', () => {
     const md = summaryMarkdown(summary);
-    expect(md).toContain('| Arm | Verdict | test/acc (%) | Δ vs baseline | 95% CI (t) | bootstrap (BCa) | CS | p | better | completed | cost |');
+    expect(md).toContain('| Arm | Verdict | test/acc (%) | Δ vs baseline (pp) | 95% CI (t, pp) | bootstrap (BCa, pp) | CS (pp) | p | better | completed | cost |');
     expect(md).toContain('| baseline | reference | 90.12 ± 0.31 |  |  |  |  |  |  | 5/5 | — |');
     expect(md).toContain('| label smoothing | better | 91.01 ± 0.25 | +0.89*** | [+0.64, +1.14] | [+0.71, +1.04] | (unbounded) | <0.001 | 5/5 (p=0.063) | 5/6 | 1.02x (0.98–1.07) |');
     expect(md).toContain('- label smoothing: 5 of 6 completed: seed 6 diverged at epoch 2');
@@ -145,8 +145,8 @@ describe('summary tables', () => {
 
   it('LaTeX: booktabs, escaped names, math for ±, Δ and stars, the methods paragraph', () => {
     const tex = summaryLatex(summary);
-    expect(tex).toContain('\\begin{tabular}{llrrrrrrrr}');
-    expect(tex).toContain('label smoothing & better & 91.01 $\\pm$ 0.25 & +0.89$^{***}$ & [+0.64, +1.14] & (unbounded) & $<$0.001 & 5/5 (p=0.063) & 5/6 & 1.02$\\times$ (0.98--1.07) \\\\');
+    expect(tex).toContain('\\begin{tabularx}{\\textwidth}{@{}>{\\raggedright\\arraybackslash}Xlrrrrr@{}}');
+    expect(tex).toContain('label smoothing & better & 91.01 $\\pm$ 0.25 & \\begin{tabular}[t]{@{}r@{}}+0.89$^{***}$\\\\ {\\footnotesize [+0.64, +1.14]}\\end{tabular} & $<$0.001 & 5/6 & 1.02$\\times$ \\\\');
     expect(tex).toContain('\\caption{LS \\& mixup\\_test: ');
     expect(tex).toContain('\\paragraph{Methods.} We compared 1 arm with baseline.');
     expect(tex).not.toMatch(/[±Δα–]/); // pdflatex has none of them

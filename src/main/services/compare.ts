@@ -29,7 +29,7 @@ import { analysisPlanSchema, NOT_ARM_FIELDS, P_ADJUST_METHODS, pairingProblem, S
 import { adjustP, mcnemarExact, mde, predictiveBetter, seedsNeeded, signTest, tostPaired } from '../../shared/inference';
 import { csHalfWidthFactor, csMixing, tConfidenceSequence } from '../../shared/sequential';
 import { describe, pairedComparison, tQuantile975 } from '../../shared/stats';
-import { displayScale, formatMetric } from '../../shared/summary-format';
+import { displayScale, formatMetric, metricUnits } from '../../shared/summary-format';
 import { methodsParagraph } from '../../shared/methods';
 import { DEFAULT_MAX_SEEDS } from '../../shared/seed-plan';
 import { armVerdict, stoppingRule } from '../../shared/verdicts';
@@ -435,7 +435,7 @@ export function compareGroups(store: Store, title: string, groups: readonly ArmG
       k,
       margin: marginRaw,
       effect: effectRaw,
-      fmt: (v) => formatMetric(metric, v),
+      fmt: (v) => `${formatMetric(metric, v)}${metricUnits(metric).delta ? ` ${metricUnits(metric).delta}` : ''}`, // "0.40 pp"
       direction: w.direction,
       seedsNeeded: (e, sd, a) => (fixedNInvalid !== null ? csSeedsNeeded(e, sd, a, targetN) : seedsNeeded(e, sd, a)),
     });

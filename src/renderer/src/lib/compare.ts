@@ -32,6 +32,8 @@ export interface BandLine {
   band?: { lo: Pt[]; hi: Pt[] };
   /** Seed lines: thin and faint, behind the means. */
   seed?: boolean;
+  /** The unsmoothed mean behind a smoothed one (TensorBoard's convention): faint, thin, behind. */
+  raw?: boolean;
   /** Where the number of runs behind the mean changes (x, n), the first point included. */
   nChanges?: { x: number; n: number }[];
   /** n at each point of `points` (tooltips). */
@@ -75,6 +77,18 @@ export function smooth(values: ArrayLike<number | null>, weight: number): ArrayL
   return out;
 }
 
+/** A per-step series (train/loss_step, lr_step, a logger's per-step train/loss): points between
+ * whole epochs (a step sits at e + (i + 1)/n). Per-epoch curves sit on whole epochs only. */
+export function isPerStep(h: AlignedHistory | undefined): boolean {
+  return !!h && h.epoch.some((e) => !Number.isInteger(e));
+}
+
+/** Smoothing applies to per-step series only: a per-epoch curve has a handful of points, and an
+ * EMA over 3 of them at 0.8 ends far from the last measured value (60% where it was 95%). */
+export function smoothingFor(h: AlignedHistory | undefined, weight: number): number {
+  return isPerStep(h) ? weight : 0;
+}
+
 function rowsOf(h: AlignedHistory): Map<number, number> {
   return new Map(h.runIds.map((id, j) => [id, j]));
 }
@@ -116,17 +130,27 @@ function meanLine(h: AlignedHistory, label: string, color: string, series: Array
   return { label, color, points, band: { lo, hi }, n, nChanges };
 }
 
-/** Per arm: mean ± band over its seeds (and each seed, faint, when asked). */
+/** The raw mean behind a smoothed one: its points only, no band. */
+function rawLine(h: AlignedHistory, label: string, color: string, series: ArrayLike<number>[], js: number[], x: CompareX): BandLine {
+  const { points } = meanLine(h, `${label} (raw)`, color, series, js, x, 'sd');
+  return { label: `${label} (raw)`, color, points, raw: true };
+}
+
+/** Per arm: mean ± band over its seeds (and each seed, faint, when asked). Smoothing applies to
+ * per-step series only (smoothingFor), with the raw mean drawn faintly behind the smoothed one. */
 export function armCurves(h: AlignedHistory | undefined, arms: readonly ArmRuns[], o: { x: CompareX; band: BandKind; smoothing: number; seeds: boolean }): BandLine[] {
   if (!h) return [];
   const row = rowsOf(h);
+  const weight = smoothingFor(h, o.smoothing);
   const means: BandLine[] = [];
+  const raws: BandLine[] = [];
   const seeds: BandLine[] = [];
   for (const arm of arms) {
     const js = arm.runs.map((r) => row.get(r.runId)).filter((j): j is number => j !== undefined);
-    const series = js.map((j) => smooth(h.values[j]!, o.smoothing));
+    const series = js.map((j) => smooth(h.values[j]!, weight));
     if (!series.some((s) => Array.prototype.some.call(s, Number.isFinite))) continue;
     means.push(meanLine(h, arm.name, arm.color, series, js, o.x, o.band));
+    if (weight > 0) raws.push(rawLine(h, arm.name, arm.color, js.map((j) => h.values[j]!), js, o.x));
     if (o.seeds) {
       js.forEach((j, i) => {
         const pts: Pt[] = [];
@@ -140,7 +164,7 @@ export function armCurves(h: AlignedHistory | undefined, arms: readonly ArmRuns[
       });
     }
   }
-  return [...means, ...seeds];
+  return [...means, ...raws, ...seeds];
 }
 
 /** Per arm other than the baseline: arm minus baseline for every seed both have, mean ± band of
@@ -151,27 +175,38 @@ export function diffCurves(h: AlignedHistory | undefined, arms: readonly ArmRuns
   const baseline = arms.find((a) => a.role === 'baseline');
   const row = rowsOf(h);
   const x: CompareX = o.x === 'time' ? 'epoch' : o.x;
+  const weight = smoothingFor(h, o.smoothing);
   const means: BandLine[] = [];
+  const raws: BandLine[] = [];
   const seeds: BandLine[] = [];
   for (const arm of arms) {
     const base = arm.reference === undefined ? (arm === baseline ? undefined : baseline) : arms.find((a) => a.name === arm.reference);
     if (!base) continue;
     const baseBySeed = new Map(base.runs.map((r) => [r.seed, row.get(r.runId)]));
     const diffs: Float64Array[] = [];
+    const rawDiffs: Float64Array[] = [];
     const labels: string[] = [];
     for (const r of arm.runs) {
       const j = row.get(r.runId);
       const b = baseBySeed.get(r.seed);
       if (j === undefined || b === undefined) continue;
-      const a = smooth(h.values[j]!, o.smoothing);
-      const bb = smooth(h.values[b]!, o.smoothing);
+      const a = smooth(h.values[j]!, weight);
+      const bb = smooth(h.values[b]!, weight);
       const d = new Float64Array(a.length);
       for (let k = 0; k < d.length; k++) d[k] = a[k]! - bb[k]!; // NaN where either is missing
       diffs.push(d);
+      if (weight > 0) {
+        const ra = h.values[j]!;
+        const rb = h.values[b]!;
+        const r = new Float64Array(ra.length);
+        for (let k = 0; k < r.length; k++) r[k] = ra[k]! - rb[k]!;
+        rawDiffs.push(r);
+      }
       labels.push(`${arm.name} − ${base.name} · seed ${r.seed}`);
     }
     if (!diffs.length) continue;
     means.push(meanLine(h, `${arm.name} − ${base.name}`, arm.color, diffs, [], x, o.band));
+    if (weight > 0) raws.push(rawLine(h, `${arm.name} − ${base.name}`, arm.color, rawDiffs, [], x));
     if (o.seeds) {
       diffs.forEach((d, i) => {
         const pts: Pt[] = [];
@@ -180,5 +215,5 @@ export function diffCurves(h: AlignedHistory | undefined, arms: readonly ArmRuns
       });
     }
   }
-  return [...means, ...seeds];
+  return [...means, ...raws, ...seeds];
 }
