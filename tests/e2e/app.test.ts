@@ -548,8 +548,8 @@ describe('Trickbench in a browser', () => {
     expect(await page.textContent('[data-testid="planning"] .method')).toContain('α/k = 0.05/2 = 0.025');
     await page.fill('[data-field="plan-sd"]', '0.5');
     await page.fill('[data-field="plan-effect"]', '1');
-    await expect.poll(() => page.textContent('[data-testid="plan-mde"]')).toContain(`±${mde(0.5, 3, 0.025)!.toFixed(2)} pts`);
-    expect(await page.textContent('[data-testid="plan-seeds-needed"]')).toContain(`To detect 1 pts: ${seedsNeeded(1, 0.5, 0.025)} seeds per arm`);
+    await expect.poll(() => page.textContent('[data-testid="plan-mde"]')).toContain(`±${mde(0.5, 3, 0.025)!.toFixed(2)} pp`);
+    expect(await page.textContent('[data-testid="plan-seeds-needed"]')).toContain(`To detect 1 pp: ${seedsNeeded(1, 0.5, 0.025)} seeds per arm`);
     await page.locator('[data-testid="planning-box"]').screenshot({ path: path.join(SHOTS, '11d-planning.png') });
 
     // Seeds added by hand after the results: every arm runs the new seed, and the fixed-n p-values
@@ -627,8 +627,8 @@ describe('Trickbench in a browser', () => {
     expect(await page.textContent(`${bag} [data-testid="planning"] .method`)).toContain('α/k = 0.05/5 = 0.01');
     await page.fill('[data-field="plan-bag-of-tricks-resnet20-sd"]', '0.4');
     await page.fill('[data-field="plan-bag-of-tricks-resnet20-effect"]', '0.5');
-    await expect.poll(() => page.textContent(`${bag} [data-testid="plan-mde"]`)).toContain(`±${mde(0.4, 3, 0.01)!.toFixed(2)} pts`);
-    expect(await page.textContent(`${bag} [data-testid="plan-seeds-needed"]`)).toContain(`To detect 0.5 pts: ${seedsNeeded(0.5, 0.4, 0.01)} seeds per arm`);
+    await expect.poll(() => page.textContent(`${bag} [data-testid="plan-mde"]`)).toContain(`±${mde(0.4, 3, 0.01)!.toFixed(2)} pp`);
+    expect(await page.textContent(`${bag} [data-testid="plan-seeds-needed"]`)).toContain(`To detect 0.5 pp: ${seedsNeeded(0.5, 0.4, 0.01)} seeds per arm`);
     await page.fill('[data-field="plan-bag-of-tricks-resnet20-seeds"]', '5');
     await expect.poll(() => page.textContent('[data-action="start-bag-of-tricks-resnet20"]')).toContain('Start 30 runs');
     expect(await page.textContent(`${bag} [data-testid="preset-seeds"]`)).toContain('with seeds 1, 2, 3, 4, 5');

@@ -223,6 +223,8 @@ describe('Compare with many runs', () => {
     await checkTables();
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, 'compare-50-runs');
+    // Nothing on the page (the arms' runs-by-seed table included) makes it wider than the window.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
     for (const m of CHARTS) await shotOf(page, `.metric-chart[data-metric="${m}"]`, `compare-50-chart-${m.replace('/', '-')}`);
     // Colours repeat after 12 runs: colour + dash pattern tells all 50 apart.
     const styles = await page.locator('.run-legend li[data-run-id]').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-color')} ${e.getAttribute('data-dash')}`));
@@ -272,6 +274,18 @@ describe('Compare with many runs', () => {
     expect(await onTop('.compare-page .tables .compare-config tbody tr[data-key="optimizer.lr"] th code')).toBe(true);
     expect(await onTop(`.compare-page .tables .compare-config thead th[data-run-id="${runIds[49]}"]`)).toBe(true);
     await shotOf(page, '.compare-page .tables', 'compare-50-tables-scrolled');
+  });
+
+  it('one run per arm: the arm curves are not drawn a second time, a note points to the per-run charts', async () => {
+    // The loose runs differ in lr and name: every one is an arm of its own.
+    await openCompare(runIds.slice(42, 45));
+    await page.waitForSelector('[data-testid="curves-per-run"]');
+    expect(await page.locator('.band-chart').count()).toBe(0);
+    expect(await page.locator('.compare-page .metric-chart').count()).toBe(4);
+    // With seeds (an experiment's runs), the mean curves and bands are there.
+    await openCompare(runIds.slice(0, 6));
+    await page.waitForSelector('.band-chart[data-drawn="true"]');
+    expect(await page.locator('[data-testid="curves-per-run"]').count()).toBe(0);
   });
 
   it('the picker: grouped by experiment and arm, searchable, select a whole arm, clear', async () => {
