@@ -225,6 +225,15 @@ describe('Compare with many runs', () => {
     await shot(page, 'compare-50-runs');
     // Nothing on the page (the arms' runs-by-seed table included) makes it wider than the window.
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    // The arm curves (12 arms) share one legend above them instead of filling each plot with one;
+    // a drawn chart shows no "no data yet" beside it.
+    await page.waitForSelector('.band-chart[data-drawn="true"]');
+    const armRows = await page.locator('[data-testid="arm-summary"] tr[data-arm]').count();
+    expect(armRows).toBeGreaterThan(4);
+    expect(await page.locator('[data-testid="arm-legend"] li:has(.swatch)').count()).toBe(armRows);
+    expect(await page.locator('.band-chart[data-drawn="true"] .no-data').count()).toBe(0);
+    await page.locator('.arms-section').scrollIntoViewIfNeeded();
+    await shotOf(page, '.arms-section .chart-grid', 'compare-50-arm-curves');
     for (const m of CHARTS) await shotOf(page, `.metric-chart[data-metric="${m}"]`, `compare-50-chart-${m.replace('/', '-')}`);
     // Colours repeat after 12 runs: colour + dash pattern tells all 50 apart.
     const styles = await page.locator('.run-legend li[data-run-id]').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-color')} ${e.getAttribute('data-dash')}`));
