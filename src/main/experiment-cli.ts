@@ -16,7 +16,7 @@ import type { ComparisonSummary, ExperimentInfo, ExperimentPlan, PAdjustMethod, 
 import { armRunConfig, formatExperimentErrors, P_ADJUST_METHODS, planExperiment, SELECTION_RULES, TESTS } from '../shared/experiments';
 import { mde, seedsNeeded } from '../shared/inference';
 import { nextSeed } from '../shared/seed-plan';
-import { csLevelText, displayScale, formatCost, formatInterval, formatMetric, formatP, shownP } from '../shared/summary-format';
+import { csLevelText, displayScale, formatCost, formatInterval, formatMetric, formatP, metricUnits, shownP } from '../shared/summary-format';
 import { openStoreFromEnv } from '../store/open';
 import { resolveDataDir } from '../store/paths';
 import type { Store } from '../store/store';
@@ -301,7 +301,9 @@ function printPlanning(s: ComparisonSummary, sd: number, nSeeds: number, effect:
 
 function printTable(s: ComparisonSummary, effect?: number): void {
   const ref = s.analysis.reference === 'previous' ? 'previous arm' : s.analysis.reference === 'baseline' ? s.baseline : s.analysis.reference;
-  const head = ['arm', 'verdict', 'done', `${s.metric}`, `Δ vs ${ref}`, '95% CI (t)', 'CS', 'p (adj)', 'better', 'cost'];
+  const u = metricUnits(s.metric);
+  const unit = (x: string) => (x ? ` (${x})` : '');
+  const head = ['arm', 'verdict', 'done', `${s.metric}${unit(u.value)}`, `Δ vs ${ref}${unit(u.delta)}`, `95% CI (t${u.delta ? `, ${u.delta}` : ''})`, `CS${unit(u.delta)}`, 'p (adj)', 'better', 'cost'];
   const rows = s.arms.map((a) => {
     const p = a.paired;
     const pv = shownP(a, s);

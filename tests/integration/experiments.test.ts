@@ -157,7 +157,7 @@ describe('npm run experiment', () => {
       const r = await runCli('src/main/experiment-cli.ts', ['--file', file, '--data-dir', tmp.dir]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/cli: test\/acc at the best val\/acc epoch/);
-      expect(r.stdout).toMatch(/^arm +verdict +done +test\/acc/m); // the verdict comes first
+      expect(r.stdout).toMatch(/^arm +verdict +done +test\/acc \(%\) +Δ vs baseline \(pp\) +95% CI \(t, pp\)/m); // the verdict comes first; units in the header
       expect(r.stdout).toMatch(/^smoothed +(better|worse|not decided|identical|no difference)/m);
       expect(r.stdout).toMatch(/^Methods\. We compared 1 arm with baseline on test\/acc/m);
       const j = r.last as { experimentId: number; metric: string; analysis: { correction: string; fixedNInvalid: string | null }; arms: Record<string, unknown>[] };
