@@ -26,8 +26,10 @@ describe('experiment stop and resume', () => {
   const statuses = (id: number) => ctx.store.experiments.get(id)!.runs.map((r) => ctx.store.getRun(r.runId)!.status);
   const settle = (id: number) => Promise.all(ctx.store.experiments.get(id)!.runs.map((r) => ctx.service.whenExited(r.runId)));
 
+  // 6 epochs: Stop comes after the first, so the trainer gets the cancel with five left (with 2, a
+  // fast machine could finish the run before the cancel arrived and the test would see 'completed').
   it('stop leaves no run running or queued; resume continues the started run from its checkpoint, runs the others, and all complete', async () => {
-    const file = { name: 'ctl', baseline: tinyConfig({ epochs: 2 }), arms: [{ name: 'smoothed', set: { 'tricks.labelSmoothing': { epsilon: 0.1 } } }], seeds: [1, 2] };
+    const file = { name: 'ctl', baseline: tinyConfig({ epochs: 6 }), arms: [{ name: 'smoothed', set: { 'tricks.labelSmoothing': { epsilon: 0.1 } } }], seeds: [1, 2] };
     const info = exps.create(file);
     const first = info.runs[0]!.runId;
     // Stop once the first run has finished an epoch (it has a checkpoint to continue from).
@@ -88,4 +90,25 @@ describe('experiment stop and resume', () => {
     exps.stopAll(info.id);
     await settle(info.id);
   }, 120_000);
+
+  it('resume pressed while a stopped trainer is still exiting says so instead of losing that run; the next resume continues it, and the fresh run carries its experiment and arm from the start', async () => {
+    const file = { name: 'quick', baseline: tinyConfig({ epochs: 6 }), arms: [{ name: 'smoothed', set: { 'tricks.labelSmoothing': { epsilon: 0.1 } } }], seeds: [1] };
+    const info = exps.create(file);
+    const [first, second] = info.runs.map((r) => r.runId) as [number, number];
+    await waitFor(() => checkpointsOf(tmp.dir, first).includes('last'), 'the first epoch of the first run', 90_000, 50);
+    exps.stopAll(info.id);
+    const early = exps.resumeAll(info.id); // at once: the first trainer has not exited yet
+    expect(early.skipped).toEqual([{ runId: first, reason: expect.stringContaining('still stopping') }]);
+    // the second (queued, never started) is queued afresh, linked before it is first announced
+    expect(early.runs).toHaveLength(1);
+    const fresh = early.runs[0]!;
+    expect(fresh).not.toBe(second);
+    expect(ctx.rec.of('runs:changed').find((r) => r.id === fresh)?.experimentName).toBe('quick');
+    await ctx.service.whenExited(first);
+    expect(ctx.store.getRun(first)!.status).toBe('cancelled');
+    const later = exps.resumeAll(info.id);
+    expect(later.runs).toEqual([first]);
+    await settle(info.id);
+    await waitFor(() => [first, fresh].every((id) => ctx.store.getRun(id)!.status === 'completed'), 'both runs completed', 120_000);
+  }, 300_000);
 });

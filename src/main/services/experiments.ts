@@ -103,6 +103,8 @@ export class ExperimentService {
   private readonly decide: (experimentId: number) => Stopping;
   /** Sequential experiments waiting on a run: experiment id -> that run's id. */
   private readonly waiting = new Map<number, number>();
+  /** Experiments stopped by stopAll (until resumeAll): nothing of theirs starts by itself. */
+  private readonly stopped = new Set<number>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -244,7 +246,8 @@ export class ExperimentService {
   private afterPretrain(experimentId: number, seed: number, arms: readonly ArmInfo[], preRunId: number): void {
     const go = () => {
       const info = this.store.experiments.get(experimentId);
-      if (!info) return;
+      // stopped: a pre-training that completed as Stop was pressed starts nothing (Resume does)
+      if (!info || this.stopped.has(experimentId)) return;
       const missing = arms.filter((a) => !info.runs.some((r) => r.armId === a.id && r.seed === seed));
       if (missing.length) this.launchArms(info, seed, missing, preRunId);
     };
@@ -346,6 +349,7 @@ export class ExperimentService {
    * between), and stop its sequential runner. Running trainers stop after their current step. */
   stopAll(id: number): ExperimentControl {
     const info = this.get(id);
+    this.stopped.add(id);
     if (isSequential(info.analysis) && !info.sequentialStop) {
       this.store.experiments.setSequentialStop(id, { at: Date.now(), reason: STOPPED_BY_USER });
       this.waiting.delete(id);
@@ -373,6 +377,7 @@ export class ExperimentService {
    * (skipped, with why). A sequential runner stopped by stopAll goes on. */
   resumeAll(id: number): ExperimentControl {
     const info = this.get(id);
+    this.stopped.delete(id);
     const slots = new Map<string, { runId: number; armId: number; seed: number }[]>();
     for (const r of info.runs) {
       const k = `${r.armId}:${r.seed}`;
@@ -383,6 +388,12 @@ export class ExperimentService {
     const skipped: ExperimentControl['skipped'] = [];
     for (const slot of slots.values()) {
       const records = slot.map((r) => this.store.getRun(r.runId)).filter((r): r is RunRecord => !!r);
+      const exiting = records.find((r) => r.status === 'running' && this.runs.stopping(r.id));
+      if (exiting) {
+        // its trainer has not stopped yet: requeueing it now would leave it cancelled, unnoticed
+        skipped.push({ runId: exiting.id, reason: 'still stopping: press Resume again once it has stopped' });
+        continue;
+      }
       if (!records.length || records.some((r) => r.status === 'completed' || UNFINISHED.includes(r.status))) continue;
       const last = records[records.length - 1]!;
       const link = slot.find((r) => r.runId === last.id)!;
@@ -396,8 +407,7 @@ export class ExperimentService {
           runs.push(last.id);
           continue;
         }
-        const fresh = this.runs.start(last.config);
-        this.store.experiments.link(fresh.id, info.id, link.armId);
+        const fresh = this.runs.start(last.config, { experimentId: info.id, armId: link.armId });
         runs.push(fresh.id);
         if (last.startedAt === null) this.runs.delete([last.id]);
         if (pre && link.armId === pre.id) {
@@ -405,6 +415,13 @@ export class ExperimentService {
         }
       } catch (e) {
         skipped.push({ runId: last.id, reason: (e as Error).message });
+      }
+    }
+    // Seeds whose pre-training completed while the experiment was stopped: their arms start now.
+    if (pre) {
+      const rest = info.arms.filter((a) => a.role !== 'pretrain');
+      for (const r of info.runs) {
+        if (r.armId === pre.id && this.store.getRun(r.runId)?.status === 'completed') this.afterPretrain(id, r.seed, rest, r.runId);
       }
     }
     const now = this.get(id);

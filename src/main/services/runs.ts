@@ -193,6 +193,11 @@ export class RunService {
     return this.summary(id);
   }
 
+  /** A cancel was asked of this run's trainer and it has not exited yet. */
+  stopping(id: number): boolean {
+    return this.active.get(id)?.cancelRequested ?? false;
+  }
+
   cancel(id: number): RunSummary {
     const r = this.o.store.getRun(id);
     if (!r) throw new ApiFailure({ code: 'not_found', message: `run ${id} does not exist` });
