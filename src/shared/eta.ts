@@ -27,26 +27,39 @@ export interface TimingSample {
   config: RunConfig;
   epochS: number;
   overheadS: number | null;
+  /** workKey and detailKey of its config, worked out once. */
+  work: string;
+  detail: string;
 }
 
 type TimedRun = Pick<RunSummary, 'id' | 'status' | 'config' | 'final' | 'startedAt' | 'endedAt'>;
+
+/** Wall time outside the epochs that loading, building and testing can plausibly take. */
+const MAX_PLAIN_OVERHEAD_S = 300;
 
 /** The timing every run measured: a completed run's last epoch time (time/epoch_s) and its wall
  * time beyond its epochs; a run still running or stopped, its epoch time once it has one. A
  * completed run without epoch times (imported) gives its wall time per epoch. */
 export function timingSamples(runs: readonly TimedRun[]): TimingSample[] {
-  const out: TimingSample[] = [];
-  for (const r of runs) {
-    const epochS = r.final['time/epoch_s'];
-    const wallS = r.status === 'completed' && r.startedAt !== null && r.endedAt !== null ? (r.endedAt - r.startedAt) / 1000 : null;
-    if (epochS !== undefined && Number.isFinite(epochS) && epochS > 0) {
-      const overheadS = wallS === null ? null : Math.max(0, wallS - r.config.epochs * epochS);
-      out.push({ runId: r.id, config: r.config, epochS, overheadS });
-    } else if (wallS !== null && wallS > 0) {
-      out.push({ runId: r.id, config: r.config, epochS: wallS / r.config.epochs, overheadS: null });
-    }
+  return runs.flatMap((r) => timingSample(r) ?? []);
+}
+
+/** One run's timing sample (timingSamples), or null when it measured nothing usable. */
+export function timingSample(r: TimedRun): TimingSample | null {
+  const keys = () => ({ work: workKey(r.config), detail: detailKey(r.config) });
+  const epochS = r.final['time/epoch_s'];
+  const wallS = r.status === 'completed' && r.startedAt !== null && r.endedAt !== null ? (r.endedAt - r.startedAt) / 1000 : null;
+  if (epochS !== undefined && Number.isFinite(epochS) && epochS > 0) {
+    const outside = wallS === null ? null : Math.max(0, wallS - r.config.epochs * epochS);
+    // A run stopped and resumed keeps its first start time, so its wall time holds the pause
+    // (a night between Stop and Resume): beyond what loading and testing take (the epochs' own
+    // time, and at least 5 minutes) it is not overhead but unknown.
+    const overheadS = outside === null || outside > Math.max(MAX_PLAIN_OVERHEAD_S, r.config.epochs * epochS) ? null : outside;
+    return { runId: r.id, config: r.config, epochS, overheadS, ...keys() };
+  } else if (wallS !== null && wallS > 0) {
+    return { runId: r.id, config: r.config, epochS: wallS / r.config.epochs, overheadS: null, ...keys() };
   }
-  return out;
+  return null;
 }
 
 /** What an epoch's time depends on first: the model and the data (which images, at what size). */
@@ -84,10 +97,10 @@ export interface Estimate {
  * are any. Null when no such run has been timed. */
 export function estimateRun(config: RunConfig, samples: readonly TimingSample[]): Estimate | null {
   const key = workKey(config);
-  const same = samples.filter((s) => workKey(s.config) === key);
+  const same = samples.filter((s) => s.work === key);
   if (!same.length) return null;
   const detail = detailKey(config);
-  const closer = same.filter((s) => detailKey(s.config) === detail);
+  const closer = same.filter((s) => s.detail === detail);
   const basis = closer.length ? closer : same;
   const epochS = median(basis.map((s) => s.epochS));
   const overheads = (closer.some((s) => s.overheadS !== null) ? closer : same).flatMap((s) => (s.overheadS === null ? [] : [s.overheadS]));

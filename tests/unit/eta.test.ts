@@ -32,6 +32,14 @@ describe('estimates from runs measured here', () => {
     expect(e.exact).toBe(true);
   });
 
+  it('a run stopped overnight and resumed: its wall time holds the pause, which is not overhead', () => {
+    const resumed = run(cfg(), { epochS: 10, wallS: 40 + 12 * 3600 });
+    const plain = run(cfg(), { epochS: 10, wallS: 45 });
+    expect(timingSamples([resumed])).toEqual([expect.objectContaining({ epochS: 10, overheadS: null })]);
+    // the estimate takes the overhead the plain run measured, not 12 hours
+    expect(estimateRun(cfg({ epochs: 10 }), timingSamples([resumed, resumed, plain]))!.seconds).toBeCloseTo(105);
+  });
+
   it('another model, dataset, subset or image size is not evidence: unknown', () => {
     const s = timingSamples([run(cfg(), { epochS: 10, wallS: 45 })]);
     expect(estimateRun(cfg({ model: { name: 'cnn3', width: 16 } }), s)).toBeNull();

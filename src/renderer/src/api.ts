@@ -181,7 +181,7 @@ function createWebApi(): Api {
     const since = (downSince ??= Date.now());
     let res: Response;
     try {
-      res = await fetch('/api/ping', { headers: { 'x-trickbench-token': token }, cache: 'no-store' });
+      res = await fetch('/api/ping', { headers: { 'x-trickbench-token': token }, cache: 'no-store', signal: AbortSignal.timeout(3000) }); // a stopped (SIGSTOP) serve still accepts the connection: never wait for it forever
     } catch {
       connectionIssue.value = { kind: Date.now() - since >= DOWN_AFTER_MS ? 'down' : 'reconnecting', origin, since };
       return;

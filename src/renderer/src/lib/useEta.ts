@@ -1,9 +1,9 @@
 // Time estimates for the pages: step rates measured from the progress events as they arrive, and
 // the timing of the runs this machine has run (src/shared/eta.ts does the arithmetic).
-import { computed, ref } from 'vue';
+import { computed, ref, toRaw } from 'vue';
 import type { RunSummary } from '@shared/api';
 import type { RunConfig } from '@shared/config';
-import { estimateRun, runTimeLeft, StepRates, timingSamples, type Estimate, type TimeLeft, type WorkItem } from '@shared/eta';
+import { estimateRun, runTimeLeft, StepRates, timingSample, type Estimate, type TimingSample, type TimeLeft, type WorkItem } from '@shared/eta';
 import { api } from '../api';
 import { useRunsStore } from '../stores/runs';
 import { progressFraction } from './format';
@@ -12,6 +12,15 @@ const rates = new StepRates();
 /** Bumped at every progress report, so that rates read in a computed stay live. */
 const tick = ref(0);
 let listening = false;
+/** A run's sample per summary object: a progress report replaces only the running run's summary,
+ * so the others' samples (and their config keys) are not worked out again at every report. */
+const sampleOf = new WeakMap<RunSummary, TimingSample | null>();
+function cachedSample(r: RunSummary): TimingSample | null {
+  const raw = toRaw(r);
+  let s = sampleOf.get(raw);
+  if (s === undefined) sampleOf.set(raw, (s = timingSample(raw)));
+  return s;
+}
 
 export function useEta() {
   if (!listening) {
@@ -22,7 +31,7 @@ export function useEta() {
     });
   }
   const store = useRunsStore();
-  const samples = computed(() => timingSamples(store.list));
+  const samples = computed(() => store.list.flatMap((r) => cachedSample(r) ?? []));
   const stepsPerS = (id: number): number | null => {
     void tick.value;
     return rates.stepsPerS(id);
