@@ -1,8 +1,9 @@
-// The y axis of a comparison chart: the data's range with a minimum height, so values that differ
+// The y axis of a chart: the data's range with a minimum height, so values that differ
 // by float32 rounding (a constant learning rate of 0.01 stored as 9.9999997764825856e-3, a mean of
 // three equal seeds, an EMA of a constant) are drawn as the flat line they are instead of a
-// full-height zigzag with ticks like 9.9999997764825856e-3; then rounded out to nice ticks, as the
-// run page's charts do (lib/chart.ts). Self-contained (no imports) so that it is unit-tested as is.
+// full-height zigzag with ticks like 9.9999997764825856e-3; then rounded out to nice ticks. The run
+// page's charts (MetricChart) and the comparison's (BandChart) both use it. Self-contained (no
+// imports) so that it is unit-tested as is.
 
 export type AxisFormat = 'pct' | 'loss' | 'num';
 
