@@ -1,32 +1,20 @@
 // End to end in a real browser: `serve` (the built app), Debian's Chromium driven by
 // playwright-core. Two runs from the form with different learning rates, compare, CSV export,
 // bad input at the form; a screenshot of every page goes to test-results/.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import crypto from 'node:crypto';
-import { ROOT } from '../helpers/trainer';
 import { tmpDataDir } from '../helpers/tmp';
 import { writeImageFolder, writeUndecodable } from '../helpers/dataset-fixtures';
 import { writeFakeFashion } from '../helpers/datasets';
 import { TestFileServer } from '../helpers/http-server';
+import { findChromium, SHOTS, startServe as startServeOn } from '../helpers/e2e';
 import type { ArmSummary, ComparisonSummary, VerdictKind } from '../../src/shared/experiments';
 import { mde, seedsNeeded } from '../../src/shared/inference';
-
-const SHOTS = path.join(ROOT, 'test-results');
-const SERVE = path.join(ROOT, 'out/main/serve.js');
-
-function findChromium(): string {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
-  const found = candidates.find((p): p is string => !!p && fs.existsSync(p));
-  if (!found) {
-    throw new Error('No Chromium found for the browser tests: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH to a Chromium/Chrome binary.');
-  }
-  return found;
-}
 
 let tmp: ReturnType<typeof tmpDataDir>;
 let server: ChildProcess;
@@ -70,24 +58,8 @@ async function datasetEnv(dir: string): Promise<Record<string, string>> {
 }
 
 async function startServe(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  if (!fs.existsSync(SERVE)) throw new Error(`${SERVE} is missing: build first (npm test does: electron-vite build)`);
-  const env = { ...process.env, ...(await datasetEnv(dataDir)), PATH: `${fakeNvidiaSmi(dataDir)}${path.delimiter}${process.env.PATH ?? ''}` };
-  const child = spawn(process.execPath, [SERVE, '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let out = '';
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const found = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve printed no URL:\n${out}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /Open: (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-zA-Z_-]+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited (${code}):\n${out}`)));
-  });
-  return { child, url: found };
+  const env = { ...(await datasetEnv(dataDir)), PATH: `${fakeNvidiaSmi(dataDir)}${path.delimiter}${process.env.PATH ?? ''}` };
+  return startServeOn(dataDir, { env });
 }
 
 /** A real comparison summary blown up to 8 arms x 50 seeds for the layout test: every verdict
