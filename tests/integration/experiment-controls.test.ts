@@ -111,4 +111,17 @@ describe('experiment stop and resume', () => {
     await settle(info.id);
     await waitFor(() => [first, fresh].every((id) => ctx.store.getRun(id)!.status === 'completed'), 'both runs completed', 120_000);
   }, 300_000);
+
+  it('deleting an experiment keeps its runs and tells the pages they belong to none any more', async () => {
+    const info = exps.create({ name: 'gone', baseline: tinyConfig({ epochs: 1 }), arms: [{ name: 'smoothed', set: { 'tricks.labelSmoothing': { epsilon: 0.1 } } }], seeds: [1] });
+    exps.stopAll(info.id);
+    await settle(info.id);
+    const ids = info.runs.map((r) => r.runId);
+    const before = ctx.rec.events.length;
+    exps.delete(info.id);
+    const after = ctx.rec.events.slice(before).filter((e) => e.event === 'runs:changed').map((e) => e.payload as { id: number; experimentName: string | null; armName: string | null });
+    expect(after.map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(after.every((r) => r.experimentName === null && r.armName === null)).toBe(true);
+    expect(ids.every((id) => ctx.store.getRun(id))).toBe(true);
+  }, 120_000);
 });

@@ -433,8 +433,10 @@ export class ExperimentService {
   }
 
   delete(id: number): { deleted: number } {
-    this.get(id);
+    const info = this.get(id);
     this.store.experiments.delete(id);
+    // its runs stay, out of any experiment: the runs list's experiment and arm columns follow
+    for (const r of info.runs) this.runs.announce(r.runId);
     return { deleted: id };
   }
 

@@ -250,6 +250,13 @@ export class RunService {
     return this.exited.get(id) ?? Promise.resolve();
   }
 
+  /** Tell the pages a run's summary changed from outside its lifecycle (its experiment deleted:
+   * no experiment and arm any more). Emits only; followers wait for the run's own end. */
+  announce(id: number): void {
+    const r = this.o.store.getRun(id);
+    if (r) this.o.emit('runs:changed', this.toSummary(r));
+  }
+
   private changed(id: number): void {
     const r = this.o.store.getRun(id);
     if (r) this.o.emit('runs:changed', this.toSummary(r));
