@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { MetricPoint, RunEvent, RunProgress, RunStatus } from '../shared/api';
+import type { CheckpointKind, MetricPoint, RunEvent, RunProgress, RunStatus } from '../shared/api';
 import { mustParseRunConfig, type BackendName, type RunConfig } from '../shared/config';
 import { initCheckpoint } from '../store/run-checks';
 import { runDir } from '../store/paths';
@@ -13,13 +13,15 @@ import { dbPath } from '../store/db';
 import { clearFinalNote, reserveFinalNote, writeFinalNote } from '../store/final-note';
 import { writeError, writeFileAtomic } from '../store/safe-write';
 import type { Store } from '../store/store';
-import { initBackend } from './backend';
-import { readCheckpoint, writeCheckpoint, type CheckpointMeta } from './checkpoint';
+import { initBackend, type ResolvedBackend } from './backend';
+import { readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointMeta } from './checkpoint';
 import { pipelineOutputShape } from '../shared/augment';
 import { loadDataset, makeSplits } from './data/index';
-import { Cancelled, trainModel, type EpochEnd, type LoopPosition } from './loop';
+import type { Dataset, Splits } from './data/types';
+import { Cancelled, trainModel, type EpochEnd, type LoopPosition, type TrainResult } from './loop';
+import type { Model } from './models/model';
 import { buildModel } from './models/registry';
-import { makeOptimizer } from './optim/optimizers';
+import { makeOptimizer, type Optimizer } from './optim/optimizers';
 import { pairingFingerprint } from './pairing';
 import { readAll } from './tf/read';
 import { recordEvaluations } from './run-evaluation';
@@ -42,7 +44,7 @@ export interface RunOutcome {
   error: string | null;
 }
 
-export async function executeRun(opts: {
+export interface RunOptions {
   store: Store;
   runId: number;
   dataDir: string;
@@ -55,173 +57,27 @@ export async function executeRun(opts: {
   /** Train on this backend instead of the config's (a resume on another machine or backend:
    * checkpoints are plain float32, whatever wrote them). */
   backend?: BackendName;
-}): Promise<RunOutcome> {
+}
+
+/** The phases of a run, in order: resolve its config and backend, load the data and make the
+ * splits, build the model and optimizer, restore (resume) or initialise (fresh: init.fromRun's
+ * weights, the pairing fingerprint), load the teacher, train with checkpoints, evaluate. Whatever
+ * happens, the run's end is recorded (recordEnd). */
+export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
   const { store, runId, hooks = {} } = opts;
   const out: RunOutcome = { runId, status: 'failed', backend: null, device: null, metrics: {}, error: null };
-  let step = 0;
-  const record = (e: RunEvent) => {
-    store.addEvent(runId, e);
-    hooks.event?.(e);
-  };
-  const emitEvent = (kind: string, epoch: number, payload: Record<string, unknown>) => record({ kind, epoch, step, payload, time: Date.now() });
-  let config: RunConfig | null = null;
+  const log = new RunLog(store, runId, hooks);
   const disposers: (() => void)[] = [];
   try {
-    const run = store.getRun(runId);
-    if (!run) throw new Error(`run ${runId} does not exist in ${store.dataDir}`);
-    reserveFinalNote(store.dataDir, runId);
-    config = mustParseRunConfig(run.config);
-    const backend = await initBackend(opts.backend ?? config.backend);
-    out.backend = backend.name;
-    out.device = backend.device;
-    store.setBackend(runId, backend.name, backend.device);
-    hooks.started?.(backend.name, backend.device);
-
-    const dataset = await loadDataset(config.dataset, opts.dataDir, { imported: (n) => store.datasets.get(n), systemDir: opts.systemDatasetsDir ?? process.env.TRICKBENCH_SYSTEM_DATASETS });
-    const inputShape = pipelineOutputShape(dataset.shape, config.augment);
-    const splits = makeSplits(dataset, config.dataset, {
-      inputShape,
-      pixelMean: config.augment.some((s) => s.name === 'cutout'),
-      normCache: { get: (k) => store.datasets.cached(k), put: (k, v) => store.datasets.cache(k, v) },
-    });
-    const model = buildModel(config.model, inputShape, dataset.numClasses, config.seed);
-    disposers.push(() => model.dispose());
-    const weights: ModelWeights = { params: model.params, buffers: model.buffers, numClasses: dataset.numClasses };
-    const optimizer = makeOptimizer(config.optimizer);
-    disposers.push(() => optimizer.dispose());
+    const config = resolveConfig(store, runId);
+    const backend = await startBackend(opts, config, out);
+    const data = await loadData(opts, config);
+    const net = buildNet(config, data, disposers);
     const dir = runDir(opts.dataDir, runId);
-
-    let start: LoopPosition | undefined;
-    let startValAcc: number | null = null;
-    if (opts.resume) {
-      const ckpt = readCheckpoint(dir, 'last');
-      if (!ckpt) throw new Error(`run ${runId} cannot be resumed: no checkpoint in ${dir}`);
-      restoreWeights(weights, ckpt, `the last checkpoint of run ${runId}`);
-      restoreOptimizer(optimizer, ckpt);
-      const p = ckpt.manifest.position;
-      start = { epoch: p.epoch, step: p.step, bestValAcc: p.bestValAcc, bestEpoch: p.bestEpoch };
-      startValAcc = ckpt.manifest.val?.acc ?? null;
-      step = p.step;
-      const e: RunEvent = {
-        kind: 'run.resume',
-        epoch: p.epoch,
-        step: p.step,
-        payload: { fromEpoch: p.epoch, fromStep: p.step, backend: backend.name, device: backend.device, warnings: backend.warnings, ...(backend.adapter ? { adapter: backend.adapter } : {}) },
-        time: Date.now(),
-      };
-      store.beginResume(runId, p.step, e);
-      hooks.event?.(e);
-    } else {
-      emitEvent('run.start', 0, {
-        backend: backend.name,
-        device: backend.device,
-        warnings: backend.warnings,
-        ...(backend.adapter ? { adapter: backend.adapter } : {}),
-        dataset: dataset.name,
-        source: dataset.source,
-        inputShape,
-        storedShape: dataset.shape,
-        classes: dataset.numClasses,
-        train: splits.train.length,
-        val: splits.val.length,
-        test: splits.test.length,
-        normalization: { mean: splits.norm.mean.map((v) => +v.toFixed(4)), std: splits.norm.std.map((v) => +v.toFixed(4)) },
-        params: model.paramCount,
-        flops: model.flops,
-      });
-      if (config.init) {
-        const { fromRun } = config.init;
-        const kind = initCheckpoint(store, fromRun);
-        const ckpt = kind ? readCheckpoint(runDir(opts.dataDir, fromRun), kind) : null;
-        if (!ckpt) throw new Error(`init.fromRun: run ${fromRun} has no checkpoint to load weights from`);
-        const report = applyInit(weights, ckpt, config.init);
-        emitEvent('init.loaded', 0, { ...report });
-      }
-      emitEvent('pairing', 0, { ...(await pairingFingerprint(model, splits, config.seed)) });
-    }
-
-    // Knowledge distillation: the teacher run's best (else last) checkpoint, in inference mode.
-    let teacher: ReturnType<typeof buildModel> | undefined;
-    if (config.tricks.distill) {
-      const t = config.tricks.distill.teacherRun;
-      const kind = initCheckpoint(store, t);
-      const ckpt = kind ? readCheckpoint(runDir(opts.dataDir, t), kind) : null;
-      if (!ckpt) throw new Error(`tricks.distill.teacherRun: run ${t} has no checkpoint to load the teacher from`);
-      const m = ckpt.manifest.model;
-      teacher = buildModel(m.config, m.inputShape, m.numClasses, 0);
-      disposers.push(() => teacher!.dispose());
-      restoreWeights({ params: teacher.params, buffers: teacher.buffers, numClasses: m.numClasses }, ckpt, `the ${kind} checkpoint of teacher run ${t}`);
-      if (!opts.resume) emitEvent('distill.teacher', 0, { teacherRun: t, checkpoint: kind, model: m.config.name, params: teacher.paramCount });
-    }
-
-    const meta = (kind: 'best' | 'last', e: EpochEnd, optim: CheckpointMeta['optimizer']): CheckpointMeta => ({
-      runId,
-      kind,
-      model: { config: config!.model, inputShape: [...inputShape], numClasses: dataset.numClasses },
-      optimizer: optim,
-      position: { ...e.position, stepsPerEpoch: e.stepsPerEpoch },
-      val: e.val,
-    });
-    const epochs = config.epochs;
-    const result = await trainModel(
-      config,
-      splits,
-      model,
-      optimizer,
-      {
-        metrics(points) {
-          store.addMetrics(runId, points);
-          hooks.metrics?.(points);
-        },
-        event: record,
-        progress(p) {
-          step = p.step;
-          hooks.progress?.({ ...p, epochs });
-        },
-        async shouldStop() {
-          // Let queued I/O (a cancel message, a signal) run before the next step.
-          await new Promise((r) => setImmediate(r));
-          return opts.isCancelled();
-        },
-      },
-      {
-        start,
-        startValAcc,
-        trickState: fileTrickState(dir),
-        teacher,
-        // The weights at epoch 0 (RIFLE's 'initial'), rebuilt as the run built them: same seed,
-        // same fine-tuning source. Right after a resume as well as in a fresh run.
-        async initialValues(names) {
-          const fresh = buildModel(config!.model, inputShape, dataset.numClasses, config!.seed);
-          try {
-            if (config!.init) {
-              const kind = initCheckpoint(store, config!.init.fromRun);
-              const src = kind ? readCheckpoint(runDir(opts.dataDir, config!.init.fromRun), kind) : null;
-              if (!src) throw new Error(`RIFLE: run ${config!.init.fromRun}'s checkpoint is gone; the epoch-0 weights cannot be rebuilt`);
-              applyInit({ params: fresh.params, buffers: fresh.buffers, numClasses: dataset.numClasses }, src, config!.init);
-            }
-            const wanted = fresh.params.filter((q) => names.includes(q.name));
-            const values = await readAll(wanted.map((q) => q.variable));
-            return new Map(wanted.map((q, i) => [q.name, values[i]!]));
-          } finally {
-            fresh.dispose();
-          }
-        },
-        async epochEnd(e) {
-          const state = await captureState(weights, optimizer);
-          // Best first: a crash before `last` is written only makes the resume redo this epoch.
-          // The best weights are for evaluation and fine-tuning: no optimizer state.
-          if (e.improved) writeCheckpoint(dir, meta('best', e, null), state.arrays.filter((a) => a.group !== 'optimizer'));
-          writeCheckpoint(dir, meta('last', e, state.optimizer), state.arrays);
-        },
-      },
-    );
-    step = result.steps;
-    const best = await recordEvaluations({ store, runId, dir, config, splits, model, weights, result, progress: (p) => hooks.progress?.({ ...p, epochs }) });
-    hooks.metrics?.(best.points);
-    out.metrics = { ...store.summaries(runId).final, ...result.final, ...Object.fromEntries(best.points.map((p) => [p.key, p.value])) };
-    out.status = 'completed';
-    emitEvent('run.end', epochs, { status: 'completed', tensors: tf.memory().numTensors });
+    const start = opts.resume ? resumeFrom(opts, backend, net, dir, log) : await startFresh(opts, config, backend, data, net, log);
+    const teacher = loadTeacher(opts, config, log, disposers);
+    const result = await train(opts, config, data, net, dir, start, teacher, log);
+    await finish(opts, config, data, net, dir, result, log, out);
   } catch (e) {
     if (e instanceof Cancelled) {
       out.status = 'cancelled';
@@ -230,13 +86,261 @@ export async function executeRun(opts: {
       out.error = storeError(e, store);
     }
     try {
-      emitEvent('run.end', 0, { status: out.status, error: out.error });
+      log.emit('run.end', 0, { status: out.status, error: out.error });
     } catch {
       // the run row may be gone (deleted while running); the status update below says so
     }
   } finally {
     for (const d of disposers) d();
   }
+  return recordEnd(store, runId, out);
+}
+
+/** The run's events, to the store and the hooks, stamped with the step training has reached. */
+class RunLog {
+  step = 0;
+  constructor(
+    private readonly store: Store,
+    private readonly runId: number,
+    readonly hooks: RunHooks,
+  ) {}
+
+  record(e: RunEvent): void {
+    this.store.addEvent(this.runId, e);
+    this.hooks.event?.(e);
+  }
+
+  emit(kind: string, epoch: number, payload: Record<string, unknown>): void {
+    this.record({ kind, epoch, step: this.step, payload, time: Date.now() });
+  }
+}
+
+interface RunData {
+  dataset: Dataset;
+  /** The model's input shape: the stored images after the augmentation pipeline. */
+  inputShape: [number, number, number];
+  splits: Splits;
+}
+
+interface RunNet {
+  model: Model;
+  weights: ModelWeights;
+  optimizer: Optimizer;
+}
+
+/** Where training starts: nothing for a fresh run, the last checkpoint's position on a resume. */
+interface RunStart {
+  start?: LoopPosition;
+  startValAcc: number | null;
+}
+
+/** Phase 1: the run's stored config, validated; its final note reserved (see final-note.ts). */
+function resolveConfig(store: Store, runId: number): RunConfig {
+  const run = store.getRun(runId);
+  if (!run) throw new Error(`run ${runId} does not exist in ${store.dataDir}`);
+  reserveFinalNote(store.dataDir, runId);
+  return mustParseRunConfig(run.config);
+}
+
+/** The backend it trains on (the config's, or the one a resume asks for), recorded and told. */
+async function startBackend(opts: RunOptions, config: RunConfig, out: RunOutcome): Promise<ResolvedBackend> {
+  const backend = await initBackend(opts.backend ?? config.backend);
+  out.backend = backend.name;
+  out.device = backend.device;
+  opts.store.setBackend(opts.runId, backend.name, backend.device);
+  opts.hooks?.started?.(backend.name, backend.device);
+  return backend;
+}
+
+/** Phase 2: the dataset and the run's splits of it (normalisation statistics cached in the store). */
+async function loadData(opts: RunOptions, config: RunConfig): Promise<RunData> {
+  const { store } = opts;
+  const dataset = await loadDataset(config.dataset, opts.dataDir, { imported: (n) => store.datasets.get(n), systemDir: opts.systemDatasetsDir ?? process.env.TRICKBENCH_SYSTEM_DATASETS });
+  const inputShape = pipelineOutputShape(dataset.shape, config.augment);
+  const splits = makeSplits(dataset, config.dataset, {
+    inputShape,
+    pixelMean: config.augment.some((s) => s.name === 'cutout'),
+    normCache: { get: (k) => store.datasets.cached(k), put: (k, v) => store.datasets.cache(k, v) },
+  });
+  return { dataset, inputShape, splits };
+}
+
+/** Phase 3: the model (seeded) and its optimizer, disposed when the run ends. */
+function buildNet(config: RunConfig, data: RunData, disposers: (() => void)[]): RunNet {
+  const { dataset, inputShape } = data;
+  const model = buildModel(config.model, inputShape, dataset.numClasses, config.seed);
+  disposers.push(() => model.dispose());
+  const weights: ModelWeights = { params: model.params, buffers: model.buffers, numClasses: dataset.numClasses };
+  const optimizer = makeOptimizer(config.optimizer);
+  disposers.push(() => optimizer.dispose());
+  return { model, weights, optimizer };
+}
+
+/** A run's checkpoint, or an error saying `missing`: its `last` (a resume), or the checkpoint it
+ * gives other runs (`source`: the best, else the last), whose weights start a fine-tuned run, make
+ * a distillation teacher, or rebuild a fine-tuned run's epoch-0 weights. */
+function checkpointOf(opts: RunOptions, run: number, which: 'last' | 'source', missing: string): { kind: CheckpointKind; ckpt: Checkpoint } {
+  const kind = which === 'last' ? 'last' : initCheckpoint(opts.store, run);
+  const ckpt = kind ? readCheckpoint(runDir(opts.dataDir, run), kind) : null;
+  if (!kind || !ckpt) throw new Error(missing);
+  return { kind, ckpt };
+}
+
+/** Phase 4, resumed: weights, optimizer state and position from the run's last checkpoint. */
+function resumeFrom(opts: RunOptions, backend: ResolvedBackend, net: RunNet, dir: string, log: RunLog): RunStart {
+  const { store, runId } = opts;
+  const { ckpt } = checkpointOf(opts, runId, 'last', `run ${runId} cannot be resumed: no checkpoint in ${dir}`);
+  restoreWeights(net.weights, ckpt, `the last checkpoint of run ${runId}`);
+  restoreOptimizer(net.optimizer, ckpt);
+  const p = ckpt.manifest.position;
+  const start = { epoch: p.epoch, step: p.step, bestValAcc: p.bestValAcc, bestEpoch: p.bestEpoch };
+  const startValAcc = ckpt.manifest.val?.acc ?? null;
+  log.step = p.step;
+  const e: RunEvent = {
+    kind: 'run.resume',
+    epoch: p.epoch,
+    step: p.step,
+    payload: { fromEpoch: p.epoch, fromStep: p.step, backend: backend.name, device: backend.device, warnings: backend.warnings, ...(backend.adapter ? { adapter: backend.adapter } : {}) },
+    time: Date.now(),
+  };
+  store.beginResume(runId, p.step, e);
+  log.hooks.event?.(e);
+  return { start, startValAcc };
+}
+
+/** Phase 4, fresh: the run's start told, init.fromRun's weights loaded, the pairing fingerprint. */
+async function startFresh(opts: RunOptions, config: RunConfig, backend: ResolvedBackend, data: RunData, net: RunNet, log: RunLog): Promise<RunStart> {
+  const { dataset, inputShape, splits } = data;
+  const { model } = net;
+  log.emit('run.start', 0, {
+    backend: backend.name,
+    device: backend.device,
+    warnings: backend.warnings,
+    ...(backend.adapter ? { adapter: backend.adapter } : {}),
+    dataset: dataset.name,
+    source: dataset.source,
+    inputShape,
+    storedShape: dataset.shape,
+    classes: dataset.numClasses,
+    train: splits.train.length,
+    val: splits.val.length,
+    test: splits.test.length,
+    normalization: { mean: splits.norm.mean.map((v) => +v.toFixed(4)), std: splits.norm.std.map((v) => +v.toFixed(4)) },
+    params: model.paramCount,
+    flops: model.flops,
+  });
+  if (config.init) {
+    const { fromRun } = config.init;
+    const { ckpt } = checkpointOf(opts, fromRun, 'source', `init.fromRun: run ${fromRun} has no checkpoint to load weights from`);
+    const report = applyInit(net.weights, ckpt, config.init);
+    log.emit('init.loaded', 0, { ...report });
+  }
+  log.emit('pairing', 0, { ...(await pairingFingerprint(model, splits, config.seed)) });
+  return { startValAcc: null };
+}
+
+/** Knowledge distillation: the teacher run's best (else last) checkpoint, in inference mode. */
+function loadTeacher(opts: RunOptions, config: RunConfig, log: RunLog, disposers: (() => void)[]): Model | undefined {
+  if (!config.tricks.distill) return undefined;
+  const t = config.tricks.distill.teacherRun;
+  const { kind, ckpt } = checkpointOf(opts, t, 'source', `tricks.distill.teacherRun: run ${t} has no checkpoint to load the teacher from`);
+  const m = ckpt.manifest.model;
+  const teacher = buildModel(m.config, m.inputShape, m.numClasses, 0);
+  disposers.push(() => teacher.dispose());
+  restoreWeights({ params: teacher.params, buffers: teacher.buffers, numClasses: m.numClasses }, ckpt, `the ${kind} checkpoint of teacher run ${t}`);
+  if (!opts.resume) log.emit('distill.teacher', 0, { teacherRun: t, checkpoint: kind, model: m.config.name, params: teacher.paramCount });
+  return teacher;
+}
+
+/** Phase 5: the training loop, with metrics, events and progress recorded, and a `last` (and on
+ * a new best, a `best`) checkpoint written at every epoch end. */
+async function train(opts: RunOptions, config: RunConfig, data: RunData, net: RunNet, dir: string, from: RunStart, teacher: Model | undefined, log: RunLog): Promise<TrainResult> {
+  const { store, runId, hooks = {} } = opts;
+  const { dataset, inputShape, splits } = data;
+  const { model, weights, optimizer } = net;
+  const meta = (kind: 'best' | 'last', e: EpochEnd, optim: CheckpointMeta['optimizer']): CheckpointMeta => ({
+    runId,
+    kind,
+    model: { config: config.model, inputShape: [...inputShape], numClasses: dataset.numClasses },
+    optimizer: optim,
+    position: { ...e.position, stepsPerEpoch: e.stepsPerEpoch },
+    val: e.val,
+  });
+  const epochs = config.epochs;
+  const result = await trainModel(
+    config,
+    splits,
+    model,
+    optimizer,
+    {
+      metrics(points) {
+        store.addMetrics(runId, points);
+        hooks.metrics?.(points);
+      },
+      event: (e) => log.record(e),
+      progress(p) {
+        log.step = p.step;
+        hooks.progress?.({ ...p, epochs });
+      },
+      async shouldStop() {
+        // Let queued I/O (a cancel message, a signal) run before the next step.
+        await new Promise((r) => setImmediate(r));
+        return opts.isCancelled();
+      },
+    },
+    {
+      start: from.start,
+      startValAcc: from.startValAcc,
+      trickState: fileTrickState(dir),
+      teacher,
+      // The weights at epoch 0 (RIFLE's 'initial'), rebuilt as the run built them: same seed,
+      // same fine-tuning source. Right after a resume as well as in a fresh run.
+      initialValues: (names) => initialValues(opts, config, data, names),
+      async epochEnd(e) {
+        const state = await captureState(weights, optimizer);
+        // Best first: a crash before `last` is written only makes the resume redo this epoch.
+        // The best weights are for evaluation and fine-tuning: no optimizer state.
+        if (e.improved) writeCheckpoint(dir, meta('best', e, null), state.arrays.filter((a) => a.group !== 'optimizer'));
+        writeCheckpoint(dir, meta('last', e, state.optimizer), state.arrays);
+      },
+    },
+  );
+  log.step = result.steps;
+  return result;
+}
+
+/** The named params' values at epoch 0: a model built again with the run's seed and init. */
+async function initialValues(opts: RunOptions, config: RunConfig, data: RunData, names: readonly string[]): Promise<Map<string, Float32Array>> {
+  const { dataset, inputShape } = data;
+  const fresh = buildModel(config.model, inputShape, dataset.numClasses, config.seed);
+  try {
+    if (config.init) {
+      const { fromRun } = config.init;
+      const { ckpt: src } = checkpointOf(opts, fromRun, 'source', `RIFLE: run ${fromRun}'s checkpoint is gone; the epoch-0 weights cannot be rebuilt`);
+      applyInit({ params: fresh.params, buffers: fresh.buffers, numClasses: dataset.numClasses }, src, config.init);
+    }
+    const wanted = fresh.params.filter((q) => names.includes(q.name));
+    const values = await readAll(wanted.map((q) => q.variable));
+    return new Map(wanted.map((q, i) => [q.name, values[i]!]));
+  } finally {
+    fresh.dispose();
+  }
+}
+
+/** Phase 6: the test set evaluated (best and last weights), the run's metrics, its end told. */
+async function finish(opts: RunOptions, config: RunConfig, data: RunData, net: RunNet, dir: string, result: TrainResult, log: RunLog, out: RunOutcome): Promise<void> {
+  const { store, runId, hooks = {} } = opts;
+  const epochs = config.epochs;
+  const best = await recordEvaluations({ store, runId, dir, config, splits: data.splits, model: net.model, weights: net.weights, result, progress: (p) => hooks.progress?.({ ...p, epochs }) });
+  hooks.metrics?.(best.points);
+  out.metrics = { ...store.summaries(runId).final, ...result.final, ...Object.fromEntries(best.points.map((p) => [p.key, p.value])) };
+  out.status = 'completed';
+  log.emit('run.end', epochs, { status: 'completed', tensors: tf.memory().numTensors });
+}
+
+/** The run's final status into the store. When the store cannot take it (a full disk), the run
+ * ends failed, saying why, and a note lets the host or the next start record it later. */
+function recordEnd(store: Store, runId: number, out: RunOutcome): RunOutcome {
   let recorded: boolean;
   try {
     recorded = store.finishRun(runId, out.status, out.error);
