@@ -2,9 +2,12 @@
 // exist (built in, imported, found in the data dir or /usr/share/datasets, or downloadable), what
 // is in them (class counts, samples before and after augmentation), importing (validated and
 // indexed where it lies, or copied into the data dir when asked) and downloading the public ones.
-// Electron-free.
+// Reading and transforming pixels (inspecting, sample grids, augmentation previews, the mean
+// pixel) happens in a worker thread (dataset-preview-worker.ts), so a large dataset's preview
+// does not hold up other requests. Electron-free.
 import fs from 'node:fs';
 import path from 'node:path';
+import { Piscina } from 'piscina';
 import {
   ApiFailure,
   type DatasetDetail,
@@ -22,11 +25,10 @@ import { datasetSchema, type DatasetConfig } from '../../shared/config';
 import { BUILTIN_DATASETS, DATASET_NAME, isBuiltinDataset, registerDatasetInfo, datasetInfo, unregisterDatasetInfo, type DatasetInfo } from '../../shared/models/datasets';
 import type { Store } from '../../store/store';
 import { statPath } from '../../trainer/data/formats/folder';
-import { inspectDataset, type InspectResult } from '../../trainer/data/formats/read';
-import { channelStats, loadDataset } from '../../trainer/data/index';
+import type { InspectResult } from '../../trainer/data/formats/read';
 import { datasetRoots, discoverDatasets, fingerprint, locateDataset, SYSTEM_DATASETS, type DatasetLocation } from '../../trainer/data/locate';
-import { sampleRng } from '../../trainer/data/sample-rng';
-import { compilePipeline, resizeImage } from '../../trainer/data/transforms';
+import { workerEntry } from '../../trainer/data/worker-entry';
+import type { PreviewResults, PreviewTaskOf, SampleSource } from './dataset-preview-worker';
 import { CATALOG, type CatalogEntry } from './download-catalog';
 import { datasetDownloadDir, DownloadManager } from './downloads';
 
@@ -34,14 +36,8 @@ const MAX_PER_CLASS = 16;
 const MAX_SAMPLE_CLASSES = 100;
 /** Previews resize at most to this (16 images x 100 classes x 256^2 x 3 = 300 MB at worst). */
 const MAX_PREVIEW_SIZE = 256;
-
-interface SampleSource {
-  key: string;
-  classNames: string[];
-  shape: [number, number, number];
-  picked: { label: number; index: number; pixels: Uint8Array }[];
-  mean: number[];
-}
+/** Worker threads for previews: two, so one slow dataset does not queue every other preview. */
+const PREVIEW_THREADS = 2;
 
 function checkLabels(v: unknown): 'fine' | 'coarse' {
   if (v === undefined || v === null) return 'fine';
@@ -66,8 +62,6 @@ function bad(message: string, field?: string): never {
   throw new ApiFailure({ code: 'bad_request', message, field });
 }
 
-const b64 = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-
 export class DatasetService {
   readonly downloads: DownloadManager;
   readonly catalog: CatalogEntry[];
@@ -82,6 +76,8 @@ export class DatasetService {
   private chain: Promise<void> = Promise.resolve();
   /** The preview images of the last dataset sampled (not the dataset: a few per class). */
   private sampleCache: SampleSource | null = null;
+  /** The preview worker threads, started on the first task (idle ones end after a while). */
+  private pool: Piscina | null = null;
 
   constructor(private readonly o: DatasetServiceOptions) {
     this.systemDir = o.systemDir ?? process.env.TRICKBENCH_SYSTEM_DATASETS ?? SYSTEM_DATASETS;
@@ -185,7 +181,7 @@ export class DatasetService {
     const key = `inspect:${loc.fingerprint}|${labels}|${imageSize}|${loc.options.strict === true}`;
     const hit = this.o.store.datasets.cached<InspectResult>(key);
     if (hit) return hit;
-    const r = await inspectDataset(loc.path, { labels, imageSize, strict: loc.options.strict === true });
+    const r = await this.preview({ kind: 'inspect', path: loc.path, options: { labels, imageSize, strict: loc.options.strict === true } });
     this.o.store.datasets.cache(key, r);
     return r;
   }
@@ -239,8 +235,8 @@ export class DatasetService {
     if (typeof name !== 'string') bad('name must be a dataset name', 'name');
     const labels = checkLabels(labelsIn);
     if (name === 'synthetic') {
-      const d = await loadDataset(datasetSchema.parse({ name }), this.o.dataDir);
-      return { ...this.summaryOf(name), classNames: d.classNames, counts: { train: classCounts(d.train.labels, d.numClasses), test: classCounts(d.test.labels, d.numClasses) }, skipped: [] };
+      const d = await this.preview({ kind: 'counts', config: datasetSchema.parse({ name }), dataDir: this.o.dataDir });
+      return { ...this.summaryOf(name), classNames: d.classNames, counts: { train: d.train, test: d.test }, skipped: [] };
     }
     await this.refresh();
     const r = await this.inspection(this.location(name), labels);
@@ -262,20 +258,9 @@ export class DatasetService {
     const loc = c.name === 'synthetic' ? null : this.location(c.name);
     const key = `${c.name}|${loc?.fingerprint}|${c.labels}`;
     if (this.sampleCache?.key === key) return this.sampleCache;
-    const data = await loadDataset(c, this.o.dataDir, { imported: (n) => this.o.store.datasets.get(n), systemDir: this.systemDir });
-    const per = data.shape[0] * data.shape[1] * data.shape[2];
-    const taken = new Array<number>(data.numClasses).fill(0);
-    const classes = Math.min(data.numClasses, MAX_SAMPLE_CLASSES);
-    const picked: SampleSource['picked'] = [];
-    for (let i = 0; i < data.train.n && picked.length < classes * MAX_PER_CLASS; i++) {
-      const label = data.train.labels[i]!;
-      if (label >= classes || taken[label]! >= MAX_PER_CLASS) continue;
-      taken[label]!++;
-      picked.push({ label, index: i, pixels: data.train.images.slice(i * per, (i + 1) * per) });
-    }
-    const all = Int32Array.from({ length: data.train.n }, (_, i) => i);
-    const mean = channelStats(data.train, data.shape, all).mean.map((m) => m * 255);
-    this.sampleCache = { key, classNames: data.classNames, shape: data.shape, picked, mean };
+    const row = this.o.store.datasets.get(c.name);
+    const imported = row ? { path: row.path, format: row.format, options: row.options } : null;
+    this.sampleCache = await this.preview({ kind: 'source', key, config: c, dataDir: this.o.dataDir, systemDir: this.systemDir, imported, perClass: MAX_PER_CLASS, maxClasses: MAX_SAMPLE_CLASSES });
     return this.sampleCache;
   }
 
@@ -292,44 +277,33 @@ export class DatasetService {
     if (size !== null && (!Number.isInteger(size) || size < 4 || size > MAX_PREVIEW_SIZE)) bad(`imageSize must be an integer from 4 to ${MAX_PREVIEW_SIZE} for a preview`, 'imageSize');
     // The dataset page's get() refreshed the list when it opened: each "Show" need not walk the files again.
     if (req.name !== 'synthetic' && !this.found.has(req.name)) await this.refresh();
-    const src = await this.sampleSource(req.name, labels);
-    // As a run would see them: resized to dataset.imageSize (bilinear, per image), then augmented.
-    const shape: [number, number, number] = size ? [size, size, src.shape[2]] : src.shape;
-    const resized = size && (size !== src.shape[0] || size !== src.shape[1]);
-    let pipeline = null;
+    const source = await this.sampleSource(req.name, labels);
+    let augment = null;
     if (req.augment !== undefined && req.augment !== null) {
       const a = augmentSchema.safeParse(req.augment);
       if (!a.success) {
         const i = a.error.issues[0]!;
         bad(`augment.${i.path.join('.')}: ${i.message}`, `augment.${i.path.join('.')}`);
       }
-      try {
-        pipeline = a.data.length ? compilePipeline(a.data, shape, { mean: src.mean }) : null;
-      } catch (e) {
-        bad(`augment: ${(e as Error).message}`, 'augment');
-      }
+      augment = a.data;
     }
-    const out = pipeline ? new Uint8Array(pipeline.outShape[0] * pipeline.outShape[1] * pipeline.outShape[2]) : null;
-    const count = new Map<number, number>();
-    const samples: SampleGrid['samples'] = [];
-    for (const p of src.picked) {
-      const n = count.get(p.label) ?? 0;
-      if (n >= perClass) continue;
-      count.set(p.label, n + 1);
-      let image = p.pixels;
-      if (resized) {
-        image = new Uint8Array(shape[0] * shape[1] * shape[2]);
-        resizeImage(p.pixels, src.shape, image, shape[0], shape[1]);
-      }
-      let augmented: string | null = null;
-      if (pipeline && out) {
-        pipeline.apply(image, out, sampleRng(seed, epoch, p.index));
-        augmented = b64(out);
-      }
-      samples.push({ label: p.label, index: p.index, image: b64(image), augmented });
-    }
-    samples.sort((a, b) => a.label - b.label || a.index - b.index);
-    return { classNames: src.classNames, shape, augmentedShape: pipeline ? pipeline.outShape : null, samples };
+    // As a run would see them: resized to dataset.imageSize, then augmented (in the worker).
+    const grid = await this.preview({ kind: 'render', source, perClass, seed, epoch, imageSize: size, augment });
+    if ('refused' in grid) bad(grid.refused.message, grid.refused.field);
+    return grid;
+  }
+
+  /** Run a task on the preview worker threads. */
+  private preview<K extends keyof PreviewResults>(task: PreviewTaskOf<K>): Promise<PreviewResults[K]> {
+    this.pool ??= new Piscina({ ...workerEntry('dataset-preview-worker', import.meta.url), minThreads: 0, maxThreads: PREVIEW_THREADS, idleTimeout: 30_000 });
+    return this.pool.run(task) as Promise<PreviewResults[K]>;
+  }
+
+  /** Stop the preview threads (a later preview starts them again). */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.destroy();
   }
 
   async import(req: ImportRequest): Promise<DatasetSummary> {
@@ -355,7 +329,7 @@ export class DatasetService {
     if (req.strict) options.strict = true;
     let r: InspectResult;
     try {
-      r = await inspectDataset(p, { labels, imageSize: req.imageSize ?? null, strict: req.strict === true });
+      r = await this.preview({ kind: 'inspect', path: p, options: { labels, imageSize: req.imageSize ?? null, strict: req.strict === true } });
     } catch (e) {
       bad((e as Error).message, 'path');
     }
@@ -437,10 +411,3 @@ function catalogFromEnv(): CatalogEntry[] | null {
     throw new Error(`TRICKBENCH_DOWNLOAD_CATALOG: cannot read ${file}: ${(e as Error).message}`);
   }
 }
-
-function classCounts(labels: Uint8Array, k: number): number[] {
-  const c = new Array<number>(k).fill(0);
-  for (const l of labels) c[l]!++;
-  return c;
-}
-

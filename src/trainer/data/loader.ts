@@ -3,12 +3,10 @@
 // thread only waits when the workers are slower than a step; when it would wait, it makes one of
 // the batches ahead itself (the cores it trains with are idle then). How long it waited is
 // measured (time/data_wait_s per epoch), so a starving trainer shows up in the run's charts.
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { BatchMaker, type BatchContext, type PreparedBatch } from './batch';
+import { workerEntry } from './worker-entry';
 
 export interface LoaderOptions extends BatchContext {
   /** Worker threads; 0 = prepare batches on the calling thread. Default: TRICKBENCH_LOADER_WORKERS,
@@ -26,19 +24,6 @@ export function defaultWorkers(): number {
     return n;
   }
   return Math.max(1, Math.min(4, os.availableParallelism() - 1));
-}
-
-/** The worker's file: the bundled loader-worker.js next to this bundle (or its chunk's parent),
- * else the TypeScript source run through tsx (CLI and tests run from source). */
-function workerEntry(): { filename: string; execArgv: string[] } {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const dir of [here, path.dirname(here)]) {
-    const js = path.join(dir, 'loader-worker.js');
-    if (fs.existsSync(js)) return { filename: js, execArgv: [] };
-  }
-  const ts = path.join(here, 'loader-worker.ts');
-  if (fs.existsSync(ts)) return { filename: ts, execArgv: ['--import', 'tsx'] };
-  throw new Error(`the loader's worker script is missing: no loader-worker.js near ${here}`);
 }
 
 export class BatchLoader {
@@ -63,7 +48,7 @@ export class BatchLoader {
     this.outShape = maker.outShape;
     this.prefetch = Math.max(1, o.prefetch ?? 2 * Math.max(1, this.workers) + 2);
     if (this.workers > 0) {
-      const entry = workerEntry();
+      const entry = workerEntry('loader-worker', import.meta.url);
       this.pool = new Piscina({ ...entry, workerData: ctx, minThreads: this.workers, maxThreads: this.workers, idleTimeout: 60_000 });
       // A worker that dies with no task in flight: reported with the next batch, not as an
       // uncaught exception that kills the trainer without a word.
