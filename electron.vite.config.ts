@@ -13,8 +13,8 @@ export default defineConfig({
           index: resolve(__dirname, 'src/main/index.ts'), // Electron main process
           serve: resolve(__dirname, 'src/main/serve.ts'), // `npm run serve`: the web shell
           trainer: resolve(__dirname, 'src/trainer/main.ts'), // the forked trainer process
-          // the training loader's worker threads (src/trainer/data/loader.ts finds it next to trainer.js)
-          'loader-worker': resolve(__dirname, 'src/trainer/data/loader-worker.ts'),
+          // the training loader's worker threads (src/data/loader.ts finds it next to trainer.js)
+          'loader-worker': resolve(__dirname, 'src/data/loader-worker.ts'),
           // the dataset service's preview threads (src/main/services/datasets.ts finds it next to index.js / serve.js)
           'dataset-preview-worker': resolve(__dirname, 'src/main/services/dataset-preview-worker.ts'),
         },

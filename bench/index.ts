@@ -32,7 +32,7 @@ import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName, ModelConfigInput } from '../src/shared/config';
 import { initBackend } from '../src/trainer/backend';
-import { makeRng } from '../src/trainer/rng';
+import { makeRng } from '../src/shared/rng';
 import { benchLoader } from './loader';
 import { benchTrainer, randomBatch } from './step';
 import { benchStore } from './store';

@@ -1,5 +1,5 @@
 // `npm run bench -- --suite loader`: how fast the training loader makes batches (augmentation +
-// normalisation in worker threads, as src/trainer/data/loader.ts runs it for a run) for
+// normalisation in worker threads, as src/data/loader.ts runs it for a run) for
 // CIFAR-sized images, next to how fast the trainer consumes them (the real training step of the
 // seeds' models, CIFAR-sized, batch 128), and how long a training loop fed by the loader waited
 // for data. Target: the loader at least 10x the trainer's images/s on the same machine; the
@@ -8,9 +8,9 @@ import os from 'node:os';
 import type { AugmentInput } from '../src/shared/augment';
 import { AUGMENT_RECIPES, augmentSchema } from '../src/shared/augment';
 import type { ModelConfigInput } from '../src/shared/config';
-import { BatchLoader, defaultWorkers } from '../src/trainer/data/loader';
-import { sharedBytes } from '../src/trainer/data/types';
-import { makeRng } from '../src/trainer/rng';
+import { BatchLoader, defaultWorkers } from '../src/data/loader';
+import { sharedBytes } from '../src/data/types';
+import { makeRng } from '../src/shared/rng';
 import { benchTrainer, randomBatch } from './step';
 
 const N = 20_000;

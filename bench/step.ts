@@ -5,7 +5,7 @@ import type { ModelConfigInput } from '../src/shared/config';
 import { trainStep } from '../src/trainer/loop';
 import { buildModel } from '../src/trainer/models/registry';
 import { makeOptimizer } from '../src/trainer/optim/optimizers';
-import { makeRng } from '../src/trainer/rng';
+import { makeRng } from '../src/shared/rng';
 
 export interface Batch {
   x: Float32Array;

@@ -19,8 +19,8 @@ import { ApiFailure, type DownloadProgress } from '../shared/api';
 import { openStoreFromEnv } from '../store/open';
 import { resolveDataDir } from '../store/paths';
 import { DatasetService } from './services/datasets';
-import { inspectDataset, type InspectResult, type ReadOptions } from '../trainer/data/formats/read';
-import { DataError } from '../trainer/data/types';
+import { inspectDataset, type InspectResult, type ReadOptions } from '../data/formats/read';
+import { DataError } from '../data/types';
 
 export const EXIT_DATA = 1;
 export const EXIT_INVALID = 2;

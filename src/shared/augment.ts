@@ -1,6 +1,6 @@
 // The data-augmentation pipeline of a run: a list of steps applied in order to each training
 // image (uint8, HWC) before it is normalised. Names, options and sampling follow torchvision's
-// transforms; src/trainer/data/transforms.ts implements them. Pure TS: the renderer imports it.
+// transforms; src/data/transforms.ts implements them. Pure TS: the renderer imports it.
 import { z } from 'zod';
 
 const int = (min: number) => z.number().int().min(min);

@@ -91,7 +91,7 @@ function knownShape(d: DatasetConfig, augment: AugmentConfig) {
 
 /** The most training images a run of this dataset config can have, from what is known before the
  * data is read: the dataset's size (built-ins; inspected datasets), the subset, and the test and
- * validation splits taken as makeSplits (src/trainer/data/index.ts) takes them. `exact`: the
+ * validation splits taken as makeSplits (src/data/index.ts) takes them. `exact`: the
  * count itself (no class subset, whose size is not known here). Null when nothing bounds it. */
 export function trainImagesBound(d: Pick<DatasetConfig, 'name' | 'trainSubset' | 'valSplit' | 'testSplit' | 'classes'>): { images: number; exact: boolean } | null {
   const size = trainSetSize(d.name);

@@ -1,7 +1,7 @@
 // Experiments: a baseline run config, arms (each the baseline with some dotted config fields set)
 // and a list of seeds. Every (arm, seed) is one run; the runs of one seed are a matched pair —
 // same seed, so same initial weights for the layers they share, same data order, same dropout and
-// mixup draws (src/trainer/rng.ts derives every random stream from the seed and what it is for).
+// mixup draws (src/shared/rng.ts derives every random stream from the seed and what it is for).
 // The baseline is the arm named "baseline" (or `baselineName`), the reference of every paired
 // difference. An optional pre-training runs first for each seed, and then every arm of that seed
 // fine-tunes from its weights (a fresh head). Presets (resources/presets) are experiment files

@@ -13,7 +13,7 @@ import { ownerIsGone, settleOrphan } from '../store/orphans';
 import { initCheckpoint, initSourceProblem, resumeProblem } from '../store/run-checks';
 import type { Store } from '../store/store';
 import { CONFIG_FLAGS, CliInputError, addConfigOptions, configFromOptions } from './cli-config';
-import { locateDataset } from './data/locate';
+import { locateDataset } from '../data/locate';
 import { initShapeProblem, teacherProblem } from './init-plan';
 import { executeRun, type RunOutcome } from './run';
 

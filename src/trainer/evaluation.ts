@@ -1,8 +1,8 @@
 // The end-of-run test evaluation: loss, accuracy, top-5, the confusion matrix, per-class accuracy
 // and every test image's prediction, for the last and the best-val weights.
 import * as tf from '@tensorflow/tfjs-core';
-import { gatherBatch } from './data/index';
-import type { ImageSet, Normalization } from './data/types';
+import { gatherBatch } from '../data/index';
+import type { ImageSet, Normalization } from '../data/types';
 import { crossEntropy } from './loss/cross-entropy';
 
 const EVAL_BATCH = 256;

@@ -5,7 +5,7 @@
 // on the data; the comparison view checks it, so a broken pairing is reported, not assumed.
 import crypto from 'node:crypto';
 import type { Model } from './models/model';
-import type { Splits } from './data/types';
+import type { Splits } from '../data/types';
 import { epochOrder } from './loop';
 import { readAll } from './tf/read';
 

@@ -12,7 +12,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CatalogEntry } from '../../src/main/services/download-catalog';
 import { CATALOG } from '../../src/main/services/download-catalog';
 import { DownloadManager, type DownloadProgress } from '../../src/main/services/downloads';
-import { readIdxFile } from '../../src/trainer/data/idx';
+import { readIdxFile } from '../../src/data/idx';
 import { cifarPythonEntries, writeTar } from '../helpers/dataset-fixtures';
 import { writeFakeFashion } from '../helpers/datasets';
 import { TestFileServer } from '../helpers/http-server';

@@ -3,7 +3,7 @@
 Run with Debian's python3-torch / python3-torchvision (0.14):
     /usr/bin/python3 tests/reference/transforms_reference.py
 It writes tests/fixtures/transforms_reference.json, which tests/unit/transforms.test.ts compares
-against src/trainer/data/transforms.ts, so CI needs no PyTorch. Written from torchvision's public
+against src/data/transforms.ts, so CI needs no PyTorch. Written from torchvision's public
 functional API, not from our code:
 - for three small random uint8 images (9x11x3, 16x20x3 and a 10x12 greyscale), at fixed
   parameters: pad + crop (constant with a fill, reflect), hflip, resized_crop and resize

@@ -2,7 +2,7 @@
 // fine-tune on the other half"), labels renumbered in the order given.
 import { describe, expect, it } from 'vitest';
 import { mustParseRunConfig, parseRunConfig } from '../../src/shared/config';
-import { loadDataset, makeSplits } from '../../src/trainer/data/index';
+import { loadDataset, makeSplits } from '../../src/data/index';
 
 describe('dataset.classes', () => {
   it('keeps only those classes, renumbered 0..k-1 in the order given, images unchanged', async () => {

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { MetricPoint } from '../../src/shared/api';
 import { mustParseRunConfig } from '../../src/shared/config';
 import { initBackend } from '../../src/trainer/backend';
-import { loadDataset, makeSplits } from '../../src/trainer/data/index';
+import { loadDataset, makeSplits } from '../../src/data/index';
 import { trainModel } from '../../src/trainer/loop';
 import { buildModel } from '../../src/trainer/models/registry';
 import { makeOptimizer } from '../../src/trainer/optim/optimizers';

@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { detectFormat, inspectDataset, readDataset } from '../../src/trainer/data/formats/read';
-import { DataError } from '../../src/trainer/data/types';
+import { detectFormat, inspectDataset, readDataset } from '../../src/data/formats/read';
+import { DataError } from '../../src/data/types';
 import { writeImageFolder } from '../helpers/dataset-fixtures';
 import { tmpDataDir } from '../helpers/tmp';
 

@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FASHION_MNIST_CLASSES } from '../../src/trainer/data/formats/idx-dataset';
-import { parsePickleDict } from '../../src/trainer/data/formats/pickle';
-import { KMNIST_CLASSES } from '../../src/trainer/data/formats/idx-dataset';
-import { detectFormat, inspectDataset, readDataset } from '../../src/trainer/data/formats/read';
-import { DataError, type ImageSet } from '../../src/trainer/data/types';
+import { FASHION_MNIST_CLASSES } from '../../src/data/formats/idx-dataset';
+import { parsePickleDict } from '../../src/data/formats/pickle';
+import { KMNIST_CLASSES } from '../../src/data/formats/idx-dataset';
+import { detectFormat, inspectDataset, readDataset } from '../../src/data/formats/read';
+import { DataError, type ImageSet } from '../../src/data/types';
 import {
   CIFAR_PY_LABELS,
   FIXTURES_CIFAR_PY,

@@ -9,9 +9,9 @@ import { registerDatasetInfo, trainSetSize, unregisterDatasetInfo } from '../../
 import { checkStartInput } from '../../src/main/services/run-input';
 import { Store } from '../../src/store/store';
 import { CliInputError, configFromOptions } from '../../src/trainer/cli-config';
-import { SYNTHETIC_TRAIN } from '../../src/trainer/data/synthetic';
+import { SYNTHETIC_TRAIN } from '../../src/data/synthetic';
 import { trainModel } from '../../src/trainer/loop';
-import type { Splits } from '../../src/trainer/data/types';
+import type { Splits } from '../../src/data/types';
 import { tmpDataDir } from '../helpers/tmp';
 
 const tmp = tmpDataDir('tb-hostile-');

@@ -3,8 +3,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mustParseRunConfig } from '../../src/shared/config';
-import { loadDataset } from '../../src/trainer/data/index';
-import { readIdxFile } from '../../src/trainer/data/idx';
+import { loadDataset } from '../../src/data/index';
+import { readIdxFile } from '../../src/data/idx';
 import { tmpDataDir } from '../helpers/tmp';
 import { idx, writeFakeFashion } from '../helpers/datasets';
 

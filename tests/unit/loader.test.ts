@@ -3,9 +3,9 @@
 // abandoned epoch closes cleanly, and a bad worker count is named.
 import { afterEach, describe, expect, it } from 'vitest';
 import { augmentSchema } from '../../src/shared/augment';
-import { BatchLoader, defaultWorkers, type LoaderOptions } from '../../src/trainer/data/loader';
-import { sharedBytes } from '../../src/trainer/data/types';
-import { makeRng } from '../../src/trainer/rng';
+import { BatchLoader, defaultWorkers, type LoaderOptions } from '../../src/data/loader';
+import { sharedBytes } from '../../src/data/types';
+import { makeRng } from '../../src/shared/rng';
 
 function options(over: Partial<LoaderOptions> = {}): LoaderOptions {
   const rng = makeRng(7, 'loader-test');

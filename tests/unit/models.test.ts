@@ -11,7 +11,7 @@ import { MODELS, mustParseRunConfig, parseRunConfig, type ModelConfigInput } fro
 import { DATASET_INFO, modelSummary } from '../../src/shared/models/index';
 import { summaryRows } from '../../src/shared/models/summary-table';
 import { initBackend } from '../../src/trainer/backend';
-import { loadDataset } from '../../src/trainer/data/index';
+import { loadDataset } from '../../src/data/index';
 import type { Model } from '../../src/trainer/models/model';
 import { buildModel } from '../../src/trainer/models/registry';
 import { registerGradients } from '../../src/trainer/tf/gradients';

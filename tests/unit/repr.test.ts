@@ -8,13 +8,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/shared/api';
 import { mustParseRunConfig, parseRunConfig, reprCalendar } from '../../src/shared/config';
 import { initBackend } from '../../src/trainer/backend';
-import { loadDataset, makeSplits } from '../../src/trainer/data/index';
+import { loadDataset, makeSplits } from '../../src/data/index';
 import { trainModel, trainStep } from '../../src/trainer/loop';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildModel } from '../../src/trainer/models/registry';
 import { makeOptimizer } from '../../src/trainer/optim/optimizers';
 import { filterRows, nullSpaceVectors, orthogonalityScores, selectPruned } from '../../src/trainer/tricks/repr-math';
-import { makeRng } from '../../src/trainer/rng';
+import { makeRng } from '../../src/shared/rng';
 
 const fx = (JSON.parse(fs.readFileSync(path.join(__dirname, '../fixtures/tricks_reference.json'), 'utf8')) as {
   repr: {

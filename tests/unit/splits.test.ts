@@ -4,9 +4,9 @@
 // cached statistics.
 import { describe, expect, it } from 'vitest';
 import { mustParseRunConfig } from '../../src/shared/config';
-import { makeSplits, selectClasses, type NormCache } from '../../src/trainer/data/index';
-import { resizeImage } from '../../src/trainer/data/transforms';
-import { sharedBytes, type Dataset, type ImageSet, type Normalization } from '../../src/trainer/data/types';
+import { makeSplits, selectClasses, type NormCache } from '../../src/data/index';
+import { resizeImage } from '../../src/data/transforms';
+import { sharedBytes, type Dataset, type ImageSet, type Normalization } from '../../src/data/types';
 
 function set(n: number, size: number, labelOf: (i: number) => number, value: (i: number) => number): ImageSet {
   const per = size * size * 3;

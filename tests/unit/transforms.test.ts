@@ -5,11 +5,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AugmentShapeError, augmentSchema, describeAugment, pipelineOutputShape, type AugmentInput } from '../../src/shared/augment';
-import { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, colorJitter, newJitterParams, sampleJitter } from '../../src/trainer/data/color';
-import { gatherBatch } from '../../src/trainer/data/index';
-import { sampleRng } from '../../src/trainer/data/sample-rng';
-import { compilePipeline, hflip, newBox, padCrop, resize, resizedCrop, rotate, sampleCropOffset, sampleResizedCrop, type Shape } from '../../src/trainer/data/transforms';
-import { makeRng } from '../../src/trainer/rng';
+import { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, colorJitter, newJitterParams, sampleJitter } from '../../src/data/color';
+import { gatherBatch } from '../../src/data/index';
+import { sampleRng } from '../../src/data/sample-rng';
+import { compilePipeline, hflip, newBox, padCrop, resize, resizedCrop, rotate, sampleCropOffset, sampleResizedCrop, type Shape } from '../../src/data/transforms';
+import { makeRng } from '../../src/shared/rng';
 
 interface Stats {
   mean: number;

@@ -8,7 +8,7 @@ import type { RunEvent } from '../../src/shared/api';
 import { baseLearningRate, mustParseRunConfig, parseRunConfig } from '../../src/shared/config';
 import type { ParamRole } from '../../src/shared/models/ops';
 import { initBackend } from '../../src/trainer/backend';
-import { loadDataset, makeSplits } from '../../src/trainer/data/index';
+import { loadDataset, makeSplits } from '../../src/data/index';
 import { crossEntropy } from '../../src/trainer/loss/cross-entropy';
 import { distillSoft, mixWith, rdropLoss, softCrossEntropy, softTargets, withDistill } from '../../src/trainer/loss/tricks';
 import { trainModel } from '../../src/trainer/loop';

@@ -6,11 +6,11 @@
 import type { SampleGrid } from '../../shared/api';
 import type { AugmentConfig } from '../../shared/augment';
 import type { DatasetConfig } from '../../shared/config';
-import { inspectDataset, type InspectResult, type ReadOptions } from '../../trainer/data/formats/read';
-import { channelStats, loadDataset } from '../../trainer/data/index';
-import { sampleRng } from '../../trainer/data/sample-rng';
-import { compilePipeline, resizeImage } from '../../trainer/data/transforms';
-import { sharedBytes } from '../../trainer/data/types';
+import { inspectDataset, type InspectResult, type ReadOptions } from '../../data/formats/read';
+import { channelStats, loadDataset } from '../../data/index';
+import { sampleRng } from '../../data/sample-rng';
+import { compilePipeline, resizeImage } from '../../data/transforms';
+import { sharedBytes } from '../../data/types';
 
 /** The first images of each class of a dataset as stored, and the training set's mean pixel
  * (cutout's fill): what previews need, kept by the service instead of the whole dataset. */

@@ -32,7 +32,7 @@ const BUILTIN_INFO: Record<BuiltinDataset, DatasetInfo> = {
   cifar100: { shape: [32, 32, 3], classes: 100, coarseClasses: 20 },
 };
 
-/** The built-ins' training set sizes (synthetic: SYNTHETIC_TRAIN in src/trainer/data/synthetic.ts). */
+/** The built-ins' training set sizes (synthetic: SYNTHETIC_TRAIN in src/data/synthetic.ts). */
 const BUILTIN_TRAIN_IMAGES: Record<BuiltinDataset, number> = {
   synthetic: 10000,
   mnist: 60000,

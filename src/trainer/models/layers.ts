@@ -4,7 +4,7 @@
 // init-from-run), in-place re-initialisation, and seeded initialisation identical on every backend.
 import * as tf from '@tensorflow/tfjs-core';
 import type { BufferRole, InitKind, LayerSummary, ParamRole, ParamSpec, Shape } from '../../shared/models/ops';
-import type { Rng } from '../rng';
+import type { Rng } from '../../shared/rng';
 
 export type { LayerSummary, Shape };
 

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../../shared/config';
 import { architecture, traceModel, type Architecture, type GroupSummary } from '../../shared/models/index';
-import { makeRng } from '../rng';
+import { makeRng } from '../../shared/rng';
 import { initialValue, type ApplyContext, type Buffer, type LayerSummary, type Param, type Shape } from './layers';
 import { TfOps, type ModelState } from './tf-ops';
 

@@ -3,7 +3,7 @@
 // only on (run seed, global step), so a resumed run and the arms of a matched pair mix alike.
 import betaFactory from '@stdlib/random-base-beta';
 import type { RunConfig } from '../../shared/config';
-import { makeRng, permutation } from '../rng';
+import { makeRng, permutation } from '../../shared/rng';
 
 export interface MixupDraw {
   lambda: number;

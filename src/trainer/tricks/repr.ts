@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { reprCalendar, reprLayers, type ReprConfig } from '../../shared/config';
 import type { Param } from '../models/layers';
 import type { Optimizer } from '../optim/optimizers';
-import { makeRng } from '../rng';
+import { makeRng } from '../../shared/rng';
 import { readAll, readFloats } from '../tf/read';
 import { filterRows, nullSpaceVectors, orthogonalityScores, selectPruned } from './repr-math';
 

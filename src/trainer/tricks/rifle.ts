@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { rifleEpochs, type TricksConfig } from '../../shared/config';
 import type { Param } from '../models/layers';
 import type { Optimizer } from '../optim/optimizers';
-import { makeRng } from '../rng';
+import { makeRng } from '../../shared/rng';
 import { readFloats } from '../tf/read';
 
 export type RifleConfig = NonNullable<TricksConfig['rifle']>;

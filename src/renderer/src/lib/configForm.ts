@@ -366,7 +366,7 @@ const count = (n: number) => n.toLocaleString('en-US');
  * than the dataset (the run trains on all of it, less the validation split), a validation split
  * that rounds to no image or leaves none for training, a valSplit a dataset with its own validation
  * set does not use, a test split that leaves no test or no training image. Computed as makeSplits
- * (src/trainer/data/index.ts) takes the splits, from the sizes known before the data is read
+ * (src/data/index.ts) takes the splits, from the sizes known before the data is read
  * (built-ins; datasets the Datasets page inspected); silent where the size is not known.
  * `title` names a dataset ("Fashion-MNIST"). Warnings, not errors: the run can start. */
 export function datasetWarnings(input: Record<string, unknown>, title: (name: string) => string = (n) => n): FieldError[] {

@@ -4,8 +4,8 @@
 // systematic -0.5 bias we do not copy). The dataset stays uint8; normalisation comes later.
 // Hot loops avoid closures and allocation: a pipeline owns its scratch buffers and is used by one
 // thread at a time (each worker thread compiles its own).
-import { type AugmentConfig, type AugmentStep, pipelineOutputShape, stepOutputShape } from '../../shared/augment';
-import type { Rng } from '../rng';
+import { type AugmentConfig, type AugmentStep, pipelineOutputShape, stepOutputShape } from '../shared/augment';
+import type { Rng } from '../shared/rng';
 import { clampRound, colorJitter, newJitterParams, newJitterScratch, sampleJitter } from './color';
 
 export type Shape = readonly [number, number, number];

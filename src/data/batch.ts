@@ -2,7 +2,7 @@
 // randomness drawn from (run seed, epoch, position in the epoch) only), then standardised into a
 // float32 NHWC batch. The same function runs in the loader's worker threads and, with no
 // workers, on the training thread: which thread made a batch never changes its contents.
-import type { AugmentConfig } from '../../shared/augment';
+import type { AugmentConfig } from '../shared/augment';
 import { sampleRng } from './sample-rng';
 import { compilePipeline, type Pipeline } from './transforms';
 import type { Normalization } from './types';

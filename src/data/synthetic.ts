@@ -3,7 +3,7 @@
 // or fine); colour, phase, amplitude, and small jitters of angle and frequency are random per image,
 // and every pixel gets Gaussian noise, so a model has to learn the spatial pattern. A small CNN
 // reaches > 90% in a couple of epochs; an MLP has to work harder. Deterministic from the seed.
-import { makeRng } from '../rng';
+import { makeRng } from '../shared/rng';
 import { sharedBytes, type Dataset, type ImageSet } from './types';
 
 export const SYNTHETIC_SIZE = 32;

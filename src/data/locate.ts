@@ -6,8 +6,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { UnknownDatasetError } from '../../shared/config';
-import { DATASET_NAME, isBuiltinDataset } from '../../shared/models/datasets';
+import { UnknownDatasetError } from '../shared/config';
+import { DATASET_NAME, isBuiltinDataset } from '../shared/models/datasets';
 import { detectFormat, type DatasetFormat } from './formats/read';
 
 export const SYSTEM_DATASETS = '/usr/share/datasets';

@@ -1,6 +1,6 @@
 // The per-sample generator of augmentation: a counter-seeded sfc32 whose stream is a pure
 // function of (run seed, epoch, position in the epoch).
-import type { Rng } from '../rng';
+import type { Rng } from '../shared/rng';
 
 // One small generator per sample: seeding seedrandom's alea from a string costs several
 // microseconds, as much as augmenting a CIFAR image, so samples get their own counter-seeded

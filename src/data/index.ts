@@ -1,5 +1,5 @@
-import type { DatasetConfig } from '../../shared/config';
-import { makeRng, permutation } from '../rng';
+import type { DatasetConfig } from '../shared/config';
+import { makeRng, permutation } from '../shared/rng';
 import { locateDataset, type DatasetLocation } from './locate';
 import { readDataset } from './formats/read';
 import { loadSynthetic } from './synthetic';

@@ -1,6 +1,6 @@
 // Colour ops on uint8 HWC images (torchvision's adjust_brightness/contrast/saturation/hue and
 // ColorJitter), with ColorJitter's parameter draws and the scratch that colorJitter reuses.
-import type { Rng } from '../rng';
+import type { Rng } from '../shared/rng';
 import type { Shape } from './transforms';
 
 // ITU-R 601-2 luma weights, as torchvision's rgb_to_grayscale.
