@@ -77,7 +77,7 @@ export const datasetSchema = z
       label: 'Classes',
       hint: 'only these class ids, e.g. 0,1,2,3,4; blank = all',
       flag: 'dataset-classes',
-      help: 'train and test on these class ids only, e.g. 0,1,2,3,4 (relabelled 0..k-1)',
+      help: 'train and test on these class ids only, e.g. 0,1,2,3,4 (relabelled 0..k-1); "all": every class',
     }),
     /** Inputs are standardised per channel: with the training split's mean and standard deviation
      * (computed once and cached), with ImageNet's (pre-trained-style pipelines), or not at all

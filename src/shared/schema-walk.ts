@@ -32,6 +32,9 @@ export interface SchemaLeaf {
   default?: unknown;
   hasDefault: boolean;
   meta: FieldMeta | undefined;
+  /** The field's schema as the config has it (wrappers included); a discriminator's is its
+   * section's. Of the first variant that has it, for a field of several. */
+  schema: z.ZodType;
   /** The discriminator of a discriminated union (`model.name`). */
   discriminator?: boolean;
   /** A discriminator's variants: each one's fields (their paths), in that variant's order. */
@@ -131,7 +134,7 @@ function walk(s: z.ZodType, path: string[], ctx: Ctx, out: SchemaLeaf[]): void {
   const { core, nullable, meta } = unwrap(s);
   const d = defOf(core);
   const p = path.join('.');
-  const base = { path: p, nullable, meta, ...defaultOf(s), ...(ctx.under ? { under: ctx.under } : {}) };
+  const base = { path: p, nullable, meta, schema: s, ...defaultOf(s), ...(ctx.under ? { under: ctx.under } : {}) };
   const withVariant = (leaf: SchemaLeaf): SchemaLeaf =>
     ctx.variant ? { ...leaf, variants: { of: ctx.variant.of, names: ctx.variant.names, defaults: ctx.variant.names.map(() => leaf.default) } } : leaf;
   if (d.type === 'object') {
@@ -150,7 +153,7 @@ function walk(s: z.ZodType, path: string[], ctx: Ctx, out: SchemaLeaf[]): void {
     // The section's default names the discriminator's default (the model a bare `{}` gets).
     const dflt = base.hasDefault && base.default !== null && typeof base.default === 'object' ? { hasDefault: true, default: (base.default as Record<string, unknown>)[key] } : { hasDefault: false };
     const fieldsOf: Record<string, string[]> = {};
-    out.push(withVariant({ path: `${p}.${key}`, type: 'enum', options: names, nullable: false, meta, ...dflt, discriminator: true, fieldsOf, ...(ctx.under ? { under: ctx.under } : {}) }));
+    out.push(withVariant({ path: `${p}.${key}`, type: 'enum', options: names, nullable: false, meta, schema: s, ...dflt, discriminator: true, fieldsOf, ...(ctx.under ? { under: ctx.under } : {}) }));
     for (const v of variants) {
       const shape = defOf(unwrap(v.schema).core).shape ?? {};
       const from = out.length;

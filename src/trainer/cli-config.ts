@@ -14,6 +14,8 @@ export interface FlagSpec {
   // on: a trick switched on with its defaults; json: the value is JSON (the augmentation list)
   kind: 'number' | 'string' | 'boolean' | 'list' | 'nullable-number' | 'on' | 'json';
   help: string;
+  /** null is a value of the field: "all" or "null" gives it (`--train-subset all`). */
+  nullable?: boolean;
   /** The --help group it is listed under ("Model", "Tricks: RIFLE"). */
   group: string;
 }
@@ -80,6 +82,7 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = LEAVES.filter((l) => l.meta?.fl
   path: l.path,
   kind: flagKind(l),
   help: flagHelp(l),
+  ...(l.nullable && l.type !== 'toggle' ? { nullable: true } : {}),
   group: flagGroup(l, LEAVES),
 }));
 
@@ -104,6 +107,7 @@ function coerce(spec: FlagSpec, raw: string | boolean): unknown {
     case 'nullable-number':
       return raw === 'all' || raw === 'null' ? null : coerceScalar(raw);
     case 'list':
+      if (spec.nullable && (raw === 'all' || raw === 'null')) return null;
       return raw.trim() === '' ? [] : raw.split(',').map(coerceScalar);
     case 'string':
       return raw;
