@@ -44,10 +44,12 @@ function variantText(names: readonly string[]): string {
 }
 
 /** A leaf's --help text: which variants have it, what it is, its choices and its default. */
-function flagHelp(l: SchemaLeaf): string {
+function flagHelp(l: SchemaLeaf, leaves: readonly SchemaLeaf[]): string {
   const m = l.meta!;
   let text = m.help ?? (m.hint ? `${m.label}: ${m.hint}` : m.label);
-  if (l.variants) text = `${variantText(l.variants.names)}: ${text}`;
+  // A field of some kinds only says which (one that every kind has, with its own default, does not).
+  const kinds = l.variants && leaves.find((d) => d.path === l.variants!.of)?.options?.length;
+  if (l.variants && l.variants.names.length !== kinds) text = `${variantText(l.variants.names)}: ${text}`;
   if (l.type === 'enum') text += `: ${l.options!.join(' | ')}`;
   if (l.discriminator) {
     // The flags below that name some kinds are those kinds' options.
@@ -81,7 +83,7 @@ export const CONFIG_FLAGS: readonly FlagSpec[] = LEAVES.filter((l) => l.meta?.fl
   flag: l.meta!.flag!,
   path: l.path,
   kind: flagKind(l),
-  help: flagHelp(l),
+  help: flagHelp(l, LEAVES),
   ...(l.nullable && l.type !== 'toggle' ? { nullable: true } : {}),
   group: flagGroup(l, LEAVES),
 }));

@@ -117,6 +117,9 @@ export const TRICK_FIELDS: Record<TrickName, { toggle: FieldSpec; options: Field
  * FineTuneFields.vue shows them as a select of completed runs and an "exclude head" checkbox. */
 export const INIT_FIELDS: FieldSpec[] = inSection('Fine-tune');
 
+/** The layers a fine-tuning run does not load unless told otherwise (the head). */
+const INIT_EXCLUDE_DEFAULT = LEAVES.find((l) => l.path === 'init.exclude')!.default;
+
 const SCHEDULE_FIELDS: FieldSpec[] = inSection('Schedule');
 /** The schedule's inputs: gamma only for the step schedule (the only one that uses it). */
 export function scheduleFields(name: string): FieldSpec[] {
@@ -194,7 +197,7 @@ export function configToValues(config: RunConfig | Record<string, unknown>, pref
   const flat = flattenConfig(config, prefix);
   if (flat.init === null) {
     delete flat.init;
-    Object.assign(flat, { 'init.fromRun': null, 'init.exclude': '["head"]' });
+    Object.assign(flat, { 'init.fromRun': null, 'init.exclude': JSON.stringify(INIT_EXCLUDE_DEFAULT) });
   }
   // A trick that is off (null) shows an unticked box and its default options, ready to tick.
   if (!prefix) {
