@@ -71,8 +71,14 @@ describe('every leaf of the run config', () => {
   it('has a flag (or says why not); flags are unique and each is a leaf', () => {
     const flagged = new Set(CONFIG_FLAGS.map((f) => f.path));
     const without = leaves.filter((l) => !flagged.has(l.path)).map((l) => l.path);
-    expect(without).toEqual(['init', 'tricks.labelSmoothing', 'tricks.mixup', 'tricks.rdrop', 'tricks.distill']);
-    for (const p of without) expect(leafAt.get(p)!.meta!.noFlag, p).toMatch(/^--[a-z-]+ [A-Z]+ switches it on$/);
+    // Only toggles go without: one of their option flags switches them on, and the reason names it.
+    expect(without.filter((p) => !p.startsWith('tricks.'))).toEqual(['init']);
+    for (const p of without) {
+      expect(leafAt.get(p)!.type, p).toBe('toggle');
+      const named = /^--([a-z0-9-]+) [A-Z]+ switches it on$/.exec(leafAt.get(p)!.meta!.noFlag ?? '');
+      expect(named, p).not.toBeNull();
+      expect(CONFIG_FLAGS.find((f) => f.flag === named![1])?.path.startsWith(`${p}.`), p).toBe(true);
+    }
     const names = CONFIG_FLAGS.map((f) => f.flag);
     expect(new Set(names).size).toBe(names.length);
     for (const own of ['config', 'tricks', 'set', 'data-dir', 'resume', 'progress', 'help']) expect(names).not.toContain(own);
@@ -178,14 +184,12 @@ describe('--help', () => {
     // (commander's own -h is under Options, which this bare command may list first)
     const headings = [...help.matchAll(/^(\S.*):$/gm)].map((m) => m[1]).filter((h) => h !== 'Options');
     expect(headings.slice(0, 7)).toEqual(['Config (flags override --config and --tricks; --set overrides flags)', 'Run', 'Data', 'Model', 'Optimizer', 'Schedule', 'Fine-tune']);
-    expect(headings.slice(7)).toEqual([
-      'Tricks: Label smoothing (any of its flags switches it on)',
-      'Tricks: Mixup (any of its flags switches it on)',
-      'Tricks: R-Drop (any of its flags switches it on)',
-      'Tricks: RIFLE (--rifle, or any of its flags, switches it on)',
-      'Tricks: RePr (--repr, or any of its flags, switches it on)',
-      'Tricks: Distillation (any of its flags switches it on)',
-    ]);
+    // Then each trick (in the tricks section's order).
+    expect([...headings.slice(7)].sort()).toEqual(
+      TRICK_NAMES.map((t) => `Tricks: ${TRICK_FIELDS[t].toggle.label} (${leafAt.get(`tricks.${t}`)!.meta!.flag ? `--${leafAt.get(`tricks.${t}`)!.meta!.flag}, or any of its flags,` : 'any of its flags'} switches it on)`).sort(),
+    );
+    expect(headings).toContain('Tricks: RIFLE (--rifle, or any of its flags, switches it on)');
+    expect(headings).toContain('Tricks: Mixup (any of its flags switches it on)');
     const section = (title: string) => help.split(`\n${title}:\n`)[1]!.split(/\n\n/)[0]!;
     for (const f of CONFIG_FLAGS) expect(section(f.group), f.flag).toMatch(new RegExp(`^  --${f.flag}\\b`, 'm'));
   });
