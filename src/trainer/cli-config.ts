@@ -52,8 +52,8 @@ function flagHelp(l: SchemaLeaf, leaves: readonly SchemaLeaf[]): string {
   if (l.variants && l.variants.names.length !== kinds) text = `${variantText(l.variants.names)}: ${text}`;
   if (l.type === 'enum') text += `: ${l.options!.join(' | ')}`;
   if (l.discriminator) {
-    // The flags below that name some kinds are those kinds' options.
-    text += '; another kind starts the section afresh';
+    // The flags below that name some kinds ("cnn3: ...") are those kinds' options only.
+    text += "; the flags marked with kinds are those kinds' options";
   }
   const nullText = m.placeholder ?? 'all';
   let dflt: string | null = null;
