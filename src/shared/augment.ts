@@ -2,6 +2,7 @@
 // image (uint8, HWC) before it is normalised. Names, options and sampling follow torchvision's
 // transforms; src/data/transforms.ts implements them. Pure TS: the renderer imports it.
 import { z } from 'zod';
+import { field } from './schema-meta';
 
 const int = (min: number) => z.number().int().min(min);
 const probability = z.number().min(0).max(1);
@@ -87,7 +88,12 @@ const STEP_SCHEMAS = [randomCropSchema, hflipSchema, randomResizedCropSchema, co
 
 export const augmentStepSchema = z.discriminatedUnion('name', [...STEP_SCHEMAS]);
 
-export const augmentSchema = z.array(augmentStepSchema).max(32).default([]);
+export const augmentSchema = field(z.array(augmentStepSchema).max(32).default([]), {
+  label: 'Augmentation',
+  hint: 'steps in order, e.g. [{"name":"randomCrop","padding":4},{"name":"hflip"}]; try pipelines on the dataset page',
+  flag: 'augment',
+  help: `the augmentation steps in order, as JSON, e.g. '[{"name":"randomCrop","padding":4},{"name":"hflip"}]' (${AUGMENT_STEPS.join(', ')})`,
+});
 
 export type AugmentConfig = z.output<typeof augmentSchema>;
 export type AugmentInput = z.input<typeof augmentSchema>;

@@ -2,9 +2,10 @@
 // A run is fully described by the validated JSON this schema produces.
 import { z } from 'zod';
 import { AugmentShapeError, augmentSchema, pipelineOutputShape, type AugmentConfig } from './augment';
-import { datasetInfo, DATASET_NAME, trainSetSize } from './models/datasets';
+import { BUILTIN_DATASETS, datasetInfo, DATASET_NAME, trainSetSize } from './models/datasets';
 import { traceModel } from './models/index';
 import { tricksText } from './labels';
+import { field } from './schema-meta';
 
 export const RESNETS = ['resnet20', 'resnet32', 'resnet56', 'resnet18', 'resnet34'] as const;
 export const MODELS = ['cnn3', 'mlp', ...RESNETS, 'rir18'] as const;
@@ -21,29 +22,72 @@ export const datasetSchema = z
   .object({
     /** A built-in dataset (BUILTIN_DATASETS), one found in the data dir or /usr/share/datasets
      * (by its folder name), or one imported under a name. */
-    name: z.string().regex(DATASET_NAME, 'a dataset name: lower-case letters, digits, ".", "_" or "-"').default('synthetic'),
+    name: field(z.string().regex(DATASET_NAME, 'a dataset name: lower-case letters, digits, ".", "_" or "-"').default('synthetic'), {
+      label: 'Dataset',
+      kind: 'select',
+      options: BUILTIN_DATASETS,
+      hint: 'import or download more on the Datasets page',
+      flag: 'dataset',
+      help: `${BUILTIN_DATASETS.join(', ')}, or a dataset found or imported (npm run dataset -- list)`,
+    }),
     /** CIFAR-100's labels: the 100 fine classes or the 20 coarse superclasses. */
-    labels: z.enum(['fine', 'coarse']).default('fine'),
+    labels: field(z.enum(['fine', 'coarse']).default('fine'), {
+      label: 'Labels',
+      hint: 'CIFAR-100: 100 fine or 20 coarse classes',
+      flag: 'labels',
+      help: "CIFAR-100's 100 fine classes or its 20 coarse superclasses",
+    }),
     /** Resize every image to imageSize x imageSize when loading (bilinear); null = as stored. The
      * dataset is held once at this size, as uint8. */
-    imageSize: int(4).max(1024).nullable().default(null),
+    imageSize: field(int(4).max(1024).nullable().default(null), {
+      label: 'Image size',
+      placeholder: 'as stored',
+      hint: 'resize to N×N when loading',
+      flag: 'image-size',
+      help: 'resize every image to N x N when loading (bilinear); "null": as stored',
+    }),
     /** Use only this many training images (a seeded subset); null = all. */
-    trainSubset: int(1).nullable().default(null),
+    trainSubset: field(int(1).nullable().default(null), {
+      label: 'Train subset',
+      hint: 'images; blank = all',
+      flag: 'train-subset',
+      help: 'use this many training images ("all" = every one)',
+    }),
     /** Fraction of the (subset of the) training set held out for validation (a dataset with a
      * val/ folder of its own uses that instead). */
-    valSplit: z.number().min(0).max(0.9).default(0.1),
+    valSplit: field(z.number().min(0).max(0.9).default(0.1), {
+      label: 'Validation split',
+      hint: 'fraction, 0–0.9',
+      flag: 'val-split',
+      help: 'fraction of the training images held out for validation',
+    }),
     /** Fraction held out as the test set, for a dataset without one (a single image folder). */
-    testSplit: z.number().min(0.01).max(0.9).default(0.2),
+    testSplit: field(z.number().min(0.01).max(0.9).default(0.2), {
+      label: 'Test split',
+      hint: 'fraction; only for a dataset without a test set',
+      flag: 'test-split',
+      help: 'fraction held out as the test set, for a dataset without one (a single image folder)',
+    }),
     /** Seed of the train/val split and the subset: fixed apart from the run seed, so that runs
      * with different seeds are compared on the same validation images. */
-    splitSeed: int(0).default(0),
+    splitSeed: field(int(0).default(0), { label: 'Split seed', flag: 'split-seed', help: 'seed of the subset and validation split' }),
     /** Train and test on these classes only (labels renumbered 0..k-1 in this order), e.g. RIFLE's
      * "pre-train on half of the classes, fine-tune on the other half"; null = all. */
-    classes: z.array(int(0)).min(2).nullable().default(null),
+    classes: field(z.array(int(0)).min(2).nullable().default(null), {
+      label: 'Classes',
+      hint: 'only these class ids, e.g. 0,1,2,3,4; blank = all',
+      flag: 'dataset-classes',
+      help: 'train and test on these class ids only, e.g. 0,1,2,3,4 (relabelled 0..k-1); "all": every class',
+    }),
     /** Inputs are standardised per channel: with the training split's mean and standard deviation
      * (computed once and cached), with ImageNet's (pre-trained-style pipelines), or not at all
      * (pixels / 255). */
-    normalize: z.enum(['dataset', 'imagenet', 'none']).default('dataset'),
+    normalize: field(z.enum(['dataset', 'imagenet', 'none']).default('dataset'), {
+      label: 'Normalise',
+      hint: "dataset: the training split's mean/std",
+      flag: 'normalize',
+      help: "standardise inputs per channel with the training split's mean/std (dataset), ImageNet's, or not at all (pixels / 255)",
+    }),
   })
   .strict()
   .superRefine((d, ctx) => {
@@ -115,15 +159,15 @@ export function batchSizeProblem(batchSize: number, images: number, exact = true
 }
 
 /** Dropout rate before the classifier (every model has it: R-Drop needs it); 0 = none. */
-const dropout = z.number().min(0).lt(1).default(0);
+const dropout = field(z.number().min(0).lt(1).default(0), { label: 'Dropout', hint: 'before the classifier, 0 = none', flag: 'dropout', help: 'dropout rate before the classifier' });
 
 const cnn3Schema = z
   .object({
     name: z.literal('cnn3'),
     /** Filters per conv layer: the RePr paper's C^3(32) uses 32. */
-    width: int(1).max(1024).default(32),
+    width: field(int(1).max(1024).default(32), { label: 'Width', hint: 'filters per conv layer', flag: 'width', help: 'filters per conv layer' }),
     /** conv -> BatchNorm -> ReLU in each of the three layers. */
-    batchNorm: z.boolean().default(false),
+    batchNorm: field(z.boolean().default(false), { label: 'BatchNorm', hint: 'conv → BN → ReLU', flag: 'batch-norm', help: 'conv -> BatchNorm -> ReLU' }),
     dropout,
   })
   .strict();
@@ -131,7 +175,12 @@ const cnn3Schema = z
 const mlpSchema = z
   .object({
     name: z.literal('mlp'),
-    hidden: z.array(int(1).max(65536)).min(1).max(16).default([256, 128]),
+    hidden: field(z.array(int(1).max(65536)).min(1).max(16).default([256, 128]), {
+      label: 'Hidden layers',
+      hint: 'units, comma separated',
+      flag: 'hidden',
+      help: 'hidden layer sizes, e.g. 256,128',
+    }),
     dropout,
   })
   .strict();
@@ -139,9 +188,19 @@ const mlpSchema = z
 const resnetSchema = z
   .object({
     name: z.enum(RESNETS),
-    variant: z.enum(RESNET_VARIANTS).default('a'),
+    variant: field(z.enum(RESNET_VARIANTS).default('a'), {
+      label: 'Variant',
+      hint: 'c: 3-conv stem; d: c + pooled shortcut; b = a for basic blocks',
+      flag: 'variant',
+      help: 'Bag of Tricks tweaks (b: stride in the 3x3 conv; c: 3-conv stem; d: c + pooled shortcut)',
+    }),
     /** gamma = 0 for the last BatchNorm of every residual block. */
-    zeroGamma: z.boolean().default(false),
+    zeroGamma: field(z.boolean().default(false), {
+      label: 'Zero-γ',
+      hint: "each block's last BN starts at γ = 0",
+      flag: 'zero-gamma',
+      help: 'last BatchNorm of each block starts at gamma 0',
+    }),
     dropout,
   })
   .strict();
@@ -150,11 +209,26 @@ const rirSchema = z
   .object({
     name: z.literal('rir18'),
     /** Channels of EACH stream (residual and transient) per stage. */
-    channels: z.array(int(1).max(4096)).min(1).max(8).default([48, 96, 192]),
+    channels: field(z.array(int(1).max(4096)).min(1).max(8).default([48, 96, 192]), {
+      label: 'Channels',
+      hint: 'per stream, per stage',
+      flag: 'channels',
+      help: 'channels of each stream (residual and transient) per stage, e.g. 48,96,192',
+    }),
     /** RiR blocks (two generalized residual layers each) per stage. */
-    blocks: z.array(int(1).max(64)).min(1).max(8).default([2, 3, 3]),
+    blocks: field(z.array(int(1).max(64)).min(1).max(8).default([2, 3, 3]), {
+      label: 'Blocks',
+      hint: 'RiR blocks per stage',
+      flag: 'blocks',
+      help: 'RiR blocks per stage, one per channel width, e.g. 2,3,3',
+    }),
     /** How shortcuts change shape: 1x1 conv, or stride-2 subsampling + zero channels. */
-    shortcut: z.enum(RIR_SHORTCUTS).default('conv'),
+    shortcut: field(z.enum(RIR_SHORTCUTS).default('conv'), {
+      label: 'Shortcut',
+      hint: 'when the shape changes',
+      flag: 'shortcut',
+      help: 'shortcut where the shape changes: 1x1 conv, or stride-2 subsampling + zero channels',
+    }),
     dropout,
   })
   .strict()
@@ -173,26 +247,40 @@ function withDefaultName(name: string) {
 }
 
 const modelUnion = z.discriminatedUnion('name', [cnn3Schema, mlpSchema, resnetSchema, rirSchema]);
-export const modelSchema = z.preprocess(withDefaultName('cnn3'), modelUnion);
+export const modelSchema = field(z.preprocess(withDefaultName('cnn3'), modelUnion), { label: 'Model', flag: 'model', help: 'the network' });
 /** A model section before defaults are filled in (`{name: 'resnet20'}`). */
 export type ModelConfigInput = z.input<typeof modelUnion>;
 
 /** Bag of Tricks (He et al. 2019) options every optimizer has. */
 const optimizerTricks = {
   /** Weight decay on conv and dense kernels only; biases and BatchNorm gamma/beta get none. */
-  noBiasDecay: z.boolean().default(false),
+  noBiasDecay: field(z.boolean().default(false), {
+    label: 'No bias decay',
+    hint: 'decay kernels only, not biases or BN γ/β',
+    flag: 'skip-bias-decay',
+    help: 'no bias decay: weight decay on conv and dense kernels only, not on biases or BatchNorm gamma/beta',
+  }),
   /** lr is the base LR for batch 256: the run uses lr * batchSize / 256. */
-  linearScaling: z.boolean().default(false),
+  linearScaling: field(z.boolean().default(false), {
+    label: 'Linear LR scaling',
+    hint: 'LR is for batch 256: × batch size / 256',
+    flag: 'linear-scaling',
+    help: 'lr is the base LR for batch 256: the run uses lr * batch-size / 256',
+  }),
 };
+
+/** The learning rate: every optimizer's, with its own default. */
+const learningRate = (d: number) => field(z.number().positive().default(d), { label: 'Learning rate', flag: 'lr', help: 'learning rate' });
+const weightDecay = field(z.number().min(0).default(0), { label: 'Weight decay', flag: 'weight-decay', help: 'L2 weight decay' });
 
 const sgdSchema = z
   .object({
     name: z.literal('sgd'),
     // 0.01 with momentum 0.9 is stable for the plain (no BatchNorm) networks; 0.05 can diverge.
-    lr: z.number().positive().default(0.01),
-    momentum: z.number().min(0).max(0.9999).default(0.9),
-    nesterov: z.boolean().default(false),
-    weightDecay: z.number().min(0).default(0),
+    lr: learningRate(0.01),
+    momentum: field(z.number().min(0).max(0.9999).default(0.9), { label: 'Momentum', flag: 'momentum', help: 'momentum' }),
+    nesterov: field(z.boolean().default(false), { label: 'Nesterov', flag: 'nesterov', help: 'Nesterov momentum' }),
+    weightDecay,
     ...optimizerTricks,
   })
   .strict()
@@ -204,25 +292,34 @@ const sgdSchema = z
 const adamSchema = z
   .object({
     name: z.literal('adam'),
-    lr: z.number().positive().default(0.001),
-    beta1: z.number().min(0).lt(1).default(0.9),
-    beta2: z.number().min(0).lt(1).default(0.999),
-    epsilon: z.number().positive().default(1e-8),
-    weightDecay: z.number().min(0).default(0),
+    lr: learningRate(0.001),
+    beta1: field(z.number().min(0).lt(1).default(0.9), { label: 'β1', flag: 'beta1', help: 'beta1' }),
+    beta2: field(z.number().min(0).lt(1).default(0.999), { label: 'β2', flag: 'beta2', help: 'beta2' }),
+    epsilon: field(z.number().positive().default(1e-8), { label: 'ε', flag: 'epsilon', help: 'epsilon' }),
+    weightDecay,
     ...optimizerTricks,
   })
   .strict();
 
-export const optimizerSchema = z.preprocess(withDefaultName('sgd'), z.discriminatedUnion('name', [sgdSchema, adamSchema]));
+export const optimizerSchema = field(z.preprocess(withDefaultName('sgd'), z.discriminatedUnion('name', [sgdSchema, adamSchema])), {
+  label: 'Optimizer',
+  flag: 'optimizer',
+  help: 'the optimizer',
+});
 
 export const scheduleSchema = z
   .object({
-    name: z.enum(SCHEDULES).default('constant'),
+    name: field(z.enum(SCHEDULES).default('constant'), { label: 'LR schedule', flag: 'schedule', help: 'learning-rate schedule' }),
     /** Linear warmup from 0, per batch, over this many epochs (0 = none). */
-    warmupEpochs: z.number().min(0).default(0),
+    warmupEpochs: field(z.number().min(0).default(0), { label: 'Warmup epochs', hint: 'linear, 0 = none', flag: 'warmup-epochs', help: 'linear warmup epochs' }),
     /** step: divide the LR by 1/gamma at each of these epochs (0-based epoch index at which it applies). */
-    milestones: z.array(int(1)).default([]),
-    gamma: z.number().positive().max(1).default(0.1),
+    milestones: field(z.array(int(1)).default([]), {
+      label: 'Milestones',
+      hint: 'epochs, comma separated',
+      flag: 'milestones',
+      help: 'step: epochs at which the LR is multiplied by gamma, e.g. 30,60',
+    }),
+    gamma: field(z.number().positive().max(1).default(0.1), { label: 'Gamma', hint: 'LR × gamma at each milestone', flag: 'gamma', help: 'step: LR factor at each milestone' }),
   })
   .strict();
 
@@ -235,52 +332,124 @@ export const RDROP_REDUCTIONS = ['mean', 'batchsum'] as const;
 /** Each trick's options; a trick that is off is null in the config. */
 export const TRICK_SCHEMAS = {
   /** uniform: (1 - eps) * onehot + eps / K (PyTorch, timm); paper: eps / (K - 1) off target. */
-  labelSmoothing: z
-    .object({ epsilon: z.number().gt(0).lt(1).default(0.1), convention: z.enum(LABEL_SMOOTHING_CONVENTIONS).default('uniform') })
-    .strict(),
+  labelSmoothing: field(
+    z
+      .object({
+        epsilon: field(z.number().gt(0).lt(1).default(0.1), { label: 'ε', flag: 'label-smoothing', help: 'label smoothing with this epsilon (e.g. 0.1)' }),
+        convention: field(z.enum(LABEL_SMOOTHING_CONVENTIONS).default('uniform'), {
+          label: 'Convention',
+          hint: 'uniform: ε/K everywhere; paper: ε/(K−1) off target',
+          flag: 'label-smoothing-convention',
+          help: 'label smoothing: uniform (eps/K) or paper (eps/(K-1) off target)',
+        }),
+      })
+      .strict(),
+    { label: 'Label smoothing', flag: null, noFlag: '--label-smoothing EPS switches it on' },
+  ),
   /** One lambda ~ Beta(alpha, alpha) per batch; off in the last offLastEpochs epochs. */
-  mixup: z.object({ alpha: z.number().positive().default(0.2), offLastEpochs: int(0).default(0) }).strict(),
+  mixup: field(
+    z
+      .object({
+        alpha: field(z.number().positive().default(0.2), { label: 'α', hint: 'λ ~ Beta(α, α) per batch', flag: 'mixup', help: 'mixup with lambda ~ Beta(alpha, alpha) (e.g. 0.2)' }),
+        offLastEpochs: field(int(0).default(0), { label: 'Off in last epochs', flag: 'mixup-off-last-epochs', help: 'mixup: off in the last N epochs' }),
+      })
+      .strict(),
+    { label: 'Mixup', flag: null, noFlag: '--mixup ALPHA switches it on' },
+  ),
   /** Two dropout passes, CE of both + alpha * symmetric KL; reduction of the KL term. */
-  rdrop: z.object({ alpha: z.number().min(0).default(0.3), reduction: z.enum(RDROP_REDUCTIONS).default('mean') }).strict(),
+  rdrop: field(
+    z
+      .object({
+        alpha: field(z.number().min(0).default(0.3), { label: 'α', hint: 'weight of the KL term', flag: 'rdrop', help: 'R-Drop with this KL weight alpha (e.g. 0.3; needs --dropout)' }),
+        reduction: field(z.enum(RDROP_REDUCTIONS).default('mean'), {
+          label: 'KL reduction',
+          hint: 'mean: per sample; batchsum: official code',
+          flag: 'rdrop-reduction',
+          help: 'R-Drop KL reduction: mean (per sample) or batchsum (the official code)',
+        }),
+      })
+      .strict(),
+    { label: 'R-Drop', hint: 'two dropout passes + symmetric KL; needs dropout; ~2× compute', flag: null, noFlag: '--rdrop ALPHA switches it on' },
+  ),
   /** RIFLE (Li et al. 2020): re-initialise these layers at the end of every everyEpochs-th epoch,
    * at most maxReinits times, never in the last noReinitLastEpochs epochs. */
-  rifle: z
-    .object({
-      layers: z.array(z.string().min(1)).min(1).default(['head']),
-      everyEpochs: int(1).default(5),
-      maxReinits: int(1).default(3),
-      noReinitLastEpochs: int(0).default(5),
-      /** heNormal: N(0, 2 / fanIn) for kernel and bias (the authors' code); glorotUniform: the
-       * kernel U(+-sqrt(6 / (fanIn + fanOut))), bias 0; initial: the layer's values at epoch 0. */
-      initializer: z.enum(RIFLE_INITIALIZERS).default('heNormal'),
-      /** Drop the layers' optimizer state (momentum, Adam moments) too; the authors keep it. */
-      resetOptimizerState: z.boolean().default(false),
-    })
-    .strict(),
+  rifle: field(
+    z
+      .object({
+        layers: field(z.array(z.string().min(1)).min(1).default(['head']), {
+          label: 'Layers',
+          hint: 'layer names, comma separated',
+          flag: 'rifle-layers',
+          help: 'RIFLE: layers to re-initialise',
+        }),
+        everyEpochs: field(int(1).default(5), { label: 'Every (epochs)', flag: 'rifle-every', help: 'RIFLE: every N epochs' }),
+        maxReinits: field(int(1).default(3), { label: 'At most (times)', flag: 'rifle-max', help: 'RIFLE: at most N times' }),
+        noReinitLastEpochs: field(int(0).default(5), { label: 'Not in last (epochs)', flag: 'rifle-no-last', help: 'RIFLE: not in the last N epochs' }),
+        /** heNormal: N(0, 2 / fanIn) for kernel and bias (the authors' code); glorotUniform: the
+         * kernel U(+-sqrt(6 / (fanIn + fanOut))), bias 0; initial: the layer's values at epoch 0. */
+        initializer: field(z.enum(RIFLE_INITIALIZERS).default('heNormal'), {
+          label: 'Initializer',
+          hint: 'heNormal: N(0, 2/fan-in); initial: epoch-0 values',
+          flag: 'rifle-initializer',
+          help: 'RIFLE: heNormal N(0, 2/fan-in), glorotUniform, or initial (the epoch-0 values)',
+        }),
+        /** Drop the layers' optimizer state (momentum, Adam moments) too; the authors keep it. */
+        resetOptimizerState: field(z.boolean().default(false), { label: 'Reset momentum', flag: 'rifle-reset-optimizer', help: "RIFLE: also reset the layers' momentum" }),
+      })
+      .strict(),
+    { label: 'RIFLE', hint: 're-initialise the head now and then (fine-tuning)', flag: 'rifle', help: 'RIFLE: re-initialise the head during training (options below)' },
+  ),
   /** Knowledge distillation (Hinton et al. 2015; Bag of Tricks): the best (else last) checkpoint
    * of a completed run on the same data is the teacher. paper: CE(y, z) + T^2 CE(p_T(r), p_T(z));
    * weighted: (1 - weight) hard + weight T^2 soft (GluonCV). */
-  distill: z
-    .object({
-      teacherRun: int(1),
-      temperature: z.number().positive().default(20),
-      mode: z.enum(DISTILL_MODES).default('paper'),
-      weight: z.number().min(0).max(1).default(0.5),
-    })
-    .strict(),
+  distill: field(
+    z
+      .object({
+        teacherRun: field(int(1), {
+          label: 'Teacher run',
+          kind: 'numberOrBlank',
+          hint: 'id of a completed run',
+          flag: 'distill-from',
+          help: 'knowledge distillation from this completed run (the teacher)',
+        }),
+        temperature: field(z.number().positive().default(20), { label: 'Temperature', flag: 'distill-temperature', help: 'distillation temperature T' }),
+        mode: field(z.enum(DISTILL_MODES).default('paper'), {
+          label: 'Mode',
+          hint: 'paper: hard + T² soft; weighted: (1−w) hard + w T² soft',
+          flag: 'distill-mode',
+          help: 'distillation: paper (hard + T^2 soft) or weighted ((1-w) hard + w T^2 soft)',
+        }),
+        weight: field(z.number().min(0).max(1).default(0.5), { label: 'w', hint: 'weighted mode', flag: 'distill-weight', help: 'distillation, weighted mode: w' }),
+      })
+      .strict(),
+    { label: 'Distillation', hint: 'a completed run on the same data teaches this one', flag: null, noFlag: '--distill-from RUN switches it on' },
+  ),
   /** RePr (Prakash et al. 2019): s1 epochs of training, s2 with the least orthogonal filters
    * pruned, then those filters re-initialised in the null space of the layer; `cycles` times. */
-  repr: z
-    .object({
-      s1: int(1).default(20),
-      s2: int(1).default(10),
-      pruneRatio: z.number().gt(0).lt(1).default(0.3),
-      cycles: int(1).default(3),
-      scope: z.enum(REPR_SCOPES).default('global'),
-      excludeFirstConv: z.boolean().default(true),
-      zeroNextLayer: z.boolean().default(true),
-    })
-    .strict(),
+  repr: field(
+    z
+      .object({
+        s1: field(int(1).default(20), { label: 'S1 (epochs)', hint: 'training before each pruning', flag: 'repr-s1', help: 'RePr: epochs of training before each pruning' }),
+        s2: field(int(1).default(10), { label: 'S2 (epochs)', hint: 'with the filters pruned', flag: 'repr-s2', help: 'RePr: epochs with the filters pruned' }),
+        pruneRatio: field(z.number().gt(0).lt(1).default(0.3), { label: 'Prune ratio', flag: 'repr-ratio', help: 'RePr: fraction of filters pruned' }),
+        cycles: field(int(1).default(3), { label: 'Cycles', flag: 'repr-cycles', help: 'RePr: prune/re-initialise cycles' }),
+        scope: field(z.enum(REPR_SCOPES).default('global'), {
+          label: 'Ranking',
+          hint: 'global: all layers together',
+          flag: 'repr-scope',
+          help: 'RePr: rank the filters of all layers together (global) or per layer',
+        }),
+        excludeFirstConv: field(z.boolean().default(true), { label: 'Skip first conv', flag: 'repr-exclude-first-conv', help: 'RePr: leave the first conv layer out' }),
+        zeroNextLayer: field(z.boolean().default(true), {
+          label: 'Zero next layer',
+          hint: 'new filters start unseen',
+          flag: 'repr-zero-next-layer',
+          help: "RePr: zero the next layer's weights from re-initialised filters (they start unseen)",
+        }),
+      })
+      .strict(),
+    { label: 'RePr', hint: 'prune the least orthogonal filters, re-initialise them later', flag: 'repr', help: 'RePr: prune the least orthogonal filters for a while, then re-initialise them (options below)' },
+  ),
 };
 export type TrickName = keyof typeof TRICK_SCHEMAS;
 export const TRICK_NAMES = Object.keys(TRICK_SCHEMAS) as TrickName[];
@@ -301,30 +470,49 @@ export type TricksConfig = z.output<typeof tricksSchema>;
 /** Start from another run's weights (fine-tuning): its best checkpoint, else its last. Every
  * param and buffer whose name and shape match is loaded, except layers in `exclude`; the
  * classifier head is re-created anyway when the class counts differ. */
-export const initSchema = z
-  .object({
-    fromRun: int(1),
-    /** Layer-name prefixes whose weights are not loaded (`head`, `stage2`, `conv1/kernel`). */
-    exclude: z.array(z.string().min(1)).default(['head']),
-  })
-  .strict();
+export const initSchema = field(
+  z
+    .object({
+      fromRun: field(int(1), {
+        label: 'Fine-tune from',
+        kind: 'numberOrBlank',
+        flag: 'init-from',
+        help: 'start from the weights of this completed run (fine-tune; its best checkpoint, else its last)',
+      }),
+      /** Layer-name prefixes whose weights are not loaded (`head`, `stage2`, `conv1/kernel`). */
+      exclude: field(z.array(z.string().min(1)).default(['head']), {
+        label: 'Layers not loaded',
+        kind: 'list',
+        flag: 'init-exclude',
+        help: "fine-tune: layer-name prefixes not loaded (head, stage2, conv1/kernel; '' = load every layer)",
+      }),
+    })
+    .strict(),
+  {
+    label: 'Fine-tune',
+    noForm: 'on while "Fine-tune from" names a run: a blank source run is no fine-tuning',
+    flag: null,
+    noFlag: '--init-from RUN switches it on',
+  },
+);
 
 export const runConfigSchema = z
   .object({
-    name: z.string().max(200).default(''),
-    dataset: datasetSchema.default({ name: 'synthetic', labels: 'fine', imageSize: null, trainSubset: null, valSplit: 0.1, testSplit: 0.2, splitSeed: 0, classes: null, normalize: 'dataset' }),
+    name: field(z.string().max(200).default(''), { label: 'Name', hint: 'optional', flag: 'name', help: 'run name shown in the app' }),
+    // Each section's defaults are its fields' own: `{}` parsed.
+    dataset: datasetSchema.prefault({}),
     /** Training-time augmentation, applied in order to each image (seeded by run seed, epoch and
      * position, so matched pairs and resumed runs see the same images). Mixup is a trick. */
     augment: augmentSchema,
-    model: modelSchema.default({ name: 'cnn3', width: 32, batchNorm: false, dropout: 0 }),
-    optimizer: optimizerSchema.default({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0, noBiasDecay: false, linearScaling: false }),
-    schedule: scheduleSchema.default({ name: 'constant', warmupEpochs: 0, milestones: [], gamma: 0.1 }),
-    epochs: int(1).max(100000).default(10),
-    batchSize: int(1).max(65536).default(64),
-    seed: int(0).max(2 ** 31 - 1).default(1),
-    backend: z.enum(BACKENDS).default('auto'),
+    model: modelSchema.prefault({}),
+    optimizer: optimizerSchema.prefault({}),
+    schedule: scheduleSchema.prefault({}),
+    epochs: field(int(1).max(100000).default(10), { label: 'Epochs', flag: 'epochs', help: 'epochs' }),
+    batchSize: field(int(1).max(65536).default(64), { label: 'Batch size', flag: 'batch-size', help: 'batch size' }),
+    seed: field(int(0).max(2 ** 31 - 1).default(1), { label: 'Seed', hint: 'weights init and batch order', flag: 'seed', help: 'run seed: initial weights and data order' }),
+    backend: field(z.enum(BACKENDS).default('auto'), { label: 'Backend', flag: 'backend', help: 'where it trains' }),
     init: initSchema.nullable().default(null),
-    tricks: tricksSchema.default({ labelSmoothing: null, mixup: null, rdrop: null, rifle: null, repr: null, distill: null }),
+    tricks: tricksSchema.prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -23,13 +23,19 @@ export interface FieldMeta {
   placeholder?: string;
   /** The form's input kind, where the one derived from the schema's type is not right. */
   kind?: FieldKind;
+  /** The choices a select offers where the schema does not list them (a dataset name is any
+   * name; the form offers the built-in ones until it knows more). */
+  options?: readonly string[];
 }
 
 /** Every field's metadata, by schema object (a zod registry, not zod's global one). */
 export const FIELDS = z.registry<FieldMeta>();
 
 /** Attach the form's and the CLI's metadata to a field's schema; returns the schema itself. Attach
- * it to the outermost schema of the field (after `.default()` / `.nullable()`). */
+ * it to the outermost schema of the field (after `.default()` / `.nullable()`); the walker
+ * (schema-walk.ts) also finds it on any schema the field wraps. On a discriminated union (the model,
+ * the optimizer) it describes the discriminator: the kind's select and flag. On a nullable object
+ * (a trick, `init`) it describes its toggle: null = off. */
 export function field<T extends z.ZodType>(schema: T, meta: FieldMeta): T {
   FIELDS.add(schema, meta);
   return schema;

@@ -1,73 +1,92 @@
-// Command-line flags -> run config. Every config field has a flag; `--config FILE` gives a base and
-// `--set path=value` reaches any field. Values are coerced only when they look like what the
-// field takes, so the schema can name the field of anything that does not fit (`--lr abc`).
+// Command-line flags -> run config. Every config field has a flag (or its metadata says why not),
+// derived from the config schema's leaves and their metadata (shared/schema-walk.ts,
+// shared/schema-meta.ts); `--config FILE` gives a base and `--set path=value` reaches any field.
+// Values are coerced only when they look like what the field takes, so the schema can name the
+// field of anything that does not fit (`--lr abc`).
 import fs from 'node:fs';
 import { Option, type Command } from 'commander';
-import { MODELS, nestingProblem, setPath, unsafePathProblem, type FieldError } from '../shared/config';
+import { nestingProblem, runConfigSchema, setPath, unsafePathProblem, type FieldError } from '../shared/config';
+import { schemaLeaves, sectionOf, shownValue, type SchemaLeaf } from '../shared/schema-walk';
 
 export interface FlagSpec {
   flag: string; // without the leading dashes
   path: string;
-  kind: 'number' | 'string' | 'boolean' | 'list' | 'nullable-number' | 'on'; // on: a trick switched on with its defaults
+  // on: a trick switched on with its defaults; json: the value is JSON (the augmentation list)
+  kind: 'number' | 'string' | 'boolean' | 'list' | 'nullable-number' | 'on' | 'json';
   help: string;
+  /** null is a value of the field: "all" or "null" gives it (`--train-subset all`). */
+  nullable?: boolean;
+  /** The --help group it is listed under ("Model", "Tricks: RIFLE"). */
+  group: string;
 }
 
-export const CONFIG_FLAGS: readonly FlagSpec[] = [
-  { flag: 'name', path: 'name', kind: 'string', help: 'run name shown in the app' },
-  { flag: 'dataset', path: 'dataset.name', kind: 'string', help: 'synthetic, mnist, fashion-mnist, kmnist, cifar10, cifar100, or a dataset found or imported (npm run dataset -- list)' },
-  { flag: 'train-subset', path: 'dataset.trainSubset', kind: 'nullable-number', help: 'use this many training images ("all" = every one)' },
-  { flag: 'val-split', path: 'dataset.valSplit', kind: 'number', help: 'fraction of the training images held out for validation (default 0.1)' },
-  { flag: 'dataset-classes', path: 'dataset.classes', kind: 'list', help: 'train and test on these class ids only, e.g. 0,1,2,3,4 (relabelled 0..k-1)' },
-  { flag: 'split-seed', path: 'dataset.splitSeed', kind: 'number', help: 'seed of the subset and validation split (default 0)' },
-  { flag: 'model', path: 'model.name', kind: 'string', help: `${MODELS.join(' | ')}` },
-  { flag: 'width', path: 'model.width', kind: 'number', help: 'cnn3: filters per conv layer (default 32)' },
-  { flag: 'hidden', path: 'model.hidden', kind: 'list', help: 'mlp: hidden layer sizes, e.g. 256,128' },
-  { flag: 'dropout', path: 'model.dropout', kind: 'number', help: 'dropout rate before the classifier (default 0)' },
-  { flag: 'batch-norm', path: 'model.batchNorm', kind: 'boolean', help: 'cnn3: conv -> BatchNorm -> ReLU' },
-  { flag: 'variant', path: 'model.variant', kind: 'string', help: 'resnet*: a | b | c | d (Bag of Tricks tweaks)' },
-  { flag: 'zero-gamma', path: 'model.zeroGamma', kind: 'boolean', help: "resnet*: last BatchNorm of each block starts at gamma 0" },
-  { flag: 'optimizer', path: 'optimizer.name', kind: 'string', help: 'sgd | adam' },
-  { flag: 'lr', path: 'optimizer.lr', kind: 'number', help: 'learning rate' },
-  { flag: 'momentum', path: 'optimizer.momentum', kind: 'number', help: 'sgd: momentum (default 0.9)' },
-  { flag: 'nesterov', path: 'optimizer.nesterov', kind: 'boolean', help: 'sgd: Nesterov momentum' },
-  { flag: 'weight-decay', path: 'optimizer.weightDecay', kind: 'number', help: 'L2 weight decay (default 0)' },
-  { flag: 'beta1', path: 'optimizer.beta1', kind: 'number', help: 'adam: beta1 (default 0.9)' },
-  { flag: 'beta2', path: 'optimizer.beta2', kind: 'number', help: 'adam: beta2 (default 0.999)' },
-  { flag: 'epsilon', path: 'optimizer.epsilon', kind: 'number', help: 'adam: epsilon (default 1e-8)' },
-  { flag: 'schedule', path: 'schedule.name', kind: 'string', help: 'constant | step | cosine' },
-  { flag: 'warmup-epochs', path: 'schedule.warmupEpochs', kind: 'number', help: 'linear warmup epochs (default 0)' },
-  { flag: 'milestones', path: 'schedule.milestones', kind: 'list', help: 'step: epochs at which the LR is multiplied by gamma, e.g. 30,60' },
-  { flag: 'gamma', path: 'schedule.gamma', kind: 'number', help: 'step: LR factor at each milestone (default 0.1)' },
-  { flag: 'epochs', path: 'epochs', kind: 'number', help: 'epochs (default 10)' },
-  { flag: 'batch-size', path: 'batchSize', kind: 'number', help: 'batch size (default 64)' },
-  { flag: 'seed', path: 'seed', kind: 'number', help: 'run seed: initial weights and data order (default 1)' },
-  { flag: 'backend', path: 'backend', kind: 'string', help: 'auto | webgpu | tensorflow-gpu | tensorflow | wasm | cpu' },
-  { flag: 'linear-scaling', path: 'optimizer.linearScaling', kind: 'boolean', help: 'lr is the base LR for batch 256: the run uses lr * batch-size / 256' },
-  { flag: 'label-smoothing', path: 'tricks.labelSmoothing.epsilon', kind: 'number', help: 'label smoothing epsilon (e.g. 0.1)' },
-  { flag: 'label-smoothing-convention', path: 'tricks.labelSmoothing.convention', kind: 'string', help: 'uniform (eps/K, default) | paper (eps/(K-1) off target)' },
-  { flag: 'mixup', path: 'tricks.mixup.alpha', kind: 'number', help: 'mixup with lambda ~ Beta(alpha, alpha) (e.g. 0.2)' },
-  { flag: 'mixup-off-last-epochs', path: 'tricks.mixup.offLastEpochs', kind: 'number', help: 'mixup: off in the last N epochs (default 0)' },
-  { flag: 'rdrop', path: 'tricks.rdrop.alpha', kind: 'number', help: 'R-Drop with this KL weight alpha (e.g. 0.3; needs --dropout)' },
-  { flag: 'rdrop-reduction', path: 'tricks.rdrop.reduction', kind: 'string', help: 'R-Drop KL reduction: mean (per sample, default) | batchsum' },
-  { flag: 'rifle', path: 'tricks.rifle', kind: 'on', help: 'RIFLE: re-initialise the head during training (defaults below)' },
-  { flag: 'rifle-layers', path: 'tricks.rifle.layers', kind: 'list', help: 'RIFLE: layers to re-initialise (default head)' },
-  { flag: 'rifle-every', path: 'tricks.rifle.everyEpochs', kind: 'number', help: 'RIFLE: every N epochs (default 5)' },
-  { flag: 'rifle-max', path: 'tricks.rifle.maxReinits', kind: 'number', help: 'RIFLE: at most N times (default 3)' },
-  { flag: 'rifle-no-last', path: 'tricks.rifle.noReinitLastEpochs', kind: 'number', help: 'RIFLE: not in the last N epochs (default 5)' },
-  { flag: 'rifle-initializer', path: 'tricks.rifle.initializer', kind: 'string', help: 'RIFLE: heNormal (default) | glorotUniform | initial' },
-  { flag: 'rifle-reset-optimizer', path: 'tricks.rifle.resetOptimizerState', kind: 'boolean', help: "RIFLE: also reset the layers' momentum" },
-  { flag: 'repr', path: 'tricks.repr', kind: 'on', help: 'RePr: prune the least orthogonal filters for a while, then re-initialise them (defaults below)' },
-  { flag: 'repr-s1', path: 'tricks.repr.s1', kind: 'number', help: 'RePr: epochs of training before each pruning (default 20)' },
-  { flag: 'repr-s2', path: 'tricks.repr.s2', kind: 'number', help: 'RePr: epochs with the filters pruned (default 10)' },
-  { flag: 'repr-ratio', path: 'tricks.repr.pruneRatio', kind: 'number', help: 'RePr: fraction of filters pruned (default 0.3)' },
-  { flag: 'repr-cycles', path: 'tricks.repr.cycles', kind: 'number', help: 'RePr: prune/re-initialise cycles (default 3)' },
-  { flag: 'repr-scope', path: 'tricks.repr.scope', kind: 'string', help: 'RePr: global (default) | layer ranking; --set tricks.repr.excludeFirstConv=false, tricks.repr.zeroNextLayer=false' },
-  { flag: 'distill-from', path: 'tricks.distill.teacherRun', kind: 'number', help: 'knowledge distillation from this completed run (the teacher)' },
-  { flag: 'distill-temperature', path: 'tricks.distill.temperature', kind: 'number', help: 'distillation temperature T (default 20)' },
-  { flag: 'distill-mode', path: 'tricks.distill.mode', kind: 'string', help: 'paper: hard + T^2 soft (default) | weighted: (1-w) hard + w T^2 soft' },
-  { flag: 'distill-weight', path: 'tricks.distill.weight', kind: 'number', help: 'weighted mode: w (default 0.5)' },
-  { flag: 'init-from', path: 'init.fromRun', kind: 'number', help: 'start from the weights of this completed run (fine-tune; the head is not loaded unless --set init.exclude=[])' },
-];
+function flagKind(l: SchemaLeaf): FlagSpec['kind'] {
+  switch (l.type) {
+    case 'toggle':
+      return 'on';
+    case 'boolean':
+      return 'boolean';
+    case 'number':
+      return l.nullable ? 'nullable-number' : 'number';
+    case 'list':
+      return 'list';
+    case 'json':
+      return 'json';
+    default:
+      return 'string';
+  }
+}
+
+/** Variants' names in a few characters: `cnn3`, `sgd, adam`, `resnet*` (every ResNet). */
+function variantText(names: readonly string[]): string {
+  const stem = (n: string) => n.replace(/\d+$/, '');
+  return names.length > 2 && names.every((n) => stem(n) === stem(names[0]!)) ? `${stem(names[0]!)}*` : names.join(', ');
+}
+
+/** A leaf's --help text: which variants have it, what it is, its choices and its default. */
+function flagHelp(l: SchemaLeaf, leaves: readonly SchemaLeaf[]): string {
+  const m = l.meta!;
+  let text = m.help ?? (m.hint ? `${m.label}: ${m.hint}` : m.label);
+  // A field of some kinds only says which (one that every kind has, with its own default, does not).
+  const kinds = l.variants && leaves.find((d) => d.path === l.variants!.of)?.options?.length;
+  if (l.variants && l.variants.names.length !== kinds) text = `${variantText(l.variants.names)}: ${text}`;
+  if (l.type === 'enum') text += `: ${l.options!.join(' | ')}`;
+  if (l.discriminator) {
+    // The flags below that name some kinds ("cnn3: ...") are those kinds' options only.
+    text += "; the flags marked with kinds are those kinds' options";
+  }
+  const nullText = m.placeholder ?? 'all';
+  let dflt: string | null = null;
+  if (l.variants && l.variants.defaults.some((d) => JSON.stringify(d) !== JSON.stringify(l.variants!.defaults[0]))) {
+    dflt = l.variants.names.map((n, i) => `${n} ${shownValue(l.variants!.defaults[i], nullText)}`).join(', ');
+  } else if (l.hasDefault && l.type !== 'toggle' && l.default !== false && l.default !== '') {
+    dflt = shownValue(l.default, nullText);
+  }
+  if (dflt !== null) text += ` (default ${dflt})`;
+  return text;
+}
+
+/** The --help group: the section; a trick's own, saying what switches it on. */
+function flagGroup(l: SchemaLeaf, leaves: readonly SchemaLeaf[]): string {
+  const section = sectionOf(l.path);
+  const trick = l.type === 'toggle' ? l : leaves.find((t) => t.path === l.under);
+  if (section !== 'Tricks' || !trick?.meta) return section;
+  const on = trick.meta.flag ? `--${trick.meta.flag}, or any of its flags, switches it on` : 'any of its flags switches it on';
+  return `Tricks: ${trick.meta.label} (${on})`;
+}
+
+const LEAVES = schemaLeaves(runConfigSchema);
+
+/** One flag per config leaf whose metadata names one, in the schema's order (a section's kind
+ * before its options: `--model mlp --hidden 64` starts the model afresh, then sets it). */
+export const CONFIG_FLAGS: readonly FlagSpec[] = LEAVES.filter((l) => l.meta?.flag).map((l) => ({
+  flag: l.meta!.flag!,
+  path: l.path,
+  kind: flagKind(l),
+  help: flagHelp(l, LEAVES),
+  ...(l.nullable && l.type !== 'toggle' ? { nullable: true } : {}),
+  group: flagGroup(l, LEAVES),
+}));
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
@@ -90,11 +109,18 @@ function coerce(spec: FlagSpec, raw: string | boolean): unknown {
     case 'nullable-number':
       return raw === 'all' || raw === 'null' ? null : coerceScalar(raw);
     case 'list':
+      if (spec.nullable && (raw === 'all' || raw === 'null')) return null;
       return raw.trim() === '' ? [] : raw.split(',').map(coerceScalar);
     case 'string':
       return raw;
     case 'on':
       return {};
+    case 'json':
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch (e) {
+        throw new CliInputError([{ field: `--${spec.flag}`, message: `not JSON: ${(e as Error).message}` }]);
+      }
   }
 }
 
@@ -158,7 +184,10 @@ export function configFromOptions(opts: Record<string, unknown>): Record<string,
       if (raw === true && (parent?.[parts.at(-1)!] === null || typeof parent?.[parts.at(-1)!] !== 'object')) setPath(cfg, spec.path, {});
       continue;
     }
-    setPath(cfg, spec.path, coerce(spec, raw as string | boolean));
+    const value = coerce(spec, raw as string | boolean);
+    const deep = nestingProblem(value, spec.path);
+    if (deep) throw new CliInputError([{ field: `--${spec.flag}`, message: `${deep.field}: ${deep.message}` }]);
+    setPath(cfg, spec.path, value);
   }
   for (const s of (opts.set as string[] | undefined) ?? []) {
     const eq = s.indexOf('=');
@@ -181,15 +210,19 @@ export function configFromOptions(opts: Record<string, unknown>): Record<string,
   return cfg;
 }
 
-/** The config options every CLI that takes a run config shares: --config, --set and one flag per
- * config field. */
+/** The config options every CLI that takes a run config shares: --config, --tricks, --set and one
+ * flag per config field, listed in --help by section. A boolean flag alone is true; `--nesterov
+ * false` turns off one that defaults to true. */
 export function addConfigOptions(program: Command, setExample: string): Command {
-  program
-    .option('--config <file>', 'base config (JSON); flags override it')
-    .option('--tricks <json>', 'the tricks section as JSON, e.g. \'{"labelSmoothing": {"epsilon": 0.1}, "mixup": {}}\'; flags override it')
-    .option('--set <path=value>', `set any config field, e.g. --set ${setExample} (repeatable)`, (v: string, prev: string[] = []) => [...prev, v]);
+  const group = 'Config (flags override --config and --tricks; --set overrides flags):';
+  program.addOption(new Option('--config <file>', 'base config (JSON)').helpGroup(group));
+  program.addOption(new Option('--tricks <json>', 'the tricks section as JSON, e.g. \'{"labelSmoothing": {"epsilon": 0.1}, "mixup": {}}\'').helpGroup(group));
+  program.addOption(
+    new Option('--set <path=value>', `set any config field, e.g. --set ${setExample} (repeatable)`).argParser((v: string, prev: string[] = []) => [...prev, v]).helpGroup(group),
+  );
   for (const f of CONFIG_FLAGS) {
-    program.addOption(f.kind === 'boolean' || f.kind === 'on' ? new Option(`--${f.flag}`, f.help) : new Option(`--${f.flag} <value>`, f.help));
+    const shape = f.kind === 'on' ? '' : f.kind === 'boolean' ? ' [bool]' : f.kind === 'list' ? ' <a,b,...>' : f.kind === 'json' ? ' <json>' : ' <value>';
+    program.addOption(new Option(`--${f.flag}${shape}`, f.help).helpGroup(`${f.group}:`));
   }
   return program;
 }

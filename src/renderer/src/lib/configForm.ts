@@ -1,33 +1,28 @@
 // The new-run form as data: which inputs exist (by dotted config path), how their text becomes
-// config input, and which input a schema error belongs to.
+// config input, and which input a schema error belongs to. The inputs are derived from the config
+// schema's leaves and their metadata (shared/schema-walk.ts, shared/schema-meta.ts): labels, hints
+// and choices are written once, in the schema.
 import {
-  BACKENDS,
-  LABEL_SMOOTHING_CONVENTIONS,
   MODELS,
   OPTIMIZERS,
-  RDROP_REDUCTIONS,
-  RESNET_VARIANTS,
-  DISTILL_MODES,
-  REPR_SCOPES,
-  RIFLE_INITIALIZERS,
-  RIR_SHORTCUTS,
-  SCHEDULES,
   TRICK_NAMES,
   datasetSchema,
   defaultTrick,
   flattenConfig,
   reprCalendar,
+  runConfigSchema,
   TRICK_SCHEMAS,
   setPath,
 } from '../../../shared/config';
 import { describeAugmentError } from '../../../shared/augment';
 import { datasetInfo, trainSetSize } from '../../../shared/models/datasets';
+import { schemaLeaves, sectionOf, type SchemaLeaf } from '../../../shared/schema-walk';
+import type { FieldKind } from '../../../shared/schema-meta';
 import { jsonProblemText } from './jsonError';
 import type { TrickName } from '../../../shared/config';
-import { BUILTIN_DATASETS } from '../../../shared/models/datasets';
 import type { FieldError, RunConfig } from '../../../shared/config';
 
-export type FieldKind = 'text' | 'number' | 'numberOrBlank' | 'list' | 'listOrBlank' | 'bool' | 'select' | 'json';
+export type { FieldKind };
 
 export interface FieldSpec {
   path: string;
@@ -44,175 +39,95 @@ export type FormValues = Record<string, string | boolean>;
 export type ModelName = (typeof MODELS)[number];
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 
-export const GENERAL_FIELDS: FieldSpec[] = [
-  { path: 'name', label: 'Name', kind: 'text', hint: 'optional' },
-  { path: 'epochs', label: 'Epochs', kind: 'number' },
-  { path: 'batchSize', label: 'Batch size', kind: 'number' },
-  { path: 'seed', label: 'Seed', kind: 'number', hint: 'weights init and batch order' },
-  { path: 'backend', label: 'Backend', kind: 'select', options: BACKENDS },
-];
+/** The input kind of a leaf: the metadata's, else from its type (null allowed: blank = null). */
+function kindOf(l: SchemaLeaf): FieldKind {
+  if (l.meta?.kind) return l.meta.kind;
+  switch (l.type) {
+    case 'number':
+      return l.nullable ? 'numberOrBlank' : 'number';
+    case 'list':
+      return l.nullable ? 'listOrBlank' : 'list';
+    case 'boolean':
+    case 'toggle':
+      return 'bool';
+    case 'enum':
+      return 'select';
+    case 'json':
+      return 'json';
+    default:
+      return 'text';
+  }
+}
+
+function specOf(l: SchemaLeaf): FieldSpec {
+  const m = l.meta!;
+  const options = m.options ?? l.options;
+  return {
+    path: l.path,
+    label: m.label,
+    kind: kindOf(l),
+    ...(options ? { options } : {}),
+    ...(m.hint ? { hint: m.hint } : {}),
+    ...(m.placeholder ? { placeholder: m.placeholder } : {}),
+  };
+}
+
+/** The config's leaves that have an input of their own (a leaf without metadata has none: the
+ * leaves test refuses it). */
+const LEAVES = schemaLeaves(runConfigSchema);
+const FORM_LEAVES = LEAVES.filter((l) => l.meta && !l.meta.noForm);
+const specAt = (path: string): FieldSpec => {
+  const l = FORM_LEAVES.find((x) => x.path === path);
+  if (!l) throw new Error(`the config schema has no form field ${path}`);
+  return specOf(l);
+};
+const inSection = (section: string) => FORM_LEAVES.filter((l) => sectionOf(l.path) === section).map(specOf);
+
+export const GENERAL_FIELDS: FieldSpec[] = inSection('Run');
 
 /** The datasets a run can use now (built in, found, imported, downloaded): the Datasets page's list. */
 export function datasetFields(names: readonly string[]): FieldSpec[] {
   return [{ ...DATASET_FIELDS[0]!, options: names }, ...DATASET_FIELDS.slice(1)];
 }
 
-export const DATASET_FIELDS: FieldSpec[] = [
-  { path: 'dataset.name', label: 'Dataset', kind: 'select', options: BUILTIN_DATASETS, hint: 'import or download more on the Datasets page' },
-  { path: 'dataset.imageSize', label: 'Image size', kind: 'numberOrBlank', placeholder: 'as stored', hint: 'resize to N×N when loading' },
-  { path: 'dataset.labels', label: 'Labels', kind: 'select', options: ['fine', 'coarse'], hint: 'CIFAR-100: 100 fine or 20 coarse classes' },
-  { path: 'dataset.normalize', label: 'Normalise', kind: 'select', options: ['dataset', 'imagenet', 'none'], hint: "dataset: the training split's mean/std" },
-  { path: 'dataset.trainSubset', label: 'Train subset', kind: 'numberOrBlank', hint: 'images; blank = all' },
-  { path: 'dataset.valSplit', label: 'Validation split', kind: 'number', hint: 'fraction, 0–0.9' },
-  { path: 'dataset.splitSeed', label: 'Split seed', kind: 'number' },
-  { path: 'dataset.classes', label: 'Classes', kind: 'listOrBlank', hint: 'only these class ids, e.g. 0,1,2,3,4; blank = all' },
-  { path: 'dataset.testSplit', label: 'Test split', kind: 'number', hint: 'fraction; only for a dataset without a test set' },
-  {
-    path: 'augment',
-    label: 'Augmentation',
-    kind: 'json',
-    hint: 'steps in order, e.g. [{"name":"randomCrop","padding":4},{"name":"hflip"}]; try pipelines on the dataset page',
-  },
-];
+/** The data options and the augmentation; the dataset name first (datasetFields replaces its choices). */
+export const DATASET_FIELDS: FieldSpec[] = inSection('Data');
 
-export const MODEL_NAME_FIELD: FieldSpec = { path: 'model.name', label: 'Model', kind: 'select', options: MODELS };
-const DROPOUT_FIELD: FieldSpec = { path: 'model.dropout', label: 'Dropout', kind: 'number', hint: 'before the classifier, 0 = none' };
-const RESNET_FIELDS: FieldSpec[] = [
-  { path: 'model.variant', label: 'Variant', kind: 'select', options: RESNET_VARIANTS, hint: 'c: 3-conv stem; d: c + pooled shortcut; b = a for basic blocks' },
-  { path: 'model.zeroGamma', label: 'Zero-γ', kind: 'bool', hint: "each block's last BN starts at γ = 0" },
-  DROPOUT_FIELD,
-];
-export const MODEL_FIELDS: Record<ModelName, FieldSpec[]> = {
-  cnn3: [
-    { path: 'model.width', label: 'Width', kind: 'number', hint: 'filters per conv layer' },
-    { path: 'model.batchNorm', label: 'BatchNorm', kind: 'bool', hint: 'conv → BN → ReLU' },
-    DROPOUT_FIELD,
-  ],
-  mlp: [{ path: 'model.hidden', label: 'Hidden layers', kind: 'list', hint: 'units, comma separated' }, DROPOUT_FIELD],
-  resnet20: RESNET_FIELDS,
-  resnet32: RESNET_FIELDS,
-  resnet56: RESNET_FIELDS,
-  resnet18: RESNET_FIELDS,
-  resnet34: RESNET_FIELDS,
-  rir18: [
-    { path: 'model.channels', label: 'Channels', kind: 'list', hint: 'per stream, per stage' },
-    { path: 'model.blocks', label: 'Blocks', kind: 'list', hint: 'RiR blocks per stage' },
-    { path: 'model.shortcut', label: 'Shortcut', kind: 'select', options: RIR_SHORTCUTS, hint: 'when the shape changes' },
-    DROPOUT_FIELD,
-  ],
-};
+/** A discriminated union's fields by variant (its kind's select first elsewhere). */
+function variantFields<N extends string>(discriminator: string, names: readonly N[]): Record<N, FieldSpec[]> {
+  const d = LEAVES.find((l) => l.path === discriminator)!;
+  return Object.fromEntries(names.map((n) => [n, (d.fieldsOf?.[n] ?? []).filter((p) => FORM_LEAVES.some((l) => l.path === p)).map(specAt)])) as Record<N, FieldSpec[]>;
+}
 
-export const OPTIMIZER_NAME_FIELD: FieldSpec = { path: 'optimizer.name', label: 'Optimizer', kind: 'select', options: OPTIMIZERS };
-const OPTIMIZER_TRICK_FIELDS: FieldSpec[] = [
-  { path: 'optimizer.noBiasDecay', label: 'No bias decay', kind: 'bool', hint: 'decay kernels only, not biases or BN γ/β' },
-  { path: 'optimizer.linearScaling', label: 'Linear LR scaling', kind: 'bool', hint: 'LR is for batch 256: × batch size / 256' },
-];
-export const OPTIMIZER_FIELDS: Record<OptimizerName, FieldSpec[]> = {
-  sgd: [
-    { path: 'optimizer.lr', label: 'Learning rate', kind: 'number' },
-    { path: 'optimizer.momentum', label: 'Momentum', kind: 'number' },
-    { path: 'optimizer.nesterov', label: 'Nesterov', kind: 'bool' },
-    { path: 'optimizer.weightDecay', label: 'Weight decay', kind: 'number' },
-    ...OPTIMIZER_TRICK_FIELDS,
-  ],
-  adam: [
-    { path: 'optimizer.lr', label: 'Learning rate', kind: 'number' },
-    { path: 'optimizer.beta1', label: 'β1', kind: 'number' },
-    { path: 'optimizer.beta2', label: 'β2', kind: 'number' },
-    { path: 'optimizer.epsilon', label: 'ε', kind: 'number' },
-    { path: 'optimizer.weightDecay', label: 'Weight decay', kind: 'number' },
-    ...OPTIMIZER_TRICK_FIELDS,
-  ],
-};
+export const MODEL_NAME_FIELD: FieldSpec = specAt('model.name');
+export const MODEL_FIELDS: Record<ModelName, FieldSpec[]> = variantFields('model.name', MODELS);
+
+export const OPTIMIZER_NAME_FIELD: FieldSpec = specAt('optimizer.name');
+export const OPTIMIZER_FIELDS: Record<OptimizerName, FieldSpec[]> = variantFields('optimizer.name', OPTIMIZERS);
 
 /** Each loss-level trick: a checkbox at `tricks.<name>` (off = null in the config) and its options. */
-export const TRICK_FIELDS: Record<TrickName, { toggle: FieldSpec; options: FieldSpec[] }> = {
-  labelSmoothing: {
-    toggle: { path: 'tricks.labelSmoothing', label: 'Label smoothing', kind: 'bool' },
-    options: [
-      { path: 'tricks.labelSmoothing.epsilon', label: 'ε', kind: 'number' },
-      { path: 'tricks.labelSmoothing.convention', label: 'Convention', kind: 'select', options: LABEL_SMOOTHING_CONVENTIONS, hint: 'uniform: ε/K everywhere; paper: ε/(K−1) off target' },
-    ],
-  },
-  mixup: {
-    toggle: { path: 'tricks.mixup', label: 'Mixup', kind: 'bool' },
-    options: [
-      { path: 'tricks.mixup.alpha', label: 'α', kind: 'number', hint: 'λ ~ Beta(α, α) per batch' },
-      { path: 'tricks.mixup.offLastEpochs', label: 'Off in last epochs', kind: 'number' },
-    ],
-  },
-  rdrop: {
-    toggle: { path: 'tricks.rdrop', label: 'R-Drop', kind: 'bool', hint: 'two dropout passes + symmetric KL; needs dropout; ~2× compute' },
-    options: [
-      { path: 'tricks.rdrop.alpha', label: 'α', kind: 'number', hint: 'weight of the KL term' },
-      { path: 'tricks.rdrop.reduction', label: 'KL reduction', kind: 'select', options: RDROP_REDUCTIONS, hint: 'mean: per sample; batchsum: official code' },
-    ],
-  },
-  rifle: {
-    toggle: { path: 'tricks.rifle', label: 'RIFLE', kind: 'bool', hint: 're-initialise the head now and then (fine-tuning)' },
-    options: [
-      { path: 'tricks.rifle.layers', label: 'Layers', kind: 'list', hint: 'layer names, comma separated' },
-      { path: 'tricks.rifle.everyEpochs', label: 'Every (epochs)', kind: 'number' },
-      { path: 'tricks.rifle.maxReinits', label: 'At most (times)', kind: 'number' },
-      { path: 'tricks.rifle.noReinitLastEpochs', label: 'Not in last (epochs)', kind: 'number' },
-      { path: 'tricks.rifle.initializer', label: 'Initializer', kind: 'select', options: RIFLE_INITIALIZERS, hint: 'heNormal: N(0, 2/fan-in); initial: epoch-0 values' },
-      { path: 'tricks.rifle.resetOptimizerState', label: 'Reset momentum', kind: 'bool' },
-    ],
-  },
-  distill: {
-    toggle: { path: 'tricks.distill', label: 'Distillation', kind: 'bool', hint: 'a completed run on the same data teaches this one' },
-    options: [
-      { path: 'tricks.distill.teacherRun', label: 'Teacher run', kind: 'numberOrBlank', hint: 'id of a completed run' },
-      { path: 'tricks.distill.temperature', label: 'Temperature', kind: 'number' },
-      { path: 'tricks.distill.mode', label: 'Mode', kind: 'select', options: DISTILL_MODES, hint: 'paper: hard + T² soft; weighted: (1−w) hard + w T² soft' },
-      { path: 'tricks.distill.weight', label: 'w', kind: 'number', hint: 'weighted mode' },
-    ],
-  },
-  repr: {
-    toggle: { path: 'tricks.repr', label: 'RePr', kind: 'bool', hint: 'prune the least orthogonal filters, re-initialise them later' },
-    options: [
-      { path: 'tricks.repr.s1', label: 'S1 (epochs)', kind: 'number', hint: 'training before each pruning' },
-      { path: 'tricks.repr.s2', label: 'S2 (epochs)', kind: 'number', hint: 'with the filters pruned' },
-      { path: 'tricks.repr.pruneRatio', label: 'Prune ratio', kind: 'number' },
-      { path: 'tricks.repr.cycles', label: 'Cycles', kind: 'number' },
-      { path: 'tricks.repr.scope', label: 'Ranking', kind: 'select', options: REPR_SCOPES, hint: 'global: all layers together' },
-      { path: 'tricks.repr.excludeFirstConv', label: 'Skip first conv', kind: 'bool' },
-      { path: 'tricks.repr.zeroNextLayer', label: 'Zero next layer', kind: 'bool', hint: 'new filters start unseen' },
-    ],
-  },
-};
+export const TRICK_FIELDS: Record<TrickName, { toggle: FieldSpec; options: FieldSpec[] }> = Object.fromEntries(
+  TRICK_NAMES.map((t) => {
+    const path = `tricks.${t}`;
+    return [t, { toggle: specAt(path), options: FORM_LEAVES.filter((l) => l.under === path).map(specOf) }];
+  }),
+) as Record<TrickName, { toggle: FieldSpec; options: FieldSpec[] }>;
 
 /** Fine-tuning (config `init`): the source run (blank = from scratch) and the layers not loaded.
  * FineTuneFields.vue shows them as a select of completed runs and an "exclude head" checkbox. */
-export const INIT_FIELDS: FieldSpec[] = [
-  { path: 'init.fromRun', label: 'Fine-tune from', kind: 'numberOrBlank' },
-  { path: 'init.exclude', label: 'Layers not loaded', kind: 'list' },
-];
+export const INIT_FIELDS: FieldSpec[] = inSection('Fine-tune');
 
+/** The layers a fine-tuning run does not load unless told otherwise (the head). */
+const INIT_EXCLUDE_DEFAULT = LEAVES.find((l) => l.path === 'init.exclude')!.default;
+
+const SCHEDULE_FIELDS: FieldSpec[] = inSection('Schedule');
+/** The schedule's inputs: gamma only for the step schedule (the only one that uses it). */
 export function scheduleFields(name: string): FieldSpec[] {
-  const fields: FieldSpec[] = [
-    { path: 'schedule.name', label: 'LR schedule', kind: 'select', options: SCHEDULES },
-    { path: 'schedule.warmupEpochs', label: 'Warmup epochs', kind: 'number', hint: 'linear, 0 = none' },
-    { path: 'schedule.milestones', label: 'Milestones', kind: 'list', hint: 'epochs, comma separated' },
-  ];
-  if (name === 'step') fields.push({ path: 'schedule.gamma', label: 'Gamma', kind: 'number', hint: 'LR × gamma at each milestone' });
-  return fields;
+  return SCHEDULE_FIELDS.filter((f) => f.path !== 'schedule.gamma' || name === 'step');
 }
 
 /** Every input's spec by path (trick options, init and every model's and optimizer's fields). */
-export const ALL_SPECS: ReadonlyMap<string, FieldSpec> = new Map<string, FieldSpec>(
-  [
-    ...GENERAL_FIELDS,
-    ...DATASET_FIELDS,
-    MODEL_NAME_FIELD,
-    ...Object.values(MODEL_FIELDS).flat(),
-    OPTIMIZER_NAME_FIELD,
-    ...Object.values(OPTIMIZER_FIELDS).flat(),
-    ...scheduleFields('step'),
-    ...INIT_FIELDS,
-    ...Object.values(TRICK_FIELDS).flatMap((t) => [t.toggle, ...t.options]),
-  ].map((s) => [s.path, s]),
-);
+export const ALL_SPECS: ReadonlyMap<string, FieldSpec> = new Map<string, FieldSpec>(FORM_LEAVES.map((l) => [l.path, specOf(l)]));
 
 /** Number() only when the text is a valid number; otherwise the raw text, for the schema to report. */
 export function parseNumber(text: string): number | string {
@@ -282,7 +197,7 @@ export function configToValues(config: RunConfig | Record<string, unknown>, pref
   const flat = flattenConfig(config, prefix);
   if (flat.init === null) {
     delete flat.init;
-    Object.assign(flat, { 'init.fromRun': null, 'init.exclude': '["head"]' });
+    Object.assign(flat, { 'init.fromRun': null, 'init.exclude': JSON.stringify(INIT_EXCLUDE_DEFAULT) });
   }
   // A trick that is off (null) shows an unticked box and its default options, ready to tick.
   if (!prefix) {
