@@ -16,6 +16,7 @@ import type { Store } from '../store/store';
 import { initBackend } from './backend';
 import { readCheckpoint, writeCheckpoint, type CheckpointMeta } from './checkpoint';
 import { pipelineOutputShape } from '../shared/augment';
+import { recheckReadDataset, runDatasetFacts } from './data/facts';
 import { loadDataset, makeSplits } from './data/index';
 import { Cancelled, trainModel, type EpochEnd, type LoopPosition } from './loop';
 import { buildModel } from './models/registry';
@@ -70,7 +71,8 @@ export async function executeRun(opts: {
     const run = store.getRun(runId);
     if (!run) throw new Error(`run ${runId} does not exist in ${store.dataDir}`);
     reserveFinalNote(store.dataDir, runId);
-    config = mustParseRunConfig(run.config);
+    const located = await runDatasetFacts(run.config, opts.dataDir, store, opts.systemDatasetsDir);
+    config = mustParseRunConfig(run.config, located.facts);
     const backend = await initBackend(opts.backend ?? config.backend);
     out.backend = backend.name;
     out.device = backend.device;
@@ -78,6 +80,7 @@ export async function executeRun(opts: {
     hooks.started?.(backend.name, backend.device);
 
     const dataset = await loadDataset(config.dataset, opts.dataDir, { imported: (n) => store.datasets.get(n), systemDir: opts.systemDatasetsDir ?? process.env.TRICKBENCH_SYSTEM_DATASETS });
+    await recheckReadDataset(run.config, dataset, located, opts.dataDir, store, opts.systemDatasetsDir);
     const inputShape = pipelineOutputShape(dataset.shape, config.augment);
     const splits = makeSplits(dataset, config.dataset, {
       inputShape,

@@ -17,6 +17,7 @@ import { writeFakeFashion } from '../helpers/datasets';
 import { TestFileServer } from '../helpers/http-server';
 import { tmpDataDir } from '../helpers/tmp';
 import { makeService, waitFor } from '../helpers/trainer';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 let tmp: ReturnType<typeof tmpDataDir>;
 let system: string;
@@ -65,7 +66,7 @@ describe('dataset manager', () => {
     expect(by.get('synthetic')).toMatchObject({ origin: 'generated', classes: 10 });
 
     // The schema now knows flowers has 3 classes.
-    const r = parseRunConfig({ dataset: { name: 'flowers', classes: [0, 3] }, batchSize: 8 });
+    const r = parseRunConfig({ dataset: { name: 'flowers', classes: [0, 3] }, batchSize: 8 }, BUILTIN_FACTS);
     expect(!r.ok && r.errors).toEqual([{ field: 'dataset.classes.1', message: 'class 3 does not exist: flowers has classes 0..2' }]);
     expect(ds.problem('flowers')).toBeNull();
     expect(ds.problem('cifar10')).toMatch(/CIFAR-10 is not on this machine yet: download it .*npm run dataset -- download cifar10/);
@@ -232,7 +233,7 @@ describe('runs on managed datasets', () => {
     await ds.import({ path: root, name: 'colours' });
     await ds.import({ path: idxDir, name: 'digits' });
     store.close();
-    const { service: runs, store: runStore } = makeService(tmp.dir, { datasetProblem: (n) => ds.problem(n) });
+    const { service: runs, store: runStore } = makeService(tmp.dir, { datasets: ds });
     store = runStore;
     try {
       const refused = await failure(() => runs.start({ dataset: { name: 'cifar10' } }));
