@@ -18,6 +18,9 @@ import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 class FakeRuns {
   private readonly followers = new Map<number, ((s: RunStatus) => void)[]>();
   constructor(readonly store: Store) {}
+  datasetFacts() {
+    return BUILTIN_FACTS;
+  }
   start(input: unknown, experiment?: { experimentId: number; armId: number }) {
     const r = parseRunConfig(input, BUILTIN_FACTS);
     if (!r.ok) throw new Error(r.errors.map((e) => `${e.field}: ${e.message}`).join('; '));
