@@ -9,8 +9,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiFailure } from '../../src/shared/api';
 import { mustParseRunConfig, parseRunConfig, type FieldError } from '../../src/shared/config';
+import { planExperiment } from '../../src/shared/experiments';
 import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 import { DatasetService } from '../../src/main/services/datasets';
+import { ExperimentService } from '../../src/main/services/experiments';
 import { RunService } from '../../src/main/services/runs';
 import { Store } from '../../src/store/store';
 import { locatedFacts } from '../../src/trainer/data/facts';
@@ -148,6 +150,37 @@ describe('an imported or found dataset is checked the same everywhere', () => {
     expect(out.backend).toBeNull(); // refused before a backend was even started
     store.deleteRun(run.id);
   });
+});
+
+describe('experiments on an imported or found dataset', () => {
+  const experiment = { name: 'tiles exp', baseline: { ...small, dataset: { name: 'tiles' }, batchSize: 2 }, arms: [{ name: 'subset', set: { 'dataset.classes': [0, 5] } }], seeds: [1] };
+  const armError = { field: 'arms.0.dataset.classes.1', message: 'class 5 does not exist: tiles has classes 0..2', arm: 'subset' };
+
+  it('experiments:create refuses an arm whose config the dataset refutes, naming the arm and field', () => {
+    const service = new ExperimentService(runs);
+    try {
+      let failure: ApiFailure | null = null;
+      try {
+        service.create(experiment);
+      } catch (e) {
+        if (!(e instanceof ApiFailure)) throw e;
+        failure = e;
+      }
+      expect(failure?.error.fields).toEqual([armError]);
+      expect(planExperiment(experiment, BUILTIN_FACTS).ok).toBe(true); // without the facts: not checked
+    } finally {
+      service.close();
+    }
+  });
+
+  it('npm run experiment refuses it the same way before training anything', async () => {
+    const file = path.join(tmp.dir, 'exp.json');
+    fs.writeFileSync(file, JSON.stringify(experiment));
+    const r = await runCli('src/main/experiment-cli.ts', ['--file', file, '--data-dir', tmp.dir], { TRICKBENCH_SYSTEM_DATASETS: system });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`exp.json: arm "subset" (${armError.field}): ${armError.message}`);
+    expect(store.listRuns()).toEqual([]);
+  }, 60_000);
 });
 
 describe('without the dataset\'s facts', () => {
