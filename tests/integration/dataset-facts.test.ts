@@ -15,7 +15,8 @@ import { DatasetService } from '../../src/main/services/datasets';
 import { ExperimentService } from '../../src/main/services/experiments';
 import { RunService } from '../../src/main/services/runs';
 import { Store } from '../../src/store/store';
-import { locatedFacts } from '../../src/trainer/data/facts';
+import { locatedFacts, recheckReadDataset } from '../../src/trainer/data/facts';
+import type { Dataset } from '../../src/trainer/data/types';
 import { executeRun } from '../../src/trainer/run';
 import { checkTrainInput } from '../../src/trainer/train-input';
 import { writeIdxDir, writeImageFolder } from '../helpers/dataset-fixtures';
@@ -149,6 +150,19 @@ describe('an imported or found dataset is checked the same everywhere', () => {
     expect(out.error).toBe('dataset.classes.1: class 5 does not exist: tiles has classes 0..2');
     expect(out.backend).toBeNull(); // refused before a backend was even started
     store.deleteRun(run.id);
+  });
+});
+
+describe('once the data is read', () => {
+  it('the trainer checks again when the files read are not those whose facts it checked with', async () => {
+    const config = BAD[0]!.config;
+    const before = { facts: BUILTIN_FACTS, fingerprint: 'inspected', problem: null };
+    // the same files: nothing to check again
+    await expect(recheckReadDataset(config, { fingerprint: 'inspected' } as Dataset, before, tmp.dir, store, system)).resolves.toBeUndefined();
+    // other files (changed since): their facts refute the config
+    await expect(recheckReadDataset(config, { fingerprint: 'changed' } as Dataset, before, tmp.dir, store, system)).rejects.toThrow(
+      /^dataset\.classes\.1: class 5 does not exist: tiles has classes 0\.\.2$/,
+    );
   });
 });
 
