@@ -195,6 +195,7 @@ export async function main(argv: string[]): Promise<number> {
     const epochs = positive(o.epochs, '--epochs');
     const trainSubset = positive(o.trainSubset, '--train-subset');
 
+    const dataDir = resolveDataDir(o.dataDir);
     let plan: ExperimentPlan | null = null;
     let presetId: string | null = null;
     if (o.file || o.preset) {
@@ -212,7 +213,7 @@ export async function main(argv: string[]): Promise<number> {
         where = `preset ${p.id}`;
       }
       const raw = shrink({ ...source.file, ...(seeds ? { seeds } : {}), ...(o.metric ? { metric: o.metric } : {}), ...(o.rule ? { rule: o.rule } : {}) }, epochs, trainSubset);
-      const dataDir = resolveDataDir(o.dataDir);
+      // The arms' datasets, located in the data dir: an imported one is checked as the app checks it.
       const known = planExperiment(raw, BUILTIN_FACTS);
       let facts = BUILTIN_FACTS;
       if (known.ok) {
@@ -228,7 +229,6 @@ export async function main(argv: string[]): Promise<number> {
       plan = r.plan;
     }
 
-    const dataDir = resolveDataDir(o.dataDir);
     fs.mkdirSync(dataDir, { recursive: true });
     const store = openStoreFromEnv(dataDir);
     let cancelled = false;
