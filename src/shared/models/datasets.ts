@@ -59,8 +59,6 @@ export interface DatasetFacts {
   /** Its training set size as stored and whether it has a validation set of its own, when known
    * without reading it (the built-ins; a dataset that was inspected); else null. */
   trainSetSize(name: string): { images: number; ownVal: boolean } | null;
-  /** The names known besides the built-ins (for messages and tests). */
-  readonly extra: readonly string[];
 }
 
 /** Facts of the built-ins plus `extra` (name -> info; a built-in's name keeps its own info). */
@@ -74,7 +72,6 @@ export function datasetFacts(extra: Iterable<readonly [string, DatasetInfo]> = [
       const info = found.get(name);
       return info?.trainImages !== undefined ? { images: info.trainImages, ownVal: info.ownVal === true } : null;
     },
-    extra: Object.freeze([...found.keys()]),
   });
 }
 
