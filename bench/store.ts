@@ -18,6 +18,7 @@ import { planExperiment } from '../src/shared/experiments';
 import { Store } from '../src/store/store';
 import { summarize } from '../src/main/services/compare';
 import { writeHistoriesCsv } from '../src/main/services/export';
+import { BUILTIN_FACTS } from '../src/shared/models/datasets';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -32,7 +33,7 @@ function points(n: number, key: string, t0: number, f: (i: number) => number, ep
 
 /** 2 arms x 25 seeds, each run with val/acc, val/loss and train/loss over 5,000 epochs. */
 export function buildComparison(store: Store, runsN: number, perRun: number): number {
-  const plan = planExperiment({ name: 'bench', baseline: { dataset: { name: 'synthetic' }, epochs: perRun }, arms: [{ name: 'smoothing', set: { 'tricks.labelSmoothing': { epsilon: 0.1 } } }], seeds: Array.from({ length: runsN / 2 }, (_, i) => i + 1) });
+  const plan = planExperiment({ name: 'bench', baseline: { dataset: { name: 'synthetic' }, epochs: perRun }, arms: [{ name: 'smoothing', set: { 'tricks.labelSmoothing': { epsilon: 0.1 } } }], seeds: Array.from({ length: runsN / 2 }, (_, i) => i + 1) }, BUILTIN_FACTS);
   if (!plan.ok) throw new Error(JSON.stringify(plan.errors));
   const info = store.experiments.create(plan.plan);
   for (const seed of info.seeds) {
@@ -112,7 +113,7 @@ async function renderInChromium(dataDir: string, experimentId: number): Promise<
  * (about 90% right, at random) and an epoch time. */
 function buildPredictionsExperiment(store: Store, arms: number, seeds: number, images: number): number {
   const base = planOk().file.baseline;
-  const r = planExperiment({ name: 'statistics', baseline: base, arms: Array.from({ length: arms - 1 }, (_, i) => ({ name: `arm ${i + 1}`, set: { 'optimizer.lr': 0.01 * (i + 2) } })), seeds: Array.from({ length: seeds }, (_, i) => i + 1) });
+  const r = planExperiment({ name: 'statistics', baseline: base, arms: Array.from({ length: arms - 1 }, (_, i) => ({ name: `arm ${i + 1}`, set: { 'optimizer.lr': 0.01 * (i + 2) } })), seeds: Array.from({ length: seeds }, (_, i) => i + 1) }, BUILTIN_FACTS);
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   const info = store.experiments.create(r.plan);
   for (const seed of info.seeds) {
@@ -228,7 +229,7 @@ export async function benchStore(): Promise<Record<string, number | string | nul
 }
 
 function planOk() {
-  const p = planExperiment({ name: 'ingest', baseline: { dataset: { name: 'synthetic' } }, arms: [{ name: 'a', set: {} }], seeds: [1] });
+  const p = planExperiment({ name: 'ingest', baseline: { dataset: { name: 'synthetic' } }, arms: [{ name: 'a', set: {} }], seeds: [1] }, BUILTIN_FACTS);
   if (!p.ok) throw new Error('bad bench plan');
   return p.plan;
 }

@@ -13,13 +13,16 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import type { ComparisonSummary, ExperimentInfo, ExperimentPlan, PAdjustMethod, SelectionRule, TestName } from '../shared/experiments';
-import { armRunConfig, formatExperimentErrors, P_ADJUST_METHODS, planExperiment, SELECTION_RULES, TESTS } from '../shared/experiments';
+import { armRunConfig, formatExperimentErrors, P_ADJUST_METHODS, planExperiment, SELECTION_RULES, TESTS, type ArmSpec, type ExperimentFile } from '../shared/experiments';
+import { BUILTIN_FACTS, type DatasetFacts } from '../shared/models/datasets';
 import { mde, seedsNeeded } from '../shared/inference';
 import { nextSeed } from '../shared/seed-plan';
 import { csLevelText, displayScale, formatCost, formatInterval, formatMetric, formatP, metricUnits, shownP } from '../shared/summary-format';
 import { openStoreFromEnv } from '../store/open';
 import { resolveDataDir } from '../store/paths';
 import type { Store } from '../store/store';
+import { dbPath } from '../store/db';
+import { locatedFactsOf } from '../data/facts';
 import { executeRun } from '../trainer/run';
 import { summarize } from './services/compare';
 import { launchOrder, loadPresets, readExperimentFile } from './services/experiments';
@@ -98,9 +101,18 @@ async function trainSequential(store: Store, dataDir: string, info: ExperimentIn
   }
 }
 
+/** The facts of the datasets an experiment's arms name, located and inspected in this data dir
+ * (an imported one is checked as the app checks it). */
+async function armFacts(store: Store | null, dataDir: string, file: Pick<ExperimentFile, 'name' | 'baseline' | 'pretrain'>, arms: readonly ArmSpec[]): Promise<DatasetFacts> {
+  const names = arms.map((a) => armRunConfig(file, a, 1, null, BUILTIN_FACTS).dataset.name);
+  const { facts } = await locatedFactsOf(names, dataDir, { imported: (n) => store?.datasets.get(n) ?? null, systemDir: process.env.TRICKBENCH_SYSTEM_DATASETS, cache: store?.datasets ?? null });
+  return facts;
+}
+
 async function trainAll(store: Store, dataDir: string, info: ExperimentInfo, isCancelled: () => boolean): Promise<void> {
   const spec = store.experiments.spec(info.id)!;
   const file = { name: info.name, baseline: spec.baseline, pretrain: spec.pretrain ?? undefined };
+  const facts = await armFacts(store, dataDir, file, info.arms);
   const done = (armId: number, seed: number) =>
     store.experiments.get(info.id)!.runs.find((r) => r.armId === armId && r.seed === seed && store.getRun(r.runId)?.status === 'completed')?.runId ?? null;
   const pre = info.arms.find((a) => a.role === 'pretrain');
@@ -115,7 +127,7 @@ async function trainAll(store: Store, dataDir: string, info: ExperimentInfo, isC
         continue;
       }
     }
-    const config = armRunConfig(file, arm, seed, preRun);
+    const config = armRunConfig(file, arm, seed, preRun, facts);
     const run = store.createRun(config, 'running', config.name);
     store.experiments.link(run.id, info.id, arm.id);
     process.stderr.write(`run ${run.id}: ${arm.name}, seed ${seed}\n`);
@@ -183,13 +195,14 @@ export async function main(argv: string[]): Promise<number> {
     const epochs = positive(o.epochs, '--epochs');
     const trainSubset = positive(o.trainSubset, '--train-subset');
 
+    const dataDir = resolveDataDir(o.dataDir);
     let plan: ExperimentPlan | null = null;
     let presetId: string | null = null;
     if (o.file || o.preset) {
       let source: ExperimentPlan;
       let where: string;
       if (o.file) {
-        source = readExperimentFile(o.file);
+        source = readExperimentFile(o.file, BUILTIN_FACTS); // checked again below with the data dir's datasets
         where = o.file;
       } else {
         const presets = loadPresets();
@@ -200,12 +213,22 @@ export async function main(argv: string[]): Promise<number> {
         where = `preset ${p.id}`;
       }
       const raw = shrink({ ...source.file, ...(seeds ? { seeds } : {}), ...(o.metric ? { metric: o.metric } : {}), ...(o.rule ? { rule: o.rule } : {}) }, epochs, trainSubset);
-      const r = planExperiment(raw);
+      // The arms' datasets, located in the data dir: an imported one is checked as the app checks it.
+      const known = planExperiment(raw, BUILTIN_FACTS);
+      let facts = BUILTIN_FACTS;
+      if (known.ok) {
+        const s = fs.existsSync(dbPath(dataDir)) ? openStoreFromEnv(dataDir) : null;
+        try {
+          facts = await armFacts(s, dataDir, known.plan.file, [...(known.plan.pretrain ? [known.plan.pretrain] : []), ...known.plan.arms]);
+        } finally {
+          s?.close();
+        }
+      }
+      const r = planExperiment(raw, facts);
       if (!r.ok) throw new UsageError(`${where}: ${formatExperimentErrors(r.errors)}`);
       plan = r.plan;
     }
 
-    const dataDir = resolveDataDir(o.dataDir);
     fs.mkdirSync(dataDir, { recursive: true });
     const store = openStoreFromEnv(dataDir);
     let cancelled = false;

@@ -76,7 +76,7 @@ app.whenReady().then(async () => {
   const runs = new RunService({
     store,
     dataDir,
-    datasetProblem: (name) => datasets.problem(name),
+    datasets,
     trainerEntry: path.join(here, 'trainer.js'),
     // Trainers run on Electron's own Node: no separate Node install needed.
     execPath: process.execPath,

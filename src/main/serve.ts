@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const runs = new RunService({
     store,
     dataDir,
-    datasetProblem: (name) => datasets.problem(name),
+    datasets,
     trainerEntry: fileURLToPath(new URL('./trainer.js', import.meta.url)),
     concurrency: Math.max(1, Number(o.concurrency) || 1),
     emit: (event, payload) => server?.broadcast(event, payload),

@@ -2,7 +2,7 @@
 // A run is fully described by the validated JSON this schema produces.
 import { z } from 'zod';
 import { AugmentShapeError, augmentSchema, pipelineOutputShape, type AugmentConfig } from './augment';
-import { BUILTIN_DATASETS, datasetInfo, DATASET_NAME, trainSetSize } from './models/datasets';
+import { BUILTIN_DATASETS, BUILTIN_FACTS, DATASET_NAME, type DatasetFacts } from './models/datasets';
 import { traceModel } from './models/index';
 import { tricksText } from './labels';
 import { field } from './schema-meta';
@@ -89,19 +89,26 @@ export const datasetSchema = z
       help: "standardise inputs per channel with the training split's mean/std (dataset), ImageNet's, or not at all (pixels / 255)",
     }),
   })
-  .strict()
-  .superRefine((d, ctx) => {
-    const info = datasetInfo(d.name);
-    if (d.labels === 'coarse' && info && !info.coarseClasses) {
-      ctx.addIssue({ code: 'custom', path: ['labels'], message: `${d.name} has no coarse labels (CIFAR-100 has)` });
-    }
-    if (!d.classes || !info) return; // an unknown name is refused where datasets are known (runs:start, the trainer)
-    const n = d.labels === 'coarse' && info.coarseClasses ? info.coarseClasses : info.classes;
-    d.classes.forEach((k, i) => {
-      if (k >= n) ctx.addIssue({ code: 'custom', path: ['classes', i], message: `class ${k} does not exist: ${d.name} has classes 0..${n - 1}` });
-      else if (d.classes!.indexOf(k) !== i) ctx.addIssue({ code: 'custom', path: ['classes', i], message: `class ${k} is listed twice` });
-    });
+  .strict();
+
+/** datasetSchema with the checks that need the dataset's facts: coarse labels exist, the class
+ * subset's ids are in range and listed once. A dataset these facts do not know skips them. */
+export function datasetSchemaFor(facts: DatasetFacts) {
+  return datasetSchema.superRefine((d, ctx) => datasetChecks(d, ctx, facts));
+}
+
+function datasetChecks(d: z.output<typeof datasetSchema>, ctx: z.RefinementCtx, facts: DatasetFacts): void {
+  const info = facts.info(d.name);
+  if (d.labels === 'coarse' && info && !info.coarseClasses) {
+    ctx.addIssue({ code: 'custom', path: ['labels'], message: `${d.name} has no coarse labels (CIFAR-100 has)` });
+  }
+  if (!d.classes || !info) return; // an unknown name is refused where datasets are known (runs:start, the trainer)
+  const n = d.labels === 'coarse' && info.coarseClasses ? info.coarseClasses : info.classes;
+  d.classes.forEach((k, i) => {
+    if (k >= n) ctx.addIssue({ code: 'custom', path: ['classes', i], message: `class ${k} does not exist: ${d.name} has classes 0..${n - 1}` });
+    else if (d.classes!.indexOf(k) !== i) ctx.addIssue({ code: 'custom', path: ['classes', i], message: `class ${k} is listed twice` });
   });
+}
 
 export class UnknownDatasetError extends Error {
   constructor(readonly dataset: string) {
@@ -111,9 +118,9 @@ export class UnknownDatasetError extends Error {
 }
 
 /** One stored image's shape and the class count of a run's data (after imageSize, labels and the
- * class subset), before augmentation. Throws UnknownDatasetError for a name nobody registered. */
-export function storedShape(d: Pick<DatasetConfig, 'name' | 'classes' | 'labels' | 'imageSize'>): { shape: [number, number, number]; classes: number } {
-  const info = datasetInfo(d.name);
+ * class subset), before augmentation. Throws UnknownDatasetError for a name the facts do not know. */
+export function storedShape(d: Pick<DatasetConfig, 'name' | 'classes' | 'labels' | 'imageSize'>, facts: DatasetFacts): { shape: [number, number, number]; classes: number } {
+  const info = facts.info(d.name);
   if (!info) throw new UnknownDatasetError(d.name);
   const [h, w, c] = info.shape;
   const shape: [number, number, number] = d.imageSize ? [d.imageSize, d.imageSize, c] : [h, w, c];
@@ -123,23 +130,23 @@ export function storedShape(d: Pick<DatasetConfig, 'name' | 'classes' | 'labels'
 
 /** The model's input shape and class count: the stored images after the augmentation pipeline
  * (a random resized crop to 32 of images stored at 40 trains a 32x32 model). */
-export function dataShape(d: Pick<DatasetConfig, 'name' | 'classes' | 'labels' | 'imageSize'>, augment: AugmentConfig = []): { shape: [number, number, number]; classes: number } {
-  const s = storedShape(d);
+export function dataShape(d: Pick<DatasetConfig, 'name' | 'classes' | 'labels' | 'imageSize'>, facts: DatasetFacts, augment: AugmentConfig = []): { shape: [number, number, number]; classes: number } {
+  const s = storedShape(d, facts);
   return { shape: pipelineOutputShape(s.shape, augment), classes: s.classes };
 }
 
-/** dataShape, or null when the dataset is not known here (validation skips what needs it). */
-function knownShape(d: DatasetConfig, augment: AugmentConfig) {
-  return datasetInfo(d.name) ? dataShape(d, augment) : null;
+/** dataShape, or null when the facts do not know the dataset (validation skips what needs it). */
+export function knownShape(d: DatasetConfig, augment: AugmentConfig, facts: DatasetFacts): { shape: [number, number, number]; classes: number } | null {
+  return facts.info(d.name) ? dataShape(d, facts, augment) : null;
 }
 
 /** The most training images a run of this dataset config can have, from what is known before the
  * data is read: the dataset's size (built-ins; inspected datasets), the subset, and the test and
  * validation splits taken as makeSplits (src/data/index.ts) takes them. `exact`: the
  * count itself (no class subset, whose size is not known here). Null when nothing bounds it. */
-export function trainImagesBound(d: Pick<DatasetConfig, 'name' | 'trainSubset' | 'valSplit' | 'testSplit' | 'classes'>): { images: number; exact: boolean } | null {
-  const size = trainSetSize(d.name);
-  const info = datasetInfo(d.name);
+export function trainImagesBound(d: Pick<DatasetConfig, 'name' | 'trainSubset' | 'valSplit' | 'testSplit' | 'classes'>, facts: DatasetFacts): { images: number; exact: boolean } | null {
+  const size = facts.trainSetSize(d.name);
+  const info = facts.info(d.name);
   // Every step below is non-decreasing in the count it starts from, so a bound stays a bound.
   let n: number | null = size?.images ?? null;
   if (n !== null && info?.noTestSet) n -= Math.round(n * d.testSplit);
@@ -496,6 +503,9 @@ export const initSchema = field(
   },
 );
 
+/** The run config's fields and defaults. The checks across fields, some of which need the
+ * dataset's facts (its classes, shape, size), are added per facts by runConfigSchemaFor:
+ * parseRunConfig(input, facts) is how a config is validated. */
 export const runConfigSchema = z
   .object({
     name: field(z.string().max(200).default(''), { label: 'Name', hint: 'optional', flag: 'name', help: 'run name shown in the app' }),
@@ -514,26 +524,45 @@ export const runConfigSchema = z
     init: initSchema.nullable().default(null),
     tricks: tricksSchema.prefault({}),
   })
-  .strict()
-  .superRefine((c, ctx) => {
+  .strict();
+
+const schemasByFacts = new WeakMap<DatasetFacts, ReturnType<typeof buildRunConfigSchema>>();
+
+function buildRunConfigSchema(facts: DatasetFacts) {
+  return runConfigSchema
+    .extend({ dataset: runConfigSchema.shape.dataset.superRefine((d, ctx) => datasetChecks(d, ctx, facts)) })
+    .superRefine((c, ctx) => runChecks(c, ctx, facts));
+}
+
+/** runConfigSchema with every check, against these dataset facts (built once per facts object). */
+export function runConfigSchemaFor(facts: DatasetFacts): ReturnType<typeof buildRunConfigSchema> {
+  let schema = schemasByFacts.get(facts);
+  if (!schema) schemasByFacts.set(facts, (schema = buildRunConfigSchema(facts)));
+  return schema;
+}
+
+/** The checks across a config's fields; those needing the dataset's shape or size are skipped
+ * for a dataset the facts do not know (see parseRunConfig). */
+function runChecks(c: z.output<typeof runConfigSchema>, ctx: z.RefinementCtx, facts: DatasetFacts): void {
     if (c.tricks.rdrop && c.model.dropout === 0) {
       // Without dropout the two passes are identical and the KL term is zero: refuse, not pretend.
       ctx.addIssue({ code: 'custom', path: ['tricks', 'rdrop'], message: 'R-Drop needs dropout: model.dropout is 0 (set it above 0, e.g. 0.3)' });
     }
-    const bound = trainImagesBound(c.dataset);
+    const bound = trainImagesBound(c.dataset, facts);
     const batch = bound && bound.images >= 1 ? batchSizeProblem(c.batchSize, bound.images, bound.exact) : null; // none left: makeSplits says so
     if (batch) ctx.addIssue({ code: 'custom', path: ['batchSize'], message: batch });
-    if (datasetInfo(c.dataset.name)) {
+    if (facts.info(c.dataset.name)) {
       try {
-        pipelineOutputShape(storedShape(c.dataset).shape, c.augment);
+        pipelineOutputShape(storedShape(c.dataset, facts).shape, c.augment);
       } catch (e) {
         if (!(e instanceof AugmentShapeError)) throw e;
         ctx.addIssue({ code: 'custom', path: ['augment', ...e.path], message: e.message.replace(/^augment\.[^:]*: /, '') });
         return; // the model's input shape is unknown: the checks below need it
       }
     }
-    if (c.tricks.rifle) rifleProblems(c, ctx);
-    if (c.tricks.repr) reprProblems(c, ctx);
+    const input = knownShape(c.dataset, c.augment, facts);
+    if (c.tricks.rifle) rifleProblems(c, ctx, input);
+    if (c.tricks.repr) reprProblems(c, ctx, input);
     if (c.tricks.mixup && c.tricks.mixup.offLastEpochs >= c.epochs) {
       ctx.addIssue({ code: 'custom', path: ['tricks', 'mixup', 'offLastEpochs'], message: `must be less than epochs (${c.epochs}), or mixup never runs` });
     }
@@ -545,7 +574,7 @@ export const runConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['schedule', 'milestones'], message: `milestone ${m} is not below epochs (${c.epochs})` });
       }
     }
-  });
+}
 
 /** The epochs (0-based) at whose end RIFLE re-initialises: (e + 1) % everyEpochs == 0, at most
  * maxReinits of them, none in the last noReinitLastEpochs, and never after the last epoch (the
@@ -558,9 +587,9 @@ export function rifleEpochs(r: NonNullable<z.output<typeof tricksSchema>['rifle'
 }
 
 /** RIFLE's layers must exist (and have weights) in the model; some epoch must re-initialise. */
-function rifleProblems(c: { model: z.output<typeof modelUnion>; dataset: DatasetConfig; augment: AugmentConfig; epochs: number; tricks: z.output<typeof tricksSchema> }, ctx: z.RefinementCtx): void {
+function rifleProblems(c: { model: z.output<typeof modelUnion>; epochs: number; tricks: z.output<typeof tricksSchema> }, ctx: z.RefinementCtx, input: { shape: [number, number, number]; classes: number } | null): void {
   const r = c.tricks.rifle!;
-  const info = knownShape(c.dataset, c.augment);
+  const info = input;
   if (!info) return;
   let layers: string[];
   try {
@@ -606,9 +635,9 @@ export function reprLayers(specs: readonly { layer: string; role: string; shape:
   return excludeFirstConv ? convs.slice(1) : convs;
 }
 
-function reprProblems(c: { model: z.output<typeof modelUnion>; dataset: DatasetConfig; augment: AugmentConfig; epochs: number; tricks: z.output<typeof tricksSchema> }, ctx: z.RefinementCtx): void {
+function reprProblems(c: { model: z.output<typeof modelUnion>; epochs: number; tricks: z.output<typeof tricksSchema> }, ctx: z.RefinementCtx, input: { shape: [number, number, number]; classes: number } | null): void {
   const r = c.tricks.repr!;
-  const info = knownShape(c.dataset, c.augment);
+  const info = input;
   if (!info) return;
   try {
     const specs = traceModel(c.model, info.shape, info.classes).paramSpecs;
@@ -686,12 +715,20 @@ export function baseLearningRate(c: Pick<RunConfig, 'optimizer' | 'batchSize'>):
   return c.optimizer.linearScaling ? (c.optimizer.lr * c.batchSize) / 256 : c.optimizer.lr;
 }
 
-/** Validate any input (form, CLI, file, store) into a complete config with defaults filled in. */
-export function parseRunConfig(input: unknown): ParseResult {
+/** Validate any input (form, CLI, file, store) into a complete config with defaults filled in,
+ * against what the caller knows of the datasets (`facts`: BUILTIN_FACTS where it knows only the
+ * built-ins). For a dataset the facts do not know, the checks that need its facts are skipped,
+ * and only those: coarse labels exist (dataset.labels), the class ids are in range
+ * (dataset.classes), the batch fits the training set (batchSize; a trainSubset still bounds it),
+ * the augmentation fits the images (augment), and, needing the model's input shape, RIFLE's
+ * layers and calendar (tricks.rifle) and RePr's conv layers and calendar (tricks.repr). Whether
+ * the dataset exists is not this function's to say: runs:start (the dataset service) and the
+ * trainer (locating it) refuse an unknown name, and check again with its facts. */
+export function parseRunConfig(input: unknown, facts: DatasetFacts): ParseResult {
   // Before anything walks the input recursively (zod, structuredClone, flattenConfig).
   const deep = nestingProblem(input);
   if (deep) return { ok: false, errors: [deep] };
-  const r = runConfigSchema.safeParse(input, { reportInput: true });
+  const r = runConfigSchemaFor(facts).safeParse(input, { reportInput: true });
   if (r.success) return { ok: true, config: r.data };
   const errors: FieldError[] = r.error.issues.map((issue) => {
     let field = issue.path.map(String).join('.');
@@ -714,14 +751,14 @@ export class ConfigError extends Error {
   }
 }
 
-export function mustParseRunConfig(input: unknown): RunConfig {
-  const r = parseRunConfig(input);
+export function mustParseRunConfig(input: unknown, facts: DatasetFacts): RunConfig {
+  const r = parseRunConfig(input, facts);
   if (!r.ok) throw new ConfigError(r.errors);
   return r.config;
 }
 
 export function defaultRunConfig(): RunConfig {
-  return mustParseRunConfig({});
+  return mustParseRunConfig({}, BUILTIN_FACTS); // the defaults name a built-in dataset
 }
 
 /** Defaults of each model's and optimizer's options, for the form when the user switches kind. */

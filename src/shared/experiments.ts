@@ -8,6 +8,7 @@
 // with a description and a question.
 import { z } from 'zod';
 import { MAX_CONFIG_DEPTH, nestingProblem, parseRunConfig, setPath, unsafePathProblem, type FieldError, type RunConfig } from './config';
+import type { DatasetFacts } from './models/datasets';
 import type { PairedComparison } from './stats';
 
 const setSchema = z.record(z.string().min(1), z.unknown());
@@ -120,8 +121,8 @@ export function armRunInput(file: Pick<ExperimentFile, 'name' | 'baseline' | 'pr
   return input;
 }
 
-export function armRunConfig(file: Pick<ExperimentFile, 'name' | 'baseline' | 'pretrain'>, arm: ArmSpec, seed: number, pretrainRunId: number | null): RunConfig {
-  const r = parseRunConfig(armRunInput(file, arm, seed, pretrainRunId));
+export function armRunConfig(file: Pick<ExperimentFile, 'name' | 'baseline' | 'pretrain'>, arm: ArmSpec, seed: number, pretrainRunId: number | null, facts: DatasetFacts): RunConfig {
+  const r = parseRunConfig(armRunInput(file, arm, seed, pretrainRunId), facts);
   if (!r.ok) throw new Error(`arm ${shownArm(arm.name)}: ${r.errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`);
   return r.config;
 }
@@ -170,13 +171,14 @@ function zodErrors(issues: readonly z.core.$ZodIssue[], prefix = ''): FieldError
 
 /** Validate an experiment file: its shape, unique arm names, and every arm's run config. Errors
  * give the field's path (`arms.1.tricks.rdrop`, `baseline.optimizer.lr`, `pretrain.epochs`) and
- * the arm's name (formatExperimentErrors: `arm "mixup" (arms.1.tricks.rdrop): ...`). */
-export function planExperiment(raw: unknown): { ok: true; plan: ExperimentPlan } | { ok: false; errors: ExperimentError[] } {
-  const r = planExperimentFile(raw);
+ * the arm's name (formatExperimentErrors: `arm "mixup" (arms.1.tricks.rdrop): ...`). Each arm's
+ * config is checked against `facts` (parseRunConfig). */
+export function planExperiment(raw: unknown, facts: DatasetFacts): { ok: true; plan: ExperimentPlan } | { ok: false; errors: ExperimentError[] } {
+  const r = planExperimentFile(raw, facts);
   return r.ok ? r : { ok: false, errors: withArmNames(r.errors, raw) };
 }
 
-function planExperimentFile(raw: unknown): { ok: true; plan: ExperimentPlan } | { ok: false; errors: FieldError[] } {
+function planExperimentFile(raw: unknown, facts: DatasetFacts): { ok: true; plan: ExperimentPlan } | { ok: false; errors: FieldError[] } {
   // Before anything walks the file recursively (zod, structuredClone in applySet).
   const deep = nestingProblem(raw, '', MAX_EXPERIMENT_DEPTH);
   if (deep) return { ok: false, errors: [deep] };
@@ -219,7 +221,7 @@ function planExperimentFile(raw: unknown): { ok: true; plan: ExperimentPlan } | 
   const seed = file.seeds[0]!;
   const check = (spec: ArmSpec, where: string) => {
     if (unsafeSets.has(where)) return null;
-    const r = parseRunConfig(armRunInput(file, spec, seed, null));
+    const r = parseRunConfig(armRunInput(file, spec, seed, null), facts);
     if (!r.ok) {
       errors.push(...r.errors.map((e) => ({ field: `${where}.${e.field}`, message: e.message })));
       return null;

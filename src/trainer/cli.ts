@@ -5,17 +5,16 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { BACKENDS, formatErrors, parseRunConfig, describeConfig, type BackendName } from '../shared/config';
+import { BACKENDS, formatErrors, describeConfig, type BackendName } from '../shared/config';
 import { dbPath } from '../store/db';
 import { resolveDataDir } from '../store/paths';
 import { openStoreFromEnv } from '../store/open';
 import { ownerIsGone, settleOrphan } from '../store/orphans';
-import { initCheckpoint, initSourceProblem, resumeProblem } from '../store/run-checks';
+import { resumeProblem } from '../store/run-checks';
 import type { Store } from '../store/store';
 import { CONFIG_FLAGS, CliInputError, addConfigOptions, configFromOptions } from './cli-config';
-import { locateDataset } from '../data/locate';
-import { initShapeProblem, teacherProblem } from './init-plan';
 import { executeRun, type RunOutcome } from './run';
+import { checkTrainInput } from './train-input';
 
 const EXIT_INVALID = 2;
 
@@ -98,46 +97,13 @@ async function main(argv: string[]): Promise<number> {
       if (e instanceof CliInputError) return refuse(e.message);
       throw e;
     }
-    const parsed = parseRunConfig(raw);
-    if (!parsed.ok) {
-      process.stderr.write(`invalid config:\n${formatErrors(parsed.errors)}\n`);
+    // Before the run row exists: a refused start writes nothing.
+    const checked = await checkTrainInput(raw, dataDir);
+    if (!checked.ok) {
+      process.stderr.write(`invalid config:\n${formatErrors(checked.errors)}\n`);
       return EXIT_INVALID;
     }
-    const config = parsed.config;
-    if (config.init) {
-      // Before the run row exists: a refused start writes nothing.
-      const from = config.init.fromRun;
-      const s = existingStore(dataDir);
-      const problem = s
-        ? (initSourceProblem(s, from)?.message ?? initShapeProblem(dataDir, config, initCheckpoint(s, from)!)?.replace(/^init\.fromRun: /, ''))
-        : `run ${from} does not exist (no store in ${dataDir})`;
-      s?.close();
-      if (problem) {
-        process.stderr.write(`invalid config:\ninit.fromRun: ${problem}\n`);
-        return EXIT_INVALID;
-      }
-    }
-    if (config.tricks.distill) {
-      const s = existingStore(dataDir);
-      const problem = s ? teacherProblem(s, config) : `teacher run ${config.tricks.distill.teacherRun} does not exist (no store in ${dataDir})`;
-      s?.close();
-      if (problem) {
-        process.stderr.write(`invalid config:\ntricks.distill.teacherRun: ${problem}\n`);
-        return EXIT_INVALID;
-      }
-    }
-    if (config.dataset.name !== 'synthetic') {
-      // A dataset that is not on this machine: refused before the run row exists.
-      const s = existingStore(dataDir);
-      try {
-        await locateDataset(config.dataset.name, dataDir, { imported: (n) => s?.datasets.get(n) ?? null, systemDir: process.env.TRICKBENCH_SYSTEM_DATASETS });
-      } catch (e) {
-        process.stderr.write(`invalid config:\ndataset.name: ${(e as Error).message}\n`);
-        return EXIT_INVALID;
-      } finally {
-        s?.close();
-      }
-    }
+    const config = checked.config;
     store = openStoreFromEnv(dataDir);
     run = store.createRun(config, 'running', config.name || describeConfig(config));
   }

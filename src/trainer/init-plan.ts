@@ -2,8 +2,8 @@
 // and shapes alone: no tfjs, so the host can refuse a misfit before the run row exists (from the
 // model's traced shapes) and the trainer applies the very same rules to its real variables.
 import { traceModel } from '../shared/models/index';
-import { datasetInfo } from '../shared/models/datasets';
-import { dataShape, type InitConfig, type RunConfig } from '../shared/config';
+import type { DatasetFacts } from '../shared/models/datasets';
+import { knownShape, type InitConfig, type RunConfig } from '../shared/config';
 import { readManifest, tensorKey, type TensorGroup } from './checkpoint';
 import { runDir } from '../store/paths';
 import type { CheckpointKind } from '../shared/api';
@@ -73,12 +73,12 @@ export function planInit(targets: readonly InitTarget[], numClasses: number, sou
 
 /** Before a run exists: would its model take the source checkpoint's weights? The message of the
  * first misfit, or null. Models the tracer cannot describe are left to the trainer's own check. */
-export function initShapeProblem(dataDir: string, config: RunConfig, kind: CheckpointKind): string | null {
+export function initShapeProblem(dataDir: string, config: RunConfig, kind: CheckpointKind, facts: DatasetFacts): string | null {
   if (!config.init) return null;
   const manifest = readManifest(runDir(dataDir, config.init.fromRun), kind);
   if (!manifest) return null;
-  if (!datasetInfo(config.dataset.name)) return null; // the trainer checks it once the data is read
-  const data = dataShape(config.dataset, config.augment);
+  const data = knownShape(config.dataset, config.augment, facts);
+  if (!data) return null; // the trainer checks it once the data is read
   let targets: InitTarget[];
   try {
     const trace = traceModel(config.model, data.shape, data.classes);
@@ -99,15 +99,15 @@ export function initShapeProblem(dataDir: string, config: RunConfig, kind: Check
 
 /** Why run `teacherRun` cannot teach this run (tricks.distill), or null: it must be a completed
  * run with a checkpoint, whose model takes this run's input shape and predicts its classes. */
-export function teacherProblem(store: Store, config: RunConfig): string | null {
+export function teacherProblem(store: Store, config: RunConfig, facts: DatasetFacts): string | null {
   const d = config.tricks.distill;
   if (!d) return null;
   const src = initSourceProblem(store, d.teacherRun);
   if (src) return `teacher ${src.message}`;
   const manifest = readManifest(runDir(store.dataDir, d.teacherRun), initCheckpoint(store, d.teacherRun)!);
   if (!manifest) return `teacher run ${d.teacherRun} has no readable checkpoint`;
-  if (!datasetInfo(config.dataset.name)) return null;
-  const data = dataShape(config.dataset, config.augment);
+  const data = knownShape(config.dataset, config.augment, facts);
+  if (!data) return null;
   if (manifest.model.numClasses !== data.classes || manifest.model.inputShape.join('x') !== data.shape.join('x')) {
     return `teacher run ${d.teacherRun} takes ${manifest.model.inputShape.join('x')} input with ${manifest.model.numClasses} classes; this run's data (${config.dataset.name}) is ${data.shape.join('x')} with ${data.classes}`;
   }

@@ -20,6 +20,7 @@ import { loadDataset, makeSplits } from '../data/index';
 import type { Dataset, Splits } from '../data/types';
 import { Cancelled, trainModel, type EpochEnd, type LoopPosition, type TrainResult } from './loop';
 import type { Model } from './models/model';
+import { recheckReadDataset, runDatasetFacts, type LocatedFacts } from '../data/facts';
 import { buildModel } from './models/registry';
 import { makeOptimizer, type Optimizer } from './optim/optimizers';
 import { pairingFingerprint } from './pairing';
@@ -69,9 +70,9 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
   const log = new RunLog(store, runId, hooks);
   const disposers: (() => void)[] = [];
   try {
-    const config = resolveConfig(store, runId);
+    const { config, raw, located } = await resolveConfig(opts);
     const backend = await startBackend(opts, config, out);
-    const data = await loadData(opts, config);
+    const data = await loadData(opts, config, raw, located);
     const net = buildNet(config, data, disposers);
     const dir = runDir(opts.dataDir, runId);
     const start = opts.resume ? resumeFrom(opts, backend, net, dir, log) : await startFresh(opts, config, backend, data, net, log);
@@ -135,11 +136,14 @@ interface RunStart {
 }
 
 /** Phase 1: the run's stored config, validated; its final note reserved (see final-note.ts). */
-function resolveConfig(store: Store, runId: number): RunConfig {
+async function resolveConfig(opts: RunOptions): Promise<{ config: RunConfig; raw: unknown; located: LocatedFacts }> {
+  const { store, runId } = opts;
   const run = store.getRun(runId);
   if (!run) throw new Error(`run ${runId} does not exist in ${store.dataDir}`);
   reserveFinalNote(store.dataDir, runId);
-  return mustParseRunConfig(run.config);
+  // Checked against the dataset as located and inspected on this machine (the app checks the same).
+  const located = await runDatasetFacts(run.config, opts.dataDir, store, opts.systemDatasetsDir);
+  return { config: mustParseRunConfig(run.config, located.facts), raw: run.config, located };
 }
 
 /** The backend it trains on (the config's, or the one a resume asks for), recorded and told. */
@@ -153,9 +157,11 @@ async function startBackend(opts: RunOptions, config: RunConfig, out: RunOutcome
 }
 
 /** Phase 2: the dataset and the run's splits of it (normalisation statistics cached in the store). */
-async function loadData(opts: RunOptions, config: RunConfig): Promise<RunData> {
+async function loadData(opts: RunOptions, config: RunConfig, raw: unknown, located: LocatedFacts): Promise<RunData> {
   const { store } = opts;
   const dataset = await loadDataset(config.dataset, opts.dataDir, { imported: (n) => store.datasets.get(n), systemDir: opts.systemDatasetsDir ?? process.env.TRICKBENCH_SYSTEM_DATASETS });
+  // The files read may not be those inspected before: checked again against what was read.
+  await recheckReadDataset(raw, dataset, located, opts.dataDir, store, opts.systemDatasetsDir);
   const inputShape = pipelineOutputShape(dataset.shape, config.augment);
   const splits = makeSplits(dataset, config.dataset, {
     inputShape,

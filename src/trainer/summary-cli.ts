@@ -5,6 +5,7 @@
 // flags are the train CLI's (--config, --set, --width, --hidden, --dataset, ...).
 import { Command } from 'commander';
 import { dataShape, formatErrors, parseRunConfig, describeModel } from '../shared/config';
+import { BUILTIN_FACTS } from '../shared/models/datasets';
 import { formatCount, modelSummary } from '../shared/models/index';
 import { formatSummaryTable } from '../shared/models/summary-table';
 import { CliInputError, addConfigOptions, configFromOptions } from './cli-config';
@@ -39,13 +40,14 @@ function main(argv: string[]): number {
   }
   const opts = program.opts<Record<string, unknown>>();
   try {
-    const parsed = parseRunConfig(configFromOptions(opts));
+    // The summary reads no data dir: it knows the built-in datasets (--input and --classes for others).
+    const parsed = parseRunConfig(configFromOptions(opts), BUILTIN_FACTS);
     if (!parsed.ok) {
       process.stderr.write(`invalid config:\n${formatErrors(parsed.errors)}\n`);
       return EXIT_INVALID;
     }
     const { model, dataset, augment } = parsed.config;
-    const info = dataShape(dataset, augment);
+    const info = dataShape(dataset, BUILTIN_FACTS, augment);
     const input = typeof opts.input === 'string' ? parseInput(opts.input) : info.shape;
     const classes = typeof opts.classes === 'string' ? parseClasses(opts.classes) : info.classes;
     let summary;

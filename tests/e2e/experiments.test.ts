@@ -10,6 +10,7 @@ import { openBrowser, seedStore, shot, shotOf, SHOTS, startServe, stopServe } fr
 import { writeFakeFashion } from '../helpers/datasets';
 import { tmpDataDir } from '../helpers/tmp';
 import { planExperiment, type ExperimentFile } from '../../src/shared/experiments';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 /** The runs the form makes below: the same model and data as the seeded runs (so estimated). */
 const TINY = { dataset: { name: 'synthetic', trainSubset: 1600 }, model: { name: 'cnn3', width: 8 }, batchSize: 32 };
@@ -24,7 +25,7 @@ let large: number;
 
 /** An experiment file as seedStore takes it (validated, defaults filled). */
 function planFile(raw: unknown): ExperimentFile {
-  const r = planExperiment(raw);
+  const r = planExperiment(raw, BUILTIN_FACTS);
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   return r.plan.file;
 }

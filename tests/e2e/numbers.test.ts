@@ -10,6 +10,7 @@ import { mustParseRunConfig } from '../../src/shared/config';
 import { Store } from '../../src/store/store';
 import { openBrowser, seedStore, shot, shotOf, startServe, stopServe } from '../helpers/e2e';
 import { tmpDataDir } from '../helpers/tmp';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 let tmp: ReturnType<typeof tmpDataDir>;
 let server: ChildProcess | undefined;
@@ -24,7 +25,7 @@ const BASE = { dataset: { name: 'synthetic', trainSubset: 480, valSplit: 0.2 }, 
 
 /** A run as the trainer leaves it part-way: per-step points only (train/loss_step, lr_step). */
 function partialRun(store: Store, name: string, steps: number, spe: number): number {
-  const run = store.createRun({ ...mustParseRunConfig(BASE), name }, 'running');
+  const run = store.createRun({ ...mustParseRunConfig(BASE, BUILTIN_FACTS), name }, 'running');
   const t0 = Date.now();
   const pts: MetricPoint[] = [];
   for (let s = 1; s <= steps; s++) {

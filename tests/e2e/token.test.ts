@@ -11,6 +11,7 @@ import { experimentFileSchema } from '../../src/shared/experiments';
 import { Store } from '../../src/store/store';
 import { openBrowser, seedStore, shot, shotOf, startServe } from '../helpers/e2e';
 import { tmpDataDir } from '../helpers/tmp';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 const OTHER_TOKEN = 'restarted_with-another-token-0123456789';
 
@@ -78,7 +79,7 @@ describe('a tab open while serve restarts', () => {
     const store = new Store(tmp.dir); // and a third seed of the experiment's baseline
     try {
       const arm = store.experiments.arms(experimentId).find((a) => a.name !== 'smoothing')!;
-      const run = store.createRun(mustParseRunConfig({ name: 'baseline seed 3', model: { name: 'mlp' }, epochs: 3, seed: 3 }), 'running');
+      const run = store.createRun(mustParseRunConfig({ name: 'baseline seed 3', model: { name: 'mlp' }, epochs: 3, seed: 3 }, BUILTIN_FACTS), 'running');
       store.experiments.link(run.id, experimentId, arm.id);
       store.finishRun(run.id, 'completed');
     } finally {

@@ -10,6 +10,7 @@ import { armRunConfig, planExperiment, type ExperimentFile } from '../../src/sha
 import { mustParseRunConfig } from '../../src/shared/config';
 import { Store } from '../../src/store/store';
 import { ROOT } from './trainer';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 export const SHOTS = path.join(ROOT, 'test-results');
 export const SERVE = path.join(ROOT, 'out/main/serve.js');
@@ -129,14 +130,14 @@ export function seedStore(dataDir: string, o: { experiments?: { file: Experiment
   const runIds: number[] = [];
   try {
     for (const e of o.experiments ?? []) {
-      const r = planExperiment(e.file);
+      const r = planExperiment(e.file, BUILTIN_FACTS);
       if (!r.ok) throw new Error(`seedStore: ${JSON.stringify(r.errors)}`);
       const info = store.experiments.create(r.plan);
       experimentIds.push(info.id);
       for (const seed of info.seeds) {
         for (const arm of info.arms) {
           const planned = r.plan.arms[arm.position]!;
-          const run = store.createRun(armRunConfig(r.plan.file, planned, seed, null), 'running');
+          const run = store.createRun(armRunConfig(r.plan.file, planned, seed, null, BUILTIN_FACTS), 'running');
           store.experiments.link(run.id, info.id, arm.id);
           const acc = e.acc(arm.name, seed);
           store.addMetrics(run.id, curve(run.id, { ...e.curve, acc }, Date.now()));
@@ -147,7 +148,7 @@ export function seedStore(dataDir: string, o: { experiments?: { file: Experiment
       }
     }
     for (const spec of o.runs ?? []) {
-      const run = store.createRun(mustParseRunConfig(spec.config), 'running');
+      const run = store.createRun(mustParseRunConfig(spec.config, BUILTIN_FACTS), 'running');
       store.addMetrics(run.id, curve(run.id, spec.curve, Date.now()));
       if ((spec.status ?? 'completed') === 'completed') evaluate(store, run.id, spec.curve.acc, spec.curve.epochs ?? 5);
       store.finishRun(run.id, spec.status ?? 'completed');

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { EventMap, EventName } from '../../src/shared/api';
-import { RunService } from '../../src/main/services/runs';
+import { RunService, type HostDatasets } from '../../src/main/services/runs';
 import { Store } from '../../src/store/store';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -25,7 +25,7 @@ export interface Recorded {
 /** A RunService forking the trainer from source (through tsx), with every emitted event recorded. */
 export function makeService(
   dataDir: string,
-  opts: { cancelGraceMs?: number; pollMs?: number; datasetProblem?: (name: string) => string | null; execArgv?: string[] } = {},
+  opts: { cancelGraceMs?: number; pollMs?: number; datasets?: HostDatasets; execArgv?: string[] } = {},
 ) {
   const store = new Store(dataDir);
   const rec: Recorded = {

@@ -11,6 +11,7 @@ import { executeRun } from '../../src/trainer/run';
 import { writeFakeFashion } from '../helpers/datasets';
 import { tmpDataDir } from '../helpers/tmp';
 import { tinyConfig } from '../helpers/trainer';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 const tmp = tmpDataDir();
 let store: Store;
@@ -24,7 +25,7 @@ afterAll(() => {
 
 // 256 training images / 32 = 8 steps per epoch.
 const SPE = 8;
-const config = (over: Record<string, unknown> = {}) => mustParseRunConfig({ ...tinyConfig({ epochs: 3, backend: 'wasm' }), ...over });
+const config = (over: Record<string, unknown> = {}) => mustParseRunConfig({ ...tinyConfig({ epochs: 3, backend: 'wasm' }), ...over }, BUILTIN_FACTS);
 
 async function train(over: Record<string, unknown> = {}, stopAtStep = Infinity) {
   const run = store.createRun(config(over), 'running');

@@ -48,7 +48,7 @@ afterEach(() => {
 });
 
 describe('dataset manager', () => {
-  it('finds datasets in the data dir and the system dir (the data dir wins), lists the downloadable ones, and teaches the config their shapes', async () => {
+  it('finds datasets in the data dir and the system dir (the data dir wins), lists the downloadable ones, and gives the config check their facts', async () => {
     writeIdxDir(path.join(tmp.dir, 'datasets', 'mnist'), { train: 30, test: 10 });
     writeIdxDir(path.join(system, 'mnist'), { train: 5, test: 5 });
     await writeImageFolder(path.join(system, 'flowers'), { classes: { daisy: 4, rose: 5, tulip: 3 }, size: 12 });
@@ -64,8 +64,8 @@ describe('dataset manager', () => {
     expect(by.get('cifar10')).toMatchObject({ origin: null, downloadable: true });
     expect(by.get('synthetic')).toMatchObject({ origin: 'generated', classes: 10 });
 
-    // The schema now knows flowers has 3 classes.
-    const r = parseRunConfig({ dataset: { name: 'flowers', classes: [0, 3] }, batchSize: 8 });
+    // The service's facts know flowers has 3 classes.
+    const r = parseRunConfig({ dataset: { name: 'flowers', classes: [0, 3] }, batchSize: 8 }, ds.facts());
     expect(!r.ok && r.errors).toEqual([{ field: 'dataset.classes.1', message: 'class 3 does not exist: flowers has classes 0..2' }]);
     expect(ds.problem('flowers')).toBeNull();
     expect(ds.problem('cifar10')).toMatch(/CIFAR-10 is not on this machine yet: download it .*npm run dataset -- download cifar10/);
@@ -232,7 +232,7 @@ describe('runs on managed datasets', () => {
     await ds.import({ path: root, name: 'colours' });
     await ds.import({ path: idxDir, name: 'digits' });
     store.close();
-    const { service: runs, store: runStore } = makeService(tmp.dir, { datasetProblem: (n) => ds.problem(n) });
+    const { service: runs, store: runStore } = makeService(tmp.dir, { datasets: ds });
     store = runStore;
     try {
       const refused = await failure(() => runs.start({ dataset: { name: 'cifar10' } }));

@@ -9,13 +9,14 @@ import { Store } from '../../src/store/store';
 import { executeRun } from '../../src/trainer/run';
 import { tmpDataDir } from '../helpers/tmp';
 import { tinyConfig } from '../helpers/trainer';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 const tmp = tmpDataDir();
 let store: Store;
 let teacher: number;
 beforeAll(async () => {
   store = new Store(tmp.dir);
-  const t = store.createRun(mustParseRunConfig(tinyConfig({ epochs: 2, backend: 'wasm', model: { name: 'cnn3', width: 16 } })), 'running');
+  const t = store.createRun(mustParseRunConfig(tinyConfig({ epochs: 2, backend: 'wasm', model: { name: 'cnn3', width: 16 } }), BUILTIN_FACTS), 'running');
   teacher = t.id;
   expect((await executeRun({ store, runId: t.id, dataDir: tmp.dir, isCancelled: () => false })).status).toBe('completed');
 });
@@ -26,7 +27,7 @@ afterAll(() => {
 
 const refusal = (input: unknown): { field?: string; message: string } => {
   try {
-    checkStartInput(store, input);
+    checkStartInput(store, input, { facts: BUILTIN_FACTS });
   } catch (e) {
     if (e instanceof ApiFailure) return { field: e.error.field, message: e.error.message };
     throw e;
@@ -37,8 +38,8 @@ const refusal = (input: unknown): { field?: string; message: string } => {
 describe('knowledge distillation', () => {
   it('a student trains against the soft targets of the completed teacher, which is recorded', async () => {
     const input = tinyConfig({ epochs: 2, backend: 'wasm', tricks: { distill: { teacherRun: teacher, temperature: 4 } } });
-    const config = checkStartInput(store, input);
-    const plain = store.createRun(mustParseRunConfig(tinyConfig({ epochs: 2, backend: 'wasm' })), 'running');
+    const config = checkStartInput(store, input, { facts: BUILTIN_FACTS });
+    const plain = store.createRun(mustParseRunConfig(tinyConfig({ epochs: 2, backend: 'wasm' }), BUILTIN_FACTS), 'running');
     const kd = store.createRun(config, 'running');
     for (const r of [plain, kd]) expect((await executeRun({ store, runId: r.id, dataDir: tmp.dir, isCancelled: () => false })).status).toBe('completed');
     const ev = store.events(kd.id).find((e) => e.kind === 'distill.teacher')!;
@@ -52,7 +53,7 @@ describe('knowledge distillation', () => {
   it('refuses a missing, unfinished or mismatched teacher before anything is written', () => {
     const runs = store.listRuns().length;
     expect(refusal(tinyConfig({ tricks: { distill: { teacherRun: 999 } } }))).toEqual({ field: 'tricks.distill.teacherRun', message: 'tricks.distill.teacherRun: teacher run 999 does not exist' });
-    const running = store.createRun(mustParseRunConfig(tinyConfig()), 'running');
+    const running = store.createRun(mustParseRunConfig(tinyConfig(), BUILTIN_FACTS), 'running');
     expect(refusal(tinyConfig({ tricks: { distill: { teacherRun: running.id } } })).message).toMatch(/teacher run \d+ is running; only a completed run's weights can be loaded/);
     store.finishRun(running.id, 'cancelled');
     const other = refusal({ ...tinyConfig({ tricks: { distill: { teacherRun: teacher } } }), dataset: { name: 'fashion-mnist' } });

@@ -12,13 +12,17 @@ import type { RunService } from '../../src/main/services/runs';
 import { Store } from '../../src/store/store';
 import { makeService, tinyConfig, waitFor } from '../helpers/trainer';
 import { tmpDataDir } from '../helpers/tmp';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 /** What ExperimentService needs of a RunService: runs are rows; the test finishes them. */
 class FakeRuns {
   private readonly followers = new Map<number, ((s: RunStatus) => void)[]>();
   constructor(readonly store: Store) {}
+  datasetFacts() {
+    return BUILTIN_FACTS;
+  }
   start(input: unknown, experiment?: { experimentId: number; armId: number }) {
-    const r = parseRunConfig(input);
+    const r = parseRunConfig(input, BUILTIN_FACTS);
     if (!r.ok) throw new Error(r.errors.map((e) => `${e.field}: ${e.message}`).join('; '));
     const run = this.store.createRun(r.config, 'queued', r.config.name);
     if (experiment) this.store.experiments.link(run.id, experiment.experimentId, experiment.armId);

@@ -11,6 +11,7 @@ import { summarize } from '../../src/main/services/compare';
 import { Store } from '../../src/store/store';
 import { makeService, runCli, tinyConfig, waitFor } from '../helpers/trainer';
 import { tmpDataDir } from '../helpers/tmp';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 const pairingOf = (store: Store, runId: number) => store.events(runId).find((e) => e.kind === 'pairing')!.payload as unknown as PairingPayload;
 
@@ -38,7 +39,7 @@ describe('experiment files and presets', () => {
   it('refuses a bad file, naming the arm and field', () => {
     const base = { name: 'x', baseline: tinyConfig(), seeds: [1, 2] };
     const bad = (f: unknown) => {
-      const r = planExperiment(f);
+      const r = planExperiment(f, BUILTIN_FACTS);
       return r.ok ? null : r.errors;
     };
     expect(bad({ ...base, arms: [{ name: 'a', set: { 'tricks.rdrop': {} } }] })).toEqual([{ field: 'arms.0.tricks.rdrop', arm: 'a', message: expect.stringMatching(/R-Drop needs dropout/) }]);

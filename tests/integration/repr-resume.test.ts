@@ -10,6 +10,7 @@ import { Store } from '../../src/store/store';
 import { executeRun } from '../../src/trainer/run';
 import { tmpDataDir } from '../helpers/tmp';
 import { tinyConfig } from '../helpers/trainer';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 const tmp = tmpDataDir();
 let store: Store;
@@ -22,7 +23,7 @@ afterAll(() => {
 });
 
 const SPE = 8; // 256 training images / 32
-const config = () => mustParseRunConfig({ ...tinyConfig({ epochs: 5, backend: 'wasm' }), tricks: { repr: { s1: 1, s2: 2, cycles: 2, pruneRatio: 0.3 } } });
+const config = () => mustParseRunConfig({ ...tinyConfig({ epochs: 5, backend: 'wasm' }), tricks: { repr: { s1: 1, s2: 2, cycles: 2, pruneRatio: 0.3 } } }, BUILTIN_FACTS);
 const series = (id: number, key: string) => (store.history(id)[key] ?? []).map((p) => [p.step, p.value]);
 const reprEvents = (id: number) => store.events(id).filter((e) => e.kind.startsWith('repr.')).map((e) => [e.kind, e.epoch, e.step, e.payload]);
 

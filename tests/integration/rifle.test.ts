@@ -12,6 +12,7 @@ import { makeOptimizer } from '../../src/trainer/optim/optimizers';
 import { executeRun } from '../../src/trainer/run';
 import { tmpDataDir } from '../helpers/tmp';
 import { tinyConfig } from '../helpers/trainer';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 const tmp = tmpDataDir();
 let store: Store;
@@ -26,11 +27,11 @@ afterAll(() => {
 
 const SPE = 8; // 256 training images / 32
 const rifle = (o: Record<string, unknown> = {}) => ({ everyEpochs: 1, maxReinits: 2, noReinitLastEpochs: 1, ...o });
-const config = (o: Record<string, unknown> = {}, epochs = 4) => mustParseRunConfig({ ...tinyConfig({ epochs, backend: 'wasm' }), tricks: { rifle: rifle(o) } });
+const config = (o: Record<string, unknown> = {}, epochs = 4) => mustParseRunConfig({ ...tinyConfig({ epochs, backend: 'wasm' }), tricks: { rifle: rifle(o) } }, BUILTIN_FACTS);
 
 describe('when RIFLE re-initialises', () => {
   it('at the end of every everyEpochs-th epoch, at most maxReinits, never in the last noReinitLastEpochs nor after the last', () => {
-    const r = (o: Record<string, unknown>) => mustParseRunConfig({ epochs: 40, tricks: { rifle: o } }).tricks.rifle!;
+    const r = (o: Record<string, unknown>) => mustParseRunConfig({ epochs: 40, tricks: { rifle: o } }, BUILTIN_FACTS).tricks.rifle!;
     expect(rifleEpochs(r({}), 40)).toEqual([4, 9, 14]); // defaults: every 5, 3 times, not in the last 5
     expect(rifleEpochs(r({ maxReinits: 10 }), 40)).toEqual([4, 9, 14, 19, 24, 29, 34]); // 39 is in the last 5
     expect(rifleEpochs(r({ maxReinits: 10 }), 12)).toEqual([4]); // 9 is in the last 5 of 12
@@ -38,11 +39,11 @@ describe('when RIFLE re-initialises', () => {
   });
 
   it('refuses a layer that does not exist and a schedule that never fires, naming the field', () => {
-    const bad = parseRunConfig({ tricks: { rifle: { layers: ['head', 'fc9'] } } });
+    const bad = parseRunConfig({ tricks: { rifle: { layers: ['head', 'fc9'] } } }, BUILTIN_FACTS);
     expect(!bad.ok && bad.errors).toEqual([{ field: 'tricks.rifle.layers.1', message: expect.stringMatching(/RIFLE: the model has no layer 'fc9' with weights \(its layers: conv1, conv2, conv3, head\)/) }]);
-    const never = parseRunConfig({ epochs: 6, tricks: { rifle: {} } });
+    const never = parseRunConfig({ epochs: 6, tricks: { rifle: {} } }, BUILTIN_FACTS);
     expect(!never.ok && never.errors[0]!.field).toBe('tricks.rifle.everyEpochs');
-    expect(parseRunConfig({ model: { name: 'resnet20' }, tricks: { rifle: { layers: ['stage3.block2.conv2'] } }, epochs: 20 }).ok).toBe(true);
+    expect(parseRunConfig({ model: { name: 'resnet20' }, tricks: { rifle: { layers: ['stage3.block2.conv2'] } }, epochs: 20 }, BUILTIN_FACTS).ok).toBe(true);
   });
 });
 

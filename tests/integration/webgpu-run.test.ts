@@ -14,6 +14,7 @@ import { webgpuDevice } from '../../src/trainer/webgpu/backend';
 import { tmpDataDir } from '../helpers/tmp';
 import { tinyConfig } from '../helpers/trainer';
 import { webgpuGate } from '../helpers/webgpu';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 const probe = (await webgpuGate('the webgpu runs')).reason;
 
@@ -35,7 +36,7 @@ const config = (over: Record<string, unknown> = {}) =>
     dataset: { name: 'synthetic', trainSubset: 160, valSplit: 0.2 },
     model: { name: 'cnn3', width: 4, batchNorm: true, dropout: 0.2 },
     ...over,
-  });
+  }, BUILTIN_FACTS);
 const series = (id: number, key: string) => (store.history(id)[key] ?? []).map((p) => [p.step, p.value] as [number, number]);
 
 async function train(over: Record<string, unknown> = {}, stopAtStep = Infinity) {

@@ -14,6 +14,7 @@ import { stars, summaryMarkdown } from '../../src/shared/summary-format';
 import { pairedComparison } from '../../src/shared/stats';
 import { Store } from '../../src/store/store';
 import { tmpDataDir } from '../helpers/tmp';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 let tmp: ReturnType<typeof tmpDataDir>;
 let store: Store;
@@ -44,7 +45,7 @@ interface Outcome {
 
 /** An experiment with finished runs: outcomes[arm][i] for seeds[i]. */
 function experiment(arms: string[], seeds: number[], outcomes: Record<string, Outcome[]>, extra: Partial<ExperimentFile> = {}): number {
-  const r = planExperiment({ name: 'e', baseline, arms: arms.map((name, i) => ({ name, set: { 'optimizer.lr': 0.01 * (i + 2) } })), seeds, ...extra });
+  const r = planExperiment({ name: 'e', baseline, arms: arms.map((name, i) => ({ name, set: { 'optimizer.lr': 0.01 * (i + 2) } })), seeds, ...extra }, BUILTIN_FACTS);
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   const info = store.experiments.create(r.plan);
   let t = 1_000_000;
@@ -172,7 +173,7 @@ describe('the comparison of an experiment', () => {
   });
 
   it('the plan names real arms: a misspelt family member or reference is refused when the file is read', () => {
-    const r = planExperiment({ name: 'e', baseline, arms: [{ name: 'A', set: {} }, { name: 'B', set: {} }], seeds: [1, 2], analysis: { family: ['A', 'Bb'], reference: 'Baseline' } });
+    const r = planExperiment({ name: 'e', baseline, arms: [{ name: 'A', set: {} }, { name: 'B', set: {} }], seeds: [1, 2], analysis: { family: ['A', 'Bb'], reference: 'Baseline' } }, BUILTIN_FACTS);
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.errors.map((e) => e.field)).toEqual(['analysis.reference', 'analysis.family.1']);

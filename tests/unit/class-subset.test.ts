@@ -3,11 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { mustParseRunConfig, parseRunConfig } from '../../src/shared/config';
 import { loadDataset, makeSplits } from '../../src/data/index';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 describe('dataset.classes', () => {
   it('keeps only those classes, renumbered 0..k-1 in the order given, images unchanged', async () => {
-    const all = await loadDataset(mustParseRunConfig({}).dataset, '/nonexistent');
-    const sub = await loadDataset(mustParseRunConfig({ dataset: { classes: [7, 2, 9] } }).dataset, '/nonexistent');
+    const all = await loadDataset(mustParseRunConfig({}, BUILTIN_FACTS).dataset, '/nonexistent');
+    const sub = await loadDataset(mustParseRunConfig({ dataset: { classes: [7, 2, 9] } }, BUILTIN_FACTS).dataset, '/nonexistent');
     expect(sub.numClasses).toBe(3);
     expect(sub.classNames).toEqual([all.classNames[7], all.classNames[2], all.classNames[9]]);
     for (const split of ['train', 'test'] as const) {
@@ -20,15 +21,15 @@ describe('dataset.classes', () => {
     const i = all.train.labels.indexOf(2);
     const j = sub.train.labels.indexOf(1);
     expect(Array.from(sub.train.images.subarray(j * per, (j + 1) * per))).toEqual(Array.from(all.train.images.subarray(i * per, (i + 1) * per)));
-    expect(makeSplits(sub, mustParseRunConfig({ dataset: { classes: [7, 2, 9], valSplit: 0.2 } }).dataset).val.length).toBe(Math.round(sub.train.n * 0.2));
+    expect(makeSplits(sub, mustParseRunConfig({ dataset: { classes: [7, 2, 9], valSplit: 0.2 } }, BUILTIN_FACTS).dataset).val.length).toBe(Math.round(sub.train.n * 0.2));
   });
 
   it('refuses a class the dataset lacks, a repeated one, or fewer than two, at the item', () => {
-    const r = parseRunConfig({ dataset: { classes: [1, 12, 1] } });
+    const r = parseRunConfig({ dataset: { classes: [1, 12, 1] } }, BUILTIN_FACTS);
     expect(!r.ok && r.errors).toEqual([
       { field: 'dataset.classes.1', message: 'class 12 does not exist: synthetic has classes 0..9' },
       { field: 'dataset.classes.2', message: 'class 1 is listed twice' },
     ]);
-    expect(parseRunConfig({ dataset: { classes: [3] } }).ok).toBe(false);
+    expect(parseRunConfig({ dataset: { classes: [3] } }, BUILTIN_FACTS).ok).toBe(false);
   });
 });

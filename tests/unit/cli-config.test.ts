@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseRunConfig } from '../../src/shared/config';
 import { configFromOptions, CliInputError } from '../../src/trainer/cli-config';
 import { tmpDataDir } from '../helpers/tmp';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 const tmp = tmpDataDir();
 afterEach(() => undefined);
@@ -13,7 +14,7 @@ describe('CLI flags -> config', () => {
     const raw = configFromOptions({
       dataset: 'fashion-mnist', model: 'cnn3', epochs: '2', batchSize: '64', optimizer: 'sgd', lr: '0.05', momentum: '0.9', trainSubset: '10000', seed: '1',
     });
-    const r = parseRunConfig(raw);
+    const r = parseRunConfig(raw, BUILTIN_FACTS);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.config).toMatchObject({
@@ -27,12 +28,12 @@ describe('CLI flags -> config', () => {
   });
 
   it('has flags for model options, refused by models that lack them', () => {
-    const r = parseRunConfig(configFromOptions({ model: 'resnet20', variant: 'd', zeroGamma: true, dropout: '0.2' }));
+    const r = parseRunConfig(configFromOptions({ model: 'resnet20', variant: 'd', zeroGamma: true, dropout: '0.2' }), BUILTIN_FACTS);
     expect(r.ok && r.config.model).toMatchObject({ name: 'resnet20', variant: 'd', zeroGamma: true, dropout: 0.2 });
-    const bad = parseRunConfig(configFromOptions({ model: 'mlp', zeroGamma: true }));
+    const bad = parseRunConfig(configFromOptions({ model: 'mlp', zeroGamma: true }), BUILTIN_FACTS);
     // zero-gamma on a model without residual BatchNorm: refused, naming the trick and why.
     expect(!bad.ok && bad.errors[0]).toEqual({ field: 'model.zeroGamma', message: 'zero-gamma (model.zeroGamma) needs residual blocks ending in BatchNorm: only the ResNets (resnet20, resnet32, resnet56, resnet18, resnet34) have them' });
-    const other = parseRunConfig(configFromOptions({ model: 'mlp', width: '8' }));
+    const other = parseRunConfig(configFromOptions({ model: 'mlp', width: '8' }), BUILTIN_FACTS);
     expect(!other.ok && other.errors[0]).toEqual({ field: 'model', message: "unknown option 'width'" });
   });
 
@@ -47,7 +48,7 @@ describe('CLI flags -> config', () => {
         rdropReduction: 'batchsum',
         linearScaling: true,
         set: ['optimizer.noBiasDecay=true'],
-      }),
+      }), BUILTIN_FACTS,
     );
     expect(r.ok && r.config.tricks).toEqual({
       labelSmoothing: { epsilon: 0.2, convention: 'paper' },
@@ -61,23 +62,23 @@ describe('CLI flags -> config', () => {
   });
 
   it('switches RIFLE on with --rifle (defaults) or any of its option flags', () => {
-    const on = parseRunConfig(configFromOptions({ rifle: true, epochs: '20' }));
+    const on = parseRunConfig(configFromOptions({ rifle: true, epochs: '20' }), BUILTIN_FACTS);
     expect(on.ok && on.config.tricks.rifle).toEqual({ layers: ['head'], everyEpochs: 5, maxReinits: 3, noReinitLastEpochs: 5, initializer: 'heNormal', resetOptimizerState: false });
-    const opts = parseRunConfig(configFromOptions({ rifleEvery: '2', rifleInitializer: 'initial', rifleLayers: 'conv3,head', epochs: '20' }));
+    const opts = parseRunConfig(configFromOptions({ rifleEvery: '2', rifleInitializer: 'initial', rifleLayers: 'conv3,head', epochs: '20' }), BUILTIN_FACTS);
     expect(opts.ok && opts.config.tricks.rifle).toMatchObject({ layers: ['conv3', 'head'], everyEpochs: 2, initializer: 'initial' });
-    const kept = parseRunConfig(configFromOptions({ tricks: '{"rifle": {"maxReinits": 1}}', rifle: true, epochs: '20' }));
+    const kept = parseRunConfig(configFromOptions({ tricks: '{"rifle": {"maxReinits": 1}}', rifle: true, epochs: '20' }), BUILTIN_FACTS);
     expect(kept.ok && kept.config.tricks.rifle?.maxReinits).toBe(1);
   });
 
   it('refuses --tricks that is not a JSON object, and R-Drop without dropout, naming the field', () => {
     expect(() => configFromOptions({ tricks: '{mixup' })).toThrow(/--tricks: not JSON/);
     expect(() => configFromOptions({ tricks: '[1]' })).toThrow(/--tricks: expected a JSON object/);
-    const r = parseRunConfig(configFromOptions({ rdrop: '0.3' }));
+    const r = parseRunConfig(configFromOptions({ rdrop: '0.3' }), BUILTIN_FACTS);
     expect(!r.ok && r.errors[0]).toEqual({ field: 'tricks.rdrop', message: expect.stringMatching(/^R-Drop needs dropout/) });
   });
 
   it('leaves non-numbers as strings so the schema names the field', () => {
-    const r = parseRunConfig(configFromOptions({ lr: 'abc' }));
+    const r = parseRunConfig(configFromOptions({ lr: 'abc' }), BUILTIN_FACTS);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors[0]).toEqual({ field: 'optimizer.lr', message: 'expected a number, got "abc"' });
   });
@@ -86,7 +87,7 @@ describe('CLI flags -> config', () => {
     const file = path.join(tmp.dir, 'base.json');
     fs.writeFileSync(file, JSON.stringify({ model: { name: 'cnn3', width: 8 }, epochs: 3, optimizer: { name: 'sgd', lr: 0.2 } }));
     const raw = configFromOptions({ config: file, model: 'mlp', hidden: '64,32', set: ['optimizer.lr=0.01', 'dataset.trainSubset=null'] });
-    const r = parseRunConfig(raw);
+    const r = parseRunConfig(raw, BUILTIN_FACTS);
     expect(r.ok && r.config.model).toEqual({ name: 'mlp', hidden: [64, 32], dropout: 0 });
     expect(r.ok && r.config.optimizer.lr).toBe(0.01);
     expect(r.ok && r.config.epochs).toBe(3);

@@ -1,9 +1,9 @@
 // The run form's messages: an empty numeric input is "required", bad augmentation JSON says where
 // and what in words, schema errors in the augmentation name the step, and the data options warn
 // where the run will use something other than what they say (a train subset above the dataset).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseRunConfig } from '../../src/shared/config';
-import { registerDatasetInfo, unregisterDatasetInfo } from '../../src/shared/models/datasets';
+import { BUILTIN_FACTS, datasetFacts, type DatasetInfo } from '../../src/shared/models/datasets';
 import { describeAugmentError } from '../../src/shared/augment';
 import {
   DATASET_FIELDS,
@@ -27,7 +27,7 @@ import { defaultRunConfig } from '../../src/shared/config';
 
 /** What the form shows at `spec` for these values: validate, group, then fieldMessages. */
 function shownAt(values: FormValues, spec: FieldSpec): string[] {
-  const r = parseRunConfig(valuesToInput(values));
+  const r = parseRunConfig(valuesToInput(values), BUILTIN_FACTS);
   const errors = r.ok ? [] : r.errors;
   const { byField } = groupErrors(errors, [spec.path]);
   return fieldMessages(spec, values[spec.path], byField[spec.path]).map((e) => e.message);
@@ -125,8 +125,8 @@ describe('augmentation schema errors', () => {
 });
 
 describe('datasetWarnings: what the run will really use', () => {
-  afterEach(() => unregisterDatasetInfo('tiny-folder'));
-  const warn = (dataset: Record<string, unknown>) => datasetWarnings({ dataset }, (n) => (n === 'fashion-mnist' ? 'Fashion-MNIST' : n));
+  const tiny = (info: DatasetInfo) => datasetFacts([['tiny-folder', info]]);
+  const warn = (dataset: Record<string, unknown>, facts = BUILTIN_FACTS) => datasetWarnings({ dataset }, facts, (n) => (n === 'fashion-mnist' ? 'Fashion-MNIST' : n));
 
   it('a train subset above the dataset trains on all of it less the validation split', () => {
     expect(warn({ name: 'fashion-mnist', trainSubset: 100000, valSplit: 0.1 })).toEqual([
@@ -141,7 +141,7 @@ describe('datasetWarnings: what the run will really use', () => {
 
   it('through the form values, as the form computes it', () => {
     const v = { ...base(), 'dataset.name': 'fashion-mnist', 'dataset.trainSubset': '100000' };
-    expect(datasetWarnings(valuesToInput(v)).map((w) => w.field)).toEqual(['dataset.trainSubset']);
+    expect(datasetWarnings(valuesToInput(v), BUILTIN_FACTS).map((w) => w.field)).toEqual(['dataset.trainSubset']);
   });
 
   it('splits that leave no validation or no training image', () => {
@@ -153,24 +153,20 @@ describe('datasetWarnings: what the run will really use', () => {
   });
 
   it('a dataset without a test set: the test split comes first; one with a validation set ignores valSplit', () => {
-    registerDatasetInfo('tiny-folder', { shape: [8, 8, 3], classes: 2, noTestSet: true, trainImages: 3 });
-    expect(warn({ name: 'tiny-folder', testSplit: 0.1 })).toEqual([
+    expect(warn({ name: 'tiny-folder', testSplit: 0.1 }, tiny({ shape: [8, 8, 3], classes: 2, noTestSet: true, trainImages: 3 }))).toEqual([
       { field: 'dataset.testSplit', message: '0.1 of 3 images leaves no test image: the run would stop at its start' },
     ]);
-    registerDatasetInfo('tiny-folder', { shape: [8, 8, 3], classes: 2, noTestSet: true, trainImages: 1000 });
-    expect(warn({ name: 'tiny-folder', trainSubset: 2000, testSplit: 0.2, valSplit: 0.1 })).toEqual([
+    expect(warn({ name: 'tiny-folder', trainSubset: 2000, testSplit: 0.2, valSplit: 0.1 }, tiny({ shape: [8, 8, 3], classes: 2, noTestSet: true, trainImages: 1000 }))).toEqual([
       { field: 'dataset.trainSubset', message: 'tiny-folder has 1,000 images, 800 after the test split (testSplit 0.2); with valSplit 0.1 this trains on 720 and validates on 80' },
     ]);
-    registerDatasetInfo('tiny-folder', { shape: [8, 8, 3], classes: 2, trainImages: 500, ownVal: true });
-    expect(warn({ name: 'tiny-folder', trainSubset: 800 })).toEqual([
+    expect(warn({ name: 'tiny-folder', trainSubset: 800 }, tiny({ shape: [8, 8, 3], classes: 2, trainImages: 500, ownVal: true }))).toEqual([
       { field: 'dataset.valSplit', message: 'not used: tiny-folder has a validation set of its own' },
       { field: 'dataset.trainSubset', message: 'tiny-folder has 500 training images; this trains on 500' },
     ]);
   });
 
   it('say nothing where the size is not known', () => {
-    registerDatasetInfo('tiny-folder', { shape: [8, 8, 3], classes: 2 });
-    expect(warn({ name: 'tiny-folder', trainSubset: 10 ** 9 })).toEqual([]);
+    expect(warn({ name: 'tiny-folder', trainSubset: 10 ** 9 }, tiny({ shape: [8, 8, 3], classes: 2 }))).toEqual([]);
     expect(warn({ name: 'no-such-set', trainSubset: 10 ** 9 })).toEqual([]);
   });
 });
@@ -190,6 +186,6 @@ describe('trickWarnings: RePr cycles the epochs do not hold', () => {
 
   it('come with the dataset warnings from the form values', () => {
     const v = { ...base(), 'dataset.name': 'mnist', 'dataset.trainSubset': '70000', epochs: '60', 'tricks.repr': true };
-    expect(configWarnings(valuesToInput(v)).map((w) => w.field)).toEqual(['dataset.trainSubset', 'tricks.repr.cycles', 'tricks.repr.s2']);
+    expect(configWarnings(valuesToInput(v), BUILTIN_FACTS).map((w) => w.field)).toEqual(['dataset.trainSubset', 'tricks.repr.cycles', 'tricks.repr.s2']);
   });
 });

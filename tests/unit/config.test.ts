@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { defaultRunConfig, flattenConfig, parseRunConfig } from '../../src/shared/config';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 function errorsOf(input: unknown) {
-  const r = parseRunConfig(input);
+  const r = parseRunConfig(input, BUILTIN_FACTS);
   if (r.ok) throw new Error('expected the config to be rejected');
   return r.errors;
 }
@@ -19,7 +20,7 @@ describe('run config schema', () => {
   });
 
   it('fills the defaults of the chosen model and optimizer kind', () => {
-    const r = parseRunConfig({ model: { name: 'mlp' }, optimizer: { name: 'adam', lr: 0.01 } });
+    const r = parseRunConfig({ model: { name: 'mlp' }, optimizer: { name: 'adam', lr: 0.01 } }, BUILTIN_FACTS);
     expect(r.ok && r.config.model).toEqual({ name: 'mlp', hidden: [256, 128], dropout: 0 });
     expect(r.ok && r.config.optimizer).toEqual({ name: 'adam', lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, noBiasDecay: false, linearScaling: false });
   });
@@ -51,15 +52,15 @@ describe('run config schema', () => {
     expect(errorsOf({ dataset: { name: 'cifar100', labels: 'coarse', classes: [3, 20] } })).toEqual([
       { field: 'dataset.classes.1', message: 'class 20 does not exist: cifar100 has classes 0..19' },
     ]);
-    expect(parseRunConfig({ dataset: { name: 'cifar100', classes: [3, 99] } }).ok).toBe(true);
+    expect(parseRunConfig({ dataset: { name: 'cifar100', classes: [3, 99] } }, BUILTIN_FACTS).ok).toBe(true);
     // stored at 32x32: a 40-pixel crop needs padding; at imageSize 48 it fits
     expect(errorsOf({ dataset: { name: 'cifar10' }, augment: [{ name: 'hflip' }, { name: 'randomCrop', size: 40, padding: 0 }] })).toEqual([
       { field: 'augment.1.size', message: 'crop 40x40 is larger than the padded image 32x32' },
     ]);
-    expect(parseRunConfig({ dataset: { name: 'cifar10', imageSize: 48 }, augment: [{ name: 'randomCrop', size: 40, padding: 0 }] }).ok).toBe(true);
+    expect(parseRunConfig({ dataset: { name: 'cifar10', imageSize: 48 }, augment: [{ name: 'randomCrop', size: 40, padding: 0 }] }, BUILTIN_FACTS).ok).toBe(true);
     expect(errorsOf({ augment: [{ name: 'blur' }] })[0]!.field).toBe('augment.0.name');
     // A dataset this process does not know yet (imported elsewhere) is checked when a run starts.
-    expect(parseRunConfig({ dataset: { name: 'my-photos', classes: [0, 7] } }).ok).toBe(true);
+    expect(parseRunConfig({ dataset: { name: 'my-photos', classes: [0, 7] } }, BUILTIN_FACTS).ok).toBe(true);
   });
 
   it('flattens to dotted keys for tables and CSV columns', () => {
@@ -72,7 +73,7 @@ describe('run config schema', () => {
 
 describe('partial sections', () => {
   it('a model or optimizer section without a name is of the default kind', () => {
-    const r = parseRunConfig({ optimizer: { lr: 0.2 }, model: { width: 8 } });
+    const r = parseRunConfig({ optimizer: { lr: 0.2 }, model: { width: 8 } }, BUILTIN_FACTS);
     expect(r.ok && r.config.optimizer).toMatchObject({ name: 'sgd', lr: 0.2, momentum: 0.9 });
     expect(r.ok && r.config.model).toEqual({ name: 'cnn3', width: 8, batchNorm: false, dropout: 0 });
   });

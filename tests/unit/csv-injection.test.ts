@@ -8,6 +8,7 @@ import { mustParseRunConfig } from '../../src/shared/config';
 import { armRunConfig, planExperiment } from '../../src/shared/experiments';
 import { Store } from '../../src/store/store';
 import { tmpDataDir } from '../helpers/tmp';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 let tmp: ReturnType<typeof tmpDataDir>;
 let store: Store;
@@ -33,7 +34,7 @@ async function csvOf(write: (out: Writable) => Promise<unknown>): Promise<{ text
 }
 
 /** A completed run with a final train/loss of -0.5. */
-function finishedRun(name: string, config = mustParseRunConfig({ name })) {
+function finishedRun(name: string, config = mustParseRunConfig({ name }, BUILTIN_FACTS)) {
   const r = store.createRun(config, 'running', name);
   store.addMetrics(r.id, [
     { key: 'train/loss', step: 1, epoch: 1, value: -0.5, time: T0 },
@@ -51,7 +52,7 @@ describe('CSV formula injection', () => {
 
   it('runs: the run name, its config name and the error are text; a negative metric stays a number', async () => {
     const r = finishedRun(FORMULA);
-    const failed = store.createRun(mustParseRunConfig({ name: '@cmd' }), 'running', '@cmd');
+    const failed = store.createRun(mustParseRunConfig({ name: '@cmd' }, BUILTIN_FACTS), 'running', '@cmd');
     store.finishRun(failed.id, 'failed', '-failed: =1+1');
     const { text, rows } = await csvOf((out) => writeRunsCsv(store, [r.id, failed.id], out));
     const byId = new Map(rows.map((x) => [Number(x.id), x]));
@@ -62,7 +63,7 @@ describe('CSV formula injection', () => {
   });
 
   it('histories: run name and metric key are text; values stay numbers', async () => {
-    const r = store.createRun(mustParseRunConfig({}), 'running', '+cmd|calc');
+    const r = store.createRun(mustParseRunConfig({}, BUILTIN_FACTS), 'running', '+cmd|calc');
     store.addMetrics(r.id, [{ key: '=1+2', step: 1, epoch: 1, value: -0.5, time: T0 }]);
     const { text, rows } = await csvOf((out) => writeHistoriesCsv(store, [r.id], out));
     expect(rows).toEqual([{ run_id: String(r.id), run_name: "'+cmd|calc", key: "'=1+2", step: '1', epoch: '1', value: '-0.5', wall_time: new Date(T0).toISOString() }]);
@@ -70,7 +71,7 @@ describe('CSV formula injection', () => {
   });
 
   it('events: run name and kind are text', async () => {
-    const r = store.createRun(mustParseRunConfig({}), 'running', '\tcmd');
+    const r = store.createRun(mustParseRunConfig({}, BUILTIN_FACTS), 'running', '\tcmd');
     store.addEvent(r.id, { kind: '@evil', epoch: 0, step: 0, payload: { a: 1 }, time: T0 });
     const { rows } = await csvOf((out) => writeEventsCsv(store, [r.id], out));
     expect(rows.find((x) => x.kind === "'@evil")).toMatchObject({ run_name: "'\tcmd", payload: '{"a":1}' });
@@ -83,12 +84,12 @@ describe('CSV formula injection', () => {
       baseline: { dataset: { name: 'synthetic', trainSubset: 320, valSplit: 0.2 }, model: { name: 'cnn3', width: 8 }, epochs: 1, batchSize: 32 },
       arms: [{ name: FORMULA.slice(0, 60), set: { 'optimizer.lr': 0.05 } }],
       seeds: [1],
-    });
+    }, BUILTIN_FACTS);
     if (!planned.ok) throw new Error(JSON.stringify(planned.errors));
     const info = store.experiments.create(planned.plan);
     for (const arm of info.arms) {
       const spec = planned.plan.arms.find((a) => a.name === arm.name)!;
-      const r = finishedRun(arm.name, armRunConfig(planned.plan.file, spec, 1, null));
+      const r = finishedRun(arm.name, armRunConfig(planned.plan.file, spec, 1, null, BUILTIN_FACTS));
       store.experiments.link(r.id, info.id, arm.id);
     }
     const { text, rows } = await csvOf((out) => writeSummary(store, { kind: 'summary', ids: [], experimentId: info.id, metric: 'train/loss', rule: 'last' }, out));

@@ -1,12 +1,11 @@
-// The dataset manager teaches the config schema an imported dataset's training set size (so a
-// batch size larger than it is a batchSize field error before a run starts), and names a link
-// loop given as the path to import.
+// The dataset manager's facts give an imported dataset's training set size (so a batch size larger
+// than it is a batchSize field error before a run starts), and it names a link loop given as the
+// path to import.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiFailure } from '../../src/shared/api';
 import { parseRunConfig } from '../../src/shared/config';
-import { unregisterDatasetInfo } from '../../src/shared/models/datasets';
 import { DatasetService } from '../../src/main/services/datasets';
 import { Store } from '../../src/store/store';
 import { writeImageFolder } from '../helpers/dataset-fixtures';
@@ -22,7 +21,6 @@ beforeEach(() => {
   store = new Store(tmp.dir);
 });
 afterEach(() => {
-  unregisterDatasetInfo('tiles');
   store.close();
   tmp.cleanup();
 });
@@ -41,11 +39,12 @@ describe('dataset manager limits', () => {
   it('an imported folder of 12 images trains on 9: a batch of 10 is refused naming batchSize', async () => {
     const root = path.join(tmp.dir, 'folders', 'tiles');
     await writeImageFolder(root, { classes: { a: 4, b: 4, c: 4 }, size: 8 });
-    await service().import({ path: root, name: 'tiles' });
+    const ds = service();
+    await ds.import({ path: root, name: 'tiles' });
     // 12 images: round(2.4) = 2 test (testSplit 0.2), then 10 -> 1 val + 9 train
-    const r = parseRunConfig({ dataset: { name: 'tiles' }, batchSize: 10 });
+    const r = parseRunConfig({ dataset: { name: 'tiles' }, batchSize: 10 }, ds.facts());
     expect(r.ok ? null : r.errors).toEqual([{ field: 'batchSize', message: 'batch size 10 is larger than the training set (9 images after the subset and the validation split): use at most 9' }]);
-    expect(parseRunConfig({ dataset: { name: 'tiles' }, batchSize: 9 }).ok).toBe(true);
+    expect(parseRunConfig({ dataset: { name: 'tiles' }, batchSize: 9 }, ds.facts()).ok).toBe(true);
   });
 
   it('importing a path that is a symbolic link loop names the link', async () => {

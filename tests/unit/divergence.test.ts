@@ -9,6 +9,7 @@ import { loadDataset, makeSplits } from '../../src/data/index';
 import { trainModel } from '../../src/trainer/loop';
 import { buildModel } from '../../src/trainer/models/registry';
 import { makeOptimizer } from '../../src/trainer/optim/optimizers';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -18,7 +19,7 @@ describe('divergence', () => {
   it('the finite steps before a non-finite loss are written before the run fails', async () => {
     // a learning rate far too high: diverges within a few steps (step 4 here), inside the first
     // flush interval
-    const config = mustParseRunConfig({ dataset: { name: 'synthetic', trainSubset: 256, valSplit: 0.25 }, model: { name: 'mlp' }, epochs: 1, batchSize: 16, optimizer: { name: 'sgd', lr: 1e3, momentum: 0 } });
+    const config = mustParseRunConfig({ dataset: { name: 'synthetic', trainSubset: 256, valSplit: 0.25 }, model: { name: 'mlp' }, epochs: 1, batchSize: 16, optimizer: { name: 'sgd', lr: 1e3, momentum: 0 } }, BUILTIN_FACTS);
     const splits = makeSplits(await loadDataset(config.dataset, '/nonexistent'), config.dataset);
     const model = buildModel(config.model, splits.dataset.shape, 10, config.seed);
     const opt = makeOptimizer(config.optimizer);

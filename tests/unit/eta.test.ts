@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { mustParseRunConfig } from '../../src/shared/config';
 import { estimateRun, etaText, formatSeconds, planText, runTimeLeft, StepRates, summarizeWork, timingSamples } from '../../src/shared/eta';
 import type { RunStatus } from '../../src/shared/api';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
-const cfg = (over: Record<string, unknown> = {}) => mustParseRunConfig({ dataset: { name: 'synthetic', trainSubset: 320 }, model: { name: 'cnn3', width: 8 }, epochs: 4, batchSize: 32, ...over });
+const cfg = (over: Record<string, unknown> = {}) => mustParseRunConfig({ dataset: { name: 'synthetic', trainSubset: 320 }, model: { name: 'cnn3', width: 8 }, epochs: 4, batchSize: 32, ...over }, BUILTIN_FACTS);
 let nextId = 1;
 const run = (config: ReturnType<typeof cfg>, o: { status?: RunStatus; epochS?: number; wallS?: number } = {}) => ({
   id: nextId++,

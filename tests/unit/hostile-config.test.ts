@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MAX_CONFIG_DEPTH, nestingProblem, parseRunConfig, setPath, trainImagesBound, UnsafePathError } from '../../src/shared/config';
 import { experimentErrorField, formatExperimentErrors, planExperiment } from '../../src/shared/experiments';
-import { registerDatasetInfo, trainSetSize, unregisterDatasetInfo } from '../../src/shared/models/datasets';
+import { BUILTIN_FACTS, datasetFacts } from '../../src/shared/models/datasets';
 import { checkStartInput } from '../../src/main/services/run-input';
 import { Store } from '../../src/store/store';
 import { CliInputError, configFromOptions } from '../../src/trainer/cli-config';
@@ -65,24 +65,24 @@ function nested(levels: number, key = 'a'): Record<string, unknown> {
 
 describe('set paths that reach a prototype', () => {
   it('an experiment arm setting __proto__.x is refused naming the arm, Object.prototype stays clean and runs:start still works', () => {
-    const errors = errorsOf(planExperiment(experiment([{ name: 'smoothing', set: { '__proto__.x': 1, 'optimizer.lr': 0.1 } }])));
+    const errors = errorsOf(planExperiment(experiment([{ name: 'smoothing', set: { '__proto__.x': 1, 'optimizer.lr': 0.1 } }]), BUILTIN_FACTS));
     expect(errors).toEqual([{ field: 'arms.0.set', arm: 'smoothing', message: expect.stringMatching(/"__proto__\.x" is not a config path: "__proto__" is not allowed/) }]);
     expect(formatExperimentErrors(errors)).toMatch(/^arm "smoothing" \(arms\.0\.set\): "__proto__\.x" is not a config path/);
     expect(pristine()).toBe(true);
     // What the pollution broke: every later config was refused with "unknown option 'x'".
-    expect(parseRunConfig(tiny).ok).toBe(true);
+    expect(parseRunConfig(tiny, BUILTIN_FACTS).ok).toBe(true);
     const store = storeIn('store');
     try {
-      expect(checkStartInput(store, tiny).batchSize).toBe(32);
+      expect(checkStartInput(store, tiny, { facts: BUILTIN_FACTS }).batchSize).toBe(32);
     } finally {
       store.close();
     }
-    expect(planExperiment(experiment([{ name: 'smoothing', set: { 'tricks.labelSmoothing': { epsilon: 0.1 } } }])).ok).toBe(true);
+    expect(planExperiment(experiment([{ name: 'smoothing', set: { 'tricks.labelSmoothing': { epsilon: 0.1 } } }]), BUILTIN_FACTS).ok).toBe(true);
   });
 
   it('refuses constructor and prototype segments too, in arms and the pre-training', () => {
     const errors = errorsOf(
-      planExperiment(experiment([{ name: 'a', set: { 'constructor.prototype.polluted': 1 } }], { pretrain: { name: 'pre', set: { 'model.prototype': 1 } } })),
+      planExperiment(experiment([{ name: 'a', set: { 'constructor.prototype.polluted': 1 } }], { pretrain: { name: 'pre', set: { 'model.prototype': 1 } } }), BUILTIN_FACTS),
     );
     expect(errors.map(experimentErrorField).sort()).toEqual(['arm "a" (arms.0.set)', 'arm "pre" (pretrain.set)']);
     expect(errors.find((e) => e.field.startsWith('arms'))!.message).toMatch(/"constructor" is not allowed/);
@@ -95,7 +95,7 @@ describe('set paths that reach a prototype', () => {
     expect(e.errors).toEqual([{ field: '--set', message: expect.stringMatching(/"__proto__\.x" is not a config path/) }]);
     expect(cliError({ set: ['optimizer.__proto__.lr=5'] }).errors[0]!.field).toBe('--set');
     expect(pristine()).toBe(true);
-    const r = parseRunConfig(configFromOptions({ set: ['optimizer.lr=0.1'] }));
+    const r = parseRunConfig(configFromOptions({ set: ['optimizer.lr=0.1'] }), BUILTIN_FACTS);
     expect(r.ok && r.config.optimizer.lr).toBe(0.1);
   });
 
@@ -118,20 +118,20 @@ describe('set paths that reach a prototype', () => {
 
 describe('deeply nested input', () => {
   it(`a 20,000-deep baseline is an invalid config naming where it got deeper than ${MAX_CONFIG_DEPTH}, not a stack overflow`, () => {
-    const errors = errorsOf(planExperiment({ name: 'e', baseline: { ...tiny, model: nested(20_000) }, arms: [{ name: 'a', set: {} }], seeds: [1] }));
+    const errors = errorsOf(planExperiment({ name: 'e', baseline: { ...tiny, model: nested(20_000) }, arms: [{ name: 'a', set: {} }], seeds: [1] }, BUILTIN_FACTS));
     expect(errors).toHaveLength(1);
     expect(errors[0]!.field).toMatch(/^baseline\.model(\.a)+$/);
     expect(errors[0]!.message).toMatch(/nested more than \d+ levels deep/);
   });
 
   it('a deep arm set value, a deep run config and a deep CLI --config / --set / --tricks are refused the same way', () => {
-    const arm = errorsOf(planExperiment(experiment([{ name: 'deep', set: { model: nested(20_000) } }])));
+    const arm = errorsOf(planExperiment(experiment([{ name: 'deep', set: { model: nested(20_000) } }]), BUILTIN_FACTS));
     expect(arm[0]!.field).toMatch(/^arms\.0\.set\.model(\.a)+$/);
 
-    const run = errorsOf(parseRunConfig({ ...tiny, tricks: nested(20_000) }));
+    const run = errorsOf(parseRunConfig({ ...tiny, tricks: nested(20_000) }, BUILTIN_FACTS));
     expect(run).toEqual([{ field: `tricks${'.a'.repeat(MAX_CONFIG_DEPTH - 1)}`, message: expect.stringMatching(new RegExp(`nested more than ${MAX_CONFIG_DEPTH} levels deep`)) }]);
     // An arm whose set path and value together nest too deep: refused once applied, naming the arm.
-    const combined = errorsOf(planExperiment(experiment([{ name: 'long', set: { [`model${'.b'.repeat(20)}`]: nested(20) } }])));
+    const combined = errorsOf(planExperiment(experiment([{ name: 'long', set: { [`model${'.b'.repeat(20)}`]: nested(20) } }]), BUILTIN_FACTS));
     expect(combined[0]!.field).toMatch(/^arms\.0\.model(\.b){20}(\.a)+$/);
 
     const file = path.join(tmp.dir, 'deep.json');
@@ -152,47 +152,47 @@ describe('deeply nested input', () => {
 describe('batch size larger than the training set', () => {
   it('is a batchSize field error when the dataset size is known: 90 training images, batch 4096 with linear scaling', () => {
     const input = { dataset: { name: 'synthetic', trainSubset: 100 }, batchSize: 4096, optimizer: { lr: 0.1, linearScaling: true } };
-    const errors = errorsOf(parseRunConfig(input));
+    const errors = errorsOf(parseRunConfig(input, BUILTIN_FACTS));
     expect(errors).toEqual([{ field: 'batchSize', message: 'batch size 4096 is larger than the training set (90 images after the subset and the validation split): use at most 90' }]);
-    expect(parseRunConfig({ ...input, batchSize: 90 }).ok).toBe(true);
+    expect(parseRunConfig({ ...input, batchSize: 90 }, BUILTIN_FACTS).ok).toBe(true);
     // runs:start refuses it as a field error before the run exists
     const store = storeIn('store-batch');
     try {
-      expect(() => checkStartInput(store, input)).toThrow(/batchSize: batch size 4096 is larger than the training set/);
+      expect(() => checkStartInput(store, input, { facts: BUILTIN_FACTS })).toThrow(/batchSize: batch size 4096 is larger than the training set/);
       expect(store.listRuns()).toEqual([]);
     } finally {
       store.close();
     }
     // the whole built-in set: 10,000 images, 1,000 held out for validation
-    expect(errorsOf(parseRunConfig({ batchSize: 9001 }))[0]!.message).toMatch(/\(9000 images/);
-    expect(parseRunConfig({ batchSize: 9000 }).ok).toBe(true);
-    expect(trainSetSize('synthetic')!.images).toBe(SYNTHETIC_TRAIN);
+    expect(errorsOf(parseRunConfig({ batchSize: 9001 }, BUILTIN_FACTS))[0]!.message).toMatch(/\(9000 images/);
+    expect(parseRunConfig({ batchSize: 9000 }, BUILTIN_FACTS).ok).toBe(true);
+    expect(BUILTIN_FACTS.trainSetSize('synthetic')!.images).toBe(SYNTHETIC_TRAIN);
   });
 
-  it('counts a dataset registered with its size: carved test split, own validation set, class subset as a bound', () => {
-    registerDatasetInfo('tiny-folder', { shape: [8, 8, 3], classes: 3, noTestSet: true, trainImages: 60 });
-    registerDatasetInfo('tiny-val', { shape: [8, 8, 3], classes: 3, trainImages: 40, ownVal: true });
-    registerDatasetInfo('tiny-unsized', { shape: [8, 8, 3], classes: 3 });
-    try {
-      // 60 images: 15 test (testSplit 0.25), then 45 -> 9 val + 36 train, as makeSplits splits them
-      const folder = { name: 'tiny-folder', testSplit: 0.25, valSplit: 0.2 };
-      expect(trainImagesBound({ ...folder, trainSubset: null, classes: null })).toEqual({ images: 36, exact: true });
-      expect(errorsOf(parseRunConfig({ dataset: folder, batchSize: 37 }))[0]).toMatchObject({ field: 'batchSize', message: expect.stringMatching(/\(36 images/) });
-      expect(parseRunConfig({ dataset: folder, batchSize: 36 }).ok).toBe(true);
-      expect(errorsOf(parseRunConfig({ dataset: { ...folder, classes: [0, 1] }, batchSize: 37 }))[0]!.message).toMatch(/\(at most 36 images/);
-      // its own val/ set: the valSplit takes nothing
-      expect(parseRunConfig({ dataset: { name: 'tiny-val' }, batchSize: 40 }).ok).toBe(true);
-      expect(errorsOf(parseRunConfig({ dataset: { name: 'tiny-val' }, batchSize: 41 }))[0]!.field).toBe('batchSize');
-      // size unknown: only the subset bounds it (and the trainer checks the exact count)
-      expect(parseRunConfig({ dataset: { name: 'tiny-unsized' }, batchSize: 4096 }).ok).toBe(true);
-      expect(errorsOf(parseRunConfig({ dataset: { name: 'tiny-unsized', trainSubset: 50 }, batchSize: 51 }))[0]!.message).toMatch(/\(at most 50 images/);
-    } finally {
-      for (const n of ['tiny-folder', 'tiny-val', 'tiny-unsized']) unregisterDatasetInfo(n);
-    }
+  it('counts a dataset whose facts give its size: carved test split, own validation set, class subset as a bound', () => {
+    const facts = datasetFacts([
+      ['tiny-folder', { shape: [8, 8, 3], classes: 3, noTestSet: true, trainImages: 60 }],
+      ['tiny-val', { shape: [8, 8, 3], classes: 3, trainImages: 40, ownVal: true }],
+      ['tiny-unsized', { shape: [8, 8, 3], classes: 3 }],
+    ]);
+    // 60 images: 15 test (testSplit 0.25), then 45 -> 9 val + 36 train, as makeSplits splits them
+    const folder = { name: 'tiny-folder', testSplit: 0.25, valSplit: 0.2 };
+    expect(trainImagesBound({ ...folder, trainSubset: null, classes: null }, facts)).toEqual({ images: 36, exact: true });
+    expect(errorsOf(parseRunConfig({ dataset: folder, batchSize: 37 }, facts))[0]).toMatchObject({ field: 'batchSize', message: expect.stringMatching(/\(36 images/) });
+    expect(parseRunConfig({ dataset: folder, batchSize: 36 }, facts).ok).toBe(true);
+    expect(errorsOf(parseRunConfig({ dataset: { ...folder, classes: [0, 1] }, batchSize: 37 }, facts))[0]!.message).toMatch(/\(at most 36 images/);
+    // its own val/ set: the valSplit takes nothing
+    expect(parseRunConfig({ dataset: { name: 'tiny-val' }, batchSize: 40 }, facts).ok).toBe(true);
+    expect(errorsOf(parseRunConfig({ dataset: { name: 'tiny-val' }, batchSize: 41 }, facts))[0]!.field).toBe('batchSize');
+    // size unknown: only the subset bounds it (and the trainer checks the exact count)
+    expect(parseRunConfig({ dataset: { name: 'tiny-unsized' }, batchSize: 4096 }, facts).ok).toBe(true);
+    expect(errorsOf(parseRunConfig({ dataset: { name: 'tiny-unsized', trainSubset: 50 }, batchSize: 51 }, facts))[0]!.message).toMatch(/\(at most 50 images/);
+    // facts that do not know the dataset: its size bounds nothing (the trainer checks it)
+    expect(parseRunConfig({ dataset: { name: 'tiny-folder' }, batchSize: 4096 }, BUILTIN_FACTS).ok).toBe(true);
   });
 
   it('fails the run before any step where only the loaded data shows it (a class subset)', async () => {
-    const config = parseRunConfig({ dataset: { name: 'synthetic', classes: [0, 1] }, batchSize: 5000 });
+    const config = parseRunConfig({ dataset: { name: 'synthetic', classes: [0, 1] }, batchSize: 5000 }, BUILTIN_FACTS);
     expect(config.ok).toBe(true); // 9000 images bound it; the two classes have far fewer
     const splits = { dataset: { numClasses: 2 }, inputShape: [32, 32, 3], train: new Int32Array(1800) } as unknown as Splits;
     const never = new Proxy({}, { get: () => { throw new Error('the model was used'); } });

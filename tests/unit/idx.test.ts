@@ -7,6 +7,7 @@ import { loadDataset } from '../../src/data/index';
 import { readIdxFile } from '../../src/data/idx';
 import { tmpDataDir } from '../helpers/tmp';
 import { idx, writeFakeFashion } from '../helpers/datasets';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 const tmp = tmpDataDir();
 afterAll(tmp.cleanup);
@@ -35,7 +36,7 @@ describe('IDX files', () => {
     expect(() => readIdxFile(magic)).toThrow(`${magic}: not an IDX file (bad magic number)`);
   });
 
-  const fashion = mustParseRunConfig({ dataset: { name: 'fashion-mnist' } }).dataset;
+  const fashion = mustParseRunConfig({ dataset: { name: 'fashion-mnist' } }, BUILTIN_FACTS).dataset;
   const noSystem = { systemDir: path.join(tmp.dir, 'no-system-copy') };
 
   it('loads Fashion-MNIST from the data dir, checking labels against images', async () => {

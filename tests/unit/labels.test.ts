@@ -13,8 +13,9 @@ import { RunService } from '../../src/main/services/runs';
 import { ExperimentService } from '../../src/main/services/experiments';
 import { Store } from '../../src/store/store';
 import { tmpDataDir } from '../helpers/tmp';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
-const cfg = (c: Record<string, unknown> = {}): RunConfig => mustParseRunConfig({ epochs: 30, ...c });
+const cfg = (c: Record<string, unknown> = {}): RunConfig => mustParseRunConfig({ epochs: 30, ...c }, BUILTIN_FACTS);
 const only = (tricks: Record<string, unknown>, c: Record<string, unknown> = {}) => trickLabels(cfg({ ...c, tricks }));
 
 describe('trick labels', () => {
@@ -166,7 +167,7 @@ describe('ad-hoc arms', () => {
 describe('experiment errors name the arm', () => {
   const tiny = { dataset: { name: 'synthetic', trainSubset: 200 }, epochs: 2, batchSize: 32 };
   it('by its name, with the field path in parentheses', () => {
-    const r = planExperiment({ name: 'x', baseline: tiny, arms: [{ name: 'smoothing', set: {} }, { name: 'mixup', set: { 'tricks.mixup': { alpha: -1 } } }], seeds: [1] });
+    const r = planExperiment({ name: 'x', baseline: tiny, arms: [{ name: 'smoothing', set: {} }, { name: 'mixup', set: { 'tricks.mixup': { alpha: -1 } } }], seeds: [1] }, BUILTIN_FACTS);
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.errors).toEqual([{ field: 'arms.1.tricks.mixup.alpha', arm: 'mixup', message: expect.stringMatching(/must be > 0/) }]);
@@ -174,15 +175,15 @@ describe('experiment errors name the arm', () => {
   });
 
   it('for shape errors too, the pre-training, and a baseline with a name of its own', () => {
-    const r = planExperiment({ name: 'x', baseline: { ...tiny, epochs: 0 }, baselineName: 'plain', pretrain: { name: 'pre', set: { epochs: -1 } }, arms: [{ name: 'a', set: 3 }], seeds: [1] });
+    const r = planExperiment({ name: 'x', baseline: { ...tiny, epochs: 0 }, baselineName: 'plain', pretrain: { name: 'pre', set: { epochs: -1 } }, arms: [{ name: 'a', set: 3 }], seeds: [1] }, BUILTIN_FACTS);
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(formatExperimentErrors(r.errors)).toMatch(/^arm "a" \(arms\.0\.set\): /);
-    const planned = planExperiment({ name: 'x', baseline: { ...tiny, epochs: 0 }, baselineName: 'plain', pretrain: { name: 'pre', set: { epochs: -1 } }, arms: [{ name: 'a', set: {} }], seeds: [1] });
+    const planned = planExperiment({ name: 'x', baseline: { ...tiny, epochs: 0 }, baselineName: 'plain', pretrain: { name: 'pre', set: { epochs: -1 } }, arms: [{ name: 'a', set: {} }], seeds: [1] }, BUILTIN_FACTS);
     if (planned.ok) throw new Error('planned');
     expect(planned.errors.map((e) => formatExperimentErrors([e]).replace(/: .*/, ''))).toEqual(['arm "pre" (pretrain.epochs)', 'arm "plain" (baseline.epochs)', 'arm "a" (arms.0.epochs)']);
     // outside arms: the path alone
-    const seeds = planExperiment({ name: 'x', baseline: tiny, arms: [{ name: 'a', set: {} }], seeds: [1, 1] });
+    const seeds = planExperiment({ name: 'x', baseline: tiny, arms: [{ name: 'a', set: {} }], seeds: [1, 1] }, BUILTIN_FACTS);
     if (seeds.ok) throw new Error('seeds');
     expect(formatExperimentErrors(seeds.errors)).toBe('seeds: seeds must not repeat');
   });

@@ -15,6 +15,7 @@ import { loadDataset } from '../../src/data/index';
 import type { Model } from '../../src/trainer/models/model';
 import { buildModel } from '../../src/trainer/models/registry';
 import { registerGradients } from '../../src/trainer/tf/gradients';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 interface Recipe {
   shape: number[];
@@ -118,7 +119,7 @@ describe('parameter counts and multiply-adds against PyTorch', () => {
 });
 
 function parseModel(cfg: ModelConfigInput) {
-  const r = parseRunConfig({ model: cfg });
+  const r = parseRunConfig({ model: cfg }, BUILTIN_FACTS);
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   return r.config.model;
 }
@@ -244,7 +245,7 @@ describe('model contract', () => {
 
 describe('summary and schema', () => {
   it('DATASET_INFO matches what the loaders produce', async () => {
-    const d = await loadDataset(mustParseRunConfig({ dataset: { name: 'synthetic', trainSubset: 10 }, batchSize: 8 }).dataset, '/nonexistent');
+    const d = await loadDataset(mustParseRunConfig({ dataset: { name: 'synthetic', trainSubset: 10 }, batchSize: 8 }, BUILTIN_FACTS).dataset, '/nonexistent');
     expect(DATASET_INFO.synthetic).toEqual({ shape: d.shape, classes: d.numClasses });
   });
 
@@ -261,7 +262,7 @@ describe('summary and schema', () => {
 
   it('refuses unknown or inconsistent model options, naming the field', () => {
     const errorsOf = (model: unknown) => {
-      const r = parseRunConfig({ model });
+      const r = parseRunConfig({ model }, BUILTIN_FACTS);
       return r.ok ? [] : r.errors;
     };
     expect(errorsOf({ name: 'resnet20', width: 8 })[0]).toMatchObject({ field: 'model', message: "unknown option 'width'" });

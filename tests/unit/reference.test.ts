@@ -12,6 +12,7 @@ import type { SequentialModel } from '../../src/trainer/models/model';
 import { makeOptimizer } from '../../src/trainer/optim/optimizers';
 import { learningRate } from '../../src/trainer/optim/schedule';
 import { registerGradients } from '../../src/trainer/tf/gradients';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 interface Fixture {
   inputs: { x: number[]; xShape: number[]; labels: number[]; width: number; classes: number };
@@ -86,7 +87,7 @@ describe('against PyTorch', () => {
   });
 
   it.each(fx.schedules.map((s) => [JSON.stringify(s.config.schedule), s] as const))('LR schedule %s per batch', (_name, s) => {
-    const cfg = mustParseRunConfig(s.config);
+    const cfg = mustParseRunConfig(s.config, BUILTIN_FACTS);
     const ours = s.values.map((_, step) => learningRate(cfg, s.lr0, step, s.stepsPerEpoch));
     expectClose(ours, s.values, 'lr', 1e-9);
   });

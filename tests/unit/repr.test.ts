@@ -15,6 +15,7 @@ import { buildModel } from '../../src/trainer/models/registry';
 import { makeOptimizer } from '../../src/trainer/optim/optimizers';
 import { filterRows, nullSpaceVectors, orthogonalityScores, selectPruned } from '../../src/trainer/tricks/repr-math';
 import { makeRng } from '../../src/shared/rng';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 const fx = (JSON.parse(fs.readFileSync(path.join(__dirname, '../fixtures/tricks_reference.json'), 'utf8')) as {
   repr: {
@@ -83,12 +84,12 @@ describe('null-space vectors', () => {
 
 describe('validation', () => {
   it('refuses RePr on a model without conv layers and a calendar that never prunes, naming the field', () => {
-    const mlp = parseRunConfig({ model: { name: 'mlp' }, tricks: { repr: {} }, epochs: 40 });
+    const mlp = parseRunConfig({ model: { name: 'mlp' }, tricks: { repr: {} }, epochs: 40 }, BUILTIN_FACTS);
     expect(!mlp.ok && mlp.errors).toEqual([{ field: 'tricks.repr', message: 'RePr prunes conv filters: model mlp has no conv layers' }]);
-    const never = parseRunConfig({ tricks: { repr: { s1: 20 } }, epochs: 20 });
+    const never = parseRunConfig({ tricks: { repr: { s1: 20 } }, epochs: 20 }, BUILTIN_FACTS);
     expect(!never.ok && never.errors[0]!.field).toBe('tricks.repr.s1');
-    expect(reprCalendar(mustParseRunConfig({ tricks: { repr: {} }, epochs: 100 }).tricks.repr!, 100)).toEqual({ prune: [20, 50, 80], reinit: [30, 60, 90] });
-    expect(reprCalendar(mustParseRunConfig({ tricks: { repr: {} }, epochs: 85 }).tricks.repr!, 85)).toEqual({ prune: [20, 50, 80], reinit: [30, 60] });
+    expect(reprCalendar(mustParseRunConfig({ tricks: { repr: {} }, epochs: 100 }, BUILTIN_FACTS).tricks.repr!, 100)).toEqual({ prune: [20, 50, 80], reinit: [30, 60, 90] });
+    expect(reprCalendar(mustParseRunConfig({ tricks: { repr: {} }, epochs: 85 }, BUILTIN_FACTS).tricks.repr!, 85)).toEqual({ prune: [20, 50, 80], reinit: [30, 60] });
   });
 });
 
@@ -127,7 +128,7 @@ describe('a RePr cycle in training', () => {
         epochs: 4,
         batchSize: 32,
         tricks: { repr: { s1: 1, s2: 2, cycles: 1, pruneRatio: 0.3 } },
-      });
+      }, BUILTIN_FACTS);
       const splits = makeSplits(await loadDataset(cfg.dataset, '/nonexistent'), cfg.dataset);
       const model = buildModel(cfg.model, splits.dataset.shape, 10, cfg.seed);
       const opt = makeOptimizer(cfg.optimizer);

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseRunConfig } from '../../src/shared/config';
 import { learningRate } from '../../src/trainer/optim/schedule';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 function cfg(schedule: object, epochs = 10) {
-  const r = parseRunConfig({ epochs, schedule });
+  const r = parseRunConfig({ epochs, schedule }, BUILTIN_FACTS);
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   return r.config;
 }

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { MODELS, OPTIMIZERS, TRICK_NAMES, parseRunConfig, runConfigSchema, tricksSchema } from '../../src/shared/config';
 import { field } from '../../src/shared/schema-meta';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 import { leafProblems, schemaLeaves, type SchemaLeaf } from '../../src/shared/schema-walk';
 import { ALL_SPECS, DATASET_FIELDS, GENERAL_FIELDS, INIT_FIELDS, MODEL_FIELDS, OPTIMIZER_FIELDS, TRICK_FIELDS, scheduleFields } from '../../src/renderer/src/lib/configForm';
 import { CONFIG_FLAGS, addConfigOptions, configFromOptions } from '../../src/trainer/cli-config';
@@ -56,11 +57,11 @@ describe('every leaf of the run config', () => {
     for (const m of MODELS) {
       for (const f of MODEL_FIELDS[m]) expect(leafAt.get(f.path)!.variants?.names ?? MODELS, `${m}: ${f.path}`).toContain(m);
       // What the form shows for a model is what its section holds, less its name.
-      const own = Object.keys(parseRunConfig({ model: { name: m } }).ok ? (parseRunConfig({ model: { name: m } }) as { config: { model: object } }).config.model : {});
+      const own = Object.keys(parseRunConfig({ model: { name: m } }, BUILTIN_FACTS).ok ? (parseRunConfig({ model: { name: m } }, BUILTIN_FACTS) as { config: { model: object } }).config.model : {});
       expect(MODEL_FIELDS[m].map((f) => f.path).sort(), m).toEqual(own.filter((k) => k !== 'name').map((k) => `model.${k}`).sort());
     }
     for (const o of OPTIMIZERS) {
-      const r = parseRunConfig({ optimizer: { name: o } });
+      const r = parseRunConfig({ optimizer: { name: o } }, BUILTIN_FACTS);
       const own = r.ok ? Object.keys(r.config.optimizer).filter((k) => k !== 'name') : [];
       expect(OPTIMIZER_FIELDS[o].map((f) => f.path), o).toEqual(own.map((k) => `optimizer.${k}`));
     }
@@ -137,7 +138,7 @@ describe('each flag', () => {
       if (f.path.startsWith('tricks.distill.')) opts.distillFrom = '3';
       if (f.path.startsWith('init.')) opts.initFrom = '3';
       opts[camel(f.flag)] = asText(value);
-      const r = parseRunConfig(configFromOptions(opts));
+      const r = parseRunConfig(configFromOptions(opts), BUILTIN_FACTS);
       expect(r.ok ? [] : r.errors, `--${f.flag}`).toEqual([]);
       if (!r.ok) continue;
       if (l.type === 'toggle') expect(get(r.config, f.path), `--${f.flag}`).toBeTypeOf('object');
@@ -146,23 +147,23 @@ describe('each flag', () => {
   });
 
   it('of a boolean turns it off with "false" (RePr leaves the first conv out by default)', () => {
-    const r = parseRunConfig(configFromOptions({ repr: true, epochs: '40', reprExcludeFirstConv: 'false', reprZeroNextLayer: 'false' }));
+    const r = parseRunConfig(configFromOptions({ repr: true, epochs: '40', reprExcludeFirstConv: 'false', reprZeroNextLayer: 'false' }), BUILTIN_FACTS);
     expect(r.ok && r.config.tricks.repr).toMatchObject({ excludeFirstConv: false, zeroNextLayer: false });
-    const bad = parseRunConfig(configFromOptions({ nesterov: 'yes' }));
+    const bad = parseRunConfig(configFromOptions({ nesterov: 'yes' }), BUILTIN_FACTS);
     expect(!bad.ok && bad.errors[0]).toEqual({ field: 'optimizer.nesterov', message: 'expected a boolean, got "yes"' });
   });
 
   it('of JSON names the flag when the text is not JSON', () => {
     expect(() => configFromOptions({ augment: '[{"name":"hflip",}]' })).toThrow(/^--augment: not JSON/);
-    const r = parseRunConfig(configFromOptions({ augment: '[{"name":"flip"}]' }));
+    const r = parseRunConfig(configFromOptions({ augment: '[{"name":"flip"}]' }), BUILTIN_FACTS);
     expect(!r.ok && r.errors[0]!.field).toBe('augment.0.name');
   });
 
   it('of a nullable list takes "all" for null (every class)', () => {
-    const r = parseRunConfig(configFromOptions({ config: undefined, set: ['dataset.classes=[0,1]'], datasetClasses: 'all' }));
+    const r = parseRunConfig(configFromOptions({ config: undefined, set: ['dataset.classes=[0,1]'], datasetClasses: 'all' }), BUILTIN_FACTS);
     // --set comes after the flags: it wins; without it "all" is null.
     expect(r.ok && r.config.dataset.classes).toEqual([0, 1]);
-    const all = parseRunConfig(configFromOptions({ datasetClasses: 'all' }));
+    const all = parseRunConfig(configFromOptions({ datasetClasses: 'all' }), BUILTIN_FACTS);
     expect(all.ok && all.config.dataset.classes).toBeNull();
   });
 });

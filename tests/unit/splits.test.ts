@@ -7,6 +7,7 @@ import { mustParseRunConfig } from '../../src/shared/config';
 import { makeSplits, selectClasses, type NormCache } from '../../src/data/index';
 import { resizeImage } from '../../src/data/transforms';
 import { sharedBytes, type Dataset, type ImageSet, type Normalization } from '../../src/data/types';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 function set(n: number, size: number, labelOf: (i: number) => number, value: (i: number) => number): ImageSet {
   const per = size * size * 3;
@@ -30,7 +31,7 @@ function dataset(o: { train: number; test: number; val?: number; size?: number }
   };
 }
 
-const cfg = (d: Record<string, unknown> = {}) => mustParseRunConfig({ dataset: { name: 'synthetic', ...d }, batchSize: 1 }).dataset;
+const cfg = (d: Record<string, unknown> = {}) => mustParseRunConfig({ dataset: { name: 'synthetic', ...d }, batchSize: 1 }, BUILTIN_FACTS).dataset;
 
 describe('makeSplits', () => {
   it('carves a seeded test split before the subset, so every subset size is tested on the same images', () => {

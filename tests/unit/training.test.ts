@@ -8,13 +8,14 @@ import { loadDataset, makeSplits } from '../../src/data/index';
 import { trainModel } from '../../src/trainer/loop';
 import { buildModel } from '../../src/trainer/models/registry';
 import { makeOptimizer } from '../../src/trainer/optim/optimizers';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 beforeAll(async () => {
   await initBackend('wasm');
 });
 
 async function train(over: Record<string, unknown>, onStep?: () => void) {
-  const config = mustParseRunConfig({ dataset: { name: 'synthetic', trainSubset: 256, valSplit: 0.25 }, model: { name: 'cnn3', width: 4 }, epochs: 2, batchSize: 32, ...over });
+  const config = mustParseRunConfig({ dataset: { name: 'synthetic', trainSubset: 256, valSplit: 0.25 }, model: { name: 'cnn3', width: 4 }, epochs: 2, batchSize: 32, ...over }, BUILTIN_FACTS);
   const splits = makeSplits(await loadDataset(config.dataset, '/nonexistent'), config.dataset);
   const model = buildModel(config.model, splits.dataset.shape, 10, config.seed);
   const initial = model.params[0]!.variable.dataSync().slice(0, 8);

@@ -16,6 +16,7 @@ import type { Param } from '../../src/trainer/models/layers';
 import { buildModel } from '../../src/trainer/models/registry';
 import { makeOptimizer } from '../../src/trainer/optim/optimizers';
 import { drawMixup } from '../../src/trainer/tricks/mixup';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 const fx = JSON.parse(fs.readFileSync(path.join(__dirname, '../fixtures/tricks_reference.json'), 'utf8')) as {
   B: number;
@@ -157,28 +158,28 @@ describe('mixup draws', () => {
 
 describe('validation of tricks', () => {
   it('refuses R-Drop on a model without dropout, naming the trick and the field', () => {
-    const r = parseRunConfig({ tricks: { rdrop: { alpha: 0.3 } } });
+    const r = parseRunConfig({ tricks: { rdrop: { alpha: 0.3 } } }, BUILTIN_FACTS);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors).toEqual([expect.objectContaining({ field: 'tricks.rdrop', message: expect.stringMatching(/R-Drop needs dropout: model.dropout is 0/) })]);
-    expect(parseRunConfig({ model: { name: 'cnn3', dropout: 0.3 }, tricks: { rdrop: {} } }).ok).toBe(true);
+    expect(parseRunConfig({ model: { name: 'cnn3', dropout: 0.3 }, tricks: { rdrop: {} } }, BUILTIN_FACTS).ok).toBe(true);
   });
 
   it('refuses mixup that would never run, and bad option values, at their fields', () => {
-    const r = parseRunConfig({ epochs: 3, tricks: { mixup: { offLastEpochs: 3 } } });
+    const r = parseRunConfig({ epochs: 3, tricks: { mixup: { offLastEpochs: 3 } } }, BUILTIN_FACTS);
     expect(r.ok || r.errors.map((e) => e.field)).toEqual(['tricks.mixup.offLastEpochs']);
-    const s = parseRunConfig({ tricks: { labelSmoothing: { epsilon: 1.5, convention: 'other' } } });
+    const s = parseRunConfig({ tricks: { labelSmoothing: { epsilon: 1.5, convention: 'other' } } }, BUILTIN_FACTS);
     expect(s.ok || s.errors.map((e) => e.field).sort()).toEqual(['tricks.labelSmoothing.convention', 'tricks.labelSmoothing.epsilon']);
   });
 
   it('fills the defaults of the spec', () => {
-    const c = mustParseRunConfig({ model: { name: 'cnn3', dropout: 0.1 }, tricks: { labelSmoothing: {}, mixup: {}, rdrop: {} } });
+    const c = mustParseRunConfig({ model: { name: 'cnn3', dropout: 0.1 }, tricks: { labelSmoothing: {}, mixup: {}, rdrop: {} } }, BUILTIN_FACTS);
     expect(c.tricks).toEqual({ labelSmoothing: { epsilon: 0.1, convention: 'uniform' }, mixup: { alpha: 0.2, offLastEpochs: 0 }, rdrop: { alpha: 0.3, reduction: 'mean' }, rifle: null, repr: null, distill: null });
     expect(c.optimizer).toMatchObject({ noBiasDecay: false, linearScaling: false });
   });
 
   it('linear scaling: lr is the base LR for batch 256', () => {
-    expect(baseLearningRate(mustParseRunConfig({ optimizer: { lr: 0.1, linearScaling: true }, batchSize: 64 }))).toBeCloseTo(0.025, 12);
-    expect(baseLearningRate(mustParseRunConfig({ optimizer: { lr: 0.1 }, batchSize: 64 }))).toBe(0.1);
+    expect(baseLearningRate(mustParseRunConfig({ optimizer: { lr: 0.1, linearScaling: true }, batchSize: 64 }, BUILTIN_FACTS))).toBeCloseTo(0.025, 12);
+    expect(baseLearningRate(mustParseRunConfig({ optimizer: { lr: 0.1 }, batchSize: 64 }, BUILTIN_FACTS))).toBe(0.1);
   });
 });
 
@@ -190,7 +191,7 @@ describe('training with the tricks on', () => {
       epochs: 3,
       batchSize: 32,
       tricks: { labelSmoothing: { epsilon: 0.1 }, mixup: { alpha: 0.2, offLastEpochs: 1 }, rdrop: { alpha: 0.3 } },
-    });
+    }, BUILTIN_FACTS);
     const splits = makeSplits(await loadDataset(config.dataset, '/nonexistent'), config.dataset);
     const before = tf.memory().numTensors;
     const model = buildModel(config.model, splits.dataset.shape, 10, config.seed);
@@ -219,7 +220,7 @@ describe('training with the tricks on', () => {
       batchSize: 32,
       optimizer: { lr: 0.1 },
       schedule: { name: 'step', warmupEpochs: 1, milestones: [2], gamma: 0.1 },
-    });
+    }, BUILTIN_FACTS);
     const splits = makeSplits(await loadDataset(config.dataset, '/nonexistent'), config.dataset);
     const model = buildModel(config.model, splits.dataset.shape, 10, config.seed);
     const opt = makeOptimizer(config.optimizer);

@@ -20,6 +20,7 @@ import { readAll } from '../../src/trainer/tf/read';
 import { drawMixup } from '../../src/trainer/tricks/mixup';
 import { expectCloseToScale, webgpuGate } from '../helpers/webgpu';
 import { randomData } from './kernel-suite';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 registerGradients();
 const probe = await webgpuGate('the webgpu model and trick tests');
@@ -122,10 +123,10 @@ async function compare(cfg: ModelConfigInput, optimizer: OptimizerConfig, o: Cas
   }
 }
 
-const SGD: OptimizerConfig = mustParseRunConfig({ optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4, noBiasDecay: true } }).optimizer;
-const SGD_MOMENTUM: OptimizerConfig = mustParseRunConfig({ optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4 } }).optimizer;
-const SGD_PLAIN: OptimizerConfig = mustParseRunConfig({ optimizer: { name: 'sgd', lr: 0.05, momentum: 0, weightDecay: 0 } }).optimizer;
-const ADAM: OptimizerConfig = mustParseRunConfig({ optimizer: { name: 'adam', lr: 0.01, weightDecay: 1e-4 } }).optimizer;
+const SGD: OptimizerConfig = mustParseRunConfig({ optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4, noBiasDecay: true } }, BUILTIN_FACTS).optimizer;
+const SGD_MOMENTUM: OptimizerConfig = mustParseRunConfig({ optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 5e-4 } }, BUILTIN_FACTS).optimizer;
+const SGD_PLAIN: OptimizerConfig = mustParseRunConfig({ optimizer: { name: 'sgd', lr: 0.05, momentum: 0, weightDecay: 0 } }, BUILTIN_FACTS).optimizer;
+const ADAM: OptimizerConfig = mustParseRunConfig({ optimizer: { name: 'adam', lr: 0.01, weightDecay: 1e-4 } }, BUILTIN_FACTS).optimizer;
 
 describe.skipIf(!probe.ok)('every model trains on webgpu as on the reference backend', () => {
   // Two steps (the second uses the optimizer's state) on the small models. On the deep ones a
@@ -168,7 +169,7 @@ describe.skipIf(!probe.ok)("each trick's step on webgpu equals cpu's", () => {
   const tricks = mustParseRunConfig({
     model,
     tricks: { labelSmoothing: { epsilon: 0.1 }, rdrop: { alpha: 0.5 }, mixup: { alpha: 0.4 } },
-  }).tricks;
+  }, BUILTIN_FACTS).tricks;
   // A teacher per backend, built on the backend in use when its student is.
   const teachers = new Map<string, SequentialModel>();
   const teacher = () => {

@@ -21,14 +21,15 @@ import {
   type SampleRequest,
 } from '../../shared/api';
 import { augmentSchema } from '../../shared/augment';
-import { datasetSchema, type DatasetConfig } from '../../shared/config';
-import { BUILTIN_DATASETS, DATASET_NAME, isBuiltinDataset, registerDatasetInfo, datasetInfo, unregisterDatasetInfo, type DatasetInfo } from '../../shared/models/datasets';
+import { datasetSchema, datasetSchemaFor, type DatasetConfig } from '../../shared/config';
+import { BUILTIN_DATASETS, BUILTIN_FACTS, DATASET_NAME, datasetFacts, isBuiltinDataset, type DatasetFacts, type DatasetInfo } from '../../shared/models/datasets';
 import type { Store } from '../../store/store';
 import { statPath } from '../../data/formats/folder';
 import type { InspectResult } from '../../data/formats/read';
 import { datasetRoots, discoverDatasets, fingerprint, locateDataset, SYSTEM_DATASETS, type DatasetLocation } from '../../data/locate';
 import { workerEntry } from '../../data/worker-entry';
 import type { PreviewResults, PreviewTaskOf, SampleSource } from './dataset-preview-worker';
+import { infoFromInspection } from '../../data/facts';
 import { CATALOG, type CatalogEntry } from './download-catalog';
 import { datasetDownloadDir, DownloadManager } from './downloads';
 
@@ -74,6 +75,9 @@ export class DatasetService {
   private incomplete = new Map<string, string>();
   /** Refreshes run one after another: two at once could each overwrite the other's list. */
   private chain: Promise<void> = Promise.resolve();
+  /** What the config schema needs of each dataset found (shape, classes, sizes), as of the last
+   * refresh: runs:start validates with these (facts()). */
+  private known: DatasetFacts = BUILTIN_FACTS;
   /** The preview images of the last dataset sampled (not the dataset: a few per class). */
   private sampleCache: SampleSource | null = null;
   /** The preview worker threads, started on the first task (idle ones end after a while). */
@@ -94,8 +98,8 @@ export class DatasetService {
     });
   }
 
-  /** Find what is on disk and in the store, and make each dataset's shape known to the config
-   * schema (so a run on it validates its classes, RIFLE's layers, ...). */
+  /** Find what is on disk and in the store, and inspect each dataset for its facts (so a run on
+   * it validates its classes, RIFLE's layers, ...: facts()). */
   refresh(): Promise<void> {
     this.chain = this.chain.then(
       () => this.doRefresh(),
@@ -130,15 +134,22 @@ export class DatasetService {
         // a folder that vanished or cannot be read while listing: not listed
       }
     }
-    for (const name of this.found.keys()) if (!next.has(name)) unregisterDatasetInfo(name);
     this.found = next;
     this.missing = missing;
     this.incomplete = incomplete;
+    const infos: [string, DatasetInfo][] = [];
     for (const loc of next.values()) {
       if (isBuiltinDataset(loc.name)) continue;
       const info = await this.infoOf(loc).catch(() => null);
-      if (info) registerDatasetInfo(loc.name, info);
+      if (info) infos.push([loc.name, info]);
     }
+    this.known = datasetFacts(infos);
+  }
+
+  /** The facts of the built-ins and of every dataset found and inspected by the last refresh:
+   * what runs:start and experiments check configs against. */
+  facts(): DatasetFacts {
+    return this.known;
   }
 
   /** Why the data dir's folder of a public dataset is not a complete download, or null: a .part
@@ -187,16 +198,13 @@ export class DatasetService {
   }
 
   private async infoOf(loc: DatasetLocation): Promise<DatasetInfo> {
-    const r = await this.inspection(loc);
-    const coarse = r.format.startsWith('cifar100') ? 20 : undefined;
-    // The sizes let a batch size too large for the training set be refused before a run starts.
-    return { shape: r.shape, classes: r.classes, coarseClasses: coarse, noTestSet: r.test === 0, trainImages: r.train, ownVal: (r.val ?? 0) > 0 };
+    return infoFromInspection(await this.inspection(loc));
   }
 
   private summaryOf(name: string): DatasetSummary {
     const loc = this.found.get(name);
     const entry = this.catalog.find((c) => c.id === name);
-    const info = datasetInfo(name);
+    const info = this.known.info(name);
     const gone = this.missing.get(name);
     const origin: DatasetOrigin | null = name === 'synthetic' ? 'generated' : gone ? 'imported' : (loc?.origin ?? null);
     return {
@@ -252,7 +260,7 @@ export class DatasetService {
    * training set's mean pixel (cutout's fill): what previews need, kept for the next request
    * instead of the whole dataset. */
   private async sampleSource(name: string, labels: 'fine' | 'coarse'): Promise<SampleSource> {
-    const parsed = datasetSchema.safeParse({ name, labels });
+    const parsed = datasetSchemaFor(this.known).safeParse({ name, labels });
     if (!parsed.success) bad(`${parsed.error.issues[0]!.path.join('.') || 'name'}: ${parsed.error.issues[0]!.message}`, 'name');
     const c = parsed.data;
     const loc = c.name === 'synthetic' ? null : this.location(c.name);
@@ -375,7 +383,6 @@ export class DatasetService {
     // A copy made at import is ours to delete; an indexed original is left alone.
     if (row.options.copiedFrom) await fs.promises.rm(path.dirname(row.path), { recursive: true, force: true });
     if (this.sampleCache?.key.startsWith(`${name}|`)) this.sampleCache = null;
-    unregisterDatasetInfo(name);
     await this.refresh();
     this.o.emit?.('datasets:changed', { name });
     return { removed: name };

@@ -29,6 +29,7 @@ import {
 } from '../../shared/experiments';
 import type { Preset, SummaryQuery } from '../../shared/api';
 import { isSequential, nextSeed, type Stopping } from '../../shared/seed-plan';
+import { BUILTIN_FACTS, type DatasetFacts } from '../../shared/models/datasets';
 import { resumeProblem } from '../../store/run-checks';
 import type { RunRecord } from '../../store/store';
 import { summarize } from './compare';
@@ -66,15 +67,15 @@ export function presetsDir(): string {
   throw new Error('resources/presets not found (set TRICKBENCH_PRESETS)');
 }
 
-/** Read and validate an experiment file; errors name the file and the field. */
-export function readExperimentFile(file: string): ExperimentPlan {
+/** Read and validate an experiment file against these dataset facts; errors name the file and the field. */
+export function readExperimentFile(file: string, facts: DatasetFacts): ExperimentPlan {
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     throw new Error(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not JSON: ${(e as Error).message}`}`);
   }
-  const r = planExperiment(raw);
+  const r = planExperiment(raw, facts);
   if (!r.ok) throw new Error(`${file}: ${formatExperimentErrors(r.errors)}`);
   return r.plan;
 }
@@ -87,7 +88,7 @@ export function loadPresets(dir = presetsDir()): Preset[] {
     .sort()
     .map((f) => {
       const file = path.join(dir, f);
-      const plan = readExperimentFile(file);
+      const plan = readExperimentFile(file, BUILTIN_FACTS); // presets use built-in datasets
       if (!plan.file.description || !plan.file.question) throw new Error(`${file}: a preset needs a description and a question`);
       return { id: f.replace(/\.json$/, ''), name: plan.file.name, description: plan.file.description, question: plan.file.question, plan };
     });
@@ -265,7 +266,7 @@ export class ExperimentService {
     const spec = this.store.experiments.spec(info.id)!;
     const file = { name: info.name, baseline: spec.baseline, pretrain: spec.pretrain ?? undefined };
     return arms.map((arm) => {
-      return this.runs.start(armRunConfig(file, arm, seed, pretrainRun), { experimentId: info.id, armId: arm.id }).id;
+      return this.runs.start(armRunConfig(file, arm, seed, pretrainRun, this.runs.datasetFacts()), { experimentId: info.id, armId: arm.id }).id;
     });
   }
 
@@ -282,7 +283,7 @@ export class ExperimentService {
   /** Validate the file, store the experiment, queue its runs (a sequential one: its first seeds,
    * then one at a time until decided). */
   create(raw: unknown, presetId: string | null = null): ExperimentInfo {
-    const r = planExperiment(raw);
+    const r = planExperiment(raw, this.runs.datasetFacts());
     if (!r.ok) throw invalid(r.errors);
     const info = this.store.experiments.create(r.plan, presetId);
     this.launch(info, info.seeds, info.arms);
@@ -337,7 +338,7 @@ export class ExperimentService {
       metric: info.metric,
       rule: info.rule,
     };
-    const r = planExperiment(file);
+    const r = planExperiment(file, this.runs.datasetFacts());
     if (!r.ok) throw invalid(r.errors.map((e) => ({ ...e, field: e.field.replace(/^arms\.\d+/, (m) => (m === `arms.${file.arms.length - 1}` ? 'arm' : m)) })), 'arm');
     const added = r.plan.arms[r.plan.arms.length - 1]!; // validated: trimmed name, set as given
     const arm = this.store.experiments.addArm(id, added.name, added.set);

@@ -3,6 +3,7 @@
 // so a refusal writes nothing.
 import { ApiFailure } from '../../shared/api';
 import { parseRunConfig, type RunConfig } from '../../shared/config';
+import type { DatasetFacts } from '../../shared/models/datasets';
 import { initCheckpoint, initSourceProblem } from '../../store/run-checks';
 import { initShapeProblem, teacherProblem } from '../../trainer/init-plan';
 import type { Store } from '../../store/store';
@@ -10,8 +11,16 @@ import type { Store } from '../../store/store';
 /** Why a run cannot use a dataset now (not downloaded, unknown), or null. */
 export type DatasetCheck = (name: string) => string | null;
 
-export function checkStartInput(store: Store, input: unknown, datasetProblem?: DatasetCheck): RunConfig {
-  const parsed = parseRunConfig(input);
+/** What the host knows of the datasets (the dataset service): a start is checked against it. */
+export interface StartDatasets {
+  /** The datasets' facts: a config is validated with them (classes, shapes, sizes). */
+  facts: DatasetFacts;
+  /** Refuses a dataset that is not on this machine; absent: not checked (the trainer locates it). */
+  problem?: DatasetCheck;
+}
+
+export function checkStartInput(store: Store, input: unknown, datasets: StartDatasets): RunConfig {
+  const parsed = parseRunConfig(input, datasets.facts);
   if (!parsed.ok) {
     const first = parsed.errors[0]!;
     throw new ApiFailure({
@@ -22,13 +31,13 @@ export function checkStartInput(store: Store, input: unknown, datasetProblem?: D
     });
   }
   const config = parsed.config;
-  const data = datasetProblem?.(config.dataset.name);
+  const data = datasets.problem?.(config.dataset.name);
   if (data) {
     throw new ApiFailure({ code: 'invalid_config', message: `dataset.name: ${data}`, field: 'dataset.name', fields: [{ field: 'dataset.name', message: data }] });
   }
   if (config.init) {
     const from = config.init.fromRun;
-    const problem = initSourceProblem(store, from)?.message ?? initShapeProblem(store.dataDir, config, initCheckpoint(store, from)!)?.replace(/^init\.fromRun: /, '');
+    const problem = initSourceProblem(store, from)?.message ?? initShapeProblem(store.dataDir, config, initCheckpoint(store, from)!, datasets.facts)?.replace(/^init\.fromRun: /, '');
     if (problem) {
       throw new ApiFailure({
         code: 'invalid_config',
@@ -38,7 +47,7 @@ export function checkStartInput(store: Store, input: unknown, datasetProblem?: D
       });
     }
   }
-  const teacher = teacherProblem(store, config);
+  const teacher = teacherProblem(store, config, datasets.facts);
   if (teacher) {
     throw new ApiFailure({
       code: 'invalid_config',

@@ -14,13 +14,22 @@ import { isAlive, settleOrphan } from '../../store/orphans';
 import { resumeProblem } from '../../store/run-checks';
 import { isDiskFull, writeError } from '../../store/safe-write';
 import type { RunRecord, Store } from '../../store/store';
-import { checkStartInput, type DatasetCheck } from './run-input';
+import { BUILTIN_FACTS, type DatasetFacts } from '../../shared/models/datasets';
+import { checkStartInput } from './run-input';
+
+/** What the run service needs of the dataset service (DatasetService has it). */
+export interface HostDatasets {
+  problem(name: string): string | null;
+  facts(): DatasetFacts;
+}
 
 export interface RunServiceOptions {
   store: Store;
   dataDir: string;
-  /** Refuses runs on datasets that are not on this machine (the dataset service's check). */
-  datasetProblem?: DatasetCheck;
+  /** The dataset service: refuses runs on datasets that are not on this machine, and gives the
+   * facts (classes, shapes, sizes) configs are checked with. Without it only the built-in
+   * datasets are known, and the trainer checks any other when it locates it. */
+  datasets?: HostDatasets;
   /** The trainer entry: out/main/trainer.js when built, or src/trainer/main.ts with a TS loader. */
   trainerEntry: string;
   execArgv?: string[];
@@ -173,10 +182,16 @@ export class RunService {
   /** Queue a run. `experiment`: the experiment and arm it is a run of, linked before the run is
    * announced, so that its first runs:changed names them (the runs list's columns). */
   start(input: unknown, experiment?: { experimentId: number; armId: number }): RunSummary {
-    const config = checkStartInput(this.o.store, input, this.o.datasetProblem);
+    const datasets = this.o.datasets;
+    const config = checkStartInput(this.o.store, input, datasets ? { facts: datasets.facts(), problem: (n) => datasets.problem(n) } : { facts: BUILTIN_FACTS });
     const id = this.o.store.createRun(config, 'queued', config.name || describeConfig(config)).id;
     if (experiment) this.o.store.experiments.link(id, experiment.experimentId, experiment.armId);
     return this.enqueue(id);
+  }
+
+  /** The dataset facts runs are checked with now (experiments plan their arms with them). */
+  datasetFacts(): DatasetFacts {
+    return this.o.datasets?.facts() ?? BUILTIN_FACTS;
   }
 
   /** Queue a stopped run again: its trainer continues from the last checkpoint, same id. */

@@ -1,9 +1,10 @@
 // What the config schema, the renderer and the model summary need to know about a dataset without
 // loading it: one image's shape as stored and the number of classes. The built-in datasets are
-// known here; datasets found on disk or imported by the user are registered at run time by
-// whoever lists them (the main process from its dataset service, the renderer from `datasets:list`,
-// the trainer from the files it read). The trainer's readers produce exactly these shapes
-// (tests/unit/models.test.ts checks it for the built-ins).
+// known here; datasets found on disk or imported by the user are known to whoever lists them (the
+// main process from its dataset service, the renderer from `datasets:list`, the trainer from the
+// files it located and inspected), which passes them explicitly as DatasetFacts to parseRunConfig
+// and the shape helpers: there is no registry here. The trainer's readers produce exactly these
+// shapes (tests/unit/models.test.ts checks it for the built-ins).
 
 export interface DatasetInfo {
   /** One image as stored, [h, w, c] (before the config's imageSize and augmentation). */
@@ -45,32 +46,39 @@ const BUILTIN_TRAIN_IMAGES: Record<BuiltinDataset, number> = {
 /** Kept for the built-ins' fixed shapes (tests compare the loaders against it). */
 export const DATASET_INFO: Readonly<Record<BuiltinDataset, DatasetInfo>> = BUILTIN_INFO;
 
-const registered = new Map<string, DatasetInfo>();
-
 export function isBuiltinDataset(name: string): name is BuiltinDataset {
   return (BUILTIN_DATASETS as readonly string[]).includes(name);
 }
 
-/** Make a dataset found on disk or imported known by name. A built-in's name keeps its info. */
-export function registerDatasetInfo(name: string, info: DatasetInfo): void {
-  if (!isBuiltinDataset(name)) registered.set(name, info);
+/** What one caller knows of the datasets a config may name: the built-ins always, and the datasets
+ * that caller found (on disk, imported, listed by the host). Immutable; build a new one when the
+ * list changes. Validation uses nothing else (parseRunConfig(input, facts)). */
+export interface DatasetFacts {
+  /** The dataset's shape and classes, or undefined when these facts do not know it. */
+  info(name: string): DatasetInfo | undefined;
+  /** Its training set size as stored and whether it has a validation set of its own, when known
+   * without reading it (the built-ins; a dataset that was inspected); else null. */
+  trainSetSize(name: string): { images: number; ownVal: boolean } | null;
 }
 
-export function unregisterDatasetInfo(name: string): void {
-  registered.delete(name);
+/** Facts of the built-ins plus `extra` (name -> info; a built-in's name keeps its own info). */
+export function datasetFacts(extra: Iterable<readonly [string, DatasetInfo]> = []): DatasetFacts {
+  const found = new Map<string, DatasetInfo>();
+  for (const [name, info] of extra) if (!isBuiltinDataset(name)) found.set(name, info);
+  return Object.freeze({
+    info: (name: string) => (isBuiltinDataset(name) ? BUILTIN_INFO[name] : found.get(name)),
+    trainSetSize(name: string) {
+      if (isBuiltinDataset(name)) return { images: BUILTIN_TRAIN_IMAGES[name], ownVal: false };
+      const info = found.get(name);
+      return info?.trainImages !== undefined ? { images: info.trainImages, ownVal: info.ownVal === true } : null;
+    },
+  });
 }
 
-export function datasetInfo(name: string): DatasetInfo | undefined {
-  return isBuiltinDataset(name) ? BUILTIN_INFO[name] : registered.get(name);
-}
+/** The facts of a caller that knows only the built-in datasets (tests, the store's old rows, a
+ * config file checked without a data dir). A dataset not built in is then unknown: see
+ * parseRunConfig for what that skips. */
+export const BUILTIN_FACTS: DatasetFacts = datasetFacts();
 
 /** Names a dataset may have: what fits a folder name and a URL path. */
 export const DATASET_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-
-/** A dataset's training set size as stored and whether it has a validation set of its own, when
- * known without reading it (the built-ins; a registered dataset that was inspected); else null. */
-export function trainSetSize(name: string): { images: number; ownVal: boolean } | null {
-  if (isBuiltinDataset(name)) return { images: BUILTIN_TRAIN_IMAGES[name], ownVal: false };
-  const info = registered.get(name);
-  return info?.trainImages !== undefined ? { images: info.trainImages, ownVal: info.ownVal === true } : null;
-}

@@ -15,7 +15,7 @@ import {
   setPath,
 } from '../../../shared/config';
 import { describeAugmentError } from '../../../shared/augment';
-import { datasetInfo, trainSetSize } from '../../../shared/models/datasets';
+import type { DatasetFacts } from '../../../shared/models/datasets';
 import { schemaLeaves, sectionOf, type SchemaLeaf } from '../../../shared/schema-walk';
 import type { FieldKind } from '../../../shared/schema-meta';
 import { jsonProblemText } from './jsonError';
@@ -283,14 +283,15 @@ const count = (n: number) => n.toLocaleString('en-US');
  * set does not use, a test split that leaves no test or no training image. Computed as makeSplits
  * (src/data/index.ts) takes the splits, from the sizes known before the data is read
  * (built-ins; datasets the Datasets page inspected); silent where the size is not known.
- * `title` names a dataset ("Fashion-MNIST"). Warnings, not errors: the run can start. */
-export function datasetWarnings(input: Record<string, unknown>, title: (name: string) => string = (n) => n): FieldError[] {
+ * `facts`: what is known of the datasets (the datasets store's). `title` names a dataset
+ * ("Fashion-MNIST"). Warnings, not errors: the run can start. */
+export function datasetWarnings(input: Record<string, unknown>, facts: DatasetFacts, title: (name: string) => string = (n) => n): FieldError[] {
   const parsed = datasetSchema.safeParse(input.dataset ?? {});
   if (!parsed.success) return [];
   const d = parsed.data;
-  const size = trainSetSize(d.name);
+  const size = facts.trainSetSize(d.name);
   if (!size) return [];
-  const info = datasetInfo(d.name);
+  const info = facts.info(d.name);
   const out: FieldError[] = [];
   const name = title(d.name);
   const some = d.classes ? ` (fewer in classes ${d.classes.join(', ')})` : '';
@@ -350,6 +351,6 @@ export function trickWarnings(input: Record<string, unknown>): FieldError[] {
 }
 
 /** Every warning of the form: datasetWarnings and trickWarnings. */
-export function configWarnings(input: Record<string, unknown>, title?: (name: string) => string): FieldError[] {
-  return [...datasetWarnings(input, title), ...trickWarnings(input)];
+export function configWarnings(input: Record<string, unknown>, facts: DatasetFacts, title?: (name: string) => string): FieldError[] {
+  return [...datasetWarnings(input, facts, title), ...trickWarnings(input)];
 }

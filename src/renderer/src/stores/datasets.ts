@@ -1,10 +1,11 @@
 // The datasets this installation knows (Datasets page, the run form's dataset choice), with live
-// download progress. Loading the list also tells the shared config schema each dataset's shape,
-// so the form checks classes and the model summary knows the input.
-import { computed, reactive, ref } from 'vue';
+// download progress, and their facts (shape, classes, sizes: `facts`), which the form validates
+// configs with (parseRunConfig(input, facts)), so it checks classes and the model summary knows
+// the input.
+import { computed, reactive, ref, shallowRef } from 'vue';
 import { defineStore } from 'pinia';
 import type { DatasetSummary, DownloadProgress } from '@shared/api';
-import { registerDatasetInfo } from '@shared/models/datasets';
+import { BUILTIN_FACTS, datasetFacts, type DatasetFacts, type DatasetInfo } from '@shared/models/datasets';
 import { api, errorMessage, onReconnect, unwrap } from '../api';
 
 export const useDatasetsStore = defineStore('datasets', () => {
@@ -12,6 +13,9 @@ export const useDatasetsStore = defineStore('datasets', () => {
   const loaded = ref(false);
   const error = ref<string | null>(null);
   const downloads = reactive(new Map<string, DownloadProgress>());
+  /** The built-ins and every dataset on this machine the host inspected (as of the last list):
+   * what the host's runs:start checks against. Built-ins only until the list is loaded. */
+  const facts = shallowRef<DatasetFacts>(BUILTIN_FACTS);
 
   /** Names a run can use now (on this machine or generated). */
   const available = computed(() => list.value.filter((d) => d.origin !== null && !d.problem).map((d) => d.name));
@@ -19,13 +23,15 @@ export const useDatasetsStore = defineStore('datasets', () => {
   async function fetchAll(): Promise<void> {
     try {
       const l = unwrap(await api.invoke('datasets:list', undefined));
+      const infos: [string, DatasetInfo][] = [];
       for (const d of l) {
         if (d.origin !== null && !d.problem && d.shape && d.classes !== null) {
-          registerDatasetInfo(d.name, { shape: d.shape, classes: d.classes, coarseClasses: d.coarseClasses, noTestSet: d.noTestSet, trainImages: d.trainImages, ownVal: d.ownVal });
+          infos.push([d.name, { shape: d.shape, classes: d.classes, coarseClasses: d.coarseClasses, noTestSet: d.noTestSet, trainImages: d.trainImages, ownVal: d.ownVal }]);
         }
         if (d.download) downloads.set(d.name, d.download);
       }
       list.value = l;
+      facts.value = datasetFacts(infos);
       loaded.value = true;
       error.value = null;
     } catch (e) {
@@ -42,5 +48,5 @@ export const useDatasetsStore = defineStore('datasets', () => {
     onReconnect(() => void fetchAll());
   }
 
-  return { list, loaded, error, downloads, available, fetchAll, listen };
+  return { list, loaded, error, downloads, facts, available, fetchAll, listen };
 });
