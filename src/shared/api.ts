@@ -407,15 +407,29 @@ const none = z
   .null()
   .optional()
   .transform((): void => undefined);
-/** An arm's config changes: dotted config paths, none of which may reach a prototype. */
-const setPaths = z.record(z.string().max(500), z.unknown()).check((ctx) => {
-  const paths = Object.keys(ctx.value);
-  if (paths.length > 1000) ctx.issues.push({ code: 'custom', input: ctx.value, message: `at most 1000 config paths, got ${paths.length}` });
-  for (const p of paths) {
-    const problem = unsafePathProblem(p);
-    if (problem) ctx.issues.push({ code: 'custom', input: p, path: [p], message: problem });
-  }
-});
+/** An arm's config changes: dotted config paths, none of which may reach a prototype. Checked as
+ * keys; a key that is "__proto__" itself (JSON.parse makes it an own key) zod's record would drop
+ * silently, so it is refused on the input first. */
+const configPath = z
+  .string()
+  .max(500)
+  .check((ctx) => {
+    const problem = unsafePathProblem(ctx.value);
+    if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem });
+  });
+const setPaths = z
+  .unknown()
+  .check((ctx) => {
+    if (ctx.value !== null && typeof ctx.value === 'object' && Object.hasOwn(ctx.value, '__proto__')) {
+      ctx.issues.push({ code: 'custom', input: ctx.value, path: ['__proto__'], message: unsafePathProblem('__proto__')! });
+    }
+  })
+  .pipe(
+    z.record(configPath, z.unknown()).check((ctx) => {
+      const n = Object.keys(ctx.value).length;
+      if (n > 1000) ctx.issues.push({ code: 'custom', input: ctx.value, message: `at most 1000 config paths, got ${n}` });
+    }),
+  );
 /** The comparison's analysis overrides (SummaryQuery, ExportRequest). */
 const overrides = {
   metric: text.optional(),
@@ -514,7 +528,7 @@ function shown(v: unknown): string {
 /** A key as a field name shows it: a hostile key of a megabyte is not echoed whole. */
 const segment = (k: string) => (k.length > 80 ? `${k.slice(0, 80)}…` : k);
 
-const EXPECTED: Record<string, string> = { object: 'an object', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false', null: 'no argument (null)' };
+const EXPECTED: Record<string, string> = { object: 'an object', record: 'an object', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false', null: 'no argument (null)' };
 
 /** zod's issues in this project's words: "expected an integer, got "abc"", "at most 200
  * characters, got 5000". */
@@ -530,6 +544,8 @@ const argErrorMap: z.core.$ZodErrorMap = (iss) => {
       return `must be ${iss.origin === 'string' || iss.origin === 'array' ? 'at least' : iss.inclusive ? '>=' : '>'} ${size(iss.origin, iss.minimum)}, got ${measured(iss.input)}`;
     case 'too_big':
       return `must be ${iss.origin === 'string' || iss.origin === 'array' ? 'at most' : iss.inclusive ? '<=' : '<'} ${size(iss.origin, iss.maximum)}, got ${measured(iss.input)}`;
+    case 'invalid_key': // a record's key: what is wrong with it (the issue's path names it)
+      return iss.issues.map((i) => i.message).join('; ');
     case 'invalid_value':
       return `expected one of ${iss.values.map((v) => JSON.stringify(v)).join(', ')}, got ${shown(iss.input)}`;
     default:
