@@ -444,7 +444,7 @@ const overrides = {
 const MAX_DATA_URL = 64 << 20;
 
 /** Each channel's argument. The record is over Channel (a channel without a schema, or a schema
- * without a channel, does not compile), and ArgsMatch below makes each schema's output type
+ * without a channel, does not compile), and ArgsMismatch below makes each schema's output type
  * equal to InvokeMap's argument type in both directions. */
 export const ARG_SCHEMAS = {
   'app:info': none,
