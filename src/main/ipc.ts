@@ -8,6 +8,9 @@ import { dispatch, type Handlers } from './handlers';
 import { checkExportRequest, exportExtension, exportFileName, writeExport } from './services/export';
 import type { Store } from '../store/store';
 
+/** Every channel of the contract (CHANNELS: the keys of its argument schemas), each call through
+ * dispatch, which checks the argument against the channel's schema before the handler runs: a
+ * malformed one comes back as a refusal (ok: false, naming the channel and the field). */
 export function bindIpc(handlers: Handlers): void {
   for (const channel of CHANNELS) {
     ipcMain.handle(channel, (_e, arg: unknown) => dispatch(handlers, channel, arg));
@@ -53,9 +56,9 @@ export function desktopExport(store: Store, downloadsDir: string) {
 /** export:file in the desktop app: a file the renderer made (a chart as PNG). */
 export function desktopSaveFile(downloadsDir: string) {
   return async (arg: { name: string; dataUrl: string }): Promise<{ path: string | null }> => {
-    const m = /^data:([\w/+.-]+);base64,(.*)$/s.exec(typeof arg?.dataUrl === 'string' ? arg.dataUrl : '');
+    const m = /^data:([\w/+.-]+);base64,(.*)$/s.exec(arg.dataUrl);
     if (!m) throw new ApiFailure({ code: 'bad_request', message: 'dataUrl must be a base64 data: URL', field: 'dataUrl' });
-    const name = typeof arg.name === 'string' && arg.name ? path.basename(arg.name) : 'trickbench.png';
+    const name = path.basename(arg.name) || 'trickbench.png';
     const ext = path.extname(name).slice(1) || 'png';
     const file = await saveAs(path.join(downloadsDir, name), { name: FILTERS[ext] ?? ext, extensions: [ext] }, async (tmp) => fs.promises.writeFile(tmp, Buffer.from(m[2]!, 'base64')));
     return { path: file };
@@ -68,8 +71,8 @@ export async function desktopPick(arg: { folder: boolean }): Promise<{ path: str
   const win = BrowserWindow.getFocusedWindow();
   const opts: Electron.OpenDialogOptions = {
     title: 'Import a dataset',
-    properties: [arg?.folder === false ? 'openFile' : 'openDirectory'],
-    filters: arg?.folder === false ? [{ name: 'Dataset archives', extensions: ['gz', 'tgz', 'tar'] }] : undefined,
+    properties: [arg.folder ? 'openDirectory' : 'openFile'],
+    filters: !arg.folder ? [{ name: 'Dataset archives', extensions: ['gz', 'tgz', 'tar'] }] : undefined,
   };
   const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts);
   return { path: r.canceled ? null : (r.filePaths[0] ?? null) };

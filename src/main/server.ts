@@ -12,8 +12,8 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { EventMap, EventName } from '../shared/api';
-import { ApiFailure } from '../shared/api';
-import { dispatch, type Handlers } from './handlers';
+import { ApiFailure, isChannel, parseArg } from '../shared/api';
+import { runHandler, type Handlers } from './handlers';
 import { checkExportRequest, exportFileName, writeExport } from './services/export';
 import { isForeignFetch, isJsonContentType, isOwnOrigin, SECURITY_HEADERS, tokenMatches } from './security';
 import type { Store } from '../store/store';
@@ -177,10 +177,15 @@ export async function startServer(o: {
         } catch (e) {
           return send(res, 400, apiError((e as Error).message), 'application/json');
         }
+        if (!isChannel(channel)) return send(res, 404, apiError(`unknown channel ${channel}`), 'application/json');
         if (channel === 'export:csv' || channel === 'export:file') {
           return send(res, 400, apiError('in web mode, exports are downloads (GET /api/export)'), 'application/json');
         }
-        const result = await dispatch(o.handlers, channel, arg);
+        // The argument passes its channel's schema before any handler sees it: a malformed one is
+        // the client's mistake, a 400 naming the channel and the field.
+        const parsed = parseArg(channel, arg);
+        if (!parsed.ok) return send(res, 400, JSON.stringify(parsed), 'application/json');
+        const result = await runHandler(o.handlers, channel, parsed.value);
         return send(res, 200, JSON.stringify(result), 'application/json');
       }
       if (req.method !== 'GET') return send(res, 405, 'GET only');

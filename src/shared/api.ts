@@ -1,7 +1,9 @@
 // THE contract between the renderer and the back end. The Electron shell binds it to ipcMain
 // (src/main/ipc.ts), web mode to HTTP + WebSocket (src/main/server.ts); the renderer sees one
 // interface (src/renderer/src/api.ts) in both.
-import type { FieldError, RunConfig } from './config';
+import { z } from 'zod';
+import { unsafePathProblem, type FieldError, type RunConfig } from './config';
+import { P_ADJUST_METHODS, SELECTION_RULES, TESTS } from './experiments';
 import type { ComparisonSummary, ExperimentInfo, ExperimentPlan, PAdjustMethod, SelectionRule, TestName } from './experiments';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
@@ -379,42 +381,193 @@ export class ApiFailure extends Error {
   }
 }
 
-/** Every channel, once: a record over InvokeMap's keys, so a channel added to the contract and
- * forgotten here (which only the desktop shell, not CI, would notice) does not compile. */
-const CHANNEL_SET: Record<Channel, true> = {
-  'app:info': true,
-  'runs:list': true,
-  'runs:get': true,
-  'runs:start': true,
-  'runs:cancel': true,
-  'runs:resume': true,
-  'runs:delete': true,
-  'runs:history': true,
-  'runs:events': true,
-  'runs:evaluation': true,
-  'runs:predictions': true,
-  'presets:list': true,
-  'presets:start': true,
-  'experiments:list': true,
-  'experiments:get': true,
-  'experiments:create': true,
-  'experiments:addSeeds': true,
-  'experiments:addArm': true,
-  'experiments:runUntilDecided': true,
-  'experiments:stop': true,
-  'experiments:resume': true,
-  'experiments:delete': true,
-  'compare:summary': true,
-  'compare:aligned': true,
-  'export:csv': true,
-  'export:file': true,
-  'datasets:list': true,
-  'datasets:get': true,
-  'datasets:samples': true,
-  'datasets:import': true,
-  'datasets:remove': true,
-  'datasets:download': true,
-  'datasets:cancelDownload': true,
-  'datasets:pick': true,
+// ---------------------------------------------------------------------------------------------
+// Arguments, validated. Every request is hostile until its schema has passed it: both shells
+// check the argument against its channel's schema before any handler runs (src/main/handlers.ts
+// dispatch; HTTP answers a refusal 400), so handlers get exactly InvokeMap's types. Objects are
+// strict (an unknown field, "__proto__" included, is refused and named), strings and lists are
+// bounded, ids are positive integers. What needs domain facts stays with the handlers: run
+// configs and experiment files (z.unknown() here, parseRunConfig / planExperiment there), "run 7
+// does not exist", ranges a service explains in its own words.
+
+/** Ids of runs and experiments: SQLite row ids, so positive (safe) integers. */
+const id = z.int().positive();
+/** Run ids in one request (delete, histories, comparisons, exports). */
+export const MAX_IDS = 100_000;
+const ids = z.array(id).max(MAX_IDS);
+/** Names (datasets, presets, arms, metric keys) and the like: short strings. */
+const text = z.string().max(200);
+/** Metric keys in one request. */
+const keys = z.array(text).max(1000);
+const labels = z.enum(['fine', 'coarse']);
+/** Seeds in one request; their range is the experiment's to check. */
+const seeds = z.array(z.int()).max(1000);
+/** No argument: undefined over IPC, null over HTTP (JSON has no undefined). */
+const none = z
+  .null()
+  .optional()
+  .transform((): void => undefined);
+/** An arm's config changes: dotted config paths, none of which may reach a prototype. Checked as
+ * keys; a key that is "__proto__" itself (JSON.parse makes it an own key) zod's record would drop
+ * silently, so it is refused on the input first. */
+const configPath = z
+  .string()
+  .max(500)
+  .check((ctx) => {
+    const problem = unsafePathProblem(ctx.value);
+    if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem });
+  });
+const setPaths = z
+  .unknown()
+  .check((ctx) => {
+    if (ctx.value !== null && typeof ctx.value === 'object' && Object.hasOwn(ctx.value, '__proto__')) {
+      ctx.issues.push({ code: 'custom', input: ctx.value, path: ['__proto__'], message: unsafePathProblem('__proto__')! });
+    }
+  })
+  .pipe(
+    z.record(configPath, z.unknown()).check((ctx) => {
+      const n = Object.keys(ctx.value).length;
+      if (n > 1000) ctx.issues.push({ code: 'custom', input: ctx.value, message: `at most 1000 config paths, got ${n}` });
+    }),
+  );
+/** The comparison's analysis overrides (SummaryQuery, ExportRequest). */
+const overrides = {
+  metric: text.optional(),
+  rule: z.enum(SELECTION_RULES).optional(),
+  test: z.enum(TESTS).optional(),
+  correction: z.enum(P_ADJUST_METHODS).optional(),
+  reference: text.optional(),
+  margin: z.number().nullable().optional(),
+  alpha: z.number().optional(),
 };
-export const CHANNELS = Object.keys(CHANNEL_SET) as readonly Channel[];
+/** A chart as a PNG data: URL can be a few MB; nothing legitimate is near this. */
+const MAX_DATA_URL = 64 << 20;
+
+/** Each channel's argument. The record is over Channel (a channel without a schema, or a schema
+ * without a channel, does not compile), and ArgsMismatch below makes each schema's output type
+ * equal to InvokeMap's argument type in both directions. */
+export const ARG_SCHEMAS = {
+  'app:info': none,
+  'runs:list': none,
+  'runs:get': z.strictObject({ id }),
+  'runs:start': z.strictObject({ config: z.unknown() }),
+  'runs:cancel': z.strictObject({ id }),
+  'runs:resume': z.strictObject({ id }),
+  'runs:delete': z.strictObject({ ids }),
+  'runs:history': z.strictObject({ ids, keys: keys.optional() }),
+  'runs:events': z.strictObject({ id }),
+  'runs:evaluation': z.strictObject({ id }),
+  'runs:predictions': z.strictObject({ id, order: z.enum(PREDICTION_ORDERS), limit: z.int().min(0).max(1000), offset: z.int().min(0).max(1e9) }),
+  'presets:list': none,
+  'presets:start': z.strictObject({ id: text, seeds: seeds.optional() }),
+  'experiments:list': none,
+  'experiments:get': z.strictObject({ id }),
+  'experiments:create': z.strictObject({ file: z.unknown() }),
+  'experiments:addSeeds': z.strictObject({ id, seeds }),
+  'experiments:addArm': z.strictObject({ id, name: text, set: setPaths }),
+  'experiments:runUntilDecided': z.strictObject({ id, maxSeeds: z.int().optional() }),
+  'experiments:stop': z.strictObject({ id }),
+  'experiments:resume': z.strictObject({ id }),
+  'experiments:delete': z.strictObject({ id }),
+  'compare:summary': z.strictObject({ experimentId: id.optional(), runIds: ids.optional(), ...overrides }),
+  'compare:aligned': z.strictObject({ ids, keys, time: z.boolean().optional() }),
+  'export:file': z.strictObject({ name: z.string().max(255), dataUrl: z.string().max(MAX_DATA_URL) }),
+  'export:csv': z.strictObject({ kind: z.enum(EXPORT_KINDS), ids, experimentId: id.optional(), ...overrides }),
+  'datasets:list': none,
+  'datasets:get': z.strictObject({ name: text, labels: labels.optional() }),
+  'datasets:samples': z.strictObject({
+    name: text,
+    perClass: z.int(),
+    labels: labels.optional(),
+    imageSize: z.int().nullable().optional(),
+    augment: z.unknown().optional(), // the config's augment: validated by the preview as a run would
+    seed: z.int().optional(),
+    epoch: z.int().optional(),
+  }),
+  'datasets:import': z.strictObject({
+    path: z.string().max(4096),
+    name: text,
+    labels: labels.optional(),
+    imageSize: z.int().nullable().optional(),
+    strict: z.boolean().optional(),
+    copy: z.boolean().optional(),
+  }),
+  'datasets:remove': z.strictObject({ name: text }),
+  'datasets:download': z.strictObject({ name: text }),
+  'datasets:cancelDownload': z.strictObject({ name: text }),
+  'datasets:pick': z.strictObject({ folder: z.boolean() }),
+} satisfies { [C in Channel]: z.ZodType<ArgOf<C>> };
+
+/** Mutual assignability: the schema's output is InvokeMap's argument and vice versa. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** The channels whose schema's output is not exactly their argument type (never, or it fails). */
+type ArgsMismatch = { [C in Channel]: Same<z.output<(typeof ARG_SCHEMAS)[C]>, ArgOf<C>> extends true ? never : C }[Channel];
+const argsMatch: [ArgsMismatch] extends [never] ? true : { mismatched: ArgsMismatch } = true;
+void argsMatch;
+
+/** Every channel, once: the keys of ARG_SCHEMAS, itself a record over InvokeMap's keys, so a
+ * channel added to the contract and forgotten here (which only the desktop shell, not CI, would
+ * notice) does not compile. */
+export const CHANNELS = Object.keys(ARG_SCHEMAS) as readonly Channel[];
+
+/** Whether a string names a channel (own keys only: "constructor" or "__proto__" are none). */
+export function isChannel(name: string): name is Channel {
+  return Object.hasOwn(ARG_SCHEMAS, name);
+}
+
+/** A value as an error message shows it: short, never the whole of a hostile string. */
+function shown(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'an object';
+  return String(v);
+}
+
+/** A key as a field name shows it: a hostile key of a megabyte is not echoed whole. */
+const segment = (k: string) => (k.length > 80 ? `${k.slice(0, 80)}…` : k);
+
+const EXPECTED: Record<string, string> = { object: 'an object', record: 'an object', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false', null: 'no argument (null)' };
+
+/** zod's issues in this project's words: "expected an integer, got "abc"", "at most 200
+ * characters, got 5000". */
+const argErrorMap: z.core.$ZodErrorMap = (iss) => {
+  const size = (origin: string | undefined, n: number | bigint) => (origin === 'string' ? `${n} characters` : origin === 'array' ? `${n} items` : String(n));
+  const measured = (v: unknown) => (typeof v === 'string' || Array.isArray(v) ? String(v.length) : shown(v));
+  switch (iss.code) {
+    case 'invalid_type': {
+      const isInt = (iss.inst as { _zod?: { def?: { format?: string } } } | undefined)?._zod?.def?.format === 'safeint';
+      return `expected ${isInt ? 'an integer' : (EXPECTED[iss.expected] ?? `a ${iss.expected}`)}, got ${shown(iss.input)}`;
+    }
+    case 'too_small':
+      return `must be ${iss.origin === 'string' || iss.origin === 'array' ? 'at least' : iss.inclusive ? '>=' : '>'} ${size(iss.origin, iss.minimum)}, got ${measured(iss.input)}`;
+    case 'too_big':
+      return `must be ${iss.origin === 'string' || iss.origin === 'array' ? 'at most' : iss.inclusive ? '<=' : '<'} ${size(iss.origin, iss.maximum)}, got ${measured(iss.input)}`;
+    case 'invalid_key': // a record's key: what is wrong with it (the issue's path names it)
+      return iss.issues.map((i) => i.message).join('; ');
+    case 'invalid_value':
+      return `expected one of ${iss.values.map((v) => JSON.stringify(v)).join(', ')}, got ${shown(iss.input)}`;
+    default:
+      return undefined;
+  }
+};
+
+/** The argument of a call checked against its channel's schema: the parsed value (the handler's
+ * argument), or a bad_request naming the channel and the field — `runs:get: id: expected an
+ * integer, got "abc"` (field "id"; "(argument)" when the argument itself is wrong). */
+export function parseArg<C extends Channel>(channel: C, arg: unknown): Result<ArgOf<C>> {
+  const r = (ARG_SCHEMAS[channel] as z.ZodType).safeParse(arg, { reportInput: true, error: argErrorMap });
+  if (r.success) return { ok: true, value: r.data as ArgOf<C> };
+  const fields: FieldError[] = r.error.issues.flatMap((issue) => {
+    const at = issue.path.map((k) => segment(String(k)));
+    // An unknown field is the field's problem, named by its path (each key once).
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => ({ field: [...at, segment(k)].join('.'), message: 'unknown field' }));
+    return [{ field: at.join('.') || '(argument)', message: issue.message }];
+  });
+  const message = `${channel}: ${fields
+    .slice(0, 5)
+    .map((f) => `${f.field}: ${f.message}`)
+    .join('; ')}${fields.length > 5 ? ` (and ${fields.length - 5} more)` : ''}`;
+  return { ok: false, error: { code: 'bad_request', message, field: fields[0]!.field, fields } };
+}

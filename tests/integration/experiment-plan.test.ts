@@ -300,8 +300,8 @@ describe('run seeds until decided', () => {
     const handlers = createHandlers(fake as unknown as RunService, { version: 'test' } as never, () => ({ path: null }), () => ({ path: null }), s);
     const call = (arg: unknown) => dispatch(handlers, 'experiments:runUntilDecided', arg);
     for (const [arg, field, message] of [
-      [null, 'id', /id must be an experiment id/],
-      [{ id: '1', maxSeeds: 4 }, 'id', /id must be an experiment id/],
+      [null, '(argument)', /^experiments:runUntilDecided: \(argument\): expected an object, got null$/],
+      [{ id: '1', maxSeeds: 4 }, 'id', /^experiments:runUntilDecided: id: expected an integer, got "1"$/],
       [{ id: 999, maxSeeds: 4 }, 'id', /experiment 999 does not exist/],
       [{ id: e.id, maxSeeds: 1 }, 'maxSeeds', /maxSeeds must be an integer from 2 to 100/],
       [{ id: e.id, maxSeeds: 101 }, 'maxSeeds', /from 2 to 100/],
