@@ -4,6 +4,7 @@ import os from 'node:os';
 import type { AlignedHistory, MetricPoint, RunEvent, RunStatus, RunSummary } from '../shared/api';
 import { FINAL_STATUSES } from '../shared/api';
 import type { RunConfig } from '../shared/config';
+import { lowerIsBetter } from '../shared/metrics';
 import { openDatabase, type DB, type OpenOptions } from './db';
 import { EvaluationRepo } from './evaluation-repo';
 import { DatasetRepo } from './dataset-repo';
@@ -47,11 +48,6 @@ const HISTORY_PAGE = 5000;
 /** Per-step epochs are fractions (e + (i+1)/n): rounded so that runs with the same batch count meet. */
 function roundEpoch(e: number): number {
   return Math.round(e * 1e6) / 1e6;
-}
-
-/** Keys for which a lower value is better (best = min); every other metric's best is its max. */
-export function lowerIsBetter(key: string): boolean {
-  return /loss|time|_s$|error/.test(key);
 }
 
 function toRecord(r: RunRow): RunRecord {

@@ -1,7 +1,10 @@
 // The metric table (shared/metrics.ts): every key a real run writes has a declared spec, patterns
 // match the tricks' per-layer keys, undeclared keys fall back by name as documented, and the
 // table's direction is what the store's summaries and the comparison's verdicts follow.
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { summarize } from '../../src/main/services/compare';
+import { defaultRunConfig } from '../../src/shared/config';
+import { planExperiment } from '../../src/shared/experiments';
 import {
   bestOf,
   better,
@@ -18,6 +21,8 @@ import {
   metricTitle,
   TRICK_METRIC_SPECS,
 } from '../../src/shared/metrics';
+import { Store } from '../../src/store/store';
+import { tmpDataDir } from '../helpers/tmp';
 
 describe('the metric table', () => {
   it('declares each key once, patterns as prefixes ending in /*, the tricks\' diagnostics as diagnostics', () => {
@@ -88,5 +93,56 @@ describe('the metric table', () => {
     expect(better('val/acc', 0.5, 0.7)).toBe(0.7);
     expect(better('val/acc', undefined, 0.7)).toBe(0.7);
     expect(better('lr', 0.1, 0.01)).toBeUndefined();
+  });
+});
+
+describe('the direction in a comparison', () => {
+  const tmp = tmpDataDir();
+  let store: Store;
+  beforeAll(() => {
+    store = new Store(tmp.dir);
+  });
+  afterAll(() => {
+    store.close();
+    tmp.cleanup();
+  });
+
+  /** An experiment of a baseline and one arm, finished, with per-epoch values of `key` (the arm's
+   * larger by `gain` in every seed, with seed-to-seed noise so that a t-test decides). */
+  function experiment(key: string, base: number[], gain: number[]): number {
+    const cfg = { ...defaultRunConfig(), name: 'x' } as unknown as Record<string, unknown>;
+    delete cfg.seed;
+    const seeds = base.map((_, i) => i + 1);
+    const r = planExperiment({ name: key, baseline: cfg, arms: [{ name: 'trick', set: { 'optimizer.lr': 0.02 } }], seeds });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const info = store.experiments.create(r.plan);
+    for (const [i, seed] of seeds.entries()) {
+      for (const arm of info.arms) {
+        const run = store.createRun({ ...defaultRunConfig(), seed }, 'running', `${arm.name} ${seed}`);
+        store.experiments.link(run.id, info.id, arm.id);
+        const value = base[i]! + (arm.role === 'baseline' ? 0 : gain[i]!);
+        store.addMetrics(run.id, [{ key, step: 10, epoch: 1, value, time: 0 }]);
+        store.finishRun(run.id, 'completed');
+      }
+    }
+    return info.id;
+  }
+  const gain = [30, 35, 22, 41, 28];
+  const base = [400, 410, 395, 420, 405];
+
+  it('more images per second is better (throughput/img_s ends in _s but is not a time)', () => {
+    const s = summarize(store, { experimentId: experiment('throughput/img_s', base, gain), metric: 'throughput/img_s', rule: 'last' });
+    expect(s.higherIsBetter).toBe(true);
+    expect(s.arms[1]!.paired!.delta).toBeGreaterThan(0);
+    expect(s.arms[1]!.paired!.betterIn).toBe(5);
+    expect(s.arms[1]!.verdict!.kind).toBe('better');
+  });
+
+  it('the same differences on a lower-is-better key (seconds per epoch) are a worse arm', () => {
+    const s = summarize(store, { experimentId: experiment('time/epoch_s', base, gain), metric: 'time/epoch_s', rule: 'last' });
+    expect(s.higherIsBetter).toBe(false);
+    expect(s.arms[1]!.paired!.delta).toBeGreaterThan(0);
+    expect(s.arms[1]!.paired!.worseIn).toBe(5);
+    expect(s.arms[1]!.verdict!.kind).toBe('worse');
   });
 });
