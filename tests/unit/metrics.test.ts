@@ -3,7 +3,7 @@
 // table's direction is what the store's summaries and the comparison's verdicts follow.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarize } from '../../src/main/services/compare';
-import { defaultRunConfig } from '../../src/shared/config';
+import { defaultRunConfig, mustParseRunConfig } from '../../src/shared/config';
 import { planExperiment } from '../../src/shared/experiments';
 import {
   bestOf,
@@ -22,7 +22,9 @@ import {
   TRICK_METRIC_SPECS,
 } from '../../src/shared/metrics';
 import { Store } from '../../src/store/store';
+import { executeRun } from '../../src/trainer/run';
 import { tmpDataDir } from '../helpers/tmp';
+import { tinyConfig } from '../helpers/trainer';
 
 describe('the metric table', () => {
   it('declares each key once, patterns as prefixes ending in /*, the tricks\' diagnostics as diagnostics', () => {
@@ -94,6 +96,45 @@ describe('the metric table', () => {
     expect(better('val/acc', undefined, 0.7)).toBe(0.7);
     expect(better('lr', 0.1, 0.01)).toBeUndefined();
   });
+});
+
+describe('every key a real run writes', () => {
+  const tmp = tmpDataDir();
+  let store: Store;
+  beforeAll(() => {
+    store = new Store(tmp.dir);
+  });
+  afterAll(() => {
+    store.close();
+    tmp.cleanup();
+  });
+
+  it('has a declared spec (no fallback): a plain run and runs with RIFLE and RePr (their per-layer diagnostics)', async () => {
+    const configs = [
+      mustParseRunConfig(tinyConfig({ epochs: 1, backend: 'wasm' })),
+      mustParseRunConfig({ ...tinyConfig({ epochs: 2, backend: 'wasm' }), tricks: { rifle: { everyEpochs: 1, maxReinits: 1, noReinitLastEpochs: 0 } } }),
+      mustParseRunConfig({ ...tinyConfig({ epochs: 2, backend: 'wasm' }), tricks: { repr: { s1: 1, s2: 1, cycles: 1, pruneRatio: 0.3 } } }),
+    ];
+    const keys = new Set<string>();
+    for (const c of configs) {
+      const run = store.createRun(c, 'running');
+      expect((await executeRun({ store, runId: run.id, dataDir: tmp.dir, isCancelled: () => false })).status).toBe('completed');
+      for (const k of Object.keys(store.history(run.id))) keys.add(k);
+    }
+    const all = [...keys];
+    // what the trainer writes, and the tricks' diagnostics by their patterns
+    for (const k of ['train/loss_step', 'lr_step', 'train/loss', 'train/acc', 'lr', 'val/loss', 'val/acc', 'time/epoch_s', 'time/cpu_s', 'time/data_wait_s', 'throughput/img_s', 'test/loss', 'test/acc', 'test/acc_best', 'test/loss_best']) {
+      expect(all, k).toContain(k);
+    }
+    for (const p of ['grad_norm/', 'weight_norm/', 'orthogonality/']) expect(all.some((k) => k.startsWith(p)), p).toBe(true);
+    expect(all.filter((k) => declaredSpec(k) === null)).toEqual([]);
+    // the store's summaries are the table's summary keys: no per-step series, no diagnostics
+    const s = store.summaries(1);
+    expect(Object.keys(s.final).sort()).toEqual(all.filter((k) => isSummaryKey(k) && store.history(1)[k]).sort());
+    for (let id = 1; id <= 3; id++) {
+      for (const k of Object.keys(store.summaries(id).final)) expect(isSummaryKey(k), k).toBe(true);
+    }
+  }, 120_000);
 });
 
 describe('the direction in a comparison', () => {
