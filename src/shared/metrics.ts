@@ -52,7 +52,7 @@ export const METRIC_SPECS: readonly MetricSpec[] = [
  * union; until then they are listed here, apart from the trainer's own keys. */
 export const TRICK_METRIC_SPECS: readonly MetricSpec[] = [
   { key: 'grad_norm/*', direction: 'none', granularity: 'epoch', unit: '', name: 'mean gradient norm per layer', diagnostic: true },
-  { key: 'weight_norm/*', direction: 'none', granularity: 'epoch', unit: '', name: 'weight norm per layer', diagnostic: true },
+  { key: 'weight_norm/*', direction: 'none', granularity: 'epoch', unit: '', name: 'weight norm of the re-initialised layers', diagnostic: true },
   { key: 'orthogonality/*', direction: 'lower', granularity: 'epoch', unit: '', name: 'filter orthogonality score per layer', diagnostic: true },
 ];
 

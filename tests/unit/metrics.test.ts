@@ -22,6 +22,8 @@ import {
   TRICK_METRIC_SPECS,
 } from '../../src/shared/metrics';
 import { Store } from '../../src/store/store';
+import { yFormatFor } from '../../src/renderer/src/lib/chart';
+import { metric } from '../../src/renderer/src/lib/format';
 import { executeRun } from '../../src/trainer/run';
 import { tmpDataDir } from '../helpers/tmp';
 import { tinyConfig } from '../helpers/trainer';
@@ -95,6 +97,18 @@ describe('the metric table', () => {
     expect(better('val/acc', 0.5, 0.7)).toBe(0.7);
     expect(better('val/acc', undefined, 0.7)).toBe(0.7);
     expect(better('lr', 0.1, 0.01)).toBeUndefined();
+  });
+});
+
+describe('the pages format a value by its key\'s unit', () => {
+  it('fractions in %, seconds, images per second, losses with 4 digits, the rest as numbers', () => {
+    expect(metric('val/acc', 0.91234)).toBe('91.23%');
+    expect(metric('test/top5', 0.995)).toBe('99.50%');
+    expect(metric('time/epoch_s', 12.345)).toBe('12.35 s');
+    expect(metric('throughput/img_s', 812.6)).toBe('813 img/s');
+    expect(metric('test/loss_best', 0.123456)).toBe('0.1235');
+    expect(metric('lr', 0.05)).toBe('0.05');
+    expect(['val/acc', 'train/acc', 'test/top5', 'val/loss', 'train/loss_step', 'lr_step', 'train/lr'].map(yFormatFor)).toEqual(['pct', 'pct', 'pct', 'loss', 'loss', 'num', 'num']);
   });
 });
 
