@@ -88,19 +88,21 @@ export function declaredSpec(key: string): MetricSpec | null {
 
 /** What an undeclared key (an imported run's, a logger's) is taken to mean, from its name:
  * - direction: lower for a loss or an error, and for times (`time/...`); higher for an accuracy
- *   (a name part `acc`, `accuracy` or `top<k>`, alone or before `_`, `@`, a digit); otherwise none (no goal: its best is not
- *   kept, and a comparison on it reads a positive difference as a gain);
+ *   (a name part `acc`, `accuracy` or `top<k>`, alone or followed by `_`, `/`, `@` or a digit)
+ *   and for a throughput (`throughput/...`); otherwise none (no goal: its best is not kept, and a
+ *   comparison on it reads a positive difference as a gain);
  * - unit: an accuracy is a fraction; `time/...` seconds; `throughput/...` img/s; else a number;
  * - granularity: per step when the key ends in `_step`, else per epoch;
  * - name: the key itself. Never a diagnostic. */
 export function fallbackSpec(key: string): MetricSpec {
   const accuracy = /(^|[/_])(acc(uracy)?|top\d+)($|[/_@\d])/.test(key);
   const lower = /loss|error/.test(key) || key.startsWith('time/');
+  const throughput = key.startsWith('throughput/');
   return {
     key,
-    direction: lower ? 'lower' : accuracy ? 'higher' : 'none',
+    direction: lower ? 'lower' : accuracy || throughput ? 'higher' : 'none',
     granularity: key.endsWith('_step') ? 'step' : 'epoch',
-    unit: accuracy && !lower ? 'fraction' : key.startsWith('time/') ? 's' : key.startsWith('throughput/') ? 'img/s' : '',
+    unit: accuracy && !lower ? 'fraction' : key.startsWith('time/') ? 's' : throughput ? 'img/s' : '',
     name: key,
   };
 }
@@ -135,8 +137,8 @@ export function bestOf(key: string, min: number, max: number): number | undefine
   return d === 'lower' ? min : d === 'higher' ? max : undefined;
 }
 
-/** The better of two values of a key (a running best); `b` (the new value) when there is no
- * direction or no previous value. */
+/** The better of two values of a key (a running best): `b` (the new value) when there is no
+ * previous one; undefined when the key has no direction. */
 export function better(key: string, a: number | undefined, b: number): number | undefined {
   const d = metricSpec(key).direction;
   if (d === 'none') return undefined;

@@ -57,7 +57,7 @@ describe('the metric table', () => {
     expect(metricSpec('val/balanced_acc')).toMatchObject({ direction: 'higher', unit: 'fraction' });
     expect(metricSpec('train/kl_loss_step')).toMatchObject({ direction: 'lower', granularity: 'step' });
     expect(metricSpec('time/eval_s')).toMatchObject({ direction: 'lower', unit: 's' });
-    expect(metricSpec('throughput/tokens_s')).toMatchObject({ direction: 'none', unit: 'img/s' });
+    expect(metricSpec('throughput/tokens_s')).toMatchObject({ direction: 'higher', unit: 'img/s' });
     expect(metricSpec('momentum')).toMatchObject({ direction: 'none', unit: '' });
     expect(metricSpec('val/acc@1')).toMatchObject({ direction: 'higher', unit: 'fraction' });
     // "acc" inside or at the start of another word is not an accuracy
