@@ -3,15 +3,16 @@
 // test (adjusted for the family): * p < 0.05, ** p < 0.01, *** p < 0.001), the verdict first, and
 // the methods paragraph).
 import type { ArmSummary, ComparisonSummary } from './experiments';
+import { displayScale, isFraction } from './metrics';
 
-const isShare = (metric: string) => /acc|top5/.test(metric);
+export { displayScale };
 
 /** A value of the metric: accuracies in percent (2 decimals), the rest with 4 significant digits,
  * or with `decimals` (in display units) where a table column fixes them. */
 export function formatMetric(metric: string, v: number | null, signed = false, decimals?: number): string {
   if (v === null || !Number.isFinite(v)) return '—';
   const d = v * displayScale(metric);
-  let s = decimals !== undefined ? d.toFixed(decimals) : isShare(metric) ? d.toFixed(2) : Number(v.toPrecision(4)).toString();
+  let s = decimals !== undefined ? d.toFixed(decimals) : isFraction(metric) ? d.toFixed(2) : Number(v.toPrecision(4)).toString();
   if (/^-0(\.0*)?$/.test(s)) s = s.slice(1); // a value that rounds to zero has no sign
   return signed && v > 0 && !/^0(\.0*)?$/.test(s) ? `+${s}` : s;
 }
@@ -21,7 +22,7 @@ export function formatMetric(metric: string, v: number | null, signed = false, d
  * digits, or the smallest non-zero one (an SD, a small difference) for 2, whichever is more, at
  * most 6. */
 export function columnDecimals(metric: string, values: Iterable<number | null | undefined>): number {
-  if (isShare(metric)) return 2;
+  if (isFraction(metric)) return 2;
   let hi = 0;
   let lo = Infinity;
   for (const v of values) {
@@ -55,7 +56,7 @@ export function tableDecimals(s: Pick<ComparisonSummary, 'metric' | 'arms'>): Ta
 /** The unit of a metric's values ("%" for accuracies) and of differences of it ("pp": percentage
  * points); losses and other metrics have none. */
 export function metricUnits(metric: string): { value: string; delta: string } {
-  return isShare(metric) ? { value: '%', delta: 'pp' } : { value: '', delta: '' };
+  return isFraction(metric) ? { value: '%', delta: 'pp' } : { value: '', delta: '' };
 }
 
 export function formatP(p: number | null): string {
@@ -84,12 +85,7 @@ export function csLevelText(a: { alpha: number; family: readonly string[] }): st
   return k > 1 ? `${pct}% (1 − α/${k}) anytime-valid` : `${pct}% anytime-valid`;
 }
 
-/** How many display units one raw unit is: accuracies show in points (percent). */
-export function displayScale(metric: string): number {
-  return isShare(metric) ? 100 : 1;
-}
-
-const unit = (metric: string) => (isShare(metric) ? ' (%)' : '');
+const unit = (metric: string) => (isFraction(metric) ? ' (%)' : '');
 
 export const SUMMARY_CSV_COLUMNS = [
   'arm', 'role', 'metric', 'unit', 'rule', 'verdict', 'confirmatory', 'reference', 'n', 'completed', 'planned', 'mean', 'std', 'n_pairs', 'exact_counts',
@@ -106,7 +102,7 @@ export function summaryCsvRows(s: ComparisonSummary): (string | number)[][] {
   return s.arms.map((a, i) => {
     const p = a.paired;
     return [
-      a.name, a.role, s.metric, isShare(s.metric) ? 'fraction' : '', s.rule, a.verdict?.text ?? 'reference', a.paired ? (a.confirmatory ? 'yes' : 'no') : '', p?.reference ?? '', a.n,
+      a.name, a.role, s.metric, isFraction(s.metric) ? 'fraction' : '', s.rule, a.verdict?.text ?? 'reference', a.paired ? (a.confirmatory ? 'yes' : 'no') : '', p?.reference ?? '', a.n,
       a.completion.completed, a.completion.total, v(a.mean), v(a.std), v(p?.n), p ? (p.exact ? 'yes' : 'no') : '',
       v(p?.delta), v(p?.sdDelta), v(p?.ci95?.[0]), v(p?.ci95?.[1]), v(p?.bootstrap?.ci[0]), v(p?.bootstrap?.ci[1]), p?.bootstrap?.method ?? '',
       v(finite(p?.cs?.[0])), v(finite(p?.cs?.[1])), s.analysis.test, v(p?.pTTest), v(p?.pWilcoxon), v(p?.pAdjusted), s.analysis.correction,

@@ -4,6 +4,7 @@ import os from 'node:os';
 import type { AlignedHistory, MetricPoint, RunEvent, RunStatus, RunSummary } from '../shared/api';
 import { FINAL_STATUSES } from '../shared/api';
 import type { RunConfig } from '../shared/config';
+import { bestOf, isSummaryKey } from '../shared/metrics';
 import { openDatabase, type DB, type OpenOptions } from './db';
 import { EvaluationRepo } from './evaluation-repo';
 import { DatasetRepo } from './dataset-repo';
@@ -47,11 +48,6 @@ const HISTORY_PAGE = 5000;
 /** Per-step epochs are fractions (e + (i+1)/n): rounded so that runs with the same batch count meet. */
 function roundEpoch(e: number): number {
   return Math.round(e * 1e6) / 1e6;
-}
-
-/** Keys for which a lower value is better (best = min); every other metric's best is its max. */
-export function lowerIsBetter(key: string): boolean {
-  return /loss|time|_s$|error/.test(key);
 }
 
 function toRecord(r: RunRow): RunRecord {
@@ -254,16 +250,18 @@ export class Store {
     return p === undefined ? null : (JSON.parse(p) as Record<string, unknown>);
   }
 
-  /** Final (last) and best value of each summary metric of a run; per-step keys (suffix _step)
-   * are not summaries and are never read. */
+  /** Final (last) and best value of each summary metric of a run (shared/metrics.ts decides
+   * which: per-step series and tricks' diagnostics are not, and are never read; the best follows
+   * the key's direction, and a key without one, like lr, has no best). */
   summaries(runId: number): { final: Record<string, number>; best: Record<string, number> } {
     const final: Record<string, number> = {};
     const best: Record<string, number> = {};
     for (const key of this.stmts.keysOf.all({ run: runId }) as string[]) {
-      if (key.endsWith('_step')) continue;
+      if (!isSummaryKey(key)) continue;
       final[key] = this.stmts.lastOfKey.get(runId, key) as number;
       const { lo, hi } = this.stmts.minMaxOfKey.get(runId, key) as { lo: number; hi: number };
-      best[key] = lowerIsBetter(key) ? lo : hi;
+      const b = bestOf(key, lo, hi);
+      if (b !== undefined) best[key] = b;
     }
     return { final, best };
   }

@@ -33,7 +33,8 @@ import { displayScale, formatMetric, metricUnits } from '../../shared/summary-fo
 import { methodsParagraph } from '../../shared/methods';
 import { DEFAULT_MAX_SEEDS } from '../../shared/seed-plan';
 import { armVerdict, stoppingRule } from '../../shared/verdicts';
-import { lowerIsBetter, type RunRecord, type Store } from '../../store/store';
+import { higherIsBetter as higherIsBetterOf } from '../../shared/metrics';
+import type { RunRecord, Store } from '../../store/store';
 
 export interface ArmGroup {
   name: string;
@@ -246,7 +247,7 @@ export function effectivePlan(base: AnalysisPlan | null, q: Pick<SummaryQuery, '
 
 export function compareGroups(store: Store, title: string, groups: readonly ArmGroup[], req: CompareRequest): ComparisonSummary {
   const { metric, rule, analysis: plan } = req;
-  const higherIsBetter = !lowerIsBetter(metric);
+  const higherIsBetter = higherIsBetterOf(metric);
   const base = groups.find((g) => g.role === 'baseline') ?? groups[0];
   const scale = displayScale(metric);
   const marginRaw = plan.margin !== undefined ? plan.margin / scale : null;

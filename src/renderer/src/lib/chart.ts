@@ -26,6 +26,7 @@ export function toXY(points: readonly MetricPoint[] | undefined, x: XAxis): { x:
   return points.map((p) => ({ x: x === 'epoch' ? p.epoch : p.step, y: p.value }));
 }
 
+/** A key's y format from the metric table: fractions in %, losses with 4 digits, else a number. */
 export function yFormatFor(key: string): YFormat {
   if (isAccuracyKey(key)) return 'pct';
   if (isLossKey(key)) return 'loss';

@@ -3,14 +3,19 @@ import { describeConfig, describeModel } from '../../../shared/config';
 import type { RunConfig } from '../../../shared/config';
 import { tricksText } from '../../../shared/labels';
 import type { RunProgress, RunSummary } from '../../../shared/api';
+import { isFraction, metricSpec } from '../../../shared/metrics';
 
 const DASH = '–';
 
+/** An accuracy-type key (the metric table's unit fraction): shown in percent. */
 export function isAccuracyKey(key: string): boolean {
-  return /(^|\/)acc/.test(key);
+  return isFraction(key);
 }
+/** A loss-type key (the metric table: lower is better, a plain number: losses, errors): shown with
+ * 4 significant digits. */
 export function isLossKey(key: string): boolean {
-  return /(^|\/)loss/.test(key);
+  const s = metricSpec(key);
+  return s.direction === 'lower' && s.unit === '';
 }
 
 /** Accuracies (fractions) as percentages with 2 decimals. */
@@ -34,12 +39,13 @@ export function num(v: number | null | undefined, digits = 4): string {
   return String(Number(v.toPrecision(digits)));
 }
 
-/** Format a metric value by its key. */
+/** Format a metric value by its key's unit (shared/metrics.ts). */
 export function metric(key: string, v: number | null | undefined): string {
-  if (isAccuracyKey(key)) return pct(v);
+  const unit = metricSpec(key).unit;
+  if (unit === 'fraction') return pct(v);
+  if (unit === 's' && v != null) return `${v.toFixed(2)} s`;
+  if (unit === 'img/s' && v != null) return `${Math.round(v)} img/s`;
   if (isLossKey(key)) return loss(v);
-  if (key.startsWith('time/') && v != null) return `${v.toFixed(2)} s`;
-  if (key.startsWith('throughput/') && v != null) return `${Math.round(v)} img/s`;
   return num(v);
 }
 

@@ -3,8 +3,8 @@ import { computed, reactive, ref } from 'vue';
 import { defineStore } from 'pinia';
 import { FINAL_STATUSES, RESUMABLE_STATUSES } from '@shared/api';
 import type { AppInfo, ExportRequest, MetricPoint, Result, RunSummary } from '@shared/api';
+import { better, isSummaryKey } from '@shared/metrics';
 import { api, errorMessage, onReconnect, unwrap } from '../api';
-import { isAccuracyKey, isLossKey } from '../lib/format';
 
 /** A stopped run with a checkpoint to continue from. */
 export function isResumable(r: RunSummary): boolean {
@@ -99,20 +99,20 @@ export const useRunsStore = defineStore('runs', () => {
     return unwrap(await api.invoke('export:csv', req)).path;
   }
 
-  /** Live final/best values between the summaries the back end pushes at status changes. */
+  /** Live final/best values between the summaries the back end pushes at status changes: the
+   * store's summaries kept up to date, by the same table (summary keys, best by direction). */
   function applyMetrics(runId: number, points: MetricPoint[]): void {
     const run = byId.get(runId);
     if (!run) return;
     let final: Record<string, number> | null = null;
     let best: Record<string, number> | null = null;
     for (const p of points) {
-      if (p.key.endsWith('_step')) continue;
+      if (!isSummaryKey(p.key)) continue;
       final ??= { ...run.final };
       best ??= { ...run.best };
       final[p.key] = p.value;
-      const b = best[p.key];
-      if (isAccuracyKey(p.key)) best[p.key] = b === undefined ? p.value : Math.max(b, p.value);
-      else if (isLossKey(p.key)) best[p.key] = b === undefined ? p.value : Math.min(b, p.value);
+      const b = better(p.key, best[p.key], p.value);
+      if (b !== undefined) best[p.key] = b;
     }
     if (final && best) byId.set(runId, { ...run, final, best });
   }
