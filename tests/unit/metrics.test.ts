@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarize } from '../../src/main/services/compare';
 import { defaultRunConfig, mustParseRunConfig } from '../../src/shared/config';
 import { planExperiment } from '../../src/shared/experiments';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 import {
   bestOf,
   better,
@@ -127,9 +128,9 @@ describe('every key a real run writes', () => {
 
   it('has a declared spec (no fallback): a plain run and runs with RIFLE and RePr (their per-layer diagnostics)', async () => {
     const configs = [
-      mustParseRunConfig(tinyConfig({ epochs: 1, backend: 'wasm' })),
-      mustParseRunConfig({ ...tinyConfig({ epochs: 2, backend: 'wasm' }), tricks: { rifle: { everyEpochs: 1, maxReinits: 1, noReinitLastEpochs: 0 } } }),
-      mustParseRunConfig({ ...tinyConfig({ epochs: 2, backend: 'wasm' }), tricks: { repr: { s1: 1, s2: 1, cycles: 1, pruneRatio: 0.3 } } }),
+      mustParseRunConfig(tinyConfig({ epochs: 1, backend: 'wasm' }), BUILTIN_FACTS),
+      mustParseRunConfig({ ...tinyConfig({ epochs: 2, backend: 'wasm' }), tricks: { rifle: { everyEpochs: 1, maxReinits: 1, noReinitLastEpochs: 0 } } }, BUILTIN_FACTS),
+      mustParseRunConfig({ ...tinyConfig({ epochs: 2, backend: 'wasm' }), tricks: { repr: { s1: 1, s2: 1, cycles: 1, pruneRatio: 0.3 } } }, BUILTIN_FACTS),
     ];
     const keys = new Set<string>();
     for (const c of configs) {
@@ -170,7 +171,7 @@ describe('the direction in a comparison', () => {
     const cfg = { ...defaultRunConfig(), name: 'x' } as unknown as Record<string, unknown>;
     delete cfg.seed;
     const seeds = base.map((_, i) => i + 1);
-    const r = planExperiment({ name: key, baseline: cfg, arms: [{ name: 'trick', set: { 'optimizer.lr': 0.02 } }], seeds });
+    const r = planExperiment({ name: key, baseline: cfg, arms: [{ name: 'trick', set: { 'optimizer.lr': 0.02 } }], seeds }, BUILTIN_FACTS);
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
     const info = store.experiments.create(r.plan);
     for (const [i, seed] of seeds.entries()) {
