@@ -204,6 +204,9 @@ export interface Trick<N extends string = string, S extends z.ZodType = z.ZodTyp
   create?(setup: TrickSetup<z.output<S>>): Promise<TrickRun<Ev>> | TrickRun<Ev>;
 }
 
+/** Any trick, whatever its options and events (for code that walks a registry). */
+export type AnyTrick = Trick<string, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 /** Declares a trick with its types inferred (`export const mixup = defineTrick({...})`). */
 export function defineTrick<N extends string, S extends z.ZodType, Ev extends EventSpecs>(t: Trick<N, S, Ev>): Trick<N, S, Ev> {
   return t;
