@@ -90,6 +90,18 @@ describe('the loop composes tricks it does not know', () => {
   });
 });
 
+describe('the trick files stay importable by the renderer', () => {
+  it('import TensorFlow.js (and the trainer) as types only: tfjs comes through the hook context', () => {
+    const dir = path.join(__dirname, '../../src/shared/tricks');
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
+      const imports = fs.readFileSync(path.join(dir, f), 'utf8').match(/^import [\s\S]*? from '[^']+';$/gm) ?? [];
+      for (const line of imports) {
+        if (/'@tensorflow\/|\/trainer\//.test(line)) expect(line.startsWith('import type '), `${f}: ${line}`).toBe(true);
+      }
+    }
+  });
+});
+
 /** The innermost schema of a field (through default/nullable/optional). */
 const leafKeys = (schema: z.ZodType): [string, z.ZodType][] => Object.entries((schema as z.ZodObject).shape as Record<string, z.ZodType>);
 
