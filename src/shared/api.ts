@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { unsafePathProblem, type FieldError, type RunConfig } from './config';
 import { P_ADJUST_METHODS, SELECTION_RULES, TESTS } from './experiments';
+import type { RunEvent } from './events';
 import type { ComparisonSummary, ExperimentInfo, ExperimentPlan, PAdjustMethod, SelectionRule, TestName } from './experiments';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
@@ -25,13 +26,8 @@ export interface MetricPoint {
   time: number; // wall-clock, ms since the Unix epoch
 }
 
-export interface RunEvent {
-  epoch: number;
-  step: number;
-  kind: string;
-  payload: Record<string, unknown>;
-  time: number;
-}
+/** One event of a run: a discriminated union on `kind` (src/shared/events.ts). */
+export type { RunEvent };
 
 export interface RunProgress {
   epoch: number;

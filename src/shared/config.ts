@@ -6,6 +6,8 @@ import { BUILTIN_DATASETS, BUILTIN_FACTS, DATASET_NAME, type DatasetFacts } from
 import { traceModel } from './models/index';
 import { tricksText } from './labels';
 import { field } from './schema-meta';
+import { TRICKS, TRICKS_OFF, tricksSchema } from './tricks/registry';
+import type { ParamSpec } from './models/ops';
 
 export const RESNETS = ['resnet20', 'resnet32', 'resnet56', 'resnet18', 'resnet34'] as const;
 export const MODELS = ['cnn3', 'mlp', ...RESNETS, 'rir18'] as const;
@@ -330,149 +332,14 @@ export const scheduleSchema = z
   })
   .strict();
 
-export const LABEL_SMOOTHING_CONVENTIONS = ['uniform', 'paper'] as const;
-export const RIFLE_INITIALIZERS = ['heNormal', 'glorotUniform', 'initial'] as const;
-export const REPR_SCOPES = ['global', 'layer'] as const;
-export const DISTILL_MODES = ['paper', 'weighted'] as const;
-export const RDROP_REDUCTIONS = ['mean', 'batchsum'] as const;
-
-/** Each trick's options; a trick that is off is null in the config. */
-export const TRICK_SCHEMAS = {
-  /** uniform: (1 - eps) * onehot + eps / K (PyTorch, timm); paper: eps / (K - 1) off target. */
-  labelSmoothing: field(
-    z
-      .object({
-        epsilon: field(z.number().gt(0).lt(1).default(0.1), { label: 'ε', flag: 'label-smoothing', help: 'label smoothing with this epsilon (e.g. 0.1)' }),
-        convention: field(z.enum(LABEL_SMOOTHING_CONVENTIONS).default('uniform'), {
-          label: 'Convention',
-          hint: 'uniform: ε/K everywhere; paper: ε/(K−1) off target',
-          flag: 'label-smoothing-convention',
-          help: 'label smoothing: uniform (eps/K) or paper (eps/(K-1) off target)',
-        }),
-      })
-      .strict(),
-    { label: 'Label smoothing', flag: null, noFlag: '--label-smoothing EPS switches it on' },
-  ),
-  /** One lambda ~ Beta(alpha, alpha) per batch; off in the last offLastEpochs epochs. */
-  mixup: field(
-    z
-      .object({
-        alpha: field(z.number().positive().default(0.2), { label: 'α', hint: 'λ ~ Beta(α, α) per batch', flag: 'mixup', help: 'mixup with lambda ~ Beta(alpha, alpha) (e.g. 0.2)' }),
-        offLastEpochs: field(int(0).default(0), { label: 'Off in last epochs', flag: 'mixup-off-last-epochs', help: 'mixup: off in the last N epochs' }),
-      })
-      .strict(),
-    { label: 'Mixup', flag: null, noFlag: '--mixup ALPHA switches it on' },
-  ),
-  /** Two dropout passes, CE of both + alpha * symmetric KL; reduction of the KL term. */
-  rdrop: field(
-    z
-      .object({
-        alpha: field(z.number().min(0).default(0.3), { label: 'α', hint: 'weight of the KL term', flag: 'rdrop', help: 'R-Drop with this KL weight alpha (e.g. 0.3; needs --dropout)' }),
-        reduction: field(z.enum(RDROP_REDUCTIONS).default('mean'), {
-          label: 'KL reduction',
-          hint: 'mean: per sample; batchsum: official code',
-          flag: 'rdrop-reduction',
-          help: 'R-Drop KL reduction: mean (per sample) or batchsum (the official code)',
-        }),
-      })
-      .strict(),
-    { label: 'R-Drop', hint: 'two dropout passes + symmetric KL; needs dropout; ~2× compute', flag: null, noFlag: '--rdrop ALPHA switches it on' },
-  ),
-  /** RIFLE (Li et al. 2020): re-initialise these layers at the end of every everyEpochs-th epoch,
-   * at most maxReinits times, never in the last noReinitLastEpochs epochs. */
-  rifle: field(
-    z
-      .object({
-        layers: field(z.array(z.string().min(1)).min(1).default(['head']), {
-          label: 'Layers',
-          hint: 'layer names, comma separated',
-          flag: 'rifle-layers',
-          help: 'RIFLE: layers to re-initialise',
-        }),
-        everyEpochs: field(int(1).default(5), { label: 'Every (epochs)', flag: 'rifle-every', help: 'RIFLE: every N epochs' }),
-        maxReinits: field(int(1).default(3), { label: 'At most (times)', flag: 'rifle-max', help: 'RIFLE: at most N times' }),
-        noReinitLastEpochs: field(int(0).default(5), { label: 'Not in last (epochs)', flag: 'rifle-no-last', help: 'RIFLE: not in the last N epochs' }),
-        /** heNormal: N(0, 2 / fanIn) for kernel and bias (the authors' code); glorotUniform: the
-         * kernel U(+-sqrt(6 / (fanIn + fanOut))), bias 0; initial: the layer's values at epoch 0. */
-        initializer: field(z.enum(RIFLE_INITIALIZERS).default('heNormal'), {
-          label: 'Initializer',
-          hint: 'heNormal: N(0, 2/fan-in); initial: epoch-0 values',
-          flag: 'rifle-initializer',
-          help: 'RIFLE: heNormal N(0, 2/fan-in), glorotUniform, or initial (the epoch-0 values)',
-        }),
-        /** Drop the layers' optimizer state (momentum, Adam moments) too; the authors keep it. */
-        resetOptimizerState: field(z.boolean().default(false), { label: 'Reset momentum', flag: 'rifle-reset-optimizer', help: "RIFLE: also reset the layers' momentum" }),
-      })
-      .strict(),
-    { label: 'RIFLE', hint: 're-initialise the head now and then (fine-tuning)', flag: 'rifle', help: 'RIFLE: re-initialise the head during training (options below)' },
-  ),
-  /** Knowledge distillation (Hinton et al. 2015; Bag of Tricks): the best (else last) checkpoint
-   * of a completed run on the same data is the teacher. paper: CE(y, z) + T^2 CE(p_T(r), p_T(z));
-   * weighted: (1 - weight) hard + weight T^2 soft (GluonCV). */
-  distill: field(
-    z
-      .object({
-        teacherRun: field(int(1), {
-          label: 'Teacher run',
-          kind: 'numberOrBlank',
-          hint: 'id of a completed run',
-          flag: 'distill-from',
-          help: 'knowledge distillation from this completed run (the teacher)',
-        }),
-        temperature: field(z.number().positive().default(20), { label: 'Temperature', flag: 'distill-temperature', help: 'distillation temperature T' }),
-        mode: field(z.enum(DISTILL_MODES).default('paper'), {
-          label: 'Mode',
-          hint: 'paper: hard + T² soft; weighted: (1−w) hard + w T² soft',
-          flag: 'distill-mode',
-          help: 'distillation: paper (hard + T^2 soft) or weighted ((1-w) hard + w T^2 soft)',
-        }),
-        weight: field(z.number().min(0).max(1).default(0.5), { label: 'w', hint: 'weighted mode', flag: 'distill-weight', help: 'distillation, weighted mode: w' }),
-      })
-      .strict(),
-    { label: 'Distillation', hint: 'a completed run on the same data teaches this one', flag: null, noFlag: '--distill-from RUN switches it on' },
-  ),
-  /** RePr (Prakash et al. 2019): s1 epochs of training, s2 with the least orthogonal filters
-   * pruned, then those filters re-initialised in the null space of the layer; `cycles` times. */
-  repr: field(
-    z
-      .object({
-        s1: field(int(1).default(20), { label: 'S1 (epochs)', hint: 'training before each pruning', flag: 'repr-s1', help: 'RePr: epochs of training before each pruning' }),
-        s2: field(int(1).default(10), { label: 'S2 (epochs)', hint: 'with the filters pruned', flag: 'repr-s2', help: 'RePr: epochs with the filters pruned' }),
-        pruneRatio: field(z.number().gt(0).lt(1).default(0.3), { label: 'Prune ratio', flag: 'repr-ratio', help: 'RePr: fraction of filters pruned' }),
-        cycles: field(int(1).default(3), { label: 'Cycles', flag: 'repr-cycles', help: 'RePr: prune/re-initialise cycles' }),
-        scope: field(z.enum(REPR_SCOPES).default('global'), {
-          label: 'Ranking',
-          hint: 'global: all layers together',
-          flag: 'repr-scope',
-          help: 'RePr: rank the filters of all layers together (global) or per layer',
-        }),
-        excludeFirstConv: field(z.boolean().default(true), { label: 'Skip first conv', flag: 'repr-exclude-first-conv', help: 'RePr: leave the first conv layer out' }),
-        zeroNextLayer: field(z.boolean().default(true), {
-          label: 'Zero next layer',
-          hint: 'new filters start unseen',
-          flag: 'repr-zero-next-layer',
-          help: "RePr: zero the next layer's weights from re-initialised filters (they start unseen)",
-        }),
-      })
-      .strict(),
-    { label: 'RePr', hint: 'prune the least orthogonal filters, re-initialise them later', flag: 'repr', help: 'RePr: prune the least orthogonal filters for a while, then re-initialise them (options below)' },
-  ),
-};
-export type TrickName = keyof typeof TRICK_SCHEMAS;
-export const TRICK_NAMES = Object.keys(TRICK_SCHEMAS) as TrickName[];
-
-/** The loss-level tricks (../shared/specs/tricks.md); null = off. */
-export const tricksSchema = z
-  .object({
-    labelSmoothing: TRICK_SCHEMAS.labelSmoothing.nullable().default(null),
-    mixup: TRICK_SCHEMAS.mixup.nullable().default(null),
-    rdrop: TRICK_SCHEMAS.rdrop.nullable().default(null),
-    rifle: TRICK_SCHEMAS.rifle.nullable().default(null),
-    repr: TRICK_SCHEMAS.repr.nullable().default(null),
-    distill: TRICK_SCHEMAS.distill.nullable().default(null),
-  })
-  .strict();
-export type TricksConfig = z.output<typeof tricksSchema>;
+// The tricks (`tricks.<name>`, null when off) come from their registry: each trick's file declares
+// its options schema and its checks (src/shared/tricks/).
+export { LABEL_SMOOTHING_CONVENTIONS } from './tricks/label-smoothing';
+export { RIFLE_INITIALIZERS, rifleEpochs } from './tricks/rifle';
+export { REPR_SCOPES, reprCalendar, reprLayers, type ReprConfig } from './tricks/repr';
+export { DISTILL_MODES } from './tricks/distill';
+export { RDROP_REDUCTIONS } from './tricks/rdrop';
+export { TRICK_SCHEMAS, TRICK_NAMES, tricksSchema, defaultTrick, type TrickName, type TricksConfig } from './tricks/registry';
 
 /** Start from another run's weights (fine-tuning): its best checkpoint, else its last. Every
  * param and buffer whose name and shape match is loaded, except layers in `exclude`; the
@@ -544,115 +411,54 @@ export function runConfigSchemaFor(facts: DatasetFacts): ReturnType<typeof build
 /** The checks across a config's fields; those needing the dataset's shape or size are skipped
  * for a dataset the facts do not know (see parseRunConfig). */
 function runChecks(c: z.output<typeof runConfigSchema>, ctx: z.RefinementCtx, facts: DatasetFacts): void {
-    if (c.tricks.rdrop && c.model.dropout === 0) {
-      // Without dropout the two passes are identical and the KL term is zero: refuse, not pretend.
-      ctx.addIssue({ code: 'custom', path: ['tricks', 'rdrop'], message: 'R-Drop needs dropout: model.dropout is 0 (set it above 0, e.g. 0.3)' });
+  const bound = trainImagesBound(c.dataset, facts);
+  const batch = bound && bound.images >= 1 ? batchSizeProblem(c.batchSize, bound.images, bound.exact) : null; // none left: makeSplits says so
+  if (batch) ctx.addIssue({ code: 'custom', path: ['batchSize'], message: batch });
+  let shapeKnown = true;
+  if (facts.info(c.dataset.name)) {
+    try {
+      pipelineOutputShape(storedShape(c.dataset, facts).shape, c.augment);
+    } catch (e) {
+      if (!(e instanceof AugmentShapeError)) throw e;
+      ctx.addIssue({ code: 'custom', path: ['augment', ...e.path], message: e.message.replace(/^augment\.[^:]*: /, '') });
+      shapeKnown = false; // the model's input shape is unknown: the checks that need it are skipped
     }
-    const bound = trainImagesBound(c.dataset, facts);
-    const batch = bound && bound.images >= 1 ? batchSizeProblem(c.batchSize, bound.images, bound.exact) : null; // none left: makeSplits says so
-    if (batch) ctx.addIssue({ code: 'custom', path: ['batchSize'], message: batch });
-    if (facts.info(c.dataset.name)) {
+  }
+  trickProblems(c, shapeKnown ? knownShape(c.dataset, c.augment, facts) : null, ctx);
+  if (!shapeKnown) return;
+  if (c.schedule.warmupEpochs >= c.epochs && c.schedule.warmupEpochs > 0) {
+    ctx.addIssue({ code: 'custom', path: ['schedule', 'warmupEpochs'], message: `must be less than epochs (${c.epochs})` });
+  }
+  for (const m of c.schedule.milestones) {
+    if (m >= c.epochs) {
+      ctx.addIssue({ code: 'custom', path: ['schedule', 'milestones'], message: `milestone ${m} is not below epochs (${c.epochs})` });
+    }
+  }
+}
+
+/** Each trick that is on checks itself against the model and the data (`input`: the model's input
+ * shape and class count, null when the dataset is unknown here), in registry order. */
+function trickProblems(c: { model: z.output<typeof modelUnion>; dataset: DatasetConfig; augment: AugmentConfig; epochs: number; tricks: z.output<typeof tricksSchema> }, input: { shape: [number, number, number]; classes: number } | null, ctx: z.RefinementCtx): void {
+  let traced: readonly ParamSpec[] | null | undefined;
+  const trace = () => {
+    if (traced === undefined) {
       try {
-        pipelineOutputShape(storedShape(c.dataset, facts).shape, c.augment);
-      } catch (e) {
-        if (!(e instanceof AugmentShapeError)) throw e;
-        ctx.addIssue({ code: 'custom', path: ['augment', ...e.path], message: e.message.replace(/^augment\.[^:]*: /, '') });
-        return; // the model's input shape is unknown: the checks below need it
+        traced = input ? traceModel(c.model, input.shape, input.classes).paramSpecs : null;
+      } catch {
+        traced = null; // a model the tracer refuses has its own error
       }
     }
-    const input = knownShape(c.dataset, c.augment, facts);
-    if (c.tricks.rifle) rifleProblems(c, ctx, input);
-    if (c.tricks.repr) reprProblems(c, ctx, input);
-    if (c.tricks.mixup && c.tricks.mixup.offLastEpochs >= c.epochs) {
-      ctx.addIssue({ code: 'custom', path: ['tricks', 'mixup', 'offLastEpochs'], message: `must be less than epochs (${c.epochs}), or mixup never runs` });
-    }
-    if (c.schedule.warmupEpochs >= c.epochs && c.schedule.warmupEpochs > 0) {
-      ctx.addIssue({ code: 'custom', path: ['schedule', 'warmupEpochs'], message: `must be less than epochs (${c.epochs})` });
-    }
-    for (const m of c.schedule.milestones) {
-      if (m >= c.epochs) {
-        ctx.addIssue({ code: 'custom', path: ['schedule', 'milestones'], message: `milestone ${m} is not below epochs (${c.epochs})` });
-      }
-    }
-}
-
-/** The epochs (0-based) at whose end RIFLE re-initialises: (e + 1) % everyEpochs == 0, at most
- * maxReinits of them, none in the last noReinitLastEpochs, and never after the last epoch (the
- * final weights would have a random head). */
-export function rifleEpochs(r: NonNullable<z.output<typeof tricksSchema>['rifle']>, epochs: number): number[] {
-  const out: number[] = [];
-  const end = Math.min(epochs - r.noReinitLastEpochs, epochs - 1);
-  for (let e = 0; e < end && out.length < r.maxReinits; e++) if ((e + 1) % r.everyEpochs === 0) out.push(e);
-  return out;
-}
-
-/** RIFLE's layers must exist (and have weights) in the model; some epoch must re-initialise. */
-function rifleProblems(c: { model: z.output<typeof modelUnion>; epochs: number; tricks: z.output<typeof tricksSchema> }, ctx: z.RefinementCtx, input: { shape: [number, number, number]; classes: number } | null): void {
-  const r = c.tricks.rifle!;
-  const info = input;
-  if (!info) return;
-  let layers: string[];
-  try {
-    layers = [...new Set(traceModel(c.model, info.shape, info.classes).paramSpecs.map((p) => p.layer))];
-  } catch {
-    return; // a model the tracer refuses has its own error
-  }
-  r.layers.forEach((l, i) => {
-    if (!layers.includes(l)) {
-      const shown = layers.length > 12 ? [...layers.slice(0, 5), '…', ...layers.slice(-5)] : layers;
-      ctx.addIssue({ code: 'custom', path: ['tricks', 'rifle', 'layers', i], message: `RIFLE: the model has no layer '${l}' with weights (its layers: ${shown.join(', ')})` });
-    }
-  });
-  if (rifleEpochs(r, c.epochs).length === 0) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['tricks', 'rifle', 'everyEpochs'],
-      message: `RIFLE would never re-initialise: every ${r.everyEpochs} epochs, but not in the last ${r.noReinitLastEpochs} of ${c.epochs}`,
+    return traced;
+  };
+  for (const t of TRICKS) {
+    const options = (c.tricks as Record<string, unknown>)[t.name];
+    if (options === null || options === undefined || !t.validate) continue;
+    (t.validate as (o: unknown, v: Parameters<NonNullable<typeof t.validate>>[1]) => void)(options, {
+      config: c,
+      input,
+      trace,
+      issue: (path, message) => ctx.addIssue({ code: 'custom', path: ['tricks', t.name, ...path], message }),
     });
-  }
-}
-
-export type ReprConfig = z.output<(typeof TRICK_SCHEMAS)['repr']>;
-
-/** RePr's calendar: the epochs (0-based) at whose start filters are pruned and re-initialised.
- * Cycle c prunes at c (s1 + s2) + s1 and re-initialises s2 epochs later; a re-initialisation that
- * would fall at the run's end is not done (the run ends pruned). */
-export function reprCalendar(r: ReprConfig, epochs: number): { prune: number[]; reinit: number[] } {
-  const prune: number[] = [];
-  const reinit: number[] = [];
-  for (let c = 0; c < r.cycles; c++) {
-    const p = c * (r.s1 + r.s2) + r.s1;
-    if (p >= epochs) break;
-    prune.push(p);
-    if (p + r.s2 < epochs) reinit.push(p + r.s2);
-  }
-  return { prune, reinit };
-}
-
-/** The conv layers RePr ranks: every conv kernel's layer, the first left out by default. */
-export function reprLayers(specs: readonly { layer: string; role: string; shape: readonly number[] }[], excludeFirstConv: boolean): string[] {
-  const convs = specs.filter((p) => p.role === 'kernel' && p.shape.length === 4).map((p) => p.layer);
-  return excludeFirstConv ? convs.slice(1) : convs;
-}
-
-function reprProblems(c: { model: z.output<typeof modelUnion>; epochs: number; tricks: z.output<typeof tricksSchema> }, ctx: z.RefinementCtx, input: { shape: [number, number, number]; classes: number } | null): void {
-  const r = c.tricks.repr!;
-  const info = input;
-  if (!info) return;
-  try {
-    const specs = traceModel(c.model, info.shape, info.classes).paramSpecs;
-    if (reprLayers(specs, false).length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['tricks', 'repr'], message: `RePr prunes conv filters: model ${c.model.name} has no conv layers` });
-      return;
-    }
-    if (reprLayers(specs, r.excludeFirstConv).length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['tricks', 'repr', 'excludeFirstConv'], message: 'RePr: the only conv layer is the first one, which excludeFirstConv leaves out' });
-    }
-  } catch {
-    return;
-  }
-  if (reprCalendar(r, c.epochs).prune.length === 0) {
-    ctx.addIssue({ code: 'custom', path: ['tricks', 'repr', 's1'], message: `RePr would never prune: s1 (${r.s1}) is not below epochs (${c.epochs})` });
   }
 }
 
@@ -768,14 +574,6 @@ export function defaultModel(name: (typeof MODELS)[number]): ModelConfig {
 export function defaultOptimizer(name: (typeof OPTIMIZERS)[number]): OptimizerConfig {
   return optimizerSchema.parse({ name });
 }
-/** A trick's options with their defaults, for the form when the user switches it on. */
-export function defaultTrick<N extends TrickName>(name: N): Partial<z.output<(typeof TRICK_SCHEMAS)[N]>> {
-  // distill has no default teacher: its defaults without teacherRun.
-  const v = TRICK_SCHEMAS[name].parse(name === 'distill' ? { teacherRun: 1 } : {}) as Record<string, unknown>;
-  if (name === 'distill') delete v.teacherRun;
-  return v as Partial<z.output<(typeof TRICK_SCHEMAS)[N]>>;
-}
-
 /** Flatten a config to dotted keys (`optimizer.lr`), for tables, CSV columns and diffs. */
 export function flattenConfig(obj: unknown, prefix = '', out: Record<string, string | number | boolean | null> = {}) {
   if (obj !== null && typeof obj === 'object' && !Array.isArray(obj)) {

@@ -3,6 +3,8 @@
 // store, the comparison and the charts read it here. Tricks declare their own diagnostics' keys in
 // their files (`metrics`), with this type.
 
+import { TRICK_METRICS } from './tricks/registry';
+
 export interface MetricSpec {
   /** The key ("val/acc"), or a prefix pattern ending in "/*" ("grad_norm/*": one key per layer). */
   key: string;
@@ -46,15 +48,9 @@ export const METRIC_SPECS: readonly MetricSpec[] = [
   { key: 'train/acc_step', direction: 'higher', granularity: 'step', unit: 'fraction', name: 'training accuracy per step' },
 ];
 
-/** The tricks' per-layer diagnostics, logged at each epoch's end (RIFLE: gradient and weight norms;
- * RePr: filter orthogonality). They belong to the tricks: each trick's own file will declare its
- * specs (`metrics: MetricSpec[]` in the trick registry), and this list is then that registry's
- * union; until then they are listed here, apart from the trainer's own keys. */
-export const TRICK_METRIC_SPECS: readonly MetricSpec[] = [
-  { key: 'grad_norm/*', direction: 'none', granularity: 'epoch', unit: '', name: 'mean gradient norm per layer', diagnostic: true },
-  { key: 'weight_norm/*', direction: 'none', granularity: 'epoch', unit: '', name: 'weight norm of the re-initialised layers', diagnostic: true },
-  { key: 'orthogonality/*', direction: 'lower', granularity: 'epoch', unit: '', name: 'filter orthogonality score per layer', diagnostic: true },
-];
+/** The tricks' per-layer diagnostics (RIFLE: gradient and weight norms; RePr: filter
+ * orthogonality), declared by each trick in its own file (src/shared/tricks/). */
+export const TRICK_METRIC_SPECS: readonly MetricSpec[] = TRICK_METRICS;
 
 const isPattern = (key: string) => key.endsWith('/*');
 

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { CheckpointKind, MetricPoint, RunEvent, RunProgress, RunStatus } from '../shared/api';
+import type { EventKind, EventPayloads } from '../shared/events';
 import { mustParseRunConfig, type BackendName, type RunConfig } from '../shared/config';
 import { initCheckpoint } from '../store/run-checks';
 import { runDir } from '../store/paths';
@@ -26,7 +27,7 @@ import { makeOptimizer, type Optimizer } from './optim/optimizers';
 import { pairingFingerprint } from './pairing';
 import { readAll } from './tf/read';
 import { recordEvaluations } from './run-evaluation';
-import type { TrickStateStore } from './tricks/repr';
+import type { TrickStateStore } from './tricks/index';
 import { applyInit, captureState, restoreOptimizer, restoreWeights, type ModelWeights } from './train-state';
 
 export interface RunHooks {
@@ -111,8 +112,9 @@ class RunLog {
     this.hooks.event?.(e);
   }
 
-  emit(kind: string, epoch: number, payload: Record<string, unknown>): void {
-    this.record({ kind, epoch, step: this.step, payload, time: Date.now() });
+  /** An event of a kind we write, its payload typed by kind (shared/events.ts). */
+  emit<K extends EventKind>(kind: K, epoch: number, payload: EventPayloads[K]): void {
+    this.record({ kind, epoch, step: this.step, payload, time: Date.now() } as RunEvent);
   }
 }
 
