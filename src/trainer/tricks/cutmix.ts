@@ -1,0 +1,90 @@
+// CutMix (Yun et al., ICCV 2019, "CutMix: Regularization Strategy to Train Strong Classifiers with
+// Localizable Features"), as timm implements it (timm/data/mixup.py: rand_bbox, cutmix_bbox_and_lam):
+//
+// - With probability `prob` a batch is cut-mixed (else it trains as it is).
+// - lambda ~ Beta(alpha, alpha).
+// - The box: side ratio r = sqrt(1 - lambda); cut_h = floor(H r), cut_w = floor(W r); its centre
+//   cy = floor(u_y H), cx = floor(u_x W) for two uniform draws u in [0, 1) (numpy's randint(H));
+//   rows [clip(cy - floor(cut_h / 2)), clip(cy + floor(cut_h / 2))), columns likewise, clipped to
+//   [0, H] and [0, W]. (So an odd cut side loses a pixel, and a box near the edge is cut short.)
+// - Every image i of the batch gets, inside that one box, the pixels (all channels) of image
+//   perm[i] of the same batch; perm is a random permutation (timm flips the batch; a permutation is
+//   what our mixup pairs with, so the two read alike).
+// - lambda is corrected to 1 - box area / (H W), the share of the image that is still its own, and
+//   the targets (one-hot, or label-smoothed) are mixed as lambda t + (1 - lambda) t[perm].
+// - Off in the last `offLastEpochs` epochs (like mixup), with a `cutmix.off` event at that epoch.
+// - Accuracy counts each sample's own label (the unmixed image's), as with mixup.
+// - Images are NHWC. Every draw of a step comes from the stream `cutmix:<step>` of the run seed,
+//   in this order: the prob draw (always made), lambda, u_y, u_x, the permutation; so matched pairs
+//   and resumed runs cut the same boxes out of the same batches.
+// - CutMix and mixup together (timm's per-batch switch between them) is refused at tricks.cutmix.
+import * as tf from '@tensorflow/tfjs-core';
+import betaFactory from '@stdlib/random-base-beta';
+import { makeRng, permutation } from '../rng';
+
+/** A box of rows [y0, y1) and columns [x0, x1); empty when y0 == y1 or x0 == x1. */
+export interface CutBox {
+  y0: number;
+  y1: number;
+  x0: number;
+  x1: number;
+}
+
+const clip = (v: number, hi: number) => Math.min(Math.max(v, 0), hi);
+
+/** The box for `lambda` on an h x w image, centred at (floor(uy h), floor(ux w)), uy, ux in [0, 1). */
+export function cutBox(lambda: number, h: number, w: number, uy: number, ux: number): CutBox {
+  if (!(lambda >= 0 && lambda <= 1)) throw new Error(`cutmix: lambda ${lambda} is not in [0, 1]`);
+  if (!(uy >= 0 && uy < 1 && ux >= 0 && ux < 1)) throw new Error(`cutmix: box centre draws (${uy}, ${ux}) are not in [0, 1)`);
+  const ratio = Math.sqrt(1 - lambda);
+  const cutH = Math.floor(h * ratio);
+  const cutW = Math.floor(w * ratio);
+  const cy = Math.floor(uy * h);
+  const cx = Math.floor(ux * w);
+  const hh = Math.floor(cutH / 2);
+  const hw = Math.floor(cutW / 2);
+  return { y0: clip(cy - hh, h), y1: clip(cy + hh, h), x0: clip(cx - hw, w), x1: clip(cx + hw, w) };
+}
+
+/** The share of an h x w image outside the box: the corrected lambda. */
+export function boxLambda(box: CutBox, h: number, w: number): number {
+  return 1 - ((box.y1 - box.y0) * (box.x1 - box.x0)) / (h * w);
+}
+
+export interface CutmixDraw {
+  /** The corrected lambda: the share of each image that is still its own. */
+  lambda: number;
+  /** The lambda drawn from Beta(alpha, alpha), which sized the box. */
+  drawn: number;
+  box: CutBox;
+  perm: Int32Array;
+}
+
+/** Step `step`'s CutMix on a batch of `batch` h x w images, or null when this batch is not cut
+ * (the `prob` draw). Depends only on (seed, step) and the arguments. */
+export function drawCutmix(seed: number, step: number, batch: number, h: number, w: number, alpha: number, prob: number): CutmixDraw | null {
+  const rng = makeRng(seed, `cutmix:${step}`);
+  const apply = rng.next() < prob;
+  const beta = betaFactory.factory(alpha, alpha, { prng: rng.next });
+  const drawn = beta();
+  const uy = rng.next();
+  const ux = rng.next();
+  const perm = permutation(rng, batch);
+  if (!apply) return null;
+  const box = cutBox(drawn, h, w, uy, ux);
+  return { lambda: boxLambda(box, h, w), drawn, box, perm };
+}
+
+/** The batch x [N, H, W, C] with, in `box`, the pixels of x[perm] (the box's area, all channels). */
+export function cutmixImages(x: tf.Tensor4D, box: CutBox, perm: Int32Array): tf.Tensor4D {
+  const [n, h, w] = x.shape;
+  if (perm.length !== n) throw new Error(`cutmix: permutation of ${perm.length} for a batch of ${n}`);
+  return tf.tidy(() => {
+    const inside = new Float32Array(h * w);
+    for (let y = box.y0; y < box.y1; y++) inside.fill(1, y * w + box.x0, y * w + box.x1);
+    // x (1 - m) + x[perm] m with m in {0, 1}: exact, each pixel is one image's or the other's.
+    const m = tf.tensor4d(inside, [1, h, w, 1]);
+    const other = tf.gather(x, tf.tensor1d(perm, 'int32'));
+    return tf.add(tf.mul(x, tf.sub(1, m)), tf.mul(other, m)) as tf.Tensor4D;
+  });
+}

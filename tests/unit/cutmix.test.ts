@@ -1,0 +1,153 @@
+// CutMix against PyTorch (tests/reference/cutmix_reference.py wrote tests/fixtures/cutmix_reference.json;
+// regenerate it with Debian's python3-torch): the box for a lambda and two centre draws, the corrected
+// lambda, the cut-mixed NHWC batch, the mixed targets, the soft cross entropy and its gradient with
+// respect to the logits; and the seeded draws. Run on the wasm backend.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/trainer/backend';
+import { mixWith, softCrossEntropy, softTargets } from '../../src/trainer/loss/tricks';
+import { registerGradients } from '../../src/trainer/tf/gradients';
+import { boxLambda, cutBox, cutmixImages, drawCutmix } from '../../src/trainer/tricks/cutmix';
+import { drawMixup } from '../../src/trainer/tricks/mixup';
+
+interface Case {
+  name: string;
+  drawnLambda: number;
+  uy: number;
+  ux: number;
+  box: { y0: number; y1: number; x0: number; x1: number };
+  lambda: number;
+  mixedX: number[];
+  mixedTargets: number[];
+  loss: number;
+  lossPaperForm: number;
+  gradLogits: number[];
+  lossSmoothed: number;
+}
+const fx = JSON.parse(fs.readFileSync(path.join(__dirname, '../fixtures/cutmix_reference.json'), 'utf8')) as {
+  B: number;
+  H: number;
+  W: number;
+  C: number;
+  K: number;
+  x: number[];
+  logits: number[];
+  labels: number[];
+  perm: number[];
+  cases: Case[];
+};
+
+// Tolerances, float32 against a float64 reference:
+// - the box and the corrected lambda are integer arithmetic and one division in float64 on both
+//   sides: equal exactly;
+// - the cut-mixed images only move pixels (x * 1 + y * 0 is exact): each equals the reference's
+//   value rounded to float32, exactly;
+// - targets lambda t + (1 - lambda) t[perm] of order 1 take two float32 roundings (~1.2e-7 each):
+//   1e-6 relative;
+// - the loss (order 1, through log-softmax) and its gradient (softmax - targets) / B agree to ~1e-6
+//   in float32; 1e-5 relative, as in tricks.test.ts, still fails on any wrong term, box or constant.
+const close = (actual: number, expected: number, label: string, tol = 1e-5) => expect(Math.abs(actual - expected), label).toBeLessThanOrEqual(tol * (1 + Math.abs(expected)));
+const allClose = (actual: ArrayLike<number>, expected: number[], label: string, tol = 1e-5) => {
+  expect(actual.length, label).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) close(actual[i]!, expected[i]!, `${label}[${i}]`, tol);
+};
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  registerGradients();
+});
+
+describe('CutMix against PyTorch', () => {
+  it.each(fx.cases)('$name: the box and the corrected lambda', (c) => {
+    const box = cutBox(c.drawnLambda, fx.H, fx.W, c.uy, c.ux);
+    expect(box).toEqual(c.box);
+    expect(boxLambda(box, fx.H, fx.W)).toBe(c.lambda);
+  });
+
+  it.each(fx.cases)('$name: cut-mixed images, mixed targets, the loss and its gradient w.r.t. the logits', (c) => {
+    const perm = Int32Array.from(fx.perm);
+    tf.tidy(() => {
+      const x = tf.tensor4d(fx.x, [fx.B, fx.H, fx.W, fx.C]);
+      expect([...cutmixImages(x, c.box, perm).dataSync()], 'images').toEqual(c.mixedX.map(Math.fround));
+      const y = tf.tensor1d(fx.labels, 'int32');
+      const targets = mixWith(softTargets(y, fx.K, null), c.lambda, perm);
+      allClose(targets.dataSync(), c.mixedTargets, 'targets', 1e-6);
+      const logits = tf.tensor2d(fx.logits, [fx.B, fx.K]);
+      const loss = softCrossEntropy(logits, targets).dataSync()[0]!;
+      close(loss, c.loss, 'loss');
+      close(loss, c.lossPaperForm, 'loss = lambda CE(z, y) + (1 - lambda) CE(z, y[perm])');
+      const grad = tf.grad((z: tf.Tensor) => softCrossEntropy(z as tf.Tensor2D, targets))(logits);
+      allClose(grad.dataSync(), c.gradLogits, 'gradient');
+      const smoothed = mixWith(softTargets(y, fx.K, { epsilon: 0.1, convention: 'uniform' }), c.lambda, perm);
+      close(softCrossEntropy(logits, smoothed).dataSync()[0]!, c.lossSmoothed, 'loss with label smoothing');
+    });
+  });
+
+  it('an empty box leaves the batch as it is', () => {
+    const empty = fx.cases.find((c) => c.name === 'empty box')!;
+    expect(empty.lambda).toBe(1);
+    tf.tidy(() => {
+      const x = tf.tensor4d(fx.x, [fx.B, fx.H, fx.W, fx.C]);
+      expect([...cutmixImages(x, empty.box, Int32Array.from(fx.perm)).dataSync()]).toEqual([...x.dataSync()]);
+    });
+  });
+
+  it('refuses draws outside their ranges and a permutation of the wrong size', () => {
+    expect(() => cutBox(1.2, 8, 8, 0.5, 0.5)).toThrow(/lambda 1.2/);
+    expect(() => cutBox(0.5, 8, 8, 1, 0.5)).toThrow(/centre draws/);
+    tf.tidy(() => {
+      const x = tf.zeros([3, 4, 4, 1]) as tf.Tensor4D;
+      expect(() => cutmixImages(x, { y0: 0, y1: 2, x0: 0, x1: 2 }, Int32Array.from([0, 1]))).toThrow(/permutation of 2 for a batch of 3/);
+    });
+  });
+});
+
+describe('CutMix draws', () => {
+  it('depend only on (seed, step), apart from mixup\'s; perm is a permutation; the box fits the image', () => {
+    const a = drawCutmix(3, 17, 32, 32, 32, 1, 1)!;
+    expect(drawCutmix(3, 17, 32, 32, 32, 1, 1)).toEqual(a);
+    expect(drawCutmix(3, 18, 32, 32, 32, 1, 1)).not.toEqual(a);
+    expect(drawCutmix(4, 17, 32, 32, 32, 1, 1)).not.toEqual(a);
+    expect([...a.perm]).not.toEqual([...drawMixup(3, 17, 32, 1).perm]);
+    expect([...a.perm].sort((p, q) => p - q)).toEqual([...Array(32).keys()]);
+    expect(a.lambda).toBe(boxLambda(a.box, 32, 32));
+  });
+
+  it('prob: about that share of batches is cut, and the prob draw does not move the box', () => {
+    const n = 2000;
+    const half = Array.from({ length: n }, (_, s) => drawCutmix(1, s, 8, 16, 16, 1, 0.5));
+    // Binomial(2000, 0.5): SD ~22, so 1000 +- 110 is ~5 sigma.
+    const cut = half.filter((d) => d !== null).length;
+    expect(Math.abs(cut - n / 2)).toBeLessThan(110);
+    for (let s = 0; s < n; s++) {
+      const always = drawCutmix(1, s, 8, 16, 16, 1, 1);
+      expect(always).not.toBeNull();
+      if (half[s]) expect(half[s]).toEqual(always);
+    }
+  });
+
+  it('lambda ~ Beta(alpha, alpha) sizes the box; the corrected lambda is never below it; centres are uniform', () => {
+    const draws = (alpha: number) => Array.from({ length: 4000 }, (_, s) => drawCutmix(7, s, 2, 1000, 1000, alpha, 1)!);
+    const one = draws(1);
+    // Beta(1, 1) is U(0, 1): SD 0.29, so the mean of 4000 is within 0.03 of 1/2 at ~6 sigma, and
+    // the share below 1/4 is within 0.04 of 1/4 (SD 0.007).
+    const drawn = one.map((d) => d.drawn);
+    expect(Math.abs(drawn.reduce((a, b) => a + b, 0) / drawn.length - 0.5)).toBeLessThan(0.03);
+    expect(Math.abs(drawn.filter((l) => l < 0.25).length / drawn.length - 0.25)).toBeLessThan(0.04);
+    // Beta(5, 5) is central: ~0.1% of its mass below 0.1 or above 0.9.
+    expect(draws(5).filter((d) => d.drawn < 0.1 || d.drawn > 0.9).length / 4000).toBeLessThan(0.01);
+    for (const d of one) {
+      // The floor()s and the clipping only shrink the box: each image keeps at least lambda of itself.
+      expect(d.lambda).toBeGreaterThanOrEqual(d.drawn);
+      expect(d.box.y1 - d.box.y0).toBeLessThanOrEqual(Math.floor(1000 * Math.sqrt(1 - d.drawn)));
+    }
+    // Centres uniform over the rows: boxes cut short at the top and at the bottom about equally often
+    // (randint's 0..H-1 makes the top one row likelier, 0.1% here; the counts' SD is ~45).
+    const top = one.filter((d) => d.box.y0 === 0).length;
+    const bottom = one.filter((d) => d.box.y1 === 1000).length;
+    expect(top).toBeGreaterThan(1000);
+    expect(Math.abs(top - bottom)).toBeLessThan(250);
+  });
+});
