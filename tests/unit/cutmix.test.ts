@@ -9,7 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/trainer/backend';
 import { mixWith, softCrossEntropy, softTargets } from '../../src/trainer/loss/tricks';
 import { registerGradients } from '../../src/trainer/tf/gradients';
-import { boxLambda, cutBox, cutmixImages, drawCutmix } from '../../src/trainer/tricks/cutmix';
+import { makeRng, permutation } from '../../src/trainer/rng';
+import { boxLambda, cutBox, cutFor, cutmixImages, cutmixStream, drawCutmix } from '../../src/trainer/tricks/cutmix';
 import { drawMixup } from '../../src/trainer/tricks/mixup';
 
 interface Case {
@@ -70,7 +71,7 @@ describe('CutMix against PyTorch', () => {
     const perm = Int32Array.from(fx.perm);
     tf.tidy(() => {
       const x = tf.tensor4d(fx.x, [fx.B, fx.H, fx.W, fx.C]);
-      expect([...cutmixImages(x, c.box, perm).dataSync()], 'images').toEqual(c.mixedX.map(Math.fround));
+      expect([...cutmixImages(tf, x, c.box, perm).dataSync()], 'images').toEqual(c.mixedX.map(Math.fround));
       const y = tf.tensor1d(fx.labels, 'int32');
       const targets = mixWith(softTargets(y, fx.K, null), c.lambda, perm);
       allClose(targets.dataSync(), c.mixedTargets, 'targets', 1e-6);
@@ -90,7 +91,7 @@ describe('CutMix against PyTorch', () => {
     expect(empty.lambda).toBe(1);
     tf.tidy(() => {
       const x = tf.tensor4d(fx.x, [fx.B, fx.H, fx.W, fx.C]);
-      expect([...cutmixImages(x, empty.box, Int32Array.from(fx.perm)).dataSync()]).toEqual([...x.dataSync()]);
+      expect([...cutmixImages(tf, x, empty.box, Int32Array.from(fx.perm)).dataSync()]).toEqual([...x.dataSync()]);
     });
   });
 
@@ -99,37 +100,39 @@ describe('CutMix against PyTorch', () => {
     expect(() => cutBox(0.5, 8, 8, 1, 0.5)).toThrow(/centre draws/);
     tf.tidy(() => {
       const x = tf.zeros([3, 4, 4, 1]) as tf.Tensor4D;
-      expect(() => cutmixImages(x, { y0: 0, y1: 2, x0: 0, x1: 2 }, Int32Array.from([0, 1]))).toThrow(/permutation of 2 for a batch of 3/);
+      expect(() => cutmixImages(tf, x, { y0: 0, y1: 2, x0: 0, x1: 2 }, Int32Array.from([0, 1]))).toThrow(/permutation of 2 for a batch of 3/);
     });
   });
 });
 
+/** Step `step`'s draw of a run with seed `seed`, as the trick makes it. */
+const draw = (seed: number, step: number, batch: number, alpha: number, prob: number) => drawCutmix(makeRng(seed, cutmixStream(step)), permutation, batch, alpha, prob);
+
 describe('CutMix draws', () => {
-  it('depend only on (seed, step), apart from mixup\'s; perm is a permutation; the box fits the image', () => {
-    const a = drawCutmix(3, 17, 32, 32, 32, 1, 1)!;
-    expect(drawCutmix(3, 17, 32, 32, 32, 1, 1)).toEqual(a);
-    expect(drawCutmix(3, 18, 32, 32, 32, 1, 1)).not.toEqual(a);
-    expect(drawCutmix(4, 17, 32, 32, 32, 1, 1)).not.toEqual(a);
+  it("depend only on (seed, step), apart from mixup's; perm is a permutation", () => {
+    const a = draw(3, 17, 32, 1, 1)!;
+    expect(draw(3, 17, 32, 1, 1)).toEqual(a);
+    expect(draw(3, 18, 32, 1, 1)).not.toEqual(a);
+    expect(draw(4, 17, 32, 1, 1)).not.toEqual(a);
     expect([...a.perm]).not.toEqual([...drawMixup(3, 17, 32, 1).perm]);
     expect([...a.perm].sort((p, q) => p - q)).toEqual([...Array(32).keys()]);
-    expect(a.lambda).toBe(boxLambda(a.box, 32, 32));
   });
 
-  it('prob: about that share of batches is cut, and the prob draw does not move the box', () => {
+  it('prob: about that share of batches is cut, and the prob draw moves none of the others', () => {
     const n = 2000;
-    const half = Array.from({ length: n }, (_, s) => drawCutmix(1, s, 8, 16, 16, 1, 0.5));
+    const half = Array.from({ length: n }, (_, s) => draw(1, s, 8, 1, 0.5));
     // Binomial(2000, 0.5): SD ~22, so 1000 +- 110 is ~5 sigma.
     const cut = half.filter((d) => d !== null).length;
     expect(Math.abs(cut - n / 2)).toBeLessThan(110);
     for (let s = 0; s < n; s++) {
-      const always = drawCutmix(1, s, 8, 16, 16, 1, 1);
+      const always = draw(1, s, 8, 1, 1);
       expect(always).not.toBeNull();
       if (half[s]) expect(half[s]).toEqual(always);
     }
   });
 
   it('lambda ~ Beta(alpha, alpha) sizes the box; the corrected lambda is never below it; centres are uniform', () => {
-    const draws = (alpha: number) => Array.from({ length: 4000 }, (_, s) => drawCutmix(7, s, 2, 1000, 1000, alpha, 1)!);
+    const draws = (alpha: number) => Array.from({ length: 4000 }, (_, s) => draw(7, s, 2, alpha, 1)!);
     const one = draws(1);
     // Beta(1, 1) is U(0, 1): SD 0.29, so the mean of 4000 is within 0.03 of 1/2 at ~6 sigma, and
     // the share below 1/4 is within 0.04 of 1/4 (SD 0.007).
@@ -138,15 +141,16 @@ describe('CutMix draws', () => {
     expect(Math.abs(drawn.filter((l) => l < 0.25).length / drawn.length - 0.25)).toBeLessThan(0.04);
     // Beta(5, 5) is central: ~0.1% of its mass below 0.1 or above 0.9.
     expect(draws(5).filter((d) => d.drawn < 0.1 || d.drawn > 0.9).length / 4000).toBeLessThan(0.01);
-    for (const d of one) {
+    const cuts = one.map((d) => ({ d, ...cutFor(d, 1000, 1000) }));
+    for (const { d, box, lambda } of cuts) {
       // The floor()s and the clipping only shrink the box: each image keeps at least lambda of itself.
-      expect(d.lambda).toBeGreaterThanOrEqual(d.drawn);
-      expect(d.box.y1 - d.box.y0).toBeLessThanOrEqual(Math.floor(1000 * Math.sqrt(1 - d.drawn)));
+      expect(lambda).toBeGreaterThanOrEqual(d.drawn);
+      expect(box.y1 - box.y0).toBeLessThanOrEqual(Math.floor(1000 * Math.sqrt(1 - d.drawn)));
     }
     // Centres uniform over the rows: boxes cut short at the top and at the bottom about equally often
     // (randint's 0..H-1 makes the top one row likelier, 0.1% here; the counts' SD is ~45).
-    const top = one.filter((d) => d.box.y0 === 0).length;
-    const bottom = one.filter((d) => d.box.y1 === 1000).length;
+    const top = cuts.filter((c) => c.box.y0 === 0).length;
+    const bottom = cuts.filter((c) => c.box.y1 === 1000).length;
     expect(top).toBeGreaterThan(1000);
     expect(Math.abs(top - bottom)).toBeLessThan(250);
   });

@@ -1,7 +1,7 @@
 // CutMix (Yun et al., ICCV 2019, "CutMix: Regularization Strategy to Train Strong Classifiers with
 // Localizable Features"), as timm implements it (timm/data/mixup.py: rand_bbox, cutmix_bbox_and_lam):
 //
-// - With probability `prob` a batch is cut-mixed (else it trains as it is).
+// - With probability `prob` a batch is cut-mixed (else it trains exactly as without CutMix).
 // - lambda ~ Beta(alpha, alpha).
 // - The box: side ratio r = sqrt(1 - lambda); cut_h = floor(H r), cut_w = floor(W r); its centre
 //   cy = floor(u_y H), cx = floor(u_x W) for two uniform draws u in [0, 1) (numpy's randint(H));
@@ -15,12 +15,12 @@
 // - Off in the last `offLastEpochs` epochs (like mixup), with a `cutmix.off` event at that epoch.
 // - Accuracy counts each sample's own label (the unmixed image's), as with mixup.
 // - Images are NHWC. Every draw of a step comes from the stream `cutmix:<step>` of the run seed,
-//   in this order: the prob draw (always made), lambda, u_y, u_x, the permutation; so matched pairs
-//   and resumed runs cut the same boxes out of the same batches.
+//   in this order: the prob draw, lambda, u_y, u_x, the permutation; so matched pairs and resumed
+//   runs cut the same boxes out of the same batches, and `prob` moves none of the other draws.
 // - CutMix and mixup together (timm's per-batch switch between them) is refused at tricks.cutmix.
-import * as tf from '@tensorflow/tfjs-core';
 import betaFactory from '@stdlib/random-base-beta';
-import { makeRng, permutation } from '../rng';
+import type * as TF from '@tensorflow/tfjs-core';
+import type { Rng } from '../rng';
 
 /** A box of rows [y0, y1) and columns [x0, x1); empty when y0 == y1 or x0 == x1. */
 export interface CutBox {
@@ -51,32 +51,36 @@ export function boxLambda(box: CutBox, h: number, w: number): number {
   return 1 - ((box.y1 - box.y0) * (box.x1 - box.x0)) / (h * w);
 }
 
+/** Step `step`'s draws from its stream `cutmix:<step>` (`rng`): null when this batch is not cut
+ * (the `prob` draw, made first, so it moves none of the others). */
 export interface CutmixDraw {
-  /** The corrected lambda: the share of each image that is still its own. */
-  lambda: number;
-  /** The lambda drawn from Beta(alpha, alpha), which sized the box. */
+  /** lambda ~ Beta(alpha, alpha), which sizes the box. */
   drawn: number;
-  box: CutBox;
+  /** The box centre's draws, uniform in [0, 1): row floor(uy H), column floor(ux W). */
+  uy: number;
+  ux: number;
   perm: Int32Array;
 }
 
-/** Step `step`'s CutMix on a batch of `batch` h x w images, or null when this batch is not cut
- * (the `prob` draw). Depends only on (seed, step) and the arguments. */
-export function drawCutmix(seed: number, step: number, batch: number, h: number, w: number, alpha: number, prob: number): CutmixDraw | null {
-  const rng = makeRng(seed, `cutmix:${step}`);
-  const apply = rng.next() < prob;
-  const beta = betaFactory.factory(alpha, alpha, { prng: rng.next });
-  const drawn = beta();
+export const cutmixStream = (step: number) => `cutmix:${step}`;
+
+export function drawCutmix(rng: Rng, permutation: (rng: Rng, n: number) => Int32Array, batch: number, alpha: number, prob: number): CutmixDraw | null {
+  if (!(rng.next() < prob)) return null;
+  const drawn = betaFactory.factory(alpha, alpha, { prng: rng.next })();
   const uy = rng.next();
   const ux = rng.next();
-  const perm = permutation(rng, batch);
-  if (!apply) return null;
-  const box = cutBox(drawn, h, w, uy, ux);
-  return { lambda: boxLambda(box, h, w), drawn, box, perm };
+  return { drawn, uy, ux, perm: permutation(rng, batch) };
+}
+
+/** The box of a draw on an h x w image and the corrected lambda: the share of each image that is
+ * still its own, the weight of its own targets. */
+export function cutFor(d: CutmixDraw, h: number, w: number): { box: CutBox; lambda: number } {
+  const box = cutBox(d.drawn, h, w, d.uy, d.ux);
+  return { box, lambda: boxLambda(box, h, w) };
 }
 
 /** The batch x [N, H, W, C] with, in `box`, the pixels of x[perm] (the box's area, all channels). */
-export function cutmixImages(x: tf.Tensor4D, box: CutBox, perm: Int32Array): tf.Tensor4D {
+export function cutmixImages(tf: typeof TF, x: TF.Tensor4D, box: CutBox, perm: Int32Array): TF.Tensor4D {
   const [n, h, w] = x.shape;
   if (perm.length !== n) throw new Error(`cutmix: permutation of ${perm.length} for a batch of ${n}`);
   return tf.tidy(() => {
@@ -85,6 +89,6 @@ export function cutmixImages(x: tf.Tensor4D, box: CutBox, perm: Int32Array): tf.
     // x (1 - m) + x[perm] m with m in {0, 1}: exact, each pixel is one image's or the other's.
     const m = tf.tensor4d(inside, [1, h, w, 1]);
     const other = tf.gather(x, tf.tensor1d(perm, 'int32'));
-    return tf.add(tf.mul(x, tf.sub(1, m)), tf.mul(other, m)) as tf.Tensor4D;
+    return tf.add(tf.mul(x, tf.sub(1, m)), tf.mul(other, m)) as TF.Tensor4D;
   });
 }
