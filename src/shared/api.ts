@@ -2,6 +2,7 @@
 // (src/main/ipc.ts), web mode to HTTP + WebSocket (src/main/server.ts); the renderer sees one
 // interface (src/renderer/src/api.ts) in both.
 import type { FieldError, RunConfig } from './config';
+import type { RunEvent } from './events';
 import type { ComparisonSummary, ExperimentInfo, ExperimentPlan, PAdjustMethod, SelectionRule, TestName } from './experiments';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
@@ -23,13 +24,8 @@ export interface MetricPoint {
   time: number; // wall-clock, ms since the Unix epoch
 }
 
-export interface RunEvent {
-  epoch: number;
-  step: number;
-  kind: string;
-  payload: Record<string, unknown>;
-  time: number;
-}
+/** One event of a run: a discriminated union on `kind` (src/shared/events.ts). */
+export type { RunEvent };
 
 export interface RunProgress {
   epoch: number;

@@ -5,6 +5,8 @@ import { AugmentShapeError, augmentSchema, pipelineOutputShape, type AugmentConf
 import { datasetInfo, DATASET_NAME, trainSetSize } from './models/datasets';
 import { traceModel } from './models/index';
 import { tricksText } from './labels';
+import { TRICKS, TRICKS_OFF, tricksSchema } from './tricks/registry';
+import type { ParamSpec } from './models/ops';
 
 export const RESNETS = ['resnet20', 'resnet32', 'resnet56', 'resnet18', 'resnet34'] as const;
 export const MODELS = ['cnn3', 'mlp', ...RESNETS, 'rir18'] as const;
@@ -226,77 +228,14 @@ export const scheduleSchema = z
   })
   .strict();
 
-export const LABEL_SMOOTHING_CONVENTIONS = ['uniform', 'paper'] as const;
-export const RIFLE_INITIALIZERS = ['heNormal', 'glorotUniform', 'initial'] as const;
-export const REPR_SCOPES = ['global', 'layer'] as const;
-export const DISTILL_MODES = ['paper', 'weighted'] as const;
-export const RDROP_REDUCTIONS = ['mean', 'batchsum'] as const;
-
-/** Each trick's options; a trick that is off is null in the config. */
-export const TRICK_SCHEMAS = {
-  /** uniform: (1 - eps) * onehot + eps / K (PyTorch, timm); paper: eps / (K - 1) off target. */
-  labelSmoothing: z
-    .object({ epsilon: z.number().gt(0).lt(1).default(0.1), convention: z.enum(LABEL_SMOOTHING_CONVENTIONS).default('uniform') })
-    .strict(),
-  /** One lambda ~ Beta(alpha, alpha) per batch; off in the last offLastEpochs epochs. */
-  mixup: z.object({ alpha: z.number().positive().default(0.2), offLastEpochs: int(0).default(0) }).strict(),
-  /** Two dropout passes, CE of both + alpha * symmetric KL; reduction of the KL term. */
-  rdrop: z.object({ alpha: z.number().min(0).default(0.3), reduction: z.enum(RDROP_REDUCTIONS).default('mean') }).strict(),
-  /** RIFLE (Li et al. 2020): re-initialise these layers at the end of every everyEpochs-th epoch,
-   * at most maxReinits times, never in the last noReinitLastEpochs epochs. */
-  rifle: z
-    .object({
-      layers: z.array(z.string().min(1)).min(1).default(['head']),
-      everyEpochs: int(1).default(5),
-      maxReinits: int(1).default(3),
-      noReinitLastEpochs: int(0).default(5),
-      /** heNormal: N(0, 2 / fanIn) for kernel and bias (the authors' code); glorotUniform: the
-       * kernel U(+-sqrt(6 / (fanIn + fanOut))), bias 0; initial: the layer's values at epoch 0. */
-      initializer: z.enum(RIFLE_INITIALIZERS).default('heNormal'),
-      /** Drop the layers' optimizer state (momentum, Adam moments) too; the authors keep it. */
-      resetOptimizerState: z.boolean().default(false),
-    })
-    .strict(),
-  /** Knowledge distillation (Hinton et al. 2015; Bag of Tricks): the best (else last) checkpoint
-   * of a completed run on the same data is the teacher. paper: CE(y, z) + T^2 CE(p_T(r), p_T(z));
-   * weighted: (1 - weight) hard + weight T^2 soft (GluonCV). */
-  distill: z
-    .object({
-      teacherRun: int(1),
-      temperature: z.number().positive().default(20),
-      mode: z.enum(DISTILL_MODES).default('paper'),
-      weight: z.number().min(0).max(1).default(0.5),
-    })
-    .strict(),
-  /** RePr (Prakash et al. 2019): s1 epochs of training, s2 with the least orthogonal filters
-   * pruned, then those filters re-initialised in the null space of the layer; `cycles` times. */
-  repr: z
-    .object({
-      s1: int(1).default(20),
-      s2: int(1).default(10),
-      pruneRatio: z.number().gt(0).lt(1).default(0.3),
-      cycles: int(1).default(3),
-      scope: z.enum(REPR_SCOPES).default('global'),
-      excludeFirstConv: z.boolean().default(true),
-      zeroNextLayer: z.boolean().default(true),
-    })
-    .strict(),
-};
-export type TrickName = keyof typeof TRICK_SCHEMAS;
-export const TRICK_NAMES = Object.keys(TRICK_SCHEMAS) as TrickName[];
-
-/** The loss-level tricks (../shared/specs/tricks.md); null = off. */
-export const tricksSchema = z
-  .object({
-    labelSmoothing: TRICK_SCHEMAS.labelSmoothing.nullable().default(null),
-    mixup: TRICK_SCHEMAS.mixup.nullable().default(null),
-    rdrop: TRICK_SCHEMAS.rdrop.nullable().default(null),
-    rifle: TRICK_SCHEMAS.rifle.nullable().default(null),
-    repr: TRICK_SCHEMAS.repr.nullable().default(null),
-    distill: TRICK_SCHEMAS.distill.nullable().default(null),
-  })
-  .strict();
-export type TricksConfig = z.output<typeof tricksSchema>;
+// The tricks (`tricks.<name>`, null when off) come from their registry: each trick's file declares
+// its options schema and its checks (src/shared/tricks/).
+export { LABEL_SMOOTHING_CONVENTIONS } from './tricks/label-smoothing';
+export { RIFLE_INITIALIZERS, rifleEpochs } from './tricks/rifle';
+export { REPR_SCOPES, reprCalendar, reprLayers, type ReprConfig } from './tricks/repr';
+export { DISTILL_MODES } from './tricks/distill';
+export { RDROP_REDUCTIONS } from './tricks/rdrop';
+export { TRICK_SCHEMAS, TRICK_NAMES, tricksSchema, defaultTrick, type TrickName, type TricksConfig } from './tricks/registry';
 
 /** Start from another run's weights (fine-tuning): its best checkpoint, else its last. Every
  * param and buffer whose name and shape match is loaded, except layers in `exclude`; the
@@ -324,31 +263,25 @@ export const runConfigSchema = z
     seed: int(0).max(2 ** 31 - 1).default(1),
     backend: z.enum(BACKENDS).default('auto'),
     init: initSchema.nullable().default(null),
-    tricks: tricksSchema.default({ labelSmoothing: null, mixup: null, rdrop: null, rifle: null, repr: null, distill: null }),
+    tricks: tricksSchema.default(TRICKS_OFF),
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.tricks.rdrop && c.model.dropout === 0) {
-      // Without dropout the two passes are identical and the KL term is zero: refuse, not pretend.
-      ctx.addIssue({ code: 'custom', path: ['tricks', 'rdrop'], message: 'R-Drop needs dropout: model.dropout is 0 (set it above 0, e.g. 0.3)' });
-    }
     const bound = trainImagesBound(c.dataset);
     const batch = bound && bound.images >= 1 ? batchSizeProblem(c.batchSize, bound.images, bound.exact) : null; // none left: makeSplits says so
     if (batch) ctx.addIssue({ code: 'custom', path: ['batchSize'], message: batch });
+    let shapeKnown = true;
     if (datasetInfo(c.dataset.name)) {
       try {
         pipelineOutputShape(storedShape(c.dataset).shape, c.augment);
       } catch (e) {
         if (!(e instanceof AugmentShapeError)) throw e;
         ctx.addIssue({ code: 'custom', path: ['augment', ...e.path], message: e.message.replace(/^augment\.[^:]*: /, '') });
-        return; // the model's input shape is unknown: the checks below need it
+        shapeKnown = false; // the model's input shape is unknown: the checks that need it are skipped
       }
     }
-    if (c.tricks.rifle) rifleProblems(c, ctx);
-    if (c.tricks.repr) reprProblems(c, ctx);
-    if (c.tricks.mixup && c.tricks.mixup.offLastEpochs >= c.epochs) {
-      ctx.addIssue({ code: 'custom', path: ['tricks', 'mixup', 'offLastEpochs'], message: `must be less than epochs (${c.epochs}), or mixup never runs` });
-    }
+    trickProblems(c, shapeKnown ? knownShape(c.dataset, c.augment) : null, ctx);
+    if (!shapeKnown) return;
     if (c.schedule.warmupEpochs >= c.epochs && c.schedule.warmupEpochs > 0) {
       ctx.addIssue({ code: 'custom', path: ['schedule', 'warmupEpochs'], message: `must be less than epochs (${c.epochs})` });
     }
@@ -359,83 +292,29 @@ export const runConfigSchema = z
     }
   });
 
-/** The epochs (0-based) at whose end RIFLE re-initialises: (e + 1) % everyEpochs == 0, at most
- * maxReinits of them, none in the last noReinitLastEpochs, and never after the last epoch (the
- * final weights would have a random head). */
-export function rifleEpochs(r: NonNullable<z.output<typeof tricksSchema>['rifle']>, epochs: number): number[] {
-  const out: number[] = [];
-  const end = Math.min(epochs - r.noReinitLastEpochs, epochs - 1);
-  for (let e = 0; e < end && out.length < r.maxReinits; e++) if ((e + 1) % r.everyEpochs === 0) out.push(e);
-  return out;
-}
-
-/** RIFLE's layers must exist (and have weights) in the model; some epoch must re-initialise. */
-function rifleProblems(c: { model: z.output<typeof modelUnion>; dataset: DatasetConfig; augment: AugmentConfig; epochs: number; tricks: z.output<typeof tricksSchema> }, ctx: z.RefinementCtx): void {
-  const r = c.tricks.rifle!;
-  const info = knownShape(c.dataset, c.augment);
-  if (!info) return;
-  let layers: string[];
-  try {
-    layers = [...new Set(traceModel(c.model, info.shape, info.classes).paramSpecs.map((p) => p.layer))];
-  } catch {
-    return; // a model the tracer refuses has its own error
-  }
-  r.layers.forEach((l, i) => {
-    if (!layers.includes(l)) {
-      const shown = layers.length > 12 ? [...layers.slice(0, 5), '…', ...layers.slice(-5)] : layers;
-      ctx.addIssue({ code: 'custom', path: ['tricks', 'rifle', 'layers', i], message: `RIFLE: the model has no layer '${l}' with weights (its layers: ${shown.join(', ')})` });
+/** Each trick that is on checks itself against the model and the data (`input`: the model's input
+ * shape and class count, null when the dataset is unknown here), in registry order. */
+function trickProblems(c: { model: z.output<typeof modelUnion>; dataset: DatasetConfig; augment: AugmentConfig; epochs: number; tricks: z.output<typeof tricksSchema> }, input: { shape: [number, number, number]; classes: number } | null, ctx: z.RefinementCtx): void {
+  let traced: readonly ParamSpec[] | null | undefined;
+  const trace = () => {
+    if (traced === undefined) {
+      try {
+        traced = input ? traceModel(c.model, input.shape, input.classes).paramSpecs : null;
+      } catch {
+        traced = null; // a model the tracer refuses has its own error
+      }
     }
-  });
-  if (rifleEpochs(r, c.epochs).length === 0) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['tricks', 'rifle', 'everyEpochs'],
-      message: `RIFLE would never re-initialise: every ${r.everyEpochs} epochs, but not in the last ${r.noReinitLastEpochs} of ${c.epochs}`,
+    return traced;
+  };
+  for (const t of TRICKS) {
+    const options = (c.tricks as Record<string, unknown>)[t.name];
+    if (options === null || options === undefined || !t.validate) continue;
+    (t.validate as (o: unknown, v: Parameters<NonNullable<typeof t.validate>>[1]) => void)(options, {
+      config: c,
+      input,
+      trace,
+      issue: (path, message) => ctx.addIssue({ code: 'custom', path: ['tricks', t.name, ...path], message }),
     });
-  }
-}
-
-export type ReprConfig = z.output<(typeof TRICK_SCHEMAS)['repr']>;
-
-/** RePr's calendar: the epochs (0-based) at whose start filters are pruned and re-initialised.
- * Cycle c prunes at c (s1 + s2) + s1 and re-initialises s2 epochs later; a re-initialisation that
- * would fall at the run's end is not done (the run ends pruned). */
-export function reprCalendar(r: ReprConfig, epochs: number): { prune: number[]; reinit: number[] } {
-  const prune: number[] = [];
-  const reinit: number[] = [];
-  for (let c = 0; c < r.cycles; c++) {
-    const p = c * (r.s1 + r.s2) + r.s1;
-    if (p >= epochs) break;
-    prune.push(p);
-    if (p + r.s2 < epochs) reinit.push(p + r.s2);
-  }
-  return { prune, reinit };
-}
-
-/** The conv layers RePr ranks: every conv kernel's layer, the first left out by default. */
-export function reprLayers(specs: readonly { layer: string; role: string; shape: readonly number[] }[], excludeFirstConv: boolean): string[] {
-  const convs = specs.filter((p) => p.role === 'kernel' && p.shape.length === 4).map((p) => p.layer);
-  return excludeFirstConv ? convs.slice(1) : convs;
-}
-
-function reprProblems(c: { model: z.output<typeof modelUnion>; dataset: DatasetConfig; augment: AugmentConfig; epochs: number; tricks: z.output<typeof tricksSchema> }, ctx: z.RefinementCtx): void {
-  const r = c.tricks.repr!;
-  const info = knownShape(c.dataset, c.augment);
-  if (!info) return;
-  try {
-    const specs = traceModel(c.model, info.shape, info.classes).paramSpecs;
-    if (reprLayers(specs, false).length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['tricks', 'repr'], message: `RePr prunes conv filters: model ${c.model.name} has no conv layers` });
-      return;
-    }
-    if (reprLayers(specs, r.excludeFirstConv).length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['tricks', 'repr', 'excludeFirstConv'], message: 'RePr: the only conv layer is the first one, which excludeFirstConv leaves out' });
-    }
-  } catch {
-    return;
-  }
-  if (reprCalendar(r, c.epochs).prune.length === 0) {
-    ctx.addIssue({ code: 'custom', path: ['tricks', 'repr', 's1'], message: `RePr would never prune: s1 (${r.s1}) is not below epochs (${c.epochs})` });
   }
 }
 
@@ -543,14 +422,6 @@ export function defaultModel(name: (typeof MODELS)[number]): ModelConfig {
 export function defaultOptimizer(name: (typeof OPTIMIZERS)[number]): OptimizerConfig {
   return optimizerSchema.parse({ name });
 }
-/** A trick's options with their defaults, for the form when the user switches it on. */
-export function defaultTrick<N extends TrickName>(name: N): Partial<z.output<(typeof TRICK_SCHEMAS)[N]>> {
-  // distill has no default teacher: its defaults without teacherRun.
-  const v = TRICK_SCHEMAS[name].parse(name === 'distill' ? { teacherRun: 1 } : {}) as Record<string, unknown>;
-  if (name === 'distill') delete v.teacherRun;
-  return v as Partial<z.output<(typeof TRICK_SCHEMAS)[N]>>;
-}
-
 /** Flatten a config to dotted keys (`optimizer.lr`), for tables, CSV columns and diffs. */
 export function flattenConfig(obj: unknown, prefix = '', out: Record<string, string | number | boolean | null> = {}) {
   if (obj !== null && typeof obj === 'object' && !Array.isArray(obj)) {

@@ -1,20 +1,16 @@
-// Short human labels for what a run config turns on: one per trick ("label smoothing ε=0.1",
-// "mixup α=0.2", "R-Drop α=0.3", "RIFLE", "distillation T=4", "RePr", and the Bag of Tricks
+// Short human labels for what a run config turns on: one per trick of `tricks.*` (each trick's file
+// declares its title and label: "label smoothing ε=0.1", "mixup α=0.2", "RIFLE"), the Bag of Tricks
 // switches "no bias decay", "warmup 5 ep", "cosine LR", "zero-γ", "ResNet-D"), and the config
 // fields that tell two runs apart in a few words ("lr 0.01", "batch 128"). A trick's label is its
 // name, its main parameter, and in parentheses only the options that differ from its defaults.
 // Used for run names (describeConfig), the runs list, the run page and ad-hoc comparison arms.
-import { defaultTrick, describeModel, flattenConfig, TRICK_NAMES, type RunConfig, type TrickName } from './config';
+import { describeModel, flattenConfig, type RunConfig } from './config';
+import { defaultTrick, TRICK_BY_NAME, TRICK_NAMES, type TrickName } from './tricks/registry';
+import type { Trick } from './tricks/types';
+import { num as n } from './tricks/text';
 
-/** What the user calls each trick of `tricks.*`. */
-export const TRICK_TITLES: Record<TrickName, string> = {
-  labelSmoothing: 'label smoothing',
-  mixup: 'mixup',
-  rdrop: 'R-Drop',
-  rifle: 'RIFLE',
-  distill: 'distillation',
-  repr: 'RePr',
-};
+/** What the user calls each trick of `tricks.*` (each trick's `title`). */
+export const TRICK_TITLES = Object.fromEntries(TRICK_NAMES.map((t) => [t, TRICK_BY_NAME[t].title])) as Record<TrickName, string>;
 
 /** A trick's label's key: a trick of `tricks.*`, or a Bag of Tricks switch elsewhere in the config. */
 export type TrickKey = TrickName | 'linearScaling' | 'noBiasDecay' | 'warmup' | 'schedule' | 'zeroGamma' | 'variant';
@@ -26,15 +22,8 @@ export interface TrickLabel {
   label: string;
 }
 
-/** A number as typed: no float noise (0.30000000000000004 is 0.3). */
-function n(v: number): string {
-  return String(Number(v.toPrecision(6)));
-}
-
-const plural = (k: number, one: string, many = `${one}s`) => `${k} ${k === 1 ? one : many}`;
-
 let defaults: { [N in TrickName]: Record<string, unknown> } | null = null;
-/** Each trick's option defaults (computed on first use: config.ts imports this module too). */
+/** Each trick's option defaults (computed on first use). */
 function trickDefaults(): { [N in TrickName]: Record<string, unknown> } {
   defaults ??= Object.fromEntries(TRICK_NAMES.map((t) => [t, defaultTrick(t) as Record<string, unknown>])) as { [N in TrickName]: Record<string, unknown> };
   return defaults;
@@ -44,62 +33,15 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 type Tricks = RunConfig['tricks'];
 
-/** One trick's label: its name, its main parameter, and the options that differ from its defaults. */
+/** One trick's label: its title, its main parameter, and the options that differ from its defaults
+ * (each trick's file says which, in its `label`). */
 export function trickLabel<N extends TrickName>(name: N, options: NonNullable<Tricks[N]>): string {
   const d = trickDefaults()[name];
   const o = options as Record<string, unknown>;
   const differs = (k: string) => k in o && !same(o[k], d[k]);
-  const extras: string[] = [];
-  let main = '';
-  switch (name) {
-    case 'labelSmoothing': {
-      const t = options as NonNullable<Tricks['labelSmoothing']>;
-      main = `ε=${n(t.epsilon)}`;
-      if (differs('convention')) extras.push(`${t.convention} convention`);
-      break;
-    }
-    case 'mixup': {
-      const t = options as NonNullable<Tricks['mixup']>;
-      main = `α=${n(t.alpha)}`;
-      if (differs('offLastEpochs')) extras.push(`off in the last ${plural(t.offLastEpochs, 'epoch')}`);
-      break;
-    }
-    case 'rdrop': {
-      const t = options as NonNullable<Tricks['rdrop']>;
-      main = `α=${n(t.alpha)}`;
-      if (differs('reduction')) extras.push(t.reduction === 'batchsum' ? 'KL summed over the batch' : `KL ${t.reduction}`);
-      break;
-    }
-    case 'rifle': {
-      const t = options as NonNullable<Tricks['rifle']>;
-      if (differs('layers')) extras.push(t.layers.join(', '));
-      if (differs('everyEpochs')) extras.push(`every ${plural(t.everyEpochs, 'epoch')}`);
-      if (differs('maxReinits')) extras.push(`at most ${plural(t.maxReinits, 're-init')}`);
-      if (differs('noReinitLastEpochs')) extras.push(`none in the last ${plural(t.noReinitLastEpochs, 'epoch')}`);
-      if (differs('initializer')) extras.push(t.initializer === 'initial' ? 'back to the initial weights' : t.initializer);
-      if (differs('resetOptimizerState')) extras.push(t.resetOptimizerState ? 'optimizer state reset' : 'optimizer state kept');
-      break;
-    }
-    case 'distill': {
-      const t = options as NonNullable<Tricks['distill']>;
-      main = `T=${n(t.temperature)}`;
-      extras.push(`teacher #${t.teacherRun}`);
-      if (t.mode === 'weighted') extras.push(`weighted, w=${n(t.weight)}`);
-      else if (differs('mode')) extras.push(`${t.mode} mode`);
-      break;
-    }
-    case 'repr': {
-      const t = options as NonNullable<Tricks['repr']>;
-      if (differs('s1') || differs('s2')) extras.push(`S1=${t.s1}, S2=${t.s2}`);
-      if (differs('pruneRatio')) extras.push(`prune ${n(t.pruneRatio * 100)}%`);
-      if (differs('cycles')) extras.push(plural(t.cycles, 'cycle'));
-      if (differs('scope')) extras.push(t.scope === 'layer' ? 'ranked per layer' : `${t.scope} ranking`);
-      if (differs('excludeFirstConv')) extras.push(t.excludeFirstConv ? 'first conv left out' : 'first conv pruned too');
-      if (differs('zeroNextLayer')) extras.push(t.zeroNextLayer ? 'next layer zeroed' : 'next layer not zeroed');
-      break;
-    }
-  }
-  return `${TRICK_TITLES[name]}${main ? ` ${main}` : ''}${extras.length ? ` (${extras.join(', ')})` : ''}`;
+  const t = TRICK_BY_NAME[name] as unknown as Trick;
+  const { main = '', extras = [] } = t.label(options, differs);
+  return `${t.title}${main ? ` ${main}` : ''}${extras.length ? ` (${extras.join(', ')})` : ''}`;
 }
 
 /** Every trick a config turns on, in the order of the spec (tricks.*, then the Bag of Tricks

@@ -1,23 +1,25 @@
-// The training/evaluation loop. Later tricks hook in at: model build, batch transform, loss,
-// after step, end of epoch, optimizer state.
+// The training/evaluation loop. The tricks a run turns on hook in by role (src/shared/tricks/types.ts:
+// epoch start, before step, targets, batch, outside the tape, forward passes, loss, gradients, after
+// step, epoch metrics); the loop composes them and names none.
 import * as tf from '@tensorflow/tfjs-core';
 import type { MetricPoint, RunEvent } from '../shared/api';
-import { batchSizeProblem, type RunConfig } from '../shared/config';
+import { baseLearningRate, batchSizeProblem, type RunConfig } from '../shared/config';
+import type { RunEventDraft } from '../shared/events';
 import { gatherBatch } from './data/index';
 import { BatchLoader } from './data/loader';
 import type { ImageSet, Normalization, Splits } from './data/types';
 import { evaluateTest, type TestResult } from './evaluation';
 import { countCorrect, crossEntropy } from './loss/cross-entropy';
-import { distillSoft, mixWith, rdropLoss, softCrossEntropy, softTargets, withDistill } from './loss/tricks';
+import { oneHotTargets, softCrossEntropy } from './loss/tricks';
 import type { SequentialModel } from './models/model';
 import type { Optimizer } from './optim/optimizers';
-import { learningRate } from './optim/schedule';
+import { learningRate, scheduleEpochEvents, scheduleStepEvents } from './optim/schedule';
 import { makeRng, permutation } from './rng';
 import { registerGradients } from './tf/gradients';
-import { isTrickDiagnostic, RunTricks, type StepTricks, type TrickOptions } from './tricks/index';
+import { isTrickDiagnostic, RunTricks, type StepHooks, type TrickOptions } from './tricks/index';
 import { takeDeviceFault } from './webgpu/backend';
 
-export type { StepTricks };
+export type { StepHooks };
 
 registerGradients();
 
@@ -92,9 +94,17 @@ export async function evaluate(model: SequentialModel, set: ImageSet, shape: rea
   return { loss: n ? lossSum / n : NaN, acc: n ? correct / n : NaN };
 }
 
+/** The one hook of a role that only one trick may fill (the forward passes, the base loss). */
+function single<K extends 'forward' | 'loss'>(hooks: readonly StepHooks[], role: K): StepHooks[K] {
+  const found = hooks.filter((h) => h[role]);
+  if (found.length > 1) throw new Error(`two tricks of this run both define the step's ${role}: they cannot be combined`);
+  return found[0]?.[role];
+}
+
 /** One optimisation step on a batch; returns the (kept) loss and correct-count scalars, which the
  * caller reads and disposes. Everything else it allocates is released. Accuracy counts the
- * samples' own labels (with mixup, those of the unmixed samples). */
+ * samples' own labels of the first pass (with mixup, those of the unmixed samples). Without hooks
+ * that ask for probability targets the loss is the integer-label cross entropy. */
 export function trainStep(
   model: SequentialModel,
   optimizer: Optimizer,
@@ -103,51 +113,33 @@ export function trainStep(
   numClasses: number,
   lr: number,
   step: number,
-  tricks: StepTricks = {},
+  hooks: readonly StepHooks[] = [],
 ): [tf.Scalar, tf.Scalar] {
   return tf.tidy(() => {
     let x: tf.Tensor = tf.tensor4d(b.x, [b.n, shape[0]!, shape[1]!, shape[2]!]);
     const y = tf.tensor1d(b.y, 'int32');
-    const plain = !tricks.labelSmoothing && !tricks.rdrop && !tricks.mixup && !tricks.distill;
-    let targets: tf.Tensor2D | null = plain ? null : softTargets(y, numClasses, tricks.labelSmoothing ?? null);
-    if (tricks.mixup) {
-      x = mixWith(x, tricks.mixup.lambda, tricks.mixup.perm);
-      targets = mixWith(targets!, tricks.mixup.lambda, tricks.mixup.perm);
-    }
+    let targets: tf.Tensor2D | null = hooks.some((h) => h.softTargets || h.targets) ? oneHotTargets(y, numClasses) : null;
+    for (const h of hooks) if (h.targets) targets = h.targets(targets!, numClasses);
+    for (const h of hooks) if (h.batch) ({ x, targets } = h.batch({ x, targets }));
+    for (const h of hooks) h.outsideTape?.(x);
+    const forward = single(hooks, 'forward');
+    const loss = single(hooks, 'loss');
     let correct: tf.Scalar | null = null;
-    // The teacher's logits, outside the gradient tape (its weights are not trained).
-    const kd = tricks.distill;
-    const teacherLogits = kd ? (kd.teacher.apply(x, { training: false, step }) as tf.Tensor2D) : null;
-    const soft = (z: tf.Tensor2D) => distillSoft(z, teacherLogits!, kd!.temperature);
+    const apply = (input: tf.Tensor) => model.apply(input, { training: true, step }) as tf.Tensor2D;
     const { value, grads } = tf.variableGrads(
       () => {
-        if (tricks.rdrop) {
-          // Both dropout passes in one forward over [x; x]: the halves get independent masks.
-          const logits = model.apply(tf.concat([x, x], 0), { training: true, step }) as tf.Tensor2D;
-          const [p, q] = tf.split(logits, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
-          correct = tf.keep(countCorrect(p, y));
-          const hard = rdropLoss(p, q, targets!, tricks.rdrop.alpha, tricks.rdrop.reduction);
-          return kd ? withDistill(hard, tf.mul(tf.add(soft(p), soft(q)), 0.5) as tf.Scalar, kd.mode, kd.weight) : hard;
-        }
-        const logits = model.apply(x, { training: true, step });
-        correct = tf.keep(countCorrect(logits, y));
-        const hard = targets ? softCrossEntropy(logits, targets) : crossEntropy(logits, y, numClasses);
-        return kd ? withDistill(hard, soft(logits), kd.mode, kd.weight) : hard;
+        const passes = forward ? forward(x, apply) : [apply(x)];
+        correct = tf.keep(countCorrect(passes[0]!, y));
+        let l = loss ? loss(passes, targets!) : targets ? softCrossEntropy(passes[0]!, targets) : crossEntropy(passes[0]!, y, numClasses);
+        for (const h of hooks) if (h.wrapLoss) l = h.wrapLoss(l, passes);
+        return l;
       },
       model.params.map((p) => p.variable),
     );
-    const byName: Record<string, tf.Tensor> = {};
-    for (const p of model.params) {
-      const mask = tricks.gradMasks?.get(p.name);
-      byName[p.name] = mask ? tf.mul(grads[p.variable.name]!, mask) : grads[p.variable.name]!;
-    }
-    if (tricks.gradNorms) {
-      const { layers, acc } = tricks.gradNorms;
-      const sq = new Map<string, tf.Tensor[]>();
-      for (const p of model.params) sq.set(p.layer, [...(sq.get(p.layer) ?? []), tf.sum(tf.square(byName[p.name]!))]);
-      const norms = layers.map((l) => tf.sqrt(tf.addN(sq.get(l)!)));
-      acc.assign(tf.add(acc, tf.stack(norms)));
-    }
+    let byName: Record<string, tf.Tensor> = {};
+    for (const p of model.params) byName[p.name] = grads[p.variable.name]!;
+    for (const h of hooks) if (h.gradients) byName = h.gradients(byName, model.params);
+    for (const h of hooks) h.observeGradients?.(byName, model.params);
     optimizer.step(model.params, byName, lr);
     return [value, correct!];
   });
@@ -198,6 +190,7 @@ export async function trainModel(
     const fault = onGpu ? takeDeviceFault() : null;
     if (fault) throw new Error(`WebGPU error at ${where}: ${fault} (results after it cannot be trusted)`);
   };
+  const lr0 = baseLearningRate(config);
   const tricks = await RunTricks.create(config, model, optimizer, { ...opts, firstEpoch: pos.epoch });
   let loader: BatchLoader;
   try {
@@ -220,8 +213,8 @@ export async function trainModel(
     await loader.close();
     throw new Error(`the augmentation pipeline makes ${loader.outShape.join('x')} images, the model takes ${shape.join('x')}`);
   }
-  const emit = (events: Omit<RunEvent, 'time'>[]) => {
-    for (const e of events) sink.event({ ...e, time: Date.now() });
+  const emit = (events: readonly RunEventDraft[]) => {
+    for (const e of events) sink.event({ ...e, time: Date.now() } as RunEvent);
   };
 
   try {
@@ -229,6 +222,7 @@ export async function trainModel(
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
       emit(await tricks.epochStart(epoch, pos.step, stepsPerEpoch));
+      emit(scheduleEpochEvents(config, lr0, epoch, pos.step, stepsPerEpoch));
       // The data order of an epoch depends only on the run seed and the epoch index.
       const order = epochOrder(config.seed, epoch, splits.train);
       const batches = loader.epoch(epoch, order, B);
@@ -237,7 +231,7 @@ export async function trainModel(
       let correct = 0;
       const stepPoints: MetricPoint[] = [];
       let lastFlush = performance.now();
-      let lr = tricks.lr0;
+      let lr = lr0;
       // On a GPU, one step in flight: step i's loss is read while step i + 1 runs. The read waits
       // for the queue, so reading right after submitting would leave the GPU idle while the host
       // prepares the next batch and records its dispatches. On the CPU backends the step has run by
@@ -273,6 +267,7 @@ export async function trainModel(
       try {
         for (let i = 0; i < stepsPerEpoch; i++) {
           emit(tricks.beforeStep(epoch, pos.step, stepsPerEpoch));
+          emit(scheduleStepEvents(config, lr0, epoch, pos.step, stepsPerEpoch));
           if (await sink.shouldStop()) {
             const p = pending;
             pending = null;
@@ -283,8 +278,9 @@ export async function trainModel(
           const next = await batches.next();
           if (next.done) throw new Error(`the loader ended epoch ${epoch + 1} after ${i} of ${stepsPerEpoch} batches`);
           const b = next.value;
-          lr = learningRate(config, tricks.lr0, pos.step, stepsPerEpoch);
+          lr = learningRate(config, lr0, pos.step, stepsPerEpoch);
           const [lossT, correctT] = trainStep(model, optimizer, b, shape, K, lr, pos.step, tricks.forStep(pos.step, b.n));
+          tricks.afterStep(epoch, pos.step);
           pos.step++;
           const previous = pending;
           pending = { loss: lossT, correct: correctT, n: b.n, lr, step: pos.step, fe: epoch + (i + 1) / stepsPerEpoch };

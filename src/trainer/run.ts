@@ -23,7 +23,7 @@ import { makeOptimizer } from './optim/optimizers';
 import { pairingFingerprint } from './pairing';
 import { readAll } from './tf/read';
 import { recordEvaluations } from './run-evaluation';
-import type { TrickStateStore } from './tricks/repr';
+import type { TrickStateStore } from './tricks/index';
 import { applyInit, captureState, restoreOptimizer, restoreWeights, type ModelWeights } from './train-state';
 
 export interface RunHooks {

@@ -9,11 +9,12 @@ import type { RunEvent } from '../../src/shared/api';
 import { mustParseRunConfig, parseRunConfig, reprCalendar } from '../../src/shared/config';
 import { initBackend } from '../../src/trainer/backend';
 import { loadDataset, makeSplits } from '../../src/trainer/data/index';
-import { trainModel, trainStep } from '../../src/trainer/loop';
+import { trainModel } from '../../src/trainer/loop';
+import { trainStep } from '../../src/trainer/tricks/step-tricks';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildModel } from '../../src/trainer/models/registry';
 import { makeOptimizer } from '../../src/trainer/optim/optimizers';
-import { filterRows, nullSpaceVectors, orthogonalityScores, selectPruned } from '../../src/trainer/tricks/repr-math';
+import { filterRows, nullSpaceVectors, orthogonalityScores, selectPruned } from '../../src/shared/tricks/repr-math';
 import { makeRng } from '../../src/trainer/rng';
 
 const fx = (JSON.parse(fs.readFileSync(path.join(__dirname, '../fixtures/tricks_reference.json'), 'utf8')) as {

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { mustParseRunConfig, type ModelConfigInput, type OptimizerConfig } from '../../src/shared/config';
 import { initBackend } from '../../src/trainer/backend';
 import { crossEntropy } from '../../src/trainer/loss/cross-entropy';
-import { trainStep, type StepTricks } from '../../src/trainer/loop';
+import { trainStep, type StepTricks } from '../../src/trainer/tricks/step-tricks';
 import type { SequentialModel } from '../../src/trainer/models/model';
 import { buildModel } from '../../src/trainer/models/registry';
 import { makeOptimizer } from '../../src/trainer/optim/optimizers';

@@ -14,19 +14,85 @@
 // the layer that consumes them where that is one layer: the next conv of a sequential chain
 // (cnn3's conv1 -> conv2 -> conv3 -> head, a residual block's conv1 -> conv2, a stem's convN ->
 // convN+1); elsewhere (a block's last conv, RiR's summed streams) it is reported as not applied.
-import * as tf from '@tensorflow/tfjs-core';
-import { reprCalendar, reprLayers, type ReprConfig } from '../../shared/config';
-import type { Param } from '../models/layers';
-import type { Optimizer } from '../optim/optimizers';
-import { makeRng } from '../rng';
-import { readAll, readFloats } from '../tf/read';
+import type * as TF from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { field } from '../schema-meta';
 import { filterRows, nullSpaceVectors, orthogonalityScores, selectPruned } from './repr-math';
+import { defineEvent, defineTrick, type Param, type StepHooks, type TrickEnv, type TrickOptimizer as Optimizer, type TrickEventOf, type TrickStateStore } from './types';
+import { num, plural } from './text';
 
-/** Somewhere to keep the pruned filters' old weights across a resume (the run folder). */
-export interface TrickStateStore {
-  load(key: string): unknown;
-  save(key: string, value: unknown): void;
+export const REPR_SCOPES = ['global', 'layer'] as const;
+
+const int = (min: number) => z.number().int().min(min);
+
+/** RePr (Prakash et al. 2019): s1 epochs of training, s2 with the least orthogonal filters
+ * pruned, then those filters re-initialised in the null space of the layer; `cycles` times. */
+const schema = z
+  .object({
+    s1: field(int(1).default(20), { label: 'S1 (epochs)', hint: 'training before each pruning', flag: 'repr-s1', help: 'RePr: epochs of training before each pruning (default 20)' }),
+    s2: field(int(1).default(10), { label: 'S2 (epochs)', hint: 'with the filters pruned', flag: 'repr-s2', help: 'RePr: epochs with the filters pruned (default 10)' }),
+    pruneRatio: field(z.number().gt(0).lt(1).default(0.3), { label: 'Prune ratio', flag: 'repr-ratio', help: 'RePr: fraction of filters pruned (default 0.3)' }),
+    cycles: field(int(1).default(3), { label: 'Cycles', flag: 'repr-cycles', help: 'RePr: prune/re-initialise cycles (default 3)' }),
+    scope: field(z.enum(REPR_SCOPES).default('global'), {
+      label: 'Ranking',
+      hint: 'global: all layers together',
+      flag: 'repr-scope',
+      help: 'RePr: global (default) | layer ranking; --set tricks.repr.excludeFirstConv=false, tricks.repr.zeroNextLayer=false',
+    }),
+    excludeFirstConv: field(z.boolean().default(true), { label: 'Skip first conv', flag: null, noFlag: 'set with --set tricks.repr.excludeFirstConv=false' }),
+    zeroNextLayer: field(z.boolean().default(true), { label: 'Zero next layer', hint: 'new filters start unseen', flag: null, noFlag: 'set with --set tricks.repr.zeroNextLayer=false' }),
+  })
+  .strict();
+export type ReprConfig = z.output<typeof schema>;
+
+/** RePr's calendar: the epochs (0-based) at whose start filters are pruned and re-initialised.
+ * Cycle c prunes at c (s1 + s2) + s1 and re-initialises s2 epochs later; a re-initialisation that
+ * would fall at the run's end is not done (the run ends pruned). */
+export function reprCalendar(r: ReprConfig, epochs: number): { prune: number[]; reinit: number[] } {
+  const prune: number[] = [];
+  const reinit: number[] = [];
+  for (let c = 0; c < r.cycles; c++) {
+    const p = c * (r.s1 + r.s2) + r.s1;
+    if (p >= epochs) break;
+    prune.push(p);
+    if (p + r.s2 < epochs) reinit.push(p + r.s2);
+  }
+  return { prune, reinit };
 }
+
+/** The conv layers RePr ranks: every conv kernel's layer, the first left out by default. */
+export function reprLayers(specs: readonly { layer: string; role: string; shape: readonly number[] }[], excludeFirstConv: boolean): string[] {
+  const convs = specs.filter((p) => p.role === 'kernel' && p.shape.length === 4).map((p) => p.layer);
+  return excludeFirstConv ? convs.slice(1) : convs;
+}
+
+const events = {
+  'repr.prune': defineEvent(
+    z.object({ epoch: z.number(), cycle: z.number(), total: z.number(), of: z.number(), perLayer: z.record(z.string(), z.number()), scope: z.enum(REPR_SCOPES), pruneRatio: z.number() }),
+    {
+      label: 'RePr prune',
+      color: '#d55e00',
+      detail: (p) => [`RePr cycle ${p.cycle}: pruned ${p.total} of ${p.of} filters (${p.scope})`, ...Object.entries(p.perLayer).map(([l, n]) => `${l}: ${n}`)],
+    },
+  ),
+  'repr.reinit': defineEvent(
+    z.object({
+      epoch: z.number(),
+      cycle: z.number(),
+      total: z.number(),
+      perLayer: z.record(z.string(), z.object({ count: z.number(), nullSpace: z.boolean(), zeroNextLayer: z.string() })),
+    }),
+    {
+      label: 'RePr re-init',
+      color: '#009e73',
+      detail: (p) => [
+        `RePr cycle ${p.cycle}: re-initialised ${p.total} filters`,
+        ...Object.entries(p.perLayer).map(([l, v]) => `${l}: ${v.count}${v.nullSpace ? ' in the null space' : ', null space exhausted (uniform)'}`),
+      ],
+    },
+  ),
+};
+type ReprEvent = TrickEventOf<typeof events>;
 
 interface ConvLayer {
   layer: string;
@@ -46,25 +112,22 @@ interface PrunedState {
 
 const STATE_KEY = 'repr';
 
-export interface ReprEvent {
-  kind: 'repr.prune' | 'repr.reinit';
-  payload: Record<string, unknown>;
-}
-
-export class Repr {
+class Repr {
+  private readonly tf: typeof TF;
   readonly calendar: { prune: number[]; reinit: number[] };
   private readonly convs: ConvLayer[];
   private readonly ranked: ConvLayer[];
   private state: PrunedState | null = null;
-  private masks = new Map<string, tf.Tensor>();
+  private masks = new Map<string, TF.Tensor>();
 
   constructor(
     readonly cfg: ReprConfig,
     totalEpochs: number,
     params: readonly Param[],
-    private readonly seed: number,
+    private readonly env: TrickEnv,
     private readonly store: TrickStateStore,
   ) {
+    this.tf = env.tf;
     this.calendar = reprCalendar(cfg, totalEpochs);
     const byLayer = new Map<string, Param[]>();
     for (const p of params) byLayer.set(p.layer, [...(byLayer.get(p.layer) ?? []), p]);
@@ -97,7 +160,7 @@ export class Repr {
   /** Mean orthogonality score of each conv layer's filters (lower = more orthogonal). */
   async orthogonality(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    const kernels = await readAll(this.convs.map((c) => c.kernel.variable));
+    const kernels = await this.env.read(this.convs.map((c) => c.kernel.variable));
     this.convs.forEach((c, i) => {
       const s = orthogonalityScores(filterRows(kernels[i]!, c.kernel.variable.shape));
       out[c.layer] = s.reduce((a, b) => a + b, 0) / s.length;
@@ -106,7 +169,7 @@ export class Repr {
   }
 
   /** Gradient masks while filters are pruned (S2), by param name; null otherwise. */
-  gradMasks(): Map<string, tf.Tensor> | null {
+  gradMasks(): Map<string, TF.Tensor> | null {
     return this.masks.size ? this.masks : null;
   }
 
@@ -136,7 +199,7 @@ export class Repr {
   }
 
   private async prune(cycle: number, epoch: number, optimizer: Optimizer): Promise<ReprEvent> {
-    const kernels = await readAll(this.ranked.map((c) => c.kernel.variable));
+    const kernels = await this.env.read(this.ranked.map((c) => c.kernel.variable));
     const scores = this.ranked.map((c, i) => ({
       layer: c.layer,
       scores: orthogonalityScores(filterRows(kernels[i]!, c.kernel.variable.shape)),
@@ -155,7 +218,7 @@ export class Repr {
     // Zero the pruned filters (and their bias and BatchNorm scale/shift) and their optimizer state.
     for (const [name, mask] of this.masks) {
       const p = this.paramByName(name);
-      tf.tidy(() => p.variable.assign(tf.mul(p.variable, mask)));
+      this.tf.tidy(() => p.variable.assign(this.tf.mul(p.variable, mask)));
       optimizer.maskState(name, mask);
     }
     const perLayer = Object.fromEntries(Object.entries(state.layers).map(([l, v]) => [l, v.filters.length]));
@@ -173,9 +236,9 @@ export class Repr {
       const shape = c.kernel.variable.shape;
       const [J, D] = [shape[3]!, shape[0]! * shape[1]! * shape[2]!];
       const bound = 1 / Math.sqrt(D);
-      const kernel = await readFloats(c.kernel.variable);
+      const kernel = (await this.env.read([c.kernel.variable]))[0]!;
       const rows = filterRows(kernel, shape);
-      const rng = makeRng(this.seed, `repr:${cycle}:${c.layer}`);
+      const rng = this.env.rng(`repr:${cycle}:${c.layer}`);
       const against = [...s.old.map((r) => Float64Array.from(r)), ...rows.filter((_, f) => !s.filters.includes(f))];
       const fresh = nullSpaceVectors(against, s.filters.length, D, () => rng.normal());
       s.filters.forEach((f, k) => {
@@ -183,7 +246,7 @@ export class Repr {
         const scale = v ? bound / Math.max(...Array.from(v, Math.abs)) : 0;
         for (let i = 0; i < D; i++) kernel[i * J + f] = v ? v[i]! * scale : rng.uniform(-bound, bound);
       });
-      tf.tidy(() => c.kernel.variable.assign(tf.tensor(kernel, shape, 'float32')));
+      this.tf.tidy(() => c.kernel.variable.assign(this.tf.tensor(kernel, shape, 'float32')));
       if (c.bnGamma) await this.setEntries(c.bnGamma, s.filters, 1);
       // (bias and beta stay 0, where pruning left them)
       let zeroNext = 'off';
@@ -215,29 +278,29 @@ export class Repr {
       const cout = c.kernel.variable.shape[3]!;
       const m = new Float32Array(cout).fill(1);
       for (const f of s.filters) m[f] = 0;
-      this.masks.set(c.kernel.name, tf.tensor(m, [1, 1, 1, cout]));
-      for (const p of [c.bias, c.bnGamma, c.bnBeta]) if (p) this.masks.set(p.name, tf.tensor(m, [cout]));
+      this.masks.set(c.kernel.name, this.tf.tensor(m, [1, 1, 1, cout]));
+      for (const p of [c.bias, c.bnGamma, c.bnBeta]) if (p) this.masks.set(p.name, this.tf.tensor(m, [cout]));
     }
   }
 
   private async setEntries(p: Param, idx: readonly number[], value: number): Promise<void> {
-    const v = await readFloats(p.variable);
+    const v = (await this.env.read([p.variable]))[0]!;
     for (const i of idx) v[i] = value;
-    tf.tidy(() => p.variable.assign(tf.tensor(v, p.variable.shape, 'float32')));
+    this.tf.tidy(() => p.variable.assign(this.tf.tensor(v, p.variable.shape, 'float32')));
   }
 
   /** Zero the weights through which `next` reads channels `idx` of a C-channel input: a conv's
    * [kh, kw, C, out] input slice, or a dense layer's rows of a flattened NHWC map (row % C). */
   private async zeroInputs(next: Param, idx: readonly number[], C: number): Promise<void> {
     const shape = next.variable.shape;
-    const v = await readFloats(next.variable);
+    const v = (await this.env.read([next.variable]))[0]!;
     const drop = new Set(idx);
     const out = shape[shape.length - 1]!;
     for (let i = 0; i < v.length; i++) {
       const row = Math.floor(i / out); // [.., in, out] flattened: the input index is row (mod C)
       if (drop.has(row % C)) v[i] = 0;
     }
-    tf.tidy(() => next.variable.assign(tf.tensor(v, shape, 'float32')));
+    this.tf.tidy(() => next.variable.assign(this.tf.tensor(v, shape, 'float32')));
   }
 
   dispose(): void {
@@ -260,3 +323,66 @@ function nextConsumer(layer: string, cout: number, layers: readonly string[], fi
   }
   return undefined;
 }
+
+/** The step hook while filters are pruned: 0/1 masks multiplied into these params' gradients. */
+export function maskHooks(tf: typeof TF, masks: ReadonlyMap<string, TF.Tensor>): StepHooks {
+  return {
+    gradients(grads, params) {
+      const out: Record<string, TF.Tensor> = {};
+      for (const p of params) {
+        const mask = masks.get(p.name);
+        out[p.name] = mask ? tf.mul(grads[p.name]!, mask) : grads[p.name]!;
+      }
+      return out;
+    },
+  };
+}
+
+export const repr = defineTrick({
+  name: 'repr',
+  title: 'RePr',
+  paper: 'Prakash et al., CVPR 2019',
+  schema,
+  toggle: { label: 'RePr', hint: 'prune the least orthogonal filters, re-initialise them later', flag: 'repr', help: 'RePr: prune the least orthogonal filters for a while, then re-initialise them (defaults below)' },
+  label(o, differs) {
+    const extras: string[] = [];
+    if (differs('s1') || differs('s2')) extras.push(`S1=${o.s1}, S2=${o.s2}`);
+    if (differs('pruneRatio')) extras.push(`prune ${num(o.pruneRatio * 100)}%`);
+    if (differs('cycles')) extras.push(plural(o.cycles, 'cycle'));
+    if (differs('scope')) extras.push(o.scope === 'layer' ? 'ranked per layer' : `${o.scope} ranking`);
+    if (differs('excludeFirstConv')) extras.push(o.excludeFirstConv ? 'first conv left out' : 'first conv pruned too');
+    if (differs('zeroNextLayer')) extras.push(o.zeroNextLayer ? 'next layer zeroed' : 'next layer not zeroed');
+    return { extras };
+  },
+  validate(r, ctx) {
+    if (!ctx.input) return;
+    const specs = ctx.trace();
+    if (specs) {
+      if (reprLayers(specs, false).length === 0) {
+        ctx.issue([], `RePr prunes conv filters: model ${ctx.config.model.name} has no conv layers`);
+        return;
+      }
+      if (reprLayers(specs, r.excludeFirstConv).length === 0) ctx.issue(['excludeFirstConv'], 'RePr: the only conv layer is the first one, which excludeFirstConv leaves out');
+    } else return;
+    if (reprCalendar(r, ctx.config.epochs).prune.length === 0) ctx.issue(['s1'], `RePr would never prune: s1 (${r.s1}) is not below epochs (${ctx.config.epochs})`);
+  },
+  events,
+  metrics: [{ key: 'orthogonality/*', direction: 'none', granularity: 'epoch', unit: '', name: 'mean filter orthogonality score', diagnostic: true }],
+  create({ options, config, model, optimizer, env, trickState }) {
+    const r = new Repr(options, config.epochs, model.params, env, trickState);
+    return {
+      async epochStart({ epoch, resumed }) {
+        const e = await r.startEpoch(epoch, optimizer, resumed);
+        return e ? [e] : [];
+      },
+      step() {
+        const masks = r.gradMasks();
+        return masks ? maskHooks(env.tf, masks) : null;
+      },
+      async epochMetrics() {
+        return Object.entries(await r.orthogonality()).map(([l, v]): [string, number] => [`orthogonality/${l}`, v]);
+      },
+      dispose: () => r.dispose(),
+    };
+  },
+});

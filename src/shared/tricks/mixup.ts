@@ -1,0 +1,79 @@
+// mixup (Zhang et al., "mixup: Beyond Empirical Risk Minimization", ICLR 2018; Bag of Tricks, He
+// et al. 2019): one lambda ~ Beta(alpha, alpha) per batch, each sample paired with a random
+// permutation of the batch; inputs and (smoothed) targets are mixed alike. The draws of a step
+// depend only on (run seed, global step), so a resumed run and the arms of a matched pair mix alike.
+// Off in the last offLastEpochs epochs.
+import type * as TF from '@tensorflow/tfjs-core';
+import betaFactory from '@stdlib/random-base-beta';
+import { z } from 'zod';
+import { field } from '../schema-meta';
+import { lossOps } from './loss-ops';
+import { defineEvent, defineTrick, type Rng, type StepHooks, type TrickEnv } from './types';
+import { num, plural } from './text';
+
+export interface MixupDraw {
+  lambda: number;
+  perm: Int32Array;
+}
+
+/** The draw of global step `step` from its stream `mixup:<step>` (`rng`: that stream). */
+export function drawMixupWith(rng: Rng, permutation: TrickEnv['permutation'], batch: number, alpha: number): MixupDraw {
+  const beta = betaFactory.factory(alpha, alpha, { prng: rng.next });
+  const lambda = beta();
+  return { lambda, perm: permutation(rng, batch) };
+}
+
+export const mixupStream = (step: number) => `mixup:${step}`;
+
+/** Whether mixup applies in epoch `epoch` (0-based): on, except in the last offLastEpochs. */
+export function mixupActive(cfg: { tricks: { mixup: { offLastEpochs: number } | null }; epochs: number }, epoch: number): boolean {
+  const m = cfg.tricks.mixup;
+  return m !== null && epoch < cfg.epochs - m.offLastEpochs;
+}
+
+/** The step hook of a draw: inputs and targets mixed alike. */
+export function mixHooks(tf: typeof TF, { lambda, perm }: MixupDraw): StepHooks {
+  const { mixWith } = lossOps(tf);
+  return { softTargets: true, batch: (b) => ({ x: mixWith(b.x, lambda, perm), targets: mixWith(b.targets!, lambda, perm) }) };
+}
+
+const int = (min: number) => z.number().int().min(min);
+
+export const mixup = defineTrick({
+  name: 'mixup',
+  title: 'mixup',
+  paper: 'Zhang et al., ICLR 2018; He et al., Bag of Tricks, CVPR 2019',
+  /** One lambda ~ Beta(alpha, alpha) per batch; off in the last offLastEpochs epochs. */
+  schema: z
+    .object({
+      alpha: field(z.number().positive().default(0.2), { label: 'α', hint: 'λ ~ Beta(α, α) per batch', flag: 'mixup', help: 'mixup with lambda ~ Beta(alpha, alpha) (e.g. 0.2)' }),
+      offLastEpochs: field(int(0).default(0), { label: 'Off in last epochs', flag: 'mixup-off-last-epochs', help: 'mixup: off in the last N epochs (default 0)' }),
+    })
+    .strict(),
+  toggle: { label: 'Mixup', flag: null, noFlag: 'switched on by --mixup <alpha>' },
+  label: (o, differs) => ({ main: `α=${num(o.alpha)}`, extras: differs('offLastEpochs') ? [`off in the last ${plural(o.offLastEpochs, 'epoch')}`] : [] }),
+  validate(o, ctx) {
+    if (o.offLastEpochs >= ctx.config.epochs) ctx.issue(['offLastEpochs'], `must be less than epochs (${ctx.config.epochs}), or mixup never runs`);
+  },
+  events: {
+    'mixup.off': defineEvent(z.object({ epoch: z.number(), offLastEpochs: z.number() }), {
+      label: 'mixup off',
+      color: '#e69f00',
+      detail: (p) => [`mixup off for the last ${p.offLastEpochs} epoch(s)`],
+    }),
+  },
+  metrics: [],
+  create({ options, config, env }) {
+    let mixing = false;
+    return {
+      epochStart({ epoch }) {
+        mixing = epoch < config.epochs - options.offLastEpochs;
+        return !mixing && epoch === config.epochs - options.offLastEpochs ? [{ kind: 'mixup.off', payload: { epoch, offLastEpochs: options.offLastEpochs } }] : [];
+      },
+      step(step, n): StepHooks | null {
+        if (!mixing) return null;
+        return mixHooks(env.tf, drawMixupWith(env.rng(mixupStream(step)), env.permutation, n, options.alpha));
+      },
+    };
+  },
+});
