@@ -141,6 +141,14 @@ export const TRICK_FIELDS: Record<TrickName, { toggle: FieldSpec; options: Field
       { path: 'tricks.mixup.offLastEpochs', label: 'Off in last epochs', kind: 'number' },
     ],
   },
+  cutmix: {
+    toggle: { path: 'tricks.cutmix', label: 'CutMix', kind: 'bool', hint: 'paste a box of another image; targets by area; not with mixup' },
+    options: [
+      { path: 'tricks.cutmix.alpha', label: 'α', kind: 'number', hint: 'λ ~ Beta(α, α) per batch; box side √(1 − λ)' },
+      { path: 'tricks.cutmix.prob', label: 'Probability', kind: 'number', hint: 'share of batches cut, above 0 up to 1' },
+      { path: 'tricks.cutmix.offLastEpochs', label: 'Off in last epochs', kind: 'number' },
+    ],
+  },
   rdrop: {
     toggle: { path: 'tricks.rdrop', label: 'R-Drop', kind: 'bool', hint: 'two dropout passes + symmetric KL; needs dropout; ~2× compute' },
     options: [

@@ -18,9 +18,13 @@
 //   in this order: the prob draw, lambda, u_y, u_x, the permutation; so matched pairs and resumed
 //   runs cut the same boxes out of the same batches, and `prob` moves none of the other draws.
 // - CutMix and mixup together (timm's per-batch switch between them) is refused at tricks.cutmix.
-import betaFactory from '@stdlib/random-base-beta';
 import type * as TF from '@tensorflow/tfjs-core';
-import type { Rng } from '../rng';
+import betaFactory from '@stdlib/random-base-beta';
+import { z } from 'zod';
+import { field } from '../schema-meta';
+import { lossOps } from './loss-ops';
+import { defineEvent, defineTrick, type Rng, type StepHooks, type TrickEnv } from './types';
+import { num, plural } from './text';
 
 /** A box of rows [y0, y1) and columns [x0, x1); empty when y0 == y1 or x0 == x1. */
 export interface CutBox {
@@ -64,7 +68,7 @@ export interface CutmixDraw {
 
 export const cutmixStream = (step: number) => `cutmix:${step}`;
 
-export function drawCutmix(rng: Rng, permutation: (rng: Rng, n: number) => Int32Array, batch: number, alpha: number, prob: number): CutmixDraw | null {
+export function drawCutmix(rng: Rng, permutation: TrickEnv['permutation'], batch: number, alpha: number, prob: number): CutmixDraw | null {
   if (!(rng.next() < prob)) return null;
   const drawn = betaFactory.factory(alpha, alpha, { prng: rng.next })();
   const uy = rng.next();
@@ -92,3 +96,76 @@ export function cutmixImages(tf: typeof TF, x: TF.Tensor4D, box: CutBox, perm: I
     return tf.add(tf.mul(x, tf.sub(1, m)), tf.mul(other, m)) as TF.Tensor4D;
   });
 }
+
+/** The step hook of a draw: the images cut and pasted, the targets mixed with the corrected lambda. */
+export function cutHooks(tf: typeof TF, d: CutmixDraw): StepHooks {
+  const { mixWith } = lossOps(tf);
+  return {
+    softTargets: true,
+    batch(b) {
+      const x = b.x as TF.Tensor4D;
+      const { box, lambda } = cutFor(d, x.shape[1], x.shape[2]);
+      return { x: cutmixImages(tf, x, box, d.perm), targets: mixWith(b.targets!, lambda, d.perm) };
+    },
+  };
+}
+
+const int = (min: number) => z.number().int().min(min);
+
+export const cutmix = defineTrick({
+  name: 'cutmix',
+  title: 'CutMix',
+  paper: 'Yun et al., ICCV 2019 (as timm implements it)',
+  /** lambda ~ Beta(alpha, alpha) sizes one box per batch; a batch is cut with probability prob;
+   * off in the last offLastEpochs epochs. */
+  schema: z
+    .object({
+      alpha: field(z.number().positive().default(1), {
+        label: 'α',
+        hint: 'λ ~ Beta(α, α) per batch; box side √(1 − λ)',
+        flag: 'cutmix',
+        help: 'CutMix with lambda ~ Beta(alpha, alpha) (e.g. 1, as in the paper)',
+      }),
+      prob: field(z.number().gt(0).max(1).default(1), {
+        label: 'Probability',
+        hint: 'share of batches cut, above 0 up to 1',
+        flag: 'cutmix-prob',
+        help: 'CutMix: the probability that a batch is cut-mixed (default 1)',
+      }),
+      offLastEpochs: field(int(0).default(0), { label: 'Off in last epochs', flag: 'cutmix-off-last-epochs', help: 'CutMix: off in the last N epochs (default 0)' }),
+    })
+    .strict(),
+  toggle: { label: 'CutMix', hint: 'paste a box of another image; targets by area; not with mixup', flag: null, noFlag: 'switched on by --cutmix <alpha>' },
+  label: (o, differs) => ({
+    main: `α=${num(o.alpha)}`,
+    extras: [...(differs('prob') ? [`p=${num(o.prob)}`] : []), ...(differs('offLastEpochs') ? [`off in the last ${plural(o.offLastEpochs, 'epoch')}`] : [])],
+  }),
+  validate(o, ctx) {
+    // timm switches between mixup and CutMix per batch when both are set; we have no such switch.
+    if (ctx.config.tricks.mixup) ctx.issue([], 'CutMix and mixup cannot both be on (tricks.mixup is set too): turn one of them off');
+    if (o.offLastEpochs >= ctx.config.epochs) ctx.issue(['offLastEpochs'], `must be less than epochs (${ctx.config.epochs}), or CutMix never runs`);
+  },
+  events: {
+    'cutmix.off': defineEvent(z.object({ epoch: z.number(), offLastEpochs: z.number() }), {
+      label: 'CutMix off',
+      color: '#56b4e9',
+      detail: (p) => [`CutMix off for the last ${p.offLastEpochs} epoch(s)`],
+    }),
+  },
+  metrics: [],
+  create({ options, config, env }) {
+    const offFrom = config.epochs - options.offLastEpochs;
+    let cutting = false;
+    return {
+      epochStart({ epoch }) {
+        cutting = epoch < offFrom;
+        return options.offLastEpochs > 0 && epoch === offFrom ? [{ kind: 'cutmix.off', payload: { epoch, offLastEpochs: options.offLastEpochs } }] : [];
+      },
+      step(step, n): StepHooks | null {
+        if (!cutting) return null;
+        const d = drawCutmix(env.rng(cutmixStream(step)), env.permutation, n, options.alpha, options.prob);
+        return d ? cutHooks(env.tf, d) : null; // a batch not cut trains as without CutMix
+      },
+    };
+  },
+});
