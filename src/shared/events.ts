@@ -59,7 +59,7 @@ export interface RunEvent {
 export type RunEventDraft = { [K in EventKind]: { kind: K; epoch: number; step: number; payload: EventPayloads[K] } }[EventKind];
 
 /** Every declared kind (the run's, the schedule's and every trick's). */
-export const EVENT_SPECS: Readonly<Record<string, EventSpec<any>>> = { ...RUN_EVENTS, ...TRICK_EVENTS }; // eslint-disable-line @typescript-eslint/no-explicit-any
+export const EVENT_SPECS: Readonly<Record<string, EventSpec<any>>> = { ...RUN_EVENTS, ...TRICK_EVENTS };
 
 /** The event as its kind's declared type, or null when the kind is not declared here or its payload
  * does not fit the declaration (then it is listed, not drawn). */

@@ -103,7 +103,7 @@ function single<K extends 'forward' | 'loss'>(hooks: readonly StepHooks[], role:
 
 /** One optimisation step on a batch; returns the (kept) loss and correct-count scalars, which the
  * caller reads and disposes. Everything else it allocates is released. Accuracy counts the
- * samples' own labels of the first pass (with mixup, those of the unmixed samples). Without hooks
+ * samples' own labels on the first pass (when a batch hook mixes samples: the unmixed ones'). Without hooks
  * that ask for probability targets the loss is the integer-label cross entropy. */
 export function trainStep(
   model: SequentialModel,

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { MetricPoint, RunEvent, RunProgress, RunStatus } from '../shared/api';
+import type { EventKind, EventPayloads } from '../shared/events';
 import { mustParseRunConfig, type BackendName, type RunConfig } from '../shared/config';
 import { initCheckpoint } from '../store/run-checks';
 import { runDir } from '../store/paths';
@@ -63,7 +64,7 @@ export async function executeRun(opts: {
     store.addEvent(runId, e);
     hooks.event?.(e);
   };
-  const emitEvent = (kind: string, epoch: number, payload: Record<string, unknown>) => record({ kind, epoch, step, payload, time: Date.now() });
+  const emitEvent = <K extends EventKind>(kind: K, epoch: number, payload: EventPayloads[K]) => record({ kind, epoch, step, payload, time: Date.now() } as RunEvent);
   let config: RunConfig | null = null;
   const disposers: (() => void)[] = [];
   try {

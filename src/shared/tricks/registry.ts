@@ -54,7 +54,7 @@ type PayloadsOf<T> = T extends { events: infer E extends EventSpecs } ? { [K in 
 export type TrickEventPayloads = UnionToIntersection<PayloadsOf<Registered>>;
 
 /** Every trick event kind's declaration (payload schema, marker). */
-export const TRICK_EVENTS: Record<string, EventSpec<any>> = Object.assign({}, ...TRICKS.map((t) => t.events)); // eslint-disable-line @typescript-eslint/no-explicit-any
+export const TRICK_EVENTS: Record<string, EventSpec<any>> = Object.assign({}, ...TRICKS.map((t) => t.events));
 
 /** The tricks' per-layer diagnostics. */
 export const TRICK_METRICS: readonly MetricSpec[] = TRICKS.flatMap((t) => t.metrics);

@@ -88,8 +88,8 @@ export interface EventSpec<P = unknown> {
   payload: z.ZodType<P>;
   marker?: MarkerSpec<P>;
 }
-export type EventSpecs = Record<string, EventSpec<any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
-export type PayloadOf<E extends EventSpec<any>> = z.output<E['payload']>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type EventSpecs = Record<string, EventSpec<any>>;
+export type PayloadOf<E extends EventSpec<any>> = z.output<E['payload']>;
 
 /** Declares an event kind: its payload's schema and (optionally) its marker, typed by the schema. */
 export function defineEvent<S extends z.ZodType>(payload: S, marker?: MarkerSpec<z.output<S>>): EventSpec<z.output<S>> & { payload: S } {
@@ -203,6 +203,9 @@ export interface Trick<N extends string = string, S extends z.ZodType = z.ZodTyp
   metrics: readonly MetricSpec[];
   create?(setup: TrickSetup<z.output<S>>): Promise<TrickRun<Ev>> | TrickRun<Ev>;
 }
+
+/** Any trick, whatever its options and events (for code that walks a registry). */
+export type AnyTrick = Trick<string, any, any>;
 
 /** Declares a trick with its types inferred (`export const mixup = defineTrick({...})`). */
 export function defineTrick<N extends string, S extends z.ZodType, Ev extends EventSpecs>(t: Trick<N, S, Ev>): Trick<N, S, Ev> {

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../../shared/config';
 import { TRICKS } from '../../shared/tricks/registry';
-import type { StepHooks, TrickEnv, TrickRun, TrickSetup, TrickStateStore } from '../../shared/tricks/types';
+import type { AnyTrick, StepHooks, Trick, TrickEnv, TrickRun, TrickSetup, TrickStateStore } from '../../shared/tricks/types';
 import type { RunEventDraft } from '../../shared/events';
 import type { SequentialModel } from '../models/model';
 import type { Optimizer } from '../optim/optimizers';
@@ -27,6 +27,8 @@ export interface TrickOptions {
   trickState?: TrickStateStore;
   /** A model loaded by the caller from another run's checkpoint (distillation's teacher). */
   teacher?: SequentialModel;
+  /** The tricks to compose (default: the app's registry); each is on when `config.tricks[name]` is an object. */
+  registry?: readonly AnyTrick[];
 }
 
 /** The trainer's tfjs and random streams, lent to the tricks (src/shared/tricks/types.ts says why). */
@@ -52,7 +54,7 @@ export class RunTricks {
     const env = trickEnv(config.seed);
     const runs: TrickRun[] = [];
     try {
-      for (const t of TRICKS) {
+      for (const t of (o.registry ?? TRICKS) as readonly Trick[]) {
         const options = (config.tricks as Record<string, unknown>)[t.name];
         if (options === null || options === undefined || !t.create) continue;
         const setup: TrickSetup<never> = { options: options as never, config, model, optimizer, env, firstEpoch: o.firstEpoch, initialValues: o.initialValues, trickState, teacher: o.teacher };

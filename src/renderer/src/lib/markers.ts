@@ -1,11 +1,10 @@
 // Events as markers on the curves: a vertical line where the event happened, a short label, and the
 // details in its tooltip (hover). How each kind is drawn is declared with the kind.
-import type { RunEvent } from '@shared/api';
-import { eventSpec, parseEvent } from '@shared/events';
-import type { MarkerFormat } from '@shared/tricks/types';
+import type { RunEvent } from '../../../shared/api';
+import { eventSpec, parseEvent } from '../../../shared/events';
+import type { MarkerFormat } from '../../../shared/tricks/types';
 import type { AnnotationOptions } from 'chartjs-plugin-annotation';
 import { num, pct } from './format';
-import type { XAxis } from './chart';
 
 export interface ChartMarker {
   x: number;
@@ -23,7 +22,7 @@ const FORMAT: MarkerFormat = { num: (v, digits) => num(v, digits), pct };
 /** The events drawn as markers: those whose kind declares one (src/shared/events.ts, and each
  * trick's file for its own kinds). Kinds this version does not know, and payloads that do not fit
  * their kind's declaration (stored by another version), are not drawn. */
-export function eventMarkers(events: readonly RunEvent[], x: XAxis): ChartMarker[] {
+export function eventMarkers(events: readonly RunEvent[], x: 'epoch' | 'step'): ChartMarker[] {
   const out: ChartMarker[] = [];
   for (const raw of events) {
     const e = parseEvent(raw);
