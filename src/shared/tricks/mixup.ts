@@ -4,7 +4,6 @@
 // depend only on (run seed, global step), so a resumed run and the arms of a matched pair mix alike.
 // Off in the last offLastEpochs epochs.
 import type * as TF from '@tensorflow/tfjs-core';
-import betaFactory from '@stdlib/random-base-beta';
 import { z } from 'zod';
 import { field } from '../schema-meta';
 import { lossOps } from './loss-ops';
@@ -16,11 +15,11 @@ export interface MixupDraw {
   perm: Int32Array;
 }
 
-/** The draw of global step `step` from its stream `mixup:<step>` (`rng`: that stream). */
-export function drawMixupWith(rng: Rng, permutation: TrickEnv['permutation'], batch: number, alpha: number): MixupDraw {
-  const beta = betaFactory.factory(alpha, alpha, { prng: rng.next });
-  const lambda = beta();
-  return { lambda, perm: permutation(rng, batch) };
+/** The draw of global step `step` from its stream `mixup:<step>` (`rng`: that stream): lambda
+ * first, then the pairing. */
+export function drawMixupWith(rng: Rng, env: Pick<TrickEnv, 'beta' | 'permutation'>, batch: number, alpha: number): MixupDraw {
+  const lambda = env.beta(rng, alpha, alpha);
+  return { lambda, perm: env.permutation(rng, batch) };
 }
 
 export const mixupStream = (step: number) => `mixup:${step}`;
@@ -72,7 +71,7 @@ export const mixup = defineTrick({
       },
       step(step, n): StepHooks | null {
         if (!mixing) return null;
-        return mixHooks(env.tf, drawMixupWith(env.rng(mixupStream(step)), env.permutation, n, options.alpha));
+        return mixHooks(env.tf, drawMixupWith(env.rng(mixupStream(step)), env, n, options.alpha));
       },
     };
   },

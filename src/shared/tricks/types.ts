@@ -13,7 +13,7 @@
 // Why tfjs comes through the hook context: the renderer imports these files (labels, form, event
 // markers) and must not bundle TensorFlow.js. So a trick file imports tfjs only as a type
 // (`import type * as TF`) and uses `env.tf`, the trainer's tfjs, handed to `create`; likewise the
-// seeded random streams and tensor reads. Heavy pure math stays in helper modules (repr-math.ts,
+// seeded random streams, a Beta sampler and tensor reads. Heavy pure math stays in helper modules (repr-math.ts,
 // loss-ops.ts, which takes tf as an argument).
 import type * as TF from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
@@ -61,6 +61,9 @@ export interface TrickEnv {
   rng(stream: string): Rng;
   /** Fisher–Yates shuffle of 0..n-1 with `rng`. */
   permutation(rng: Rng, n: number): Int32Array;
+  /** One draw from Beta(a, b) using `rng` (@stdlib's sampler; kept out of these files because it is
+   * large for the renderer's bundle). */
+  beta(rng: Rng, a: number, b: number): number;
   /** Copies of float32 tensors' values, read in parallel (safe to modify). */
   read(ts: readonly TF.Tensor[]): Promise<Float32Array[]>;
 }

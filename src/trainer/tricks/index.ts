@@ -2,6 +2,7 @@
 // trick that the config turns on (src/shared/tricks/registry.ts) gets its run-time part, and the
 // loop calls the lot through this, by role: epoch start, before step, the step's hooks, after step,
 // epoch metrics, dispose. Nothing here or in the loop knows a trick by name.
+import betaFactory from '@stdlib/random-base-beta';
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../../shared/config';
 import { TRICKS } from '../../shared/tricks/registry';
@@ -9,7 +10,7 @@ import type { AnyTrick, StepHooks, Trick, TrickEnv, TrickRun, TrickSetup, TrickS
 import type { RunEventDraft } from '../../shared/events';
 import type { SequentialModel } from '../models/model';
 import type { Optimizer } from '../optim/optimizers';
-import { makeRng, permutation } from '../rng';
+import { makeRng, permutation, type Rng } from '../rng';
 import { readAll } from '../tf/read';
 
 export { isTrickDiagnostic } from '../../shared/tricks/registry';
@@ -33,7 +34,12 @@ export interface TrickOptions {
 
 /** The trainer's tfjs and random streams, lent to the tricks (src/shared/tricks/types.ts says why). */
 export function trickEnv(seed: number): TrickEnv {
-  return { tf, rng: (stream) => makeRng(seed, stream), permutation: (rng, n) => permutation(rng, n), read: readAll };
+  return { tf, rng: (stream) => makeRng(seed, stream), permutation: (rng, n) => permutation(rng, n), beta: betaDraw, read: readAll };
+}
+
+/** One draw from Beta(a, b) with `rng` as the uniform source. */
+export function betaDraw(rng: Rng, a: number, b: number): number {
+  return betaFactory.factory(a, b, { prng: rng.next })();
 }
 
 export class RunTricks {
