@@ -17,7 +17,7 @@ import { loadDataset, makeSplits } from '../../src/trainer/data/index';
 import { trainModel } from '../../src/trainer/loop';
 import { buildModel } from '../../src/trainer/models/registry';
 import { makeOptimizer } from '../../src/trainer/optim/optimizers';
-import { RunTricks } from '../../src/trainer/tricks/index';
+import { betaDraw, RunTricks } from '../../src/trainer/tricks/index';
 import { mixWith, softCrossEntropy, softTargets } from '../../src/trainer/loss/tricks';
 import { registerGradients } from '../../src/trainer/tf/gradients';
 import { makeRng, permutation } from '../../src/trainer/rng';
@@ -117,7 +117,7 @@ describe('CutMix against PyTorch', () => {
 });
 
 /** Step `step`'s draw of a run with seed `seed`, as the trick makes it. */
-const draw = (seed: number, step: number, batch: number, alpha: number, prob: number) => drawCutmix(makeRng(seed, cutmixStream(step)), permutation, batch, alpha, prob);
+const draw = (seed: number, step: number, batch: number, alpha: number, prob: number) => drawCutmix(makeRng(seed, cutmixStream(step)), { beta: betaDraw, permutation }, batch, alpha, prob);
 
 describe('CutMix draws', () => {
   it("depend only on (seed, step), apart from mixup's; perm is a permutation", () => {

@@ -19,7 +19,6 @@
 //   runs cut the same boxes out of the same batches, and `prob` moves none of the other draws.
 // - CutMix and mixup together (timm's per-batch switch between them) is refused at tricks.cutmix.
 import type * as TF from '@tensorflow/tfjs-core';
-import betaFactory from '@stdlib/random-base-beta';
 import { z } from 'zod';
 import { field } from '../schema-meta';
 import { lossOps } from './loss-ops';
@@ -68,12 +67,12 @@ export interface CutmixDraw {
 
 export const cutmixStream = (step: number) => `cutmix:${step}`;
 
-export function drawCutmix(rng: Rng, permutation: TrickEnv['permutation'], batch: number, alpha: number, prob: number): CutmixDraw | null {
+export function drawCutmix(rng: Rng, env: Pick<TrickEnv, 'beta' | 'permutation'>, batch: number, alpha: number, prob: number): CutmixDraw | null {
   if (!(rng.next() < prob)) return null;
-  const drawn = betaFactory.factory(alpha, alpha, { prng: rng.next })();
+  const drawn = env.beta(rng, alpha, alpha);
   const uy = rng.next();
   const ux = rng.next();
-  return { drawn, uy, ux, perm: permutation(rng, batch) };
+  return { drawn, uy, ux, perm: env.permutation(rng, batch) };
 }
 
 /** The box of a draw on an h x w image and the corrected lambda: the share of each image that is
@@ -163,7 +162,7 @@ export const cutmix = defineTrick({
       },
       step(step, n): StepHooks | null {
         if (!cutting) return null;
-        const d = drawCutmix(env.rng(cutmixStream(step)), env.permutation, n, options.alpha, options.prob);
+        const d = drawCutmix(env.rng(cutmixStream(step)), env, n, options.alpha, options.prob);
         return d ? cutHooks(env.tf, d) : null; // a batch not cut trains as without CutMix
       },
     };
