@@ -53,6 +53,7 @@ describe('CLI flags -> config', () => {
     expect(r.ok && r.config.tricks).toEqual({
       labelSmoothing: { epsilon: 0.2, convention: 'paper' },
       mixup: { alpha: 0.2, offLastEpochs: 1 },
+      cutmix: null,
       rdrop: { alpha: 0.5, reduction: 'batchsum' },
       rifle: null,
       repr: null,

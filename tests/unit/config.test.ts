@@ -16,7 +16,7 @@ describe('run config schema', () => {
     expect(c.model).toEqual({ name: 'cnn3', width: 32, batchNorm: false, dropout: 0 });
     expect(c.optimizer).toEqual({ name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0, noBiasDecay: false, linearScaling: false });
     expect(c.backend).toBe('auto');
-    expect(c.tricks).toEqual({ labelSmoothing: null, mixup: null, rdrop: null, rifle: null, repr: null, distill: null });
+    expect(c.tricks).toEqual({ labelSmoothing: null, mixup: null, cutmix: null, rdrop: null, rifle: null, repr: null, distill: null });
   });
 
   it('fills the defaults of the chosen model and optimizer kind', () => {

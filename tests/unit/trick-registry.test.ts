@@ -145,6 +145,7 @@ describe('every registered trick declares what the app derives from it', () => {
   // One payload per declared kind, as the trainer writes them: a new kind must be added here.
   const samples: Record<string, Record<string, unknown>> = {
     'mixup.off': { epoch: 8, offLastEpochs: 2 },
+    'cutmix.off': { epoch: 8, offLastEpochs: 2 },
     'rifle.reinit': { epoch: 5, layers: ['head'], weightNormBefore: { head: 3.14159 }, weightNormAfter: { head: 1.5 }, valAccBefore: 0.5, initializer: 'heNormal', resetOptimizerState: false, count: 1 },
     'distill.teacher': { teacherRun: 4, checkpoint: 'best', model: 'resnet20', params: 1000 },
     'repr.prune': { epoch: 2, cycle: 1, total: 3, of: 12, perLayer: { conv2: 2, conv3: 1 }, scope: 'global', pruneRatio: 0.3 },

@@ -173,7 +173,7 @@ describe('validation of tricks', () => {
 
   it('fills the defaults of the spec', () => {
     const c = mustParseRunConfig({ model: { name: 'cnn3', dropout: 0.1 }, tricks: { labelSmoothing: {}, mixup: {}, rdrop: {} } }, BUILTIN_FACTS);
-    expect(c.tricks).toEqual({ labelSmoothing: { epsilon: 0.1, convention: 'uniform' }, mixup: { alpha: 0.2, offLastEpochs: 0 }, rdrop: { alpha: 0.3, reduction: 'mean' }, rifle: null, repr: null, distill: null });
+    expect(c.tricks).toEqual({ labelSmoothing: { epsilon: 0.1, convention: 'uniform' }, mixup: { alpha: 0.2, offLastEpochs: 0 }, cutmix: null, rdrop: { alpha: 0.3, reduction: 'mean' }, rifle: null, repr: null, distill: null });
     expect(c.optimizer).toMatchObject({ noBiasDecay: false, linearScaling: false });
   });
 

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { field } from '../schema-meta';
 import type { MetricSpec } from '../metrics';
+import { cutmix } from './cutmix';
 import { distill } from './distill';
 import { labelSmoothing } from './label-smoothing';
 import { mixup } from './mixup';
@@ -13,7 +14,7 @@ import { repr } from './repr';
 import { rifle } from './rifle';
 import type { EventSpec, EventSpecs, PayloadOf, Trick } from './types';
 
-export const TRICKS = [labelSmoothing, mixup, rdrop, rifle, distill, repr] as const;
+export const TRICKS = [labelSmoothing, mixup, cutmix, rdrop, rifle, distill, repr] as const;
 
 type Registered = (typeof TRICKS)[number];
 export type TrickName = Registered['name'];

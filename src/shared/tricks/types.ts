@@ -105,7 +105,7 @@ export type TrickEventOf<Ev extends EventSpecs> = { [K in keyof Ev & string]: { 
 /** What validation knows of the run: the config, the model's input and a trace of its params. */
 export interface ValidateContext {
   /** The parts of the run config the checks read (the trick's own options come separately). */
-  config: { model: { name: string; dropout: number }; epochs: number };
+  config: { model: { name: string; dropout: number }; epochs: number; tricks: { readonly [name: string]: unknown } };
   /** The model's input shape (after augmentation) and class count; null when the dataset is unknown. */
   input: { shape: readonly [number, number, number]; classes: number } | null;
   /** The model's parameters as traced for that input; null when the input is unknown or the tracer refuses the model (which has its own error). */
