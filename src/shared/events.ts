@@ -16,7 +16,8 @@ const lrPhase = z.discriminatedUnion('phase', [
   z.object({ phase: z.literal('step decay'), milestone: z.number(), lr: z.number() }),
 ]);
 
-const backendFacts = { backend: z.string(), device: z.string(), warnings: z.array(z.string()), adapter: z.unknown().optional() };
+// warnings is absent in events written before backend warnings were recorded
+const backendFacts = { backend: z.string(), device: z.string(), warnings: z.array(z.string()).optional(), adapter: z.unknown().optional() };
 
 /** The run's own kinds and the schedule's. */
 export const RUN_EVENTS = {

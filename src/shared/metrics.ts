@@ -83,20 +83,30 @@ export function declaredSpec(key: string): MetricSpec | null {
 }
 
 /** What an undeclared key (an imported run's, a logger's) is taken to mean, from its name:
- * - direction: lower for a loss or an error, and for times (`time/...`); higher for an accuracy
- *   (a name part `acc`, `accuracy` or `top<k>`, alone or followed by `_`, `/`, `@` or a digit)
- *   and for a throughput (`throughput/...`); otherwise none (no goal: its best is not kept, and a
+ * - direction: lower for a loss or an error, for times (`time/...`, a name part `time` or
+ *   `latency`, a key ending in `_s` or `_ms`) and for the usual lower-is-better scores (perplexity,
+ *   mse, mae, rmse, nll, wer, cer, fid); higher for an accuracy (a name part `acc`, `accuracy` or
+ *   `top<k>`, alone or followed by `_`, `/`, `@` or a digit), for a throughput (`throughput/...`)
+ *   and for the usual higher-is-better scores (f1, iou, auc, map, bleu, rouge, dice, precision,
+ *   recall, reward, return, psnr, ssim); otherwise none (no goal: its best is not kept, and a
  *   comparison on it reads a positive difference as a gain);
  * - unit: an accuracy is a fraction; `time/...` seconds; `throughput/...` img/s; else a number;
  * - granularity: per step when the key ends in `_step`, else per epoch;
  * - name: the key itself. Never a diagnostic. */
 export function fallbackSpec(key: string): MetricSpec {
   const accuracy = /(^|[/_])(acc(uracy)?|top\d+)($|[/_@\d])/.test(key);
-  const lower = /loss|error/.test(key) || key.startsWith('time/');
   const throughput = key.startsWith('throughput/');
+  // a name part, as for accuracies: `val/f1`, `eval/bleu_4`, `train/step_time`, `val/latency_ms`
+  const part = (words: string) => new RegExp(`(^|[/_])(${words})($|[/_@\\d])`).test(key);
+  const lower =
+    /loss|error/.test(key) ||
+    key.startsWith('time/') ||
+    part('time|latency|perplexity|ppl|mse|mae|rmse|nll|wer|cer|fid') ||
+    (!throughput && /_(s|ms)$/.test(key));
+  const higher = accuracy || throughput || part('f1|iou|miou|auc|auroc|map|bleu|rouge|dice|precision|recall|reward|return|psnr|ssim');
   return {
     key,
-    direction: lower ? 'lower' : accuracy || throughput ? 'higher' : 'none',
+    direction: lower ? 'lower' : higher ? 'higher' : 'none',
     granularity: key.endsWith('_step') ? 'step' : 'epoch',
     unit: accuracy && !lower ? 'fraction' : key.startsWith('time/') ? 's' : throughput ? 'img/s' : '',
     name: key,

@@ -64,6 +64,11 @@ describe('the metric table', () => {
     // "acc" inside or at the start of another word is not an accuracy
     expect(fallbackSpec('train/accumulated_steps')).toMatchObject({ direction: 'none', unit: '' });
     expect(fallbackSpec('train/vaccine').unit).toBe('');
+    // times and latencies a logger sends: the slower arm is not the better one
+    for (const k of ['train/step_time', 'val/latency_s', 'inference_time_ms', 'gpu/time_s', 'val/perplexity']) expect(lowerIsBetter(k), k).toBe(true);
+    // the usual scores keep a best (the highest) and compare as gains
+    for (const k of ['val/f1', 'val/miou', 'val/auc', 'eval/bleu', 'reward']) expect(fallbackSpec(k).direction, k).toBe('higher');
+    expect(fallbackSpec('train/timestamp').direction).toBe('none');
     expect(metricTitle('val/top1_error')).toBe('val/top1_error');
   });
 

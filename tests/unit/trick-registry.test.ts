@@ -123,7 +123,8 @@ describe('every registered trick declares what the app derives from it', () => {
       const flag = flags.find((x) => x.path === `tricks.${name}.${key}`);
       if (flag) {
         expect(meta!.flag, `${name}.${key} flag`).toBe(flag.flag);
-        expect(meta!.help).toBe(flag.help);
+        // --help adds the default (cli-config.ts flagHelp) to the trick's own text
+        expect(flag.help.startsWith(meta!.help!), `${name}.${key} help`).toBe(true);
       } else expect(meta!.flag === null && !!meta!.noFlag, `${name}.${key}: no flag, and says why`).toBe(true);
     }
     const on = flags.find((x) => x.path === `tricks.${name}`);
@@ -176,5 +177,10 @@ describe('every registered trick declares what the app derives from it', () => {
     expect(eventMarkers(events, 'epoch').map((m) => [m.kind, m.x])).toEqual([['mixup.off', 2]]);
     expect(parseEvent(events[0]!)).toBeNull();
     expect(parseEvent(events[1]!)).toBeNull();
+  });
+
+  it('a resume recorded before backend warnings were stored is still drawn', () => {
+    const old: RunEvent = { kind: 'run.resume', epoch: 3, step: 30, payload: { fromEpoch: 3, fromStep: 30, backend: 'wasm', device: 'cpu' }, time: 0 };
+    expect(eventMarkers([old], 'epoch').map((m) => [m.kind, m.x, m.label])).toEqual([['run.resume', 3, 'resumed']]);
   });
 });

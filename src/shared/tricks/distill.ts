@@ -45,19 +45,20 @@ export const distill = defineTrick({
   schema: z
     .object({
       teacherRun: field(z.number().int().min(1), {
-          label: 'Teacher run',
-          kind: 'numberOrBlank',
-          hint: 'id of a completed run',
-          flag: 'distill-from',
-          help: 'knowledge distillation from this completed run (the teacher)',
-        }),
+        label: 'Teacher run',
+        kind: 'numberOrBlank',
+        hint: 'id of a completed run',
+        placeholder: 'run id',
+        flag: 'distill-from',
+        help: 'knowledge distillation from this completed run (the teacher)',
+      }),
       temperature: field(z.number().positive().default(20), { label: 'Temperature', flag: 'distill-temperature', help: 'distillation temperature T' }),
       mode: field(z.enum(DISTILL_MODES).default('paper'), {
-          label: 'Mode',
-          hint: 'paper: hard + T² soft; weighted: (1−w) hard + w T² soft',
-          flag: 'distill-mode',
-          help: 'distillation: paper (hard + T^2 soft) or weighted ((1-w) hard + w T^2 soft)',
-        }),
+        label: 'Mode',
+        hint: 'paper: hard + T² soft; weighted: (1−w) hard + w T² soft',
+        flag: 'distill-mode',
+        help: 'distillation: paper (hard + T^2 soft) or weighted ((1-w) hard + w T^2 soft)',
+      }),
       weight: field(z.number().min(0).max(1).default(0.5), { label: 'w', hint: 'weighted mode', flag: 'distill-weight', help: 'distillation, weighted mode: w' }),
     })
     .strict(),

@@ -25,11 +25,11 @@ export const labelSmoothing = defineTrick({
     .object({
       epsilon: field(z.number().gt(0).lt(1).default(0.1), { label: 'ε', flag: 'label-smoothing', help: 'label smoothing with this epsilon (e.g. 0.1)' }),
       convention: field(z.enum(LABEL_SMOOTHING_CONVENTIONS).default('uniform'), {
-          label: 'Convention',
-          hint: 'uniform: ε/K everywhere; paper: ε/(K−1) off target',
-          flag: 'label-smoothing-convention',
-          help: 'label smoothing: uniform (eps/K) or paper (eps/(K-1) off target)',
-        }),
+        label: 'Convention',
+        hint: 'uniform: ε/K everywhere; paper: ε/(K−1) off target',
+        flag: 'label-smoothing-convention',
+        help: 'label smoothing: uniform (eps/K) or paper (eps/(K-1) off target)',
+      }),
     })
     .strict(),
   toggle: { label: 'Label smoothing', flag: null, noFlag: '--label-smoothing EPS switches it on' },

@@ -34,11 +34,11 @@ export const rdrop = defineTrick({
     .object({
       alpha: field(z.number().min(0).default(0.3), { label: 'α', hint: 'weight of the KL term', flag: 'rdrop', help: 'R-Drop with this KL weight alpha (e.g. 0.3; needs --dropout)' }),
       reduction: field(z.enum(RDROP_REDUCTIONS).default('mean'), {
-          label: 'KL reduction',
-          hint: 'mean: per sample; batchsum: official code',
-          flag: 'rdrop-reduction',
-          help: 'R-Drop KL reduction: mean (per sample) or batchsum (the official code)',
-        }),
+        label: 'KL reduction',
+        hint: 'mean: per sample; batchsum: official code',
+        flag: 'rdrop-reduction',
+        help: 'R-Drop KL reduction: mean (per sample) or batchsum (the official code)',
+      }),
     })
     .strict(),
   toggle: { label: 'R-Drop', hint: 'two dropout passes + symmetric KL; needs dropout; ~2× compute', flag: null, noFlag: '--rdrop ALPHA switches it on' },

@@ -34,18 +34,18 @@ const schema = z
     pruneRatio: field(z.number().gt(0).lt(1).default(0.3), { label: 'Prune ratio', flag: 'repr-ratio', help: 'RePr: fraction of filters pruned' }),
     cycles: field(int(1).default(3), { label: 'Cycles', flag: 'repr-cycles', help: 'RePr: prune/re-initialise cycles' }),
     scope: field(z.enum(REPR_SCOPES).default('global'), {
-          label: 'Ranking',
-          hint: 'global: all layers together',
-          flag: 'repr-scope',
-          help: 'RePr: rank the filters of all layers together (global) or per layer',
-        }),
+      label: 'Ranking',
+      hint: 'global: all layers together',
+      flag: 'repr-scope',
+      help: 'RePr: rank the filters of all layers together (global) or per layer',
+    }),
     excludeFirstConv: field(z.boolean().default(true), { label: 'Skip first conv', flag: 'repr-exclude-first-conv', help: 'RePr: leave the first conv layer out' }),
     zeroNextLayer: field(z.boolean().default(true), {
-          label: 'Zero next layer',
-          hint: 'new filters start unseen',
-          flag: 'repr-zero-next-layer',
-          help: "RePr: zero the next layer's weights from re-initialised filters (they start unseen)",
-        }),
+      label: 'Zero next layer',
+      hint: 'new filters start unseen',
+      flag: 'repr-zero-next-layer',
+      help: "RePr: zero the next layer's weights from re-initialised filters (they start unseen)",
+    }),
   })
   .strict();
 export type ReprConfig = z.output<typeof schema>;

@@ -25,22 +25,22 @@ const int = (min: number) => z.number().int().min(min);
 const schema = z
   .object({
     layers: field(z.array(z.string().min(1)).min(1).default(['head']), {
-          label: 'Layers',
-          hint: 'layer names, comma separated',
-          flag: 'rifle-layers',
-          help: 'RIFLE: layers to re-initialise',
-        }),
+      label: 'Layers',
+      hint: 'layer names, comma separated',
+      flag: 'rifle-layers',
+      help: 'RIFLE: layers to re-initialise',
+    }),
     everyEpochs: field(int(1).default(5), { label: 'Every (epochs)', flag: 'rifle-every', help: 'RIFLE: every N epochs' }),
     maxReinits: field(int(1).default(3), { label: 'At most (times)', flag: 'rifle-max', help: 'RIFLE: at most N times' }),
     noReinitLastEpochs: field(int(0).default(5), { label: 'Not in last (epochs)', flag: 'rifle-no-last', help: 'RIFLE: not in the last N epochs' }),
     /** heNormal: N(0, 2 / fanIn) for kernel and bias (the authors' code); glorotUniform: the
      * kernel U(+-sqrt(6 / (fanIn + fanOut))), bias 0; initial: the layer's values at epoch 0. */
     initializer: field(z.enum(RIFLE_INITIALIZERS).default('heNormal'), {
-          label: 'Initializer',
-          hint: 'heNormal: N(0, 2/fan-in); initial: epoch-0 values',
-          flag: 'rifle-initializer',
-          help: 'RIFLE: heNormal N(0, 2/fan-in), glorotUniform, or initial (the epoch-0 values)',
-        }),
+      label: 'Initializer',
+      hint: 'heNormal: N(0, 2/fan-in); initial: epoch-0 values',
+      flag: 'rifle-initializer',
+      help: 'RIFLE: heNormal N(0, 2/fan-in), glorotUniform, or initial (the epoch-0 values)',
+    }),
     /** Drop the layers' optimizer state (momentum, Adam moments) too; the authors keep it. */
     resetOptimizerState: field(z.boolean().default(false), { label: 'Reset momentum', flag: 'rifle-reset-optimizer', help: "RIFLE: also reset the layers' momentum" }),
   })
