@@ -18,6 +18,8 @@ export interface MetricSpec {
   name: string;
   /** A trick's per-layer diagnostic: a curve, never a run's final figure. */
   diagnostic?: boolean;
+  /** The y axis's label where the name alone does not say what is drawn ("‖∇W‖ per step"). */
+  axis?: string;
 }
 
 /** Every key our trainer writes (loop.ts, run-evaluation.ts), and the keys of loggers (the Python

@@ -373,7 +373,7 @@ export const repr = defineTrick({
   },
   events,
   // lower is better: a filter's score is its overlap with the layer's other filters (0 = orthogonal)
-  metrics: [{ key: 'orthogonality/*', direction: 'lower', granularity: 'epoch', unit: '', name: 'filter orthogonality score per layer', diagnostic: true }],
+  metrics: [{ key: 'orthogonality/*', direction: 'lower', granularity: 'epoch', unit: '', name: 'filter orthogonality score per layer', diagnostic: true, axis: 'mean |WWᵀ − I| per filter' }],
   create({ options, config, model, optimizer, env, trickState }) {
     const r = new Repr(options, config.epochs, model.params, env, trickState);
     return {

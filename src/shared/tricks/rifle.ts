@@ -162,8 +162,8 @@ export const rifle = defineTrick({
     }),
   },
   metrics: [
-    { key: 'grad_norm/*', direction: 'none', granularity: 'epoch', unit: '', name: 'mean gradient norm per layer', diagnostic: true },
-    { key: 'weight_norm/*', direction: 'none', granularity: 'epoch', unit: '', name: 'weight norm of the re-initialised layers', diagnostic: true },
+    { key: 'grad_norm/*', direction: 'none', granularity: 'epoch', unit: '', name: 'mean gradient norm per layer', diagnostic: true, axis: '‖∇W‖ per step' },
+    { key: 'weight_norm/*', direction: 'none', granularity: 'epoch', unit: '', name: 'weight norm of the re-initialised layers', diagnostic: true, axis: '‖W‖' },
   ],
   async create({ options: cfg, config, model, optimizer, env, firstEpoch, initialValues }) {
     const { tf } = env;

@@ -5,6 +5,7 @@ import { defaultTrick, TRICK_NAMES, type FieldError, type RunConfig, type TrickN
 import {
   ALL_SPECS,
   DATASET_FIELDS,
+  datasetFields,
   GENERAL_FIELDS,
   MODEL_FIELDS,
   MODEL_NAME_FIELD,
@@ -121,7 +122,7 @@ export function suggestName(set: Record<string, unknown>, specs: ReadonlyMap<str
 export function armFieldGroups(values: FormValues, datasetNames: readonly string[]): { title: string; fields: FieldSpec[] }[] {
   const model = String(values['model.name'] ?? '') as keyof typeof MODEL_FIELDS;
   const optimizer = String(values['optimizer.name'] ?? '') as keyof typeof OPTIMIZER_FIELDS;
-  const dataset = datasetNames.length ? [{ ...DATASET_FIELDS[0]!, options: datasetNames }, ...DATASET_FIELDS.slice(1)] : DATASET_FIELDS;
+  const dataset = datasetNames.length ? datasetFields(datasetNames) : DATASET_FIELDS;
   return [
     { title: 'Run', fields: GENERAL_FIELDS.filter((f) => !PER_RUN.has(f.path)) },
     { title: 'Data', fields: dataset },
