@@ -3,7 +3,9 @@
 // model's traced shapes) and the trainer applies the very same rules to its real variables.
 import { traceModel } from '../shared/models/index';
 import type { DatasetFacts } from '../shared/models/datasets';
-import { knownShape, type InitConfig, type RunConfig } from '../shared/config';
+import { knownShape, type FieldError, type InitConfig, type RunConfig } from '../shared/config';
+import { sourceRunsOf } from '../shared/tricks/registry';
+import type { AnyTrick } from '../shared/tricks/types';
 import { readManifest, tensorKey, type TensorGroup } from './checkpoint';
 import { runDir } from '../store/paths';
 import type { CheckpointKind } from '../shared/api';
@@ -97,19 +99,33 @@ export function initShapeProblem(dataDir: string, config: RunConfig, kind: Check
   }
 }
 
-/** Why run `teacherRun` cannot teach this run (tricks.distill), or null: it must be a completed
- * run with a checkpoint, whose model takes this run's input shape and predicts its classes. */
-export function teacherProblem(store: Store, config: RunConfig, facts: DatasetFacts): string | null {
-  const d = config.tricks.distill;
-  if (!d) return null;
-  const src = initSourceProblem(store, d.teacherRun);
-  if (src) return `teacher ${src.message}`;
-  const manifest = readManifest(runDir(store.dataDir, d.teacherRun), initCheckpoint(store, d.teacherRun)!);
-  if (!manifest) return `teacher run ${d.teacherRun} has no readable checkpoint`;
+/** Why run `runId` cannot be a trick's source run (`role`, as the trick declares it, says what it
+ * is to this run in the message), or null: it must be a completed run with a checkpoint, whose model takes this
+ * run's input shape and predicts its classes. */
+export function sourceRunProblem(store: Store, config: Pick<RunConfig, 'dataset' | 'augment'>, facts: DatasetFacts, runId: number, role: string): string | null {
+  const src = initSourceProblem(store, runId);
+  if (src) return `${role} ${src.message}`;
+  const manifest = readManifest(runDir(store.dataDir, runId), initCheckpoint(store, runId)!);
+  if (!manifest) return `${role} run ${runId} has no readable checkpoint`;
   const data = knownShape(config.dataset, config.augment, facts);
   if (!data) return null;
   if (manifest.model.numClasses !== data.classes || manifest.model.inputShape.join('x') !== data.shape.join('x')) {
-    return `teacher run ${d.teacherRun} takes ${manifest.model.inputShape.join('x')} input with ${manifest.model.numClasses} classes; this run's data (${config.dataset.name}) is ${data.shape.join('x')} with ${data.classes}`;
+    return `${role} run ${runId} takes ${manifest.model.inputShape.join('x')} input with ${manifest.model.numClasses} classes; this run's data (${config.dataset.name}) is ${data.shape.join('x')} with ${data.classes}`;
+  }
+  return null;
+}
+
+/** The first source run that a trick the config turns on declares (types.ts `sourceRuns`) and
+ * cannot use, at its field (`tricks.<name>.<field>`), or null. */
+export function sourceRunsError(
+  store: Store,
+  config: Pick<RunConfig, 'dataset' | 'augment'> & { tricks: { readonly [name: string]: unknown } },
+  facts: DatasetFacts,
+  registry?: readonly AnyTrick[],
+): FieldError | null {
+  for (const s of sourceRunsOf(config, registry)) {
+    const message = sourceRunProblem(store, config, facts, s.runId, s.role);
+    if (message) return { field: s.path, message };
   }
   return null;
 }

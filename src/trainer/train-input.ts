@@ -2,8 +2,8 @@
 // refusal writes nothing: a config valid against the facts of its dataset, located and inspected
 // in this data dir as the app's dataset service inspects it (so a class id out of range, a RIFLE
 // layer the model lacks, RePr without conv layers or a batch larger than the training set are
-// refused with the same field errors as the app's runs:start), whose init.fromRun and teacher
-// run exist and fit, and whose dataset is on this machine.
+// refused with the same field errors as the app's runs:start), whose init.fromRun and the tricks'
+// source runs (declared in their files) exist and fit, and whose dataset is on this machine.
 import fs from 'node:fs';
 import { parseRunConfig, type FieldError, type RunConfig } from '../shared/config';
 import { BUILTIN_FACTS, DATASET_NAME } from '../shared/models/datasets';
@@ -12,7 +12,8 @@ import { openStoreFromEnv } from '../store/open';
 import { initCheckpoint, initSourceProblem } from '../store/run-checks';
 import type { Store } from '../store/store';
 import { locatedFacts } from '../data/facts';
-import { initShapeProblem, teacherProblem } from './init-plan';
+import { sourceRunsOf } from '../shared/tricks/registry';
+import { initShapeProblem, sourceRunsError } from './init-plan';
 
 export type TrainInputResult = { ok: true; config: RunConfig } | { ok: false; errors: FieldError[] };
 
@@ -42,10 +43,10 @@ export async function checkTrainInput(raw: unknown, dataDir: string, systemDir =
         : `run ${from} does not exist (no store in ${dataDir})`;
       if (problem) return { ok: false, errors: [{ field: 'init.fromRun', message: problem }] };
     }
-    if (config.tricks.distill) {
-      const problem = store ? teacherProblem(store, config, facts) : `teacher run ${config.tricks.distill.teacherRun} does not exist (no store in ${dataDir})`;
-      if (problem) return { ok: false, errors: [{ field: 'tricks.distill.teacherRun', message: problem }] };
-    }
+    // The runs the tricks take weights from; with no store, there are none.
+    const first = sourceRunsOf(config)[0];
+    const source = store ? sourceRunsError(store, config, facts) : first ? { field: first.path, message: `${first.role} run ${first.runId} does not exist (no store in ${dataDir})` } : null;
+    if (source) return { ok: false, errors: [source] };
     // A dataset that is not on this machine.
     if (located?.problem) return { ok: false, errors: [{ field: 'dataset.name', message: located.problem }] };
     return { ok: true, config };

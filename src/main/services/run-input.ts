@@ -1,11 +1,12 @@
 // What 'runs:start' accepts: a config the schema validates, whose init.fromRun (if any) names a
-// completed run with a checkpoint whose layers fit this model. Checked before the run row exists,
-// so a refusal writes nothing.
+// completed run with a checkpoint whose layers fit this model, and whose tricks' source runs (the
+// runs a trick takes weights from, declared in its file) are completed runs with checkpoints that
+// fit this run's data. Checked before the run row exists, so a refusal writes nothing.
 import { ApiFailure } from '../../shared/api';
 import { parseRunConfig, type RunConfig } from '../../shared/config';
 import type { DatasetFacts } from '../../shared/models/datasets';
 import { initCheckpoint, initSourceProblem } from '../../store/run-checks';
-import { initShapeProblem, teacherProblem } from '../../trainer/init-plan';
+import { initShapeProblem, sourceRunsError } from '../../trainer/init-plan';
 import type { Store } from '../../store/store';
 
 /** Why a run cannot use a dataset now (not downloaded, unknown), or null. */
@@ -47,14 +48,9 @@ export function checkStartInput(store: Store, input: unknown, datasets: StartDat
       });
     }
   }
-  const teacher = teacherProblem(store, config, datasets.facts);
-  if (teacher) {
-    throw new ApiFailure({
-      code: 'invalid_config',
-      message: `tricks.distill.teacherRun: ${teacher}`,
-      field: 'tricks.distill.teacherRun',
-      fields: [{ field: 'tricks.distill.teacherRun', message: teacher }],
-    });
+  const source = sourceRunsError(store, config, datasets.facts);
+  if (source) {
+    throw new ApiFailure({ code: 'invalid_config', message: `${source.field}: ${source.message}`, field: source.field, fields: [source] });
   }
   return config;
 }

@@ -84,6 +84,8 @@ export const distill = defineTrick({
     }),
   },
   metrics: [],
+  // The teacher: a completed run on this run's data (checked before the run exists).
+  sourceRuns: (o) => [{ field: 'teacherRun', runId: o.teacherRun, role: 'teacher' }],
   create({ options, env, teacher }) {
     if (!teacher) throw new Error(`tricks.distill: the teacher (run ${options.teacherRun}) was not loaded`);
     return { step: (step) => distillHooks(env.tf, { teacher, ...options }, step) };

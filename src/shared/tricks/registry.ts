@@ -12,7 +12,7 @@ import { mixup } from './mixup';
 import { rdrop } from './rdrop';
 import { repr } from './repr';
 import { rifle } from './rifle';
-import type { EventSpec, EventSpecs, PayloadOf, Trick } from './types';
+import type { AnyTrick, EventSpec, EventSpecs, PayloadOf, SourceRun, Trick } from './types';
 
 export const TRICKS = [labelSmoothing, mixup, cutmix, rdrop, rifle, distill, repr] as const;
 
@@ -63,3 +63,22 @@ const matches = (spec: MetricSpec, key: string) => (spec.key.endsWith('/*') ? ke
 
 /** Keys of the tricks' per-layer diagnostics: curves, not a run's final figures. */
 export const isTrickDiagnostic = (key: string) => TRICK_METRICS.some((m) => m.diagnostic && matches(m, key));
+
+/** A source run a trick that is on declares, with where the config names it. */
+export interface DeclaredSourceRun extends SourceRun {
+  trick: string;
+  /** `tricks.<name>.<field>`: where its errors are reported. */
+  path: string;
+}
+
+/** The other runs whose weights the tricks that `config` turns on use (types.ts `sourceRuns`), in
+ * registry order. */
+export function sourceRunsOf(config: { tricks: { readonly [name: string]: unknown } }, registry: readonly AnyTrick[] = TRICKS): DeclaredSourceRun[] {
+  const out: DeclaredSourceRun[] = [];
+  for (const t of registry as readonly Trick[]) {
+    const options = config.tricks[t.name];
+    if (options === null || options === undefined || !t.sourceRuns) continue;
+    for (const s of t.sourceRuns(options)) out.push({ ...s, trick: t.name, path: `tricks.${t.name}.${s.field}` });
+  }
+  return out;
+}

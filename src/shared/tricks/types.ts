@@ -131,6 +131,16 @@ export interface TrickSetup<O> {
   teacher?: TrickModel;
 }
 
+/** Another run whose weights a trick uses, as the trick declares it from its options. */
+export interface SourceRun {
+  /** The option that names the run, relative to the trick's options (`teacherRun`): errors are
+   * reported at `tricks.<name>.<field>`. */
+  field: string;
+  runId: number;
+  /** What the run is to this one, for messages ("teacher run 3 does not exist"). */
+  role: string;
+}
+
 export interface EpochStartContext {
   /** 0-based: the epoch about to start (= after epoch - 1 and its checkpoints). */
   epoch: number;
@@ -202,6 +212,10 @@ export interface Trick<N extends string = string, S extends z.ZodType = z.ZodTyp
   formDefaults?(): Partial<z.output<S>>;
   label(o: z.output<S>, differs: (key: keyof z.output<S> & string) => boolean): LabelParts;
   validate?(o: z.output<S>, ctx: ValidateContext): void;
+  /** The other runs whose weights it uses (distillation's teacher): before a run exists each must
+   * be a completed run with a readable checkpoint whose model takes this run's input and classes
+   * (src/trainer/init-plan.ts sourceRunProblem); the trainer loads them for `create`. */
+  sourceRuns?(o: z.output<S>): SourceRun[];
   events: Ev;
   metrics: readonly MetricSpec[];
   create?(setup: TrickSetup<z.output<S>>): Promise<TrickRun<Ev>> | TrickRun<Ev>;
