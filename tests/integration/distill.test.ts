@@ -50,6 +50,22 @@ describe('knowledge distillation', () => {
     expect(first(kd.id)).toBeGreaterThan(first(plain.id));
   });
 
+  it("records the teacher once, right after the run's start events, and not again on a resume", async () => {
+    const config = checkStartInput(store, tinyConfig({ epochs: 2, backend: 'wasm', tricks: { distill: { teacherRun: teacher } } }), { facts: BUILTIN_FACTS });
+    const r = store.createRun(config, 'running');
+    let step = 0;
+    // 256 training images / 32 = 8 steps per epoch: cancelled in the second epoch, resumed from the first's checkpoint.
+    const cancelled = await executeRun({ store, runId: r.id, dataDir: tmp.dir, hooks: { progress: (p) => (step = p.step) }, isCancelled: () => step >= 11 });
+    expect(cancelled.status).toBe('cancelled');
+    const kinds = store.events(r.id).map((e) => e.kind);
+    expect(kinds.slice(0, 3)).toEqual(['run.start', 'pairing', 'distill.teacher']);
+    expect(store.reopenForResume(r.id, 'running')).toBe(true);
+    expect((await executeRun({ store, runId: r.id, dataDir: tmp.dir, isCancelled: () => false, resume: true })).status).toBe('completed');
+    const recorded = store.events(r.id).filter((e) => e.kind === 'distill.teacher');
+    expect(recorded).toEqual([expect.objectContaining({ epoch: 0, step: 0, payload: { teacherRun: teacher, checkpoint: 'best', model: 'cnn3', params: expect.any(Number) } })]);
+    expect(store.events(r.id).map((e) => e.kind)).toContain('run.resume');
+  });
+
   it('refuses a missing, unfinished or mismatched teacher before anything is written', () => {
     const runs = store.listRuns().length;
     expect(refusal(tinyConfig({ tricks: { distill: { teacherRun: 999 } } }))).toEqual({ field: 'tricks.distill.teacherRun', message: 'tricks.distill.teacherRun: teacher run 999 does not exist' });
