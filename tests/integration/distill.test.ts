@@ -7,6 +7,7 @@ import { mustParseRunConfig } from '../../src/shared/config';
 import { checkStartInput } from '../../src/main/services/run-input';
 import { Store } from '../../src/store/store';
 import { executeRun } from '../../src/trainer/run';
+import { checkTrainInput } from '../../src/trainer/train-input';
 import { tmpDataDir } from '../helpers/tmp';
 import { tinyConfig } from '../helpers/trainer';
 import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
@@ -75,5 +76,19 @@ describe('knowledge distillation', () => {
     const other = refusal({ ...tinyConfig({ tricks: { distill: { teacherRun: teacher } } }), dataset: { name: 'fashion-mnist' } });
     expect(other.message).toMatch(/teacher run \d+ takes 32x32x3 input with 10 classes; this run's data \(fashion-mnist\) is 28x28x1 with 10/);
     expect(store.listRuns().length).toBe(runs + 1); // only the row this test made itself
+  });
+
+  it('npm run train refuses a missing teacher at the same field, with or without a store', async () => {
+    expect(await checkTrainInput(tinyConfig({ tricks: { distill: { teacherRun: 999 } } }), tmp.dir)).toEqual({ ok: false, errors: [{ field: 'tricks.distill.teacherRun', message: 'teacher run 999 does not exist' }] });
+    const bare = tmpDataDir();
+    try {
+      expect(await checkTrainInput(tinyConfig({ tricks: { distill: { teacherRun: 5 } } }), bare.dir)).toEqual({
+        ok: false,
+        errors: [{ field: 'tricks.distill.teacherRun', message: `teacher run 5 does not exist (no store in ${bare.dir})` }],
+      });
+    } finally {
+      bare.cleanup();
+    }
+    expect(await checkTrainInput(tinyConfig({ tricks: { distill: { teacherRun: teacher } } }), tmp.dir)).toMatchObject({ ok: true });
   });
 });
