@@ -27,7 +27,9 @@ import { makeOptimizer, type Optimizer } from './optim/optimizers';
 import { pairingFingerprint } from './pairing';
 import { readAll } from './tf/read';
 import { recordEvaluations } from './run-evaluation';
-import type { TrickStateStore } from './tricks/index';
+import type { TrickSources, TrickStateStore } from './tricks/index';
+import { sourceRunsOf } from '../shared/tricks/registry';
+import type { AnyTrick, SourceModel } from '../shared/tricks/types';
 import { applyInit, captureState, restoreOptimizer, restoreWeights, type ModelWeights } from './train-state';
 
 export interface RunHooks {
@@ -63,8 +65,8 @@ export interface RunOptions {
 
 /** The phases of a run, in order: resolve its config and backend, load the data and make the
  * splits, build the model and optimizer, restore (resume) or initialise (fresh: init.fromRun's
- * weights, the pairing fingerprint), load the teacher, train with checkpoints, evaluate. Whatever
- * happens, the run's end is recorded (recordEnd). */
+ * weights, the pairing fingerprint), load the runs the tricks take weights from, train with
+ * checkpoints, evaluate. Whatever happens, the run's end is recorded (recordEnd). */
 export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
   const { store, runId, hooks = {} } = opts;
   const out: RunOutcome = { runId, status: 'failed', backend: null, device: null, metrics: {}, error: null };
@@ -77,8 +79,9 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
     const net = buildNet(config, data, disposers);
     const dir = runDir(opts.dataDir, runId);
     const start = opts.resume ? resumeFrom(opts, backend, net, dir, log) : await startFresh(opts, config, backend, data, net, log);
-    const teacher = loadTeacher(opts, config, log, disposers);
-    const result = await train(opts, config, data, net, dir, start, teacher, log);
+    const sources = loadSourceRuns(opts, config);
+    disposers.push(() => sources.dispose());
+    const result = await train(opts, config, data, net, dir, start, sources.byTrick, log);
     await finish(opts, config, data, net, dir, result, log, out);
   } catch (e) {
     if (e instanceof Cancelled) {
@@ -184,10 +187,13 @@ function buildNet(config: RunConfig, data: RunData, disposers: (() => void)[]): 
   return { model, weights, optimizer };
 }
 
+/** Where runs' checkpoints are: the store and its data dir. */
+type Runs = Pick<RunOptions, 'store' | 'dataDir'>;
+
 /** A run's checkpoint, or an error saying `missing`: its `last` (a resume), or the checkpoint it
  * gives other runs (`source`: the best, else the last), whose weights start a fine-tuned run, make
- * a distillation teacher, or rebuild a fine-tuned run's epoch-0 weights. */
-function checkpointOf(opts: RunOptions, run: number, which: 'last' | 'source', missing: string): { kind: CheckpointKind; ckpt: Checkpoint } {
+ * a trick's source model (loadSourceRuns), or rebuild a fine-tuned run's epoch-0 weights. */
+function checkpointOf(opts: Runs, run: number, which: 'last' | 'source', missing: string): { kind: CheckpointKind; ckpt: Checkpoint } {
   const kind = which === 'last' ? 'last' : initCheckpoint(opts.store, run);
   const ckpt = kind ? readCheckpoint(runDir(opts.dataDir, run), kind) : null;
   if (!kind || !ckpt) throw new Error(missing);
@@ -247,22 +253,41 @@ async function startFresh(opts: RunOptions, config: RunConfig, backend: Resolved
   return { startValAcc: null };
 }
 
-/** Knowledge distillation: the teacher run's best (else last) checkpoint, in inference mode. */
-function loadTeacher(opts: RunOptions, config: RunConfig, log: RunLog, disposers: (() => void)[]): Model | undefined {
-  if (!config.tricks.distill) return undefined;
-  const t = config.tricks.distill.teacherRun;
-  const { kind, ckpt } = checkpointOf(opts, t, 'source', `tricks.distill.teacherRun: run ${t} has no checkpoint to load the teacher from`);
-  const m = ckpt.manifest.model;
-  const teacher = buildModel(m.config, m.inputShape, m.numClasses, 0);
-  disposers.push(() => teacher.dispose());
-  restoreWeights({ params: teacher.params, buffers: teacher.buffers, numClasses: m.numClasses }, ckpt, `the ${kind} checkpoint of teacher run ${t}`);
-  if (!opts.resume) log.emit('distill.teacher', 0, { teacherRun: t, checkpoint: kind, model: m.config.name, params: teacher.paramCount });
-  return teacher;
+/** The source runs' models, by trick and field, and how to dispose of them. */
+export interface LoadedSources {
+  byTrick: TrickSources;
+  dispose(): void;
+}
+
+/** The models of the runs the tricks that are on take weights from (their `sourceRuns`,
+ * src/shared/tricks/types.ts): each run's best (else last) checkpoint, in inference mode. The
+ * trick records which one it got (an event of its own). */
+export function loadSourceRuns(opts: Runs, config: { tricks: { readonly [name: string]: unknown } }, registry?: readonly AnyTrick[]): LoadedSources {
+  const models: Model[] = [];
+  const dispose = () => {
+    for (const m of models.splice(0)) m.dispose();
+  };
+  const byTrick: Record<string, Record<string, SourceModel>> = {};
+  try {
+    for (const s of sourceRunsOf(config, registry)) {
+      const { kind, ckpt } = checkpointOf(opts, s.runId, 'source', `${s.path}: run ${s.runId} has no checkpoint to load the ${s.role} from`);
+      const m = ckpt.manifest.model;
+      const model = buildModel(m.config, m.inputShape, m.numClasses, 0);
+      models.push(model);
+      restoreWeights({ params: model.params, buffers: model.buffers, numClasses: m.numClasses }, ckpt, `the ${kind} checkpoint of ${s.role} run ${s.runId}`);
+      const inference = { params: model.params, apply: (x: tf.Tensor, ctx: { step: number }) => model.apply(x, { ...ctx, training: false }) };
+      (byTrick[s.trick] ??= {})[s.field] = { model: inference, runId: s.runId, checkpoint: kind, modelName: m.config.name, params: model.paramCount };
+    }
+  } catch (e) {
+    dispose();
+    throw e;
+  }
+  return { byTrick, dispose };
 }
 
 /** Phase 5: the training loop, with metrics, events and progress recorded, and a `last` (and on
  * a new best, a `best`) checkpoint written at every epoch end. */
-async function train(opts: RunOptions, config: RunConfig, data: RunData, net: RunNet, dir: string, from: RunStart, teacher: Model | undefined, log: RunLog): Promise<TrainResult> {
+async function train(opts: RunOptions, config: RunConfig, data: RunData, net: RunNet, dir: string, from: RunStart, sources: TrickSources, log: RunLog): Promise<TrainResult> {
   const { store, runId, hooks = {} } = opts;
   const { dataset, inputShape, splits } = data;
   const { model, weights, optimizer } = net;
@@ -300,7 +325,7 @@ async function train(opts: RunOptions, config: RunConfig, data: RunData, net: Ru
       start: from.start,
       startValAcc: from.startValAcc,
       trickState: fileTrickState(dir),
-      teacher,
+      sources,
       // The weights at epoch 0 (RIFLE's 'initial'), rebuilt as the run built them: same seed,
       // same fine-tuning source. Right after a resume as well as in a fresh run.
       initialValues: (names) => initialValues(opts, config, data, names),

@@ -76,7 +76,7 @@ export const distill = defineTrick({
     return { main: `T=${num(o.temperature)}`, extras };
   },
   events: {
-    // Recorded by the run when it loads the teacher (src/trainer/run.ts).
+    // Recorded at the start of a fresh run (not again on a resume): the teacher the trainer loaded.
     'distill.teacher': defineEvent(z.object({ teacherRun: z.number(), checkpoint: z.string().nullable(), model: z.string(), params: z.number() }), {
       label: 'teacher',
       color: '#9c755f',
@@ -84,10 +84,15 @@ export const distill = defineTrick({
     }),
   },
   metrics: [],
-  // The teacher: a completed run on this run's data (checked before the run exists).
+  // The teacher: the trainer loads its best (else last) checkpoint, in inference mode.
   sourceRuns: (o) => [{ field: 'teacherRun', runId: o.teacherRun, role: 'teacher' }],
-  create({ options, env, teacher }) {
-    if (!teacher) throw new Error(`tricks.distill: the teacher (run ${options.teacherRun}) was not loaded`);
-    return { step: (step) => distillHooks(env.tf, { teacher, ...options }, step) };
+  create({ options, env, firstEpoch, sources }) {
+    const t = sources.teacherRun;
+    if (!t) throw new Error(`tricks.distill: the teacher (run ${options.teacherRun}) was not loaded`);
+    return {
+      // Which teacher, recorded once: at the start of a fresh run, not again when it is resumed.
+      epochStart: (e) => (e.epoch === 0 && firstEpoch === 0 ? [{ kind: 'distill.teacher', payload: { teacherRun: t.runId, checkpoint: t.checkpoint, model: t.modelName, params: t.params } }] : []),
+      step: (step) => distillHooks(env.tf, { teacher: t.model, ...options }, step),
+    };
   },
 });

@@ -17,6 +17,7 @@
 // loss-ops.ts, which takes tf as an argument).
 import type * as TF from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
+import type { CheckpointKind } from '../api';
 import type { MetricSpec } from '../metrics';
 import type { FieldMeta } from '../schema-meta';
 import type { ParamRole, ParamSpec } from '../models/ops';
@@ -127,18 +128,31 @@ export interface TrickSetup<O> {
   /** Values of the given params at epoch 0; undefined: only a run that starts at epoch 0 can take a snapshot. */
   initialValues?: (names: readonly string[]) => Promise<Map<string, Float32Array>>;
   trickState: TrickStateStore;
-  /** A model the caller loaded from another run's checkpoint for this run (distillation's teacher). */
-  teacher?: TrickModel;
+  /** The models of the other runs the trick declares (`sourceRuns`), by field: each loaded by the
+   * trainer from that run's best (else last) checkpoint, in inference mode, disposed after the run. */
+  sources: Readonly<Record<string, SourceModel>>;
 }
 
 /** Another run whose weights a trick uses, as the trick declares it from its options. */
 export interface SourceRun {
   /** The option that names the run, relative to the trick's options (`teacherRun`): errors are
-   * reported at `tricks.<name>.<field>`. */
+   * reported at `tricks.<name>.<field>`, and the model comes to `create` as `sources[field]`. */
   field: string;
   runId: number;
   /** What the run is to this one, for messages ("teacher run 3 does not exist"). */
   role: string;
+}
+
+/** A source run's model as the trainer loaded it for a trick. */
+export interface SourceModel {
+  /** Its model with the checkpoint's weights; `apply` always runs in inference mode. */
+  model: TrickModel;
+  runId: number;
+  /** The checkpoint loaded: the run's best, else its last. */
+  checkpoint: CheckpointKind;
+  /** Its model's architecture name (`resnet20`) and parameter count. */
+  modelName: string;
+  params: number;
 }
 
 export interface EpochStartContext {

@@ -6,7 +6,7 @@ import betaFactory from '@stdlib/random-base-beta';
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../../shared/config';
 import { TRICKS } from '../../shared/tricks/registry';
-import type { AnyTrick, StepHooks, Trick, TrickEnv, TrickRun, TrickSetup, TrickStateStore } from '../../shared/tricks/types';
+import type { AnyTrick, SourceModel, StepHooks, Trick, TrickEnv, TrickRun, TrickSetup, TrickStateStore } from '../../shared/tricks/types';
 import type { RunEventDraft } from '../../shared/events';
 import type { SequentialModel } from '../models/model';
 import type { Optimizer } from '../optim/optimizers';
@@ -14,7 +14,10 @@ import { makeRng, permutation, type Rng } from '../../shared/rng';
 import { readAll } from '../tf/read';
 
 export { isTrickDiagnostic } from '../../shared/tricks/registry';
-export type { StepHooks, TrickStateStore };
+export type { SourceModel, StepHooks, TrickStateStore };
+
+/** Source runs' models by trick name, then by the field that names the run (types.ts `sourceRuns`). */
+export type TrickSources = Readonly<Record<string, Readonly<Record<string, SourceModel>>>>;
 
 export interface TrickOptions {
   /** The epoch the loop starts at (> 0 after a resume). */
@@ -26,8 +29,8 @@ export interface TrickOptions {
   initialValues?: (names: readonly string[]) => Promise<Map<string, Float32Array>>;
   /** Where tricks keep state a resume needs (RePr's pruned filters); by default in memory. */
   trickState?: TrickStateStore;
-  /** A model loaded by the caller from another run's checkpoint (distillation's teacher). */
-  teacher?: SequentialModel;
+  /** The models the caller loaded from the runs the tricks declare (src/trainer/run.ts loadSourceRuns). */
+  sources?: TrickSources;
   /** The tricks to compose (default: the app's registry); each is on when `config.tricks[name]` is an object. */
   registry?: readonly AnyTrick[];
 }
@@ -63,7 +66,11 @@ export class RunTricks {
       for (const t of (o.registry ?? TRICKS) as readonly Trick[]) {
         const options = (config.tricks as Record<string, unknown>)[t.name];
         if (options === null || options === undefined || !t.create) continue;
-        const setup: TrickSetup<never> = { options: options as never, config, model, optimizer, env, firstEpoch: o.firstEpoch, initialValues: o.initialValues, trickState, teacher: o.teacher };
+        const sources = o.sources?.[t.name] ?? {};
+        for (const s of t.sourceRuns?.(options) ?? []) {
+          if (!Object.hasOwn(sources, s.field)) throw new Error(`tricks.${t.name}.${s.field}: the ${s.role} (run ${s.runId}) was not loaded`);
+        }
+        const setup: TrickSetup<never> = { options: options as never, config, model, optimizer, env, firstEpoch: o.firstEpoch, initialValues: o.initialValues, trickState, sources };
         runs.push((await (t.create as (s: TrickSetup<never>) => Promise<TrickRun> | TrickRun)(setup)) as TrickRun);
       }
     } catch (e) {
