@@ -2,6 +2,8 @@
 // is generic: the host's checks refuse a run that cannot be used at the trick's field, the trainer
 // loads the run's best (else last) checkpoint in inference mode and hands the model to the trick's
 // create(), and disposes it at the end. Shown with a trick only this test knows (wasm, real store).
+import fs from 'node:fs';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,5 +149,13 @@ describe('a trick that declares a source run', () => {
     expect(() => loadSourceRuns({ store, dataDir: tmp.dir }, withBorrow(empty.id), [borrow])).toThrow(`tricks.borrow.fromRun: run ${empty.id} has no checkpoint to load the donor from`);
     store.finishRun(empty.id, 'cancelled');
     await expect(train(withBorrow(donor), undefined)).rejects.toThrow(`tricks.borrow.fromRun: the donor (run ${donor}) was not loaded`);
+  });
+
+  it('the code that checks and loads source runs names neither distillation nor its teacher', () => {
+    const files = ['src/trainer/run.ts', 'src/trainer/init-plan.ts', 'src/trainer/train-input.ts', 'src/trainer/tricks/index.ts', 'src/main/services/run-input.ts'];
+    for (const f of files) {
+      const src = fs.readFileSync(path.join(__dirname, '../..', f), 'utf8').toLowerCase();
+      for (const w of ['distill', 'teacher']) expect(src.includes(w), `${f}: ${w}`).toBe(false);
+    }
   });
 });
