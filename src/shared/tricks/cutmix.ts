@@ -22,7 +22,8 @@ import type * as TF from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { field } from '../schema-meta';
 import { lossOps } from './loss-ops';
-import { defineEvent, defineTrick, type Rng, type StepHooks, type TrickEnv } from './types';
+import { checkOffLastEpochs, offEvent, offPhase } from './off-last-epochs';
+import { defineTrick, type Rng, type StepHooks, type TrickEnv } from './types';
 import { num, plural } from './text';
 
 /** A box of rows [y0, y1) and columns [x0, x1); empty when y0 == y1 or x0 == x1. */
@@ -142,23 +143,19 @@ export const cutmix = defineTrick({
   validate(o, ctx) {
     // timm switches between mixup and CutMix per batch when both are set; we have no such switch.
     if (ctx.config.tricks.mixup) ctx.issue([], 'CutMix and mixup cannot both be on (tricks.mixup is set too): turn one of them off');
-    if (o.offLastEpochs >= ctx.config.epochs) ctx.issue(['offLastEpochs'], `must be less than epochs (${ctx.config.epochs}), or CutMix never runs`);
+    checkOffLastEpochs(o.offLastEpochs, 'CutMix', ctx);
   },
   events: {
-    'cutmix.off': defineEvent(z.object({ epoch: z.number(), offLastEpochs: z.number() }), {
-      label: 'CutMix off',
-      color: '#56b4e9',
-      detail: (p) => [`CutMix off for the last ${p.offLastEpochs} epoch(s)`],
-    }),
+    'cutmix.off': offEvent('CutMix', '#56b4e9'),
   },
   metrics: [],
   create({ options, config, env }) {
-    const offFrom = config.epochs - options.offLastEpochs;
     let cutting = false;
     return {
       epochStart({ epoch }) {
-        cutting = epoch < offFrom;
-        return options.offLastEpochs > 0 && epoch === offFrom ? [{ kind: 'cutmix.off', payload: { epoch, offLastEpochs: options.offLastEpochs } }] : [];
+        const phase = offPhase(epoch, config.epochs, options.offLastEpochs);
+        cutting = phase.on;
+        return phase.stopsNow ? [{ kind: 'cutmix.off', payload: { epoch, offLastEpochs: options.offLastEpochs } }] : [];
       },
       step(step, n): StepHooks | null {
         if (!cutting) return null;

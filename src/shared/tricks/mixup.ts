@@ -7,7 +7,8 @@ import type * as TF from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { field } from '../schema-meta';
 import { lossOps } from './loss-ops';
-import { defineEvent, defineTrick, type Rng, type StepHooks, type TrickEnv } from './types';
+import { checkOffLastEpochs, offEvent, offPhase } from './off-last-epochs';
+import { defineTrick, type Rng, type StepHooks, type TrickEnv } from './types';
 import { num, plural } from './text';
 
 export interface MixupDraw {
@@ -23,12 +24,6 @@ export function drawMixupWith(rng: Rng, env: Pick<TrickEnv, 'beta' | 'permutatio
 }
 
 export const mixupStream = (step: number) => `mixup:${step}`;
-
-/** Whether mixup applies in epoch `epoch` (0-based): on, except in the last offLastEpochs. */
-export function mixupActive(cfg: { tricks: { mixup: { offLastEpochs: number } | null }; epochs: number }, epoch: number): boolean {
-  const m = cfg.tricks.mixup;
-  return m !== null && epoch < cfg.epochs - m.offLastEpochs;
-}
 
 /** The step hook of a draw: inputs and targets mixed alike. */
 export function mixHooks(tf: typeof TF, { lambda, perm }: MixupDraw): StepHooks {
@@ -52,22 +47,19 @@ export const mixup = defineTrick({
   toggle: { label: 'Mixup', flag: null, noFlag: '--mixup ALPHA switches it on' },
   label: (o, differs) => ({ main: `α=${num(o.alpha)}`, extras: differs('offLastEpochs') ? [`off in the last ${plural(o.offLastEpochs, 'epoch')}`] : [] }),
   validate(o, ctx) {
-    if (o.offLastEpochs >= ctx.config.epochs) ctx.issue(['offLastEpochs'], `must be less than epochs (${ctx.config.epochs}), or mixup never runs`);
+    checkOffLastEpochs(o.offLastEpochs, 'mixup', ctx);
   },
   events: {
-    'mixup.off': defineEvent(z.object({ epoch: z.number(), offLastEpochs: z.number() }), {
-      label: 'mixup off',
-      color: '#e69f00',
-      detail: (p) => [`mixup off for the last ${p.offLastEpochs} epoch(s)`],
-    }),
+    'mixup.off': offEvent('mixup', '#e69f00'),
   },
   metrics: [],
   create({ options, config, env }) {
     let mixing = false;
     return {
       epochStart({ epoch }) {
-        mixing = epoch < config.epochs - options.offLastEpochs;
-        return !mixing && epoch === config.epochs - options.offLastEpochs ? [{ kind: 'mixup.off', payload: { epoch, offLastEpochs: options.offLastEpochs } }] : [];
+        const phase = offPhase(epoch, config.epochs, options.offLastEpochs);
+        mixing = phase.on;
+        return phase.stopsNow ? [{ kind: 'mixup.off', payload: { epoch, offLastEpochs: options.offLastEpochs } }] : [];
       },
       step(step, n): StepHooks | null {
         if (!mixing) return null;

@@ -3,7 +3,7 @@ import { drawMixupWith, mixupStream, type MixupDraw } from '../../shared/tricks/
 import { makeRng, permutation } from '../../shared/rng';
 import { betaDraw } from './index';
 
-export { mixupActive, type MixupDraw } from '../../shared/tricks/mixup';
+export type { MixupDraw } from '../../shared/tricks/mixup';
 
 /** Step `step`'s lambda and pairing: depends only on (seed, step). */
 export function drawMixup(seed: number, step: number, batch: number, alpha: number): MixupDraw {
