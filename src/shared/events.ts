@@ -34,7 +34,7 @@ export const RUN_EVENTS = {
   /** The backend, the data (shapes, split sizes, normalisation) and the model's size. */
   'run.start': defineEvent(z.looseObject({ ...backendFacts })),
   'run.end': defineEvent(z.object({ status: z.string(), tensors: z.number().optional(), error: z.string().nullable().optional() })),
-  /** What init.fromRun loaded (src/trainer/init-plan.ts InitReport). */
+  /** What init.fromRun loaded (src/store/init-plan.ts InitReport). */
   'init.loaded': defineEvent(loose),
   /** The run's data order and initial weights, hashed (src/trainer/pairing.ts). */
   pairing: defineEvent(loose),

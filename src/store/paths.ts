@@ -14,7 +14,7 @@ export function runDir(dataDir: string, runId: number): string {
   return path.join(dataDir, 'runs', String(runId));
 }
 
-/** A checkpoint's manifest (src/trainer/checkpoint.ts): its presence means the checkpoint exists. */
+/** A checkpoint's manifest (src/store/checkpoint.ts): its presence means the checkpoint exists. */
 export function checkpointManifestPath(dataDir: string, runId: number, kind: CheckpointKind): string {
   return path.join(runDir(dataDir, runId), `${kind}.json`);
 }

@@ -4,7 +4,7 @@
 import type { Evaluation, MetricPoint } from '../shared/api';
 import type { RunConfig } from '../shared/config';
 import type { Store } from '../store/store';
-import { readCheckpoint } from './checkpoint';
+import { readCheckpoint } from '../store/checkpoint';
 import type { Splits } from '../data/types';
 import { evaluateTest, pickThumbnails, type TestResult } from './evaluation';
 import type { TrainResult } from './loop';

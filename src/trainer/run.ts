@@ -15,7 +15,7 @@ import { clearFinalNote, reserveFinalNote, writeFinalNote } from '../store/final
 import { writeError, writeFileAtomic } from '../store/safe-write';
 import type { Store } from '../store/store';
 import { initBackend, type ResolvedBackend } from './backend';
-import { readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointMeta } from './checkpoint';
+import { readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointMeta } from '../store/checkpoint';
 import { pipelineOutputShape } from '../shared/augment';
 import { loadDataset, makeSplits } from '../data/index';
 import type { Dataset, Splits } from '../data/types';

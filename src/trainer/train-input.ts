@@ -13,7 +13,7 @@ import { initCheckpoint, initSourceProblem } from '../store/run-checks';
 import type { Store } from '../store/store';
 import { locatedFacts } from '../data/facts';
 import { sourceRunsOf } from '../shared/tricks/registry';
-import { initShapeProblem, sourceRunsError } from './init-plan';
+import { initShapeProblem, sourceRunsError } from '../store/init-plan';
 
 export type TrainInputResult = { ok: true; config: RunConfig } | { ok: false; errors: FieldError[] };
 

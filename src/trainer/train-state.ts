@@ -2,8 +2,8 @@
 // optimizer's state by name, and put them back (resume, best-checkpoint evaluation, fine-tuning).
 import * as tf from '@tensorflow/tfjs-core';
 import type { InitConfig } from '../shared/config';
-import { indexTensors, tensorKey, type Checkpoint, type NamedArray } from './checkpoint';
-import { planInit, type InitReport, type InitTarget } from './init-plan';
+import { indexTensors, tensorKey, type Checkpoint, type NamedArray } from '../store/checkpoint';
+import { planInit, type InitReport, type InitTarget } from '../store/init-plan';
 import type { Optimizer, OptimizerState } from './optim/optimizers';
 
 /** The parts of a built model this file needs: named params and buffers (the model interface). */

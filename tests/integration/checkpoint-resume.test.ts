@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mustParseRunConfig } from '../../src/shared/config';
 import { runDir } from '../../src/store/paths';
 import { Store } from '../../src/store/store';
-import { readManifest } from '../../src/trainer/checkpoint';
+import { readManifest } from '../../src/store/checkpoint';
 import { executeRun } from '../../src/trainer/run';
 import { writeFakeFashion } from '../helpers/datasets';
 import { tmpDataDir } from '../helpers/tmp';

@@ -15,8 +15,8 @@ import { defineTrick, type SourceModel } from '../../src/shared/tricks/types';
 import { loadDataset, makeSplits } from '../../src/data/index';
 import { Store } from '../../src/store/store';
 import { runDir } from '../../src/store/paths';
-import { readCheckpoint } from '../../src/trainer/checkpoint';
-import { sourceRunsError } from '../../src/trainer/init-plan';
+import { readCheckpoint } from '../../src/store/checkpoint';
+import { sourceRunsError } from '../../src/store/init-plan';
 import { trainModel } from '../../src/trainer/loop';
 import type { TrickSources } from '../../src/trainer/tricks/index';
 import { buildModel } from '../../src/trainer/models/registry';
@@ -152,7 +152,7 @@ describe('a trick that declares a source run', () => {
   });
 
   it('the code that checks and loads source runs names neither distillation nor its teacher', () => {
-    const files = ['src/trainer/run.ts', 'src/trainer/init-plan.ts', 'src/trainer/train-input.ts', 'src/trainer/tricks/index.ts', 'src/main/services/run-input.ts'];
+    const files = ['src/trainer/run.ts', 'src/store/init-plan.ts', 'src/trainer/train-input.ts', 'src/trainer/tricks/index.ts', 'src/main/services/run-input.ts'];
     for (const f of files) {
       const src = fs.readFileSync(path.join(__dirname, '../..', f), 'utf8').toLowerCase();
       for (const w of ['distill', 'teacher']) expect(src.includes(w), `${f}: ${w}`).toBe(false);

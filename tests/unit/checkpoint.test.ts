@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { readCheckpoint, readManifest, writeCheckpoint, type CheckpointMeta, type NamedArray } from '../../src/trainer/checkpoint';
+import { readCheckpoint, readManifest, writeCheckpoint, type CheckpointMeta, type NamedArray } from '../../src/store/checkpoint';
 import { tmpDataDir } from '../helpers/tmp';
 
 let tmp: ReturnType<typeof tmpDataDir>;

@@ -4,10 +4,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultOptimizer, modelSchema } from '../../src/shared/config';
 import { initBackend } from '../../src/trainer/backend';
-import type { Checkpoint } from '../../src/trainer/checkpoint';
+import type { Checkpoint } from '../../src/store/checkpoint';
 import { buildModel } from '../../src/trainer/models/registry';
 import { makeOptimizer, type Optimizer } from '../../src/trainer/optim/optimizers';
-import { matchesPrefix } from '../../src/trainer/init-plan';
+import { matchesPrefix } from '../../src/store/init-plan';
 import { applyInit, captureState, restoreOptimizer, restoreWeights } from '../../src/trainer/train-state';
 
 beforeAll(async () => {

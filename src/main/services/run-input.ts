@@ -6,7 +6,7 @@ import { ApiFailure } from '../../shared/api';
 import { parseRunConfig, type RunConfig } from '../../shared/config';
 import type { DatasetFacts } from '../../shared/models/datasets';
 import { initCheckpoint, initSourceProblem } from '../../store/run-checks';
-import { initShapeProblem, sourceRunsError } from '../../trainer/init-plan';
+import { initShapeProblem, sourceRunsError } from '../../store/init-plan';
 import type { Store } from '../../store/store';
 
 /** Why a run cannot use a dataset now (not downloaded, unknown), or null. */

@@ -228,7 +228,7 @@ export interface Trick<N extends string = string, S extends z.ZodType = z.ZodTyp
   validate?(o: z.output<S>, ctx: ValidateContext): void;
   /** The other runs whose weights it uses (distillation's teacher): before a run exists each must
    * be a completed run with a readable checkpoint whose model takes this run's input and classes
-   * (src/trainer/init-plan.ts sourceRunProblem); the trainer loads them for `create`. */
+   * (src/store/init-plan.ts sourceRunProblem); the trainer loads them for `create`. */
   sourceRuns?(o: z.output<S>): SourceRun[];
   events: Ev;
   metrics: readonly MetricSpec[];

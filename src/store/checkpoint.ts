@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CheckpointKind } from '../shared/api';
 import type { ModelConfig } from '../shared/config';
-import { checkpointManifestPath } from '../store/paths';
-import { writeError, writeFileAtomic } from '../store/safe-write';
+import { checkpointManifestPath } from './paths';
+import { writeError, writeFileAtomic } from './safe-write';
 
 export const CHECKPOINT_FORMAT = 'trickbench-checkpoint';
 export const CHECKPOINT_VERSION = 1;

@@ -7,10 +7,10 @@ import { knownShape, type FieldError, type InitConfig, type RunConfig } from '..
 import { sourceRunsOf } from '../shared/tricks/registry';
 import type { AnyTrick } from '../shared/tricks/types';
 import { readManifest, tensorKey, type TensorGroup } from './checkpoint';
-import { runDir } from '../store/paths';
+import { runDir } from './paths';
 import type { CheckpointKind } from '../shared/api';
-import { initCheckpoint, initSourceProblem } from '../store/run-checks';
-import type { Store } from '../store/store';
+import { initCheckpoint, initSourceProblem } from './run-checks';
+import type { Store } from './store';
 
 export interface InitTarget {
   group: Extract<TensorGroup, 'param' | 'buffer'>;
