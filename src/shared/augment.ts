@@ -2,9 +2,8 @@
 // image (uint8, HWC) before it is normalised. Names, options and sampling follow torchvision's
 // transforms; src/data/transforms.ts implements them. Pure TS: the renderer imports it.
 import { z } from 'zod';
-import { field } from './schema-meta';
+import { field, int } from './schema-meta';
 
-const int = (min: number) => z.number().int().min(min);
 const probability = z.number().min(0).max(1);
 const pixel = int(0).max(255);
 

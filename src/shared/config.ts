@@ -5,7 +5,7 @@ import { AugmentShapeError, augmentSchema, pipelineOutputShape, type AugmentConf
 import { BUILTIN_DATASETS, BUILTIN_FACTS, DATASET_NAME, type DatasetFacts } from './models/datasets';
 import { traceModel } from './models/index';
 import { tricksText } from './labels';
-import { field } from './schema-meta';
+import { field, int } from './schema-meta';
 import { TRICKS, TRICKS_OFF, tricksSchema } from './tricks/registry';
 import type { ParamSpec } from './models/ops';
 
@@ -18,7 +18,6 @@ export const OPTIMIZERS = ['sgd', 'adam'] as const;
 export const SCHEDULES = ['constant', 'step', 'cosine'] as const;
 export const BACKENDS = ['auto', 'webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
-const int = (min: number) => z.number().int().min(min);
 
 export const datasetSchema = z
   .object({

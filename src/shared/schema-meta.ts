@@ -28,6 +28,9 @@ export interface FieldMeta {
   options?: readonly string[];
 }
 
+/** An integer field of at least `min` (the schema's counts, epochs, sizes and seeds). */
+export const int = (min: number) => z.number().int().min(min);
+
 /** Every field's metadata, by schema object (a zod registry, not zod's global one). */
 export const FIELDS = z.registry<FieldMeta>();
 

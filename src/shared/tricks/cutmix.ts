@@ -20,7 +20,7 @@
 // - CutMix and mixup together (timm's per-batch switch between them) is refused at tricks.cutmix.
 import type * as TF from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { field } from '../schema-meta';
+import { field, int } from '../schema-meta';
 import { lossOps } from './loss-ops';
 import { checkOffLastEpochs, offEvent, offPhase } from './off-last-epochs';
 import { defineTrick, type Rng, type StepHooks, type TrickEnv } from './types';
@@ -110,7 +110,6 @@ export function cutHooks(tf: typeof TF, d: CutmixDraw): StepHooks {
   };
 }
 
-const int = (min: number) => z.number().int().min(min);
 
 export const cutmix = defineTrick({
   name: 'cutmix',

@@ -5,7 +5,7 @@
 // outside the gradient tape; with several passes (R-Drop) the soft term is their mean.
 import type * as TF from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { field } from '../schema-meta';
+import { field, int } from '../schema-meta';
 import { lossOps } from './loss-ops';
 import { defineEvent, defineTrick, type StepHooks, type TrickModel } from './types';
 import { num } from './text';
@@ -44,7 +44,7 @@ export const distill = defineTrick({
   paper: 'Hinton et al. 2015 (arXiv 1503.02531); He et al., Bag of Tricks, CVPR 2019',
   schema: z
     .object({
-      teacherRun: field(z.number().int().min(1), {
+      teacherRun: field(int(1), {
         label: 'Teacher run',
         kind: 'numberOrBlank',
         hint: 'id of a completed run',

@@ -16,7 +16,7 @@ export interface LabelSmoothingOptions {
   convention: 'uniform' | 'paper';
 }
 
-export function lossOps(tf: typeof TF) {
+function makeLossOps(tf: typeof TF) {
   /** One-hot targets as float32 probabilities [B, K]. */
   function oneHotTargets(labels: TF.Tensor1D, numClasses: number): TF.Tensor2D {
     return tf.cast(tf.oneHot(labels, numClasses), 'float32') as TF.Tensor2D;
@@ -78,4 +78,13 @@ export function lossOps(tf: typeof TF) {
   }
 
   return { oneHotTargets, smooth, softTargets, softCrossEntropy, mixWith, rdropLoss, distillSoft, withDistill };
+}
+
+const built = new WeakMap<typeof TF, ReturnType<typeof makeLossOps>>();
+
+/** The loss math bound to `tf`, built once per tfjs instance (the tricks ask for it every step). */
+export function lossOps(tf: typeof TF): ReturnType<typeof makeLossOps> {
+  let ops = built.get(tf);
+  if (!ops) built.set(tf, (ops = makeLossOps(tf)));
+  return ops;
 }

@@ -5,7 +5,7 @@
 // Off in the last offLastEpochs epochs.
 import type * as TF from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { field } from '../schema-meta';
+import { field, int } from '../schema-meta';
 import { lossOps } from './loss-ops';
 import { checkOffLastEpochs, offEvent, offPhase } from './off-last-epochs';
 import { defineTrick, type Rng, type StepHooks, type TrickEnv } from './types';
@@ -31,7 +31,6 @@ export function mixHooks(tf: typeof TF, { lambda, perm }: MixupDraw): StepHooks 
   return { softTargets: true, batch: (b) => ({ x: mixWith(b.x, lambda, perm), targets: mixWith(b.targets!, lambda, perm) }) };
 }
 
-const int = (min: number) => z.number().int().min(min);
 
 export const mixup = defineTrick({
   name: 'mixup',

@@ -16,14 +16,13 @@
 // convN+1); elsewhere (a block's last conv, RiR's summed streams) it is reported as not applied.
 import type * as TF from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { field } from '../schema-meta';
+import { field, int } from '../schema-meta';
 import { filterRows, nullSpaceVectors, orthogonalityScores, selectPruned } from './repr-math';
 import { defineEvent, defineTrick, type Param, type StepHooks, type TrickEnv, type TrickOptimizer as Optimizer, type TrickEventOf, type TrickStateStore } from './types';
 import { num, plural } from './text';
 
 export const REPR_SCOPES = ['global', 'layer'] as const;
 
-const int = (min: number) => z.number().int().min(min);
 
 /** RePr (Prakash et al. 2019): s1 epochs of training, s2 with the least orthogonal filters
  * pruned, then those filters re-initialised in the null space of the layer; `cycles` times. */

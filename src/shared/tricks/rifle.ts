@@ -12,13 +12,12 @@
 // backpropagation") and the chosen layers' weight norms are logged.
 import type * as TF from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { field } from '../schema-meta';
+import { field, int } from '../schema-meta';
 import { defineEvent, defineTrick, type Param, type StepHooks, type TrickEnv } from './types';
 import { plural } from './text';
 
 export const RIFLE_INITIALIZERS = ['heNormal', 'glorotUniform', 'initial'] as const;
 
-const int = (min: number) => z.number().int().min(min);
 
 /** RIFLE (Li et al. 2020): re-initialise these layers at the end of every everyEpochs-th epoch,
  * at most maxReinits times, never in the last noReinitLastEpochs epochs. */
