@@ -6,6 +6,7 @@ import { defaultRunConfig } from '../shared/config';
 import type { Preset } from '../shared/api';
 import { DatasetService } from './services/datasets';
 import { ExperimentService, loadPresets } from './services/experiments';
+import { ingestHandlers } from './services/ingest';
 import type { RunService } from './services/runs';
 
 /** One handler per channel. Each gets its argument already checked against the channel's schema
@@ -85,6 +86,7 @@ export function createHandlers(
     },
     'export:csv': exportCsv,
     'export:file': exportFile,
+    ...ingestHandlers(runs),
   };
 }
 

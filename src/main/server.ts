@@ -11,7 +11,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { EventMap, EventName } from '../shared/api';
+import type { ErrorCode, EventMap, EventName } from '../shared/api';
 import { ApiFailure, isChannel, parseArg } from '../shared/api';
 import { runHandler, type Handlers } from './handlers';
 import { checkExportRequest, exportFileName, writeExport } from './services/export';
@@ -32,6 +32,11 @@ const MIME: Record<string, string> = {
  * on one machine would otherwise overwrite each other's (and a tab's lazily loaded pages fail). */
 const COOKIE_PREFIX = 'trickbench_token_';
 const MAX_BODY = 1 << 20;
+
+class BodyTooLarge extends Error {}
+
+/** The HTTP status of a refused call, by its error code. */
+const HTTP_STATUS: Record<ErrorCode, number> = { bad_request: 400, invalid_config: 400, not_found: 404, conflict: 409, internal: 500 };
 
 export interface WebServer {
   url: string;
@@ -75,12 +80,14 @@ export async function startServer(o: {
     return null;
   }
 
-  /** The non-empty tokens a request carries: ?token=, the x-trickbench-token header, the cookie. */
+  /** The non-empty tokens a request carries: ?token=, the x-trickbench-token header, an
+   * `Authorization: Bearer` header (scripts, curl), the cookie. */
   function presentedTokens(req: http.IncomingMessage, url: URL): string[] {
     const prefix = `${cookieName()}=`;
     const cookie = req.headers.cookie?.split(';').map((s) => s.trim()).find((s) => s.startsWith(prefix));
     const header = req.headers['x-trickbench-token'];
-    return [url.searchParams.get('token'), typeof header === 'string' ? header : undefined, cookie?.slice(prefix.length)].filter((t): t is string => !!t);
+    const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '')?.[1];
+    return [url.searchParams.get('token'), typeof header === 'string' ? header : undefined, bearer, cookie?.slice(prefix.length)].filter((t): t is string => !!t);
   }
 
   function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8') {
@@ -94,7 +101,7 @@ export async function startServer(o: {
     let size = 0;
     for await (const c of req) {
       size += (c as Buffer).length;
-      if (size > MAX_BODY) throw new Error('request body too large');
+      if (size > MAX_BODY) throw new BodyTooLarge(`request body too large: at most ${MAX_BODY} bytes (send fewer points per call)`);
       chunks.push(c as Buffer);
     }
     const text = Buffer.concat(chunks).toString('utf8');
@@ -175,7 +182,7 @@ export async function startServer(o: {
         try {
           arg = await readJson(req);
         } catch (e) {
-          return send(res, 400, apiError((e as Error).message), 'application/json');
+          return send(res, e instanceof BodyTooLarge ? 413 : 400, apiError((e as Error).message), 'application/json');
         }
         if (!isChannel(channel)) return send(res, 404, apiError(`unknown channel ${channel}`), 'application/json');
         if (channel === 'export:csv' || channel === 'export:file') {
@@ -186,7 +193,9 @@ export async function startServer(o: {
         const parsed = parseArg(channel, arg);
         if (!parsed.ok) return send(res, 400, JSON.stringify(parsed), 'application/json');
         const result = await runHandler(o.handlers, channel, parsed.value);
-        return send(res, 200, JSON.stringify(result), 'application/json');
+        // A refusal is a 4xx (a script's HTTP library, curl --fail, see it as one); the body is the
+        // Result either way, which is what the page reads.
+        return send(res, result.ok ? 200 : HTTP_STATUS[result.error.code], JSON.stringify(result), 'application/json');
       }
       if (req.method !== 'GET') return send(res, 405, 'GET only');
       // The page asks this when its event channel drops: 200 (back, token good), 401 (token changed).

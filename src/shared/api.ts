@@ -6,6 +6,8 @@ import { unsafePathProblem, type FieldError, type RunConfig } from './config';
 import { P_ADJUST_METHODS, SELECTION_RULES, TESTS } from './experiments';
 import type { RunEvent } from './events';
 import type { ComparisonSummary, ExperimentInfo, ExperimentPlan, PAdjustMethod, SelectionRule, TestName } from './experiments';
+import { INGEST_ARGS, type ExternalRunSpec, type FinalStatus, type IngestCreated, type IngestEvent, type IngestPoint, type RunSource } from './ingest';
+export type { RunSource } from './ingest';
 
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -41,7 +43,12 @@ export interface RunSummary {
   id: number;
   name: string;
   status: RunStatus;
+  /** 'trickbench': our trainer's run (config is its RunConfig); 'external': logged by another
+   * script or imported (config is null; params holds what the client gave). */
+  source: RunSource;
   config: RunConfig;
+  /** An external run's free-form params (nested as the client sent them); null for ours. */
+  params: Record<string, unknown> | null;
   /** The experiment the run belongs to (one arm, one seed), or null. */
   experimentId: number | null;
   /** That experiment's name and the run's arm's name (null for a run of no experiment). */
@@ -337,6 +344,22 @@ export interface InvokeMap {
   'datasets:cancelDownload': [{ name: string }, DownloadProgress];
   /** Desktop: a native dialog to pick a file or folder to import (path null when cancelled). */
   'datasets:pick': [{ folder: boolean }, { path: string | null }];
+  /** A run logged from outside (a script through the Python client, curl): created `running`, in an
+   * experiment's arm when `experiment` and `arm` are given (made on first use). Idempotent on
+   * `clientKey`. */
+  'ingest:create': [ExternalRunSpec, IngestCreated];
+  /** Metric points of a running external run, idempotent on (run, key, step): a retried batch
+   * writes the same rows. All or nothing. Counts as a heartbeat. */
+  'ingest:metrics': [{ runId: number; points: IngestPoint[] }, { written: number }];
+  /** Events (markers on the run's charts); an event equal to one stored (kind, step, payload) is
+   * not stored twice. */
+  'ingest:events': [{ runId: number; events: IngestEvent[] }, { written: number }];
+  /** Summary values set explicitly (they override the last logged value in tables). */
+  'ingest:summary': [{ runId: number; values: Record<string, number> }, { written: number }];
+  /** The run ends; afterwards it takes no more points. Finishing again with the same status is a no-op. */
+  'ingest:finish': [{ runId: number; status: FinalStatus; error?: string }, RunSummary];
+  /** The client is alive (every ingest call counts as one too). */
+  'ingest:heartbeat': [{ runId: number }, { status: RunStatus }];
 }
 export type Channel = keyof InvokeMap;
 export type ArgOf<C extends Channel> = InvokeMap[C][0];
@@ -492,6 +515,7 @@ export const ARG_SCHEMAS = {
   'datasets:download': z.strictObject({ name: text }),
   'datasets:cancelDownload': z.strictObject({ name: text }),
   'datasets:pick': z.strictObject({ folder: z.boolean() }),
+  ...INGEST_ARGS,
 } satisfies { [C in Channel]: z.ZodType<ArgOf<C>> };
 
 /** Mutual assignability: the schema's output is InvokeMap's argument and vice versa. */

@@ -255,6 +255,10 @@ export interface ArmInfo {
 export interface ExperimentInfo {
   id: number;
   name: string;
+  /** 'trickbench': made from an experiment file, its runs queued here; 'external': made by the
+   * first run a script logged into it (ingest:create) or an importer; its arms appear as runs name
+   * them, and nothing of it is launched here. */
+  source: 'trickbench' | 'external';
   description: string | null;
   question: string | null;
   presetId: string | null;

@@ -9,6 +9,7 @@ import type { DB } from './db';
 interface ExperimentRow {
   id: number;
   name: string;
+  source: 'trickbench' | 'external';
   spec: string;
   seeds: string;
   created_at: number;
@@ -44,6 +45,9 @@ export interface StoredSpec {
    * could have been seen by then — it is then not a plan declared before the experiment. Null
    * when `analysis` is the file's. */
   analysisSetLater: { at: number; afterResults: boolean } | null;
+  /** External experiments: the name of the baseline arm (set by the first run that names one, else
+   * the first arm logged), which becomes the baseline when it appears. */
+  baselineArm?: string;
 }
 
 export class ExperimentRepo {
@@ -68,6 +72,10 @@ export class ExperimentRepo {
       link: db.prepare(`UPDATE run SET experiment_id = ?, arm_id = ? WHERE id = ?`),
       delete: db.prepare(`DELETE FROM experiment WHERE id = ?`),
       runOf: db.prepare(`SELECT experiment_id, arm_id FROM run WHERE id = ?`),
+      insertExternal: db.prepare(`INSERT INTO experiment (name, spec, seeds, created_at, source) VALUES (?, ?, '[]', ?, 'external')`),
+      byName: db.prepare(`SELECT * FROM experiment WHERE name = ? ORDER BY source = 'external' DESC, id LIMIT 1`),
+      armByName: db.prepare(`SELECT * FROM arm WHERE experiment_id = ? AND name = ?`),
+      setRole: db.prepare(`UPDATE arm SET role = ? WHERE id = ?`),
       namesOf: db.prepare(`SELECT experiment.name AS experiment, arm.name AS arm FROM run JOIN experiment ON experiment.id = run.experiment_id JOIN arm ON arm.id = run.arm_id WHERE run.id = ?`),
     };
   }
@@ -100,6 +108,64 @@ export class ExperimentRepo {
       return eid;
     })();
     return this.get(id)!;
+  }
+
+  /** The external experiment of this name, made now when there is none (with its baseline arm's
+   * name and compared metric). An experiment of ours with the name is refused: its arms are
+   * configs, an external run cannot be one of them. */
+  externalByName(name: string, o: { baselineArm?: string; metric?: string }): { experiment: ExperimentInfo; created: boolean; baselineArm: string | null } {
+    const r = this.s.byName.get(name) as ExperimentRow | undefined;
+    if (r && r.source !== 'external') {
+      throw new Error(`experiment '${name}' (#${r.id}) was made from an experiment file here: log external runs into an experiment of another name`);
+    }
+    if (r) return { experiment: this.toInfo(r), created: false, baselineArm: this.toSpec(r).baselineArm ?? null };
+    const now = Date.now();
+    const spec: StoredSpec = {
+      description: null,
+      question: null,
+      presetId: null,
+      baseline: {},
+      pretrain: null,
+      metric: o.metric ?? 'val/acc',
+      rule: 'best-val',
+      analysis: null,
+      seedLog: [],
+      seedPool: [],
+      sequentialStop: null,
+      analysisSetLater: null,
+      ...(o.baselineArm ? { baselineArm: o.baselineArm } : {}),
+    };
+    const id = Number(this.s.insertExternal.run(name, JSON.stringify(spec), now).lastInsertRowid);
+    return { experiment: this.get(id)!, created: true, baselineArm: o.baselineArm ?? null };
+  }
+
+  /** Record the external experiment's baseline arm's name (the first run that names one). */
+  setBaselineArm(experimentId: number, name: string): void {
+    this.updateSpec(experimentId, (spec) => {
+      spec.baselineArm = name;
+    });
+    const arm = this.s.armByName.get(experimentId, name) as ArmRow | undefined;
+    if (arm) this.s.setRole.run('baseline', arm.id);
+  }
+
+  /** An external experiment's arm by name, made now (the baseline when it is the baseline arm's
+   * name) when it does not exist yet. `set`: the arm's params, shown as what it sets. */
+  externalArm(experimentId: number, name: string, baselineArm: string, set: Record<string, unknown>): ArmInfo {
+    const a = this.s.armByName.get(experimentId, name) as ArmRow | undefined;
+    if (a) return { id: a.id, name: a.name, role: a.role, position: a.position, set: JSON.parse(a.sets) as Record<string, unknown> };
+    const arms = this.arms(experimentId);
+    const position = Math.max(-1, ...arms.map((x) => x.position)) + 1;
+    const role: ArmRole = name === baselineArm ? 'baseline' : 'arm';
+    const id = Number(this.s.insertArm.run(experimentId, name, role, position, JSON.stringify(set)).lastInsertRowid);
+    return { id, name, role, position, set };
+  }
+
+  /** A seed an external run brought: appended to the experiment's seeds when new. */
+  addSeed(experimentId: number, seed: number): void {
+    const r = this.s.get.get(experimentId) as ExperimentRow | undefined;
+    if (!r) return;
+    const seeds = JSON.parse(r.seeds) as number[];
+    if (!seeds.includes(seed)) this.s.setSeeds.run(JSON.stringify([...seeds, seed]), experimentId);
   }
 
   addArm(experimentId: number, name: string, set: Record<string, unknown>): ArmInfo {
@@ -209,6 +275,7 @@ export class ExperimentRepo {
     return {
       id: r.id,
       name: r.name,
+      source: r.source ?? 'trickbench',
       description: spec.description,
       question: spec.question,
       presetId: spec.presetId,

@@ -131,4 +131,33 @@ export const MIGRATIONS: readonly string[] = [
     created_at  REAL    NOT NULL
   );
   `,
+  // 5: runs from outside our trainer (issue 18): a script logging through the ingest channels, an
+  // importer (TensorBoard, CSV), a cluster job
+  `
+  -- source: 'trickbench' (our trainer; config is its RunConfig) or 'external' (config is JSON null,
+  -- params the free-form object the client gave). client_key: what makes a create idempotent (a
+  -- client retrying after a timeout, an importer seeing the same folder again): one run per key.
+  -- heartbeat_at / heartbeat_timeout_s: an external run still 'running' whose client has been
+  -- silent for longer than its timeout is marked failed by the host.
+  ALTER TABLE run ADD COLUMN source TEXT NOT NULL DEFAULT 'trickbench' CHECK (source IN ('trickbench', 'external'));
+  ALTER TABLE run ADD COLUMN params TEXT CHECK (params IS NULL OR json_valid(params));
+  ALTER TABLE run ADD COLUMN client_key TEXT;
+  ALTER TABLE run ADD COLUMN heartbeat_at REAL;
+  ALTER TABLE run ADD COLUMN heartbeat_timeout_s REAL;
+  CREATE UNIQUE INDEX run_client_key ON run(client_key) WHERE client_key IS NOT NULL;
+
+  -- Summary values a client set explicitly (wandb.summary-like): they stand beside, and override,
+  -- the final values derived from the metric rows.
+  CREATE TABLE run_summary (
+    run_id  INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+    key     TEXT    NOT NULL,
+    value   REAL    NOT NULL,
+    PRIMARY KEY (run_id, key)
+  ) WITHOUT ROWID;
+
+  -- experiment.source: 'trickbench' (from an experiment file; its runs are queued here) or
+  -- 'external' (made by the first run logged into it; its arms appear as runs name them).
+  ALTER TABLE experiment ADD COLUMN source TEXT NOT NULL DEFAULT 'trickbench' CHECK (source IN ('trickbench', 'external'));
+  CREATE UNIQUE INDEX experiment_external_name ON experiment(name) WHERE source = 'external';
+  `,
 ];

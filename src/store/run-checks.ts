@@ -13,6 +13,7 @@ export interface Problem {
 export function resumeProblem(store: Store, id: number): Problem | null {
   const run = store.getRun(id);
   if (!run) return { code: 'not_found', message: `run ${id} does not exist` };
+  if (run.source === 'external') return { code: 'conflict', message: `run ${id} cannot be resumed here: it was logged by another script (an external run); continue it from that script` };
   if (!RESUMABLE_STATUSES.includes(run.status)) {
     const why = run.status === 'completed' ? 'it has completed' : `it is ${run.status}`;
     return { code: 'conflict', message: `run ${id} cannot be resumed: ${why}; only a cancelled, failed or interrupted run can be` };
@@ -27,6 +28,7 @@ export function resumeProblem(store: Store, id: number): Problem | null {
 export function initSourceProblem(store: Store, fromRun: number): Problem | null {
   const run = store.getRun(fromRun);
   if (!run) return { code: 'not_found', message: `run ${fromRun} does not exist` };
+  if (run.source === 'external') return { code: 'conflict', message: `run ${fromRun} was logged by another script (an external run): Trickbench has no weights of it to load` };
   if (run.status !== 'completed') {
     return { code: 'conflict', message: `run ${fromRun} is ${run.status}; only a completed run's weights can be loaded` };
   }

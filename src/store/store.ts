@@ -9,6 +9,7 @@ import { openDatabase, type DB, type OpenOptions } from './db';
 import { EvaluationRepo } from './evaluation-repo';
 import { DatasetRepo } from './dataset-repo';
 import { ExperimentRepo } from './experiment-repo';
+import { ExternalRepo } from './external-repo';
 
 interface RunRow {
   id: number;
@@ -26,6 +27,8 @@ interface RunRow {
   error: string | null;
   resume: number;
   experiment_id: number | null;
+  source: 'trickbench' | 'external';
+  params: string | null;
 }
 
 export interface RunRecord extends Omit<RunSummary, 'final' | 'best' | 'progress' | 'checkpoints' | 'experimentName' | 'armName'> {
@@ -55,7 +58,9 @@ function toRecord(r: RunRow): RunRecord {
     id: r.id,
     name: r.name,
     status: r.status,
+    source: r.source,
     config: JSON.parse(r.config) as RunConfig,
+    params: r.params === null ? null : (JSON.parse(r.params) as Record<string, unknown>),
     seed: r.seed,
     backend: r.backend,
     device: r.device,
@@ -75,6 +80,8 @@ export class Store {
   readonly evaluations: EvaluationRepo;
   readonly experiments: ExperimentRepo;
   readonly datasets: DatasetRepo;
+  /** Runs from outside our trainer: the ingest channels and the importers write through it. */
+  readonly external: ExternalRepo;
   private readonly stmts;
 
   constructor(
@@ -86,6 +93,7 @@ export class Store {
     this.evaluations = new EvaluationRepo(db);
     this.experiments = new ExperimentRepo(db);
     this.datasets = new DatasetRepo(db);
+    this.external = new ExternalRepo(db, this.experiments);
     this.stmts = {
       insertRun: db.prepare(
         `INSERT INTO run (name, status, config, seed, created_at, started_at, pid, host)
@@ -152,6 +160,7 @@ export class Store {
       lastEpochOf: db.prepare(`SELECT epoch, value FROM metric WHERE run_id = ? AND key = ? AND epoch = CAST(epoch AS INTEGER) ORDER BY step DESC LIMIT 1`),
       valueAtEpoch: db.prepare(`SELECT value FROM metric WHERE run_id = ? AND key = ? AND epoch = ? ORDER BY step DESC LIMIT 1`).pluck(),
       sumOf: db.prepare(`SELECT SUM(value) FROM metric WHERE run_id = ? AND key = ?`).pluck(),
+      setSummaries: db.prepare(`SELECT key, value FROM run_summary WHERE run_id = ?`),
     };
   }
 
@@ -263,6 +272,8 @@ export class Store {
       const b = bestOf(key, lo, hi);
       if (b !== undefined) best[key] = b;
     }
+    // Values a client set explicitly (an external run's summary) stand for the final value.
+    for (const { key, value } of this.stmts.setSummaries.all(runId) as { key: string; value: number }[]) final[key] = value;
     return { final, best };
   }
 

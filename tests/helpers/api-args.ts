@@ -39,6 +39,12 @@ export const VALID: { [C in Channel]: ArgOf<C> } = {
   'datasets:download': { name: 'cifar10' },
   'datasets:cancelDownload': { name: 'cifar10' },
   'datasets:pick': { folder: true },
+  'ingest:create': { name: 'resnet seed 1', seed: 1, params: { lr: 0.1, model: { depth: 20 } }, experiment: 'repr', arm: 'standard', baseline: 'standard', metric: 'val/acc', clientKey: 'k-1', heartbeatTimeoutS: 60 },
+  'ingest:metrics': { runId: 1, points: [{ key: 'train/loss', step: 10, epoch: 0.5, value: 0.7, time: 1.7e12 }, { key: 'val/acc', step: 20, value: 0.5 }] },
+  'ingest:events': { runId: 1, events: [{ kind: 'lr.drop', step: 20, epoch: 1, payload: { lr: 0.01 } }] },
+  'ingest:summary': { runId: 1, values: { 'test/acc': 0.91 } },
+  'ingest:finish': { runId: 1, status: 'completed' },
+  'ingest:heartbeat': { runId: 1 },
 };
 
 export interface BadCase {
@@ -87,6 +93,12 @@ export const BAD: { [C in Channel]: BadCase } = {
   'datasets:download': { arg: { name: { $ne: null } }, field: 'name', message: 'expected a string, got an object' },
   'datasets:cancelDownload': { arg: {}, field: 'name', message: 'expected a string, got nothing' },
   'datasets:pick': { arg: { folder: 'yes' }, field: 'folder', message: 'expected true or false, got "yes"' },
+  'ingest:create': { arg: { seed: 1, params: { a: { __proto__x: 1 }, constructor: 2 } }, field: 'params', message: 'params: constructor: not allowed as a key' },
+  'ingest:metrics': { arg: { runId: 1, points: [{ key: 'loss', step: -1, value: 1 }] }, field: 'points.0.step', message: 'must be >= 0, got -1' },
+  'ingest:events': { arg: { runId: 1, events: [{ kind: 'run.end', step: 1 }] }, field: 'events.0.kind', message: 'run.*, pairing and init.loaded are written by Trickbench itself' },
+  'ingest:summary': { arg: { runId: 1, values: { acc: 'high' } }, field: 'values.acc', message: 'expected a number, got "high"' },
+  'ingest:finish': { arg: { runId: 1, status: 'running' }, field: 'status', message: 'expected one of "completed", "failed", "cancelled", "interrupted", got "running"' },
+  'ingest:heartbeat': { arg: { runId: 1, extra: true }, field: 'extra', message: 'unknown field' },
 };
 
 /** The argument of a bad case as the handler would receive it (a real own "__proto__" key). */

@@ -150,9 +150,9 @@ describe('a well-formed argument', () => {
     expect(info.status).toBe(200);
     expect(info.body).toMatchObject({ ok: true, value: { shell: 'web', version: 'test', defaults: { epochs: expect.any(Number) } } });
 
-    // The config is the handler's to validate (parseRunConfig), as before: a 200 with its fields.
+    // The config is the handler's to validate (parseRunConfig), as before: a 400 with its fields.
     const invalid = await call('runs:start', { config: tinyConfig({ epochs: 0 }) });
-    expect(invalid.status).toBe(200);
+    expect(invalid.status).toBe(400);
     expect(invalid.body).toMatchObject({ ok: false, error: { code: 'invalid_config', field: 'epochs' } });
 
     const started = await call('runs:start', { config: tinyConfig() });
@@ -165,7 +165,7 @@ describe('a well-formed argument', () => {
     const got = await call('runs:get', { id: run.id });
     expect(got.body).toMatchObject({ ok: true, value: { id: run.id, status: 'queued' } });
     const missing = await call('runs:get', { id: 9999 });
-    expect(missing.status).toBe(200);
+    expect(missing.status).toBe(404);
     expect(missing.body).toMatchObject({ ok: false, error: { code: 'not_found', message: 'run 9999 does not exist' } });
 
     const list = await call('runs:list', undefined);
@@ -177,7 +177,7 @@ describe('a well-formed argument', () => {
     const alignedMissing = await call('compare:aligned', { ids: [run.id, 4242], keys: ['val/acc'] });
     expect(alignedMissing.body).toMatchObject({ ok: false, error: { code: 'not_found', field: 'ids', message: 'no run with id 4242' } });
     expect(await call('experiments:list', undefined)).toMatchObject({ status: 200, body: { ok: true, value: [] } });
-    expect(await call('experiments:get', { id: 5 })).toMatchObject({ status: 200, body: { ok: false, error: { code: 'not_found', message: 'experiment 5 does not exist', field: 'id' } } });
+    expect(await call('experiments:get', { id: 5 })).toMatchObject({ status: 404, body: { ok: false, error: { code: 'not_found', message: 'experiment 5 does not exist', field: 'id' } } });
     const ds = await call('datasets:get', { name: 'synthetic' });
     expect(ds.body).toMatchObject({ ok: true, value: { name: 'synthetic', classNames: expect.any(Array) } });
 

@@ -79,8 +79,13 @@ export class RunService {
    * process still runs (a CLI run, a trainer that outlived its app) is watched; queued runs of a
    * previous session are queued again. */
   recover(): void {
+    // External runs' clients could not reach a host that was down: their silence until now is not
+    // theirs, so each gets a full heartbeat timeout from this start.
+    this.o.store.external.graceAll();
     for (const r of this.o.store.listRuns()) {
-      if (r.status === 'running' && !this.active.has(r.id)) {
+      if (r.status === 'running' && r.source === 'external') {
+        this.watched.add(r.id);
+      } else if (r.status === 'running' && !this.active.has(r.id)) {
         if (isAlive(r.pid)) this.watched.add(r.id);
         else this.markInterrupted(r);
       } else if (r.status === 'queued' && !this.queue.includes(r.id)) {
@@ -143,6 +148,8 @@ export class RunService {
       this.finish(id, f.status, f.error);
       if (!this.unrecorded.has(id)) this.changed(id);
     }
+    // External runs whose client went silent fail here ("no heartbeat for N s").
+    for (const id of this.o.store.external.reapStale()) this.changed(id);
     const running = this.o.store.listRuns().filter((r) => r.status === 'running' && !this.active.has(r.id) && !this.unrecorded.has(r.id));
     const stillRunning = new Set(running.map((r) => r.id));
     for (const id of this.watched) {
@@ -152,7 +159,9 @@ export class RunService {
       }
     }
     for (const r of running) {
-      if (isAlive(r.pid)) {
+      if (r.source === 'external') {
+        this.watched.add(r.id); // its client keeps it alive with heartbeats; its pages follow its pushes
+      } else if (isAlive(r.pid)) {
         this.watched.add(r.id);
         this.changed(r.id); // newly seen, or its metrics keep growing
       } else {
@@ -227,6 +236,9 @@ export class RunService {
         else a.child.kill('SIGTERM');
         a.killTimer = setTimeout(() => a.child.kill('SIGKILL'), this.o.cancelGraceMs ?? 15000);
       }
+    } else if (r.status === 'running' && r.source === 'external') {
+      // Nothing here can stop the client's script: the run ends, and its client's next call is refused.
+      this.o.store.external.finish(id, 'cancelled', 'cancelled in Trickbench: the logging script was told so at its next call');
     } else if (r.status === 'queued') {
       this.o.store.finishRun(id, 'cancelled');
     } else if (r.status === 'running' && r.pid && isAlive(r.pid)) {
@@ -258,6 +270,16 @@ export class RunService {
     }
     if (deleted.length) this.o.emit('runs:deleted', { ids: deleted });
     return { deleted };
+  }
+
+  /** Push an event to the pages (the ingest channels: an external run's points, events, status). */
+  broadcast<E extends EventName>(event: E, payload: EventMap[E]): void {
+    this.o.emit(event, payload);
+  }
+
+  /** An external run changed (created, finished): the pages and any follower hear of it. */
+  externalChanged(id: number): void {
+    this.changed(id);
   }
 
   /** Resolves when the given run's trainer (if any) has exited. For tests and shutdown. */
