@@ -45,11 +45,12 @@ function independentRead(file: string) {
   const buf = fs.readFileSync(file);
   const n = Number(buf.readBigUInt64LE(0));
   const headerText = buf.subarray(8, 8 + n).toString('utf8');
-  const header = JSON.parse(headerText) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }> & { __metadata__?: Record<string, string> };
+  const header = JSON.parse(headerText) as Record<string, unknown>;
   const dataStart = 8 + n;
   const tensors = new Map<string, { dtype: string; shape: number[]; offsets: [number, number]; values: number[] }>();
-  for (const [name, t] of Object.entries(header)) {
+  for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') continue;
+    const t = info as { dtype: string; shape: number[]; data_offsets: [number, number] };
     const [b, e] = t.data_offsets;
     const values: number[] = [];
     for (let at = dataStart + b; at < dataStart + e; at += 4) values.push(t.dtype === 'F32' ? buf.readFloatLE(at) : buf.readInt32LE(at));
