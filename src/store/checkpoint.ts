@@ -188,13 +188,11 @@ function encode(meta: CheckpointMeta, arrays: readonly NamedArray[], createdAt: 
     header[name] = { dtype: DTYPE_CODE[a.data instanceof Int32Array ? 'int32' : 'float32'], shape: a.shape, data_offsets: [offset, offset + a.data.byteLength] };
     offset += a.data.byteLength;
   }
-  const data = new Uint8Array(offset);
-  offset = 0;
-  for (const a of arrays) {
-    data.set(toBytes(a.data), offset);
-    offset += a.data.byteLength;
-  }
-  const sha256 = crypto.createHash('sha256').update(data).digest('hex');
+  const dataLength = offset;
+  // The checksum first (it goes in the header), the bytes then straight into the file's buffer: one copy.
+  const hash = crypto.createHash('sha256');
+  for (const a of arrays) hash.update(toBytes(a.data));
+  const sha256 = hash.digest('hex');
   const metadata: Record<string, string> = {
     [META_KEYS.format]: CHECKPOINT_FORMAT,
     [META_KEYS.version]: String(CHECKPOINT_VERSION),
@@ -210,11 +208,15 @@ function encode(meta: CheckpointMeta, arrays: readonly NamedArray[], createdAt: 
   let json = Buffer.from(JSON.stringify({ __metadata__: metadata, ...header }), 'utf8');
   const pad = (8 - (json.byteLength % 8)) % 8;
   if (pad) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
-  const file = new Uint8Array(8 + json.byteLength + data.byteLength);
+  const file = new Uint8Array(8 + json.byteLength + dataLength);
   new DataView(file.buffer).setBigUint64(0, BigInt(json.byteLength), true);
   file.set(json, 8);
-  file.set(data, 8 + json.byteLength);
-  return { file, byteLength: data.byteLength, sha256 };
+  offset = 8 + json.byteLength;
+  for (const a of arrays) {
+    file.set(toBytes(a.data), offset);
+    offset += a.data.byteLength;
+  }
+  return { file, byteLength: dataLength, sha256 };
 }
 
 /** Save a checkpoint of `kind` into `dir` (the run's folder), replacing the previous one atomically. */
