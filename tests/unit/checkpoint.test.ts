@@ -15,6 +15,7 @@ afterEach(() => {
 });
 
 const FIXTURE = path.join(__dirname, '../fixtures/checkpoint-v1');
+const notGitattributes = (src: string) => path.basename(src) !== '.gitattributes';
 
 function meta(epoch: number, kind: 'best' | 'last' = 'last'): CheckpointMeta {
   return {
@@ -161,7 +162,7 @@ describe('checkpoint format: safetensors', () => {
 
 describe('checkpoint format 1 (JSON manifest + .bin), written before safetensors', () => {
   function copyFixture(): string {
-    fs.cpSync(FIXTURE, tmp.dir, { recursive: true });
+    fs.cpSync(FIXTURE, tmp.dir, { recursive: true, filter: notGitattributes });
     return tmp.dir;
   }
   const bins = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith('.bin'));
@@ -189,7 +190,7 @@ describe('checkpoint format 1 (JSON manifest + .bin), written before safetensors
 
   it('a run folder with format-1 files has its last and best (checkpointsOf)', () => {
     const runDir = path.join(tmp.dir, 'runs', '5');
-    fs.cpSync(FIXTURE, runDir, { recursive: true });
+    fs.cpSync(FIXTURE, runDir, { recursive: true, filter: notGitattributes });
     expect(checkpointsOf(tmp.dir, 5)).toEqual(['last', 'best']);
     fs.rmSync(path.join(runDir, 'best.json'));
     expect(checkpointsOf(tmp.dir, 5)).toEqual(['last']);
