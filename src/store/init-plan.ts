@@ -6,7 +6,7 @@ import type { DatasetFacts } from '../shared/models/datasets';
 import { knownShape, type FieldError, type InitConfig, type RunConfig } from '../shared/config';
 import { sourceRunsOf } from '../shared/tricks/registry';
 import type { AnyTrick } from '../shared/tricks/types';
-import { readManifest, tensorKey, type TensorGroup } from './checkpoint';
+import { CheckpointError, readManifest, tensorKey, type CheckpointManifest, type TensorGroup } from './checkpoint';
 import { runDir } from './paths';
 import type { CheckpointKind } from '../shared/api';
 import { initCheckpoint, initSourceProblem } from './run-checks';
@@ -77,7 +77,13 @@ export function planInit(targets: readonly InitTarget[], numClasses: number, sou
  * first misfit, or null. Models the tracer cannot describe are left to the trainer's own check. */
 export function initShapeProblem(dataDir: string, config: RunConfig, kind: CheckpointKind, facts: DatasetFacts): string | null {
   if (!config.init) return null;
-  const manifest = readManifest(runDir(dataDir, config.init.fromRun), kind);
+  let manifest: CheckpointManifest | null;
+  try {
+    manifest = readManifest(runDir(dataDir, config.init.fromRun), kind);
+  } catch (e) {
+    if (e instanceof CheckpointError) return `init.fromRun: the ${kind} checkpoint of run ${config.init.fromRun} is unreadable: ${e.message}`;
+    throw e;
+  }
   if (!manifest) return null;
   const data = knownShape(config.dataset, config.augment, facts);
   if (!data) return null; // the trainer checks it once the data is read
@@ -105,7 +111,14 @@ export function initShapeProblem(dataDir: string, config: RunConfig, kind: Check
 export function sourceRunProblem(store: Store, config: Pick<RunConfig, 'dataset' | 'augment'>, facts: DatasetFacts, runId: number, role: string): string | null {
   const src = initSourceProblem(store, runId);
   if (src) return `${role} ${src.message}`;
-  const manifest = readManifest(runDir(store.dataDir, runId), initCheckpoint(store, runId)!);
+  const kind = initCheckpoint(store, runId)!;
+  let manifest: CheckpointManifest | null;
+  try {
+    manifest = readManifest(runDir(store.dataDir, runId), kind);
+  } catch (e) {
+    if (e instanceof CheckpointError) return `${role} run ${runId}: its ${kind} checkpoint is unreadable: ${e.message}`;
+    throw e;
+  }
   if (!manifest) return `${role} run ${runId} has no readable checkpoint`;
   const data = knownShape(config.dataset, config.augment, facts);
   if (!data) return null;

@@ -14,14 +14,26 @@ export function runDir(dataDir: string, runId: number): string {
   return path.join(dataDir, 'runs', String(runId));
 }
 
-/** A checkpoint's manifest (src/store/checkpoint.ts): its presence means the checkpoint exists. */
-export function checkpointManifestPath(dataDir: string, runId: number, kind: CheckpointKind): string {
-  return path.join(runDir(dataDir, runId), `${kind}.json`);
+/** A checkpoint's file in its run's folder (src/store/checkpoint.ts): `last.safetensors`. */
+export function checkpointFileName(kind: CheckpointKind): string {
+  return `${kind}.safetensors`;
 }
 
-/** Which checkpoints a run has on disk (a cheap existence check, for summaries and validation). */
+/** The manifest of a checkpoint of format 1 (`last.json`, naming its `.bin`): still read. */
+export function legacyManifestFileName(kind: CheckpointKind): string {
+  return `${kind}.json`;
+}
+
+/** Where a run's checkpoint of `kind` is written: its presence means the checkpoint exists. */
+export function checkpointPath(dataDir: string, runId: number, kind: CheckpointKind): string {
+  return path.join(runDir(dataDir, runId), checkpointFileName(kind));
+}
+
+/** Which checkpoints a run has on disk, of either format (a cheap existence check, for summaries
+ * and validation). */
 export function checkpointsOf(dataDir: string, runId: number): CheckpointKind[] {
-  return (['last', 'best'] as const).filter((k) => fs.existsSync(checkpointManifestPath(dataDir, runId, k)));
+  const dir = runDir(dataDir, runId);
+  return (['last', 'best'] as const).filter((k) => fs.existsSync(path.join(dir, checkpointFileName(k))) || fs.existsSync(path.join(dir, legacyManifestFileName(k))));
 }
 
 /** better-sqlite3 built for Electron's ABI, set by the desktop host for itself and its trainers. */

@@ -1,6 +1,6 @@
 // A test preload (`node --import tsx --import tests/helpers/disk-full.ts ...`, for the CLI or a
 // forked trainer): the disk fills up at the run's first checkpoint, as on a small tmpfs. That
-// checkpoint binary's temp file gets half its bytes and then ENOSPC; from then on every temp-file
+// checkpoint file's temp file gets half its bytes and then ENOSPC; from then on every temp-file
 // write fails alike and every store write fails with SQLITE_FULL. A file the process already has
 // (the reserved final-status note) can still be overwritten in place, as on a real full disk.
 // Never import it into a test process: it patches what it loads into.
@@ -18,7 +18,7 @@ function enospc(): Error {
 const realWriteFileSync = fs.writeFileSync;
 (fs as { writeFileSync: typeof fs.writeFileSync }).writeFileSync = function writeFileSync(file: fs.PathOrFileDescriptor, data: string | NodeJS.ArrayBufferView, options?: fs.WriteFileOptions) {
   const name = String(file);
-  if (/\.bin\.\d+\.tmp$/.test(name)) full = true;
+  if (/\.safetensors\.\d+\.tmp$/.test(name)) full = true;
   if (full && /\.(tmp|partial)$/.test(name)) {
     const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     realWriteFileSync(file, bytes.subarray(0, bytes.length >> 1)); // the part that fitted

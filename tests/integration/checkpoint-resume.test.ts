@@ -1,12 +1,15 @@
 // Checkpoints, resume, fine-tuning and the end-of-run evaluation, through executeRun in this
 // process (wasm) with a real store: a resumed run must match an uninterrupted one exactly.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mustParseRunConfig } from '../../src/shared/config';
 import { runDir } from '../../src/store/paths';
 import { Store } from '../../src/store/store';
-import { readManifest } from '../../src/store/checkpoint';
+import { readCheckpoint, readManifest, type Checkpoint } from '../../src/store/checkpoint';
+import { sourceRunProblem } from '../../src/store/init-plan';
+import { checkpointsOf } from '../../src/store/paths';
 import { executeRun } from '../../src/trainer/run';
 import { writeFakeFashion } from '../helpers/datasets';
 import { tmpDataDir } from '../helpers/tmp';
@@ -154,6 +157,83 @@ describe('initialising from a completed run', () => {
     expect(ok.outcome.status).toBe('completed');
     const ev = store.events(ok.id).find((e) => e.kind === 'init.loaded')!;
     expect(ev.payload.loaded).toEqual(['conv2/kernel', 'conv2/bias', 'conv3/kernel', 'conv3/bias']);
-    expect(fs.existsSync(path.join(runDir(tmp.dir, ok.id), 'best.json'))).toBe(true);
+    expect(fs.existsSync(path.join(runDir(tmp.dir, ok.id), 'best.safetensors'))).toBe(true);
+  });
+});
+
+/** Turn a run's `kind` checkpoint into the format-1 layout the writer used before safetensors
+ * (`<kind>.json` naming `<kind>-eNNNN-<hex>.bin`; see tests/fixtures/checkpoint-v1), as a run
+ * checkpointed by an older Trickbench has it. */
+function toFormat1(runId: number, kind: 'best' | 'last'): void {
+  const dir = runDir(tmp.dir, runId);
+  const ckpt: Checkpoint = readCheckpoint(dir, kind)!;
+  const { format, createdAt, runId: id, model, optimizer, position, val } = ckpt.manifest;
+  let offset = 0;
+  const tensors = ckpt.tensors.map(({ data, ...rest }) => {
+    const e = { ...rest, dtype: data instanceof Int32Array ? 'int32' : 'float32', offset, byteLength: data.byteLength };
+    offset += data.byteLength;
+    return e;
+  });
+  const bin = Buffer.concat(ckpt.tensors.map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)));
+  const weightsFile = `${kind}-e${String(position.epoch).padStart(4, '0')}-0123abcd.bin`;
+  fs.writeFileSync(path.join(dir, weightsFile), bin);
+  const manifest = { format, version: 1, createdAt, runId: id, kind, model, optimizer, position, val, weightsFile, byteLength: bin.length, sha256: crypto.createHash('sha256').update(bin).digest('hex'), tensors };
+  fs.writeFileSync(path.join(dir, `${kind}.json`), JSON.stringify(manifest, null, 1));
+  fs.rmSync(path.join(dir, `${kind}.safetensors`));
+  expect(readManifest(dir, kind)!.version).toBe(1);
+}
+
+describe('checkpoints of format 1 (JSON + .bin)', () => {
+  let resumedOld: number;
+  it('a run checkpointed in the old format resumes exactly, and then writes safetensors', async () => {
+    const r = await train({}, 2 * SPE + 3);
+    expect(r.outcome.status).toBe('cancelled');
+    toFormat1(r.id, 'last');
+    toFormat1(r.id, 'best');
+    expect(checkpointsOf(tmp.dir, r.id)).toEqual(['last', 'best']);
+    store.reopenForResume(r.id, 'running');
+    expect((await executeRun({ store, runId: r.id, dataDir: tmp.dir, isCancelled: () => false, resume: true })).status).toBe('completed');
+    for (const key of ['train/loss_step', 'val/acc', 'val/loss', 'test/acc', 'test/acc_best']) {
+      expect(series(r.id, key), key).toEqual(series(straight, key));
+    }
+    const files = fs.readdirSync(runDir(tmp.dir, r.id));
+    expect(files).toContain('last.safetensors');
+    expect(files).not.toContain('last.json');
+    expect(files.filter((f) => f.startsWith('last-'))).toEqual([]);
+    resumedOld = r.id;
+  });
+
+  it('fine-tuning and a source run take an old-format best', async () => {
+    if (fs.existsSync(path.join(runDir(tmp.dir, resumedOld), 'best.safetensors'))) toFormat1(resumedOld, 'best');
+    const r = await train({ epochs: 1, init: { fromRun: resumedOld } });
+    expect(r.outcome.status).toBe('completed');
+    expect(store.events(r.id).find((e) => e.kind === 'init.loaded')!.payload).toMatchObject({ fromRun: resumedOld, checkpoint: 'best', skipped: ['head/kernel', 'head/bias'] });
+    expect(sourceRunProblem(store, config(), BUILTIN_FACTS, resumedOld, 'teacher')).toBeNull();
+  });
+});
+
+describe('a corrupt checkpoint', () => {
+  it('fails the resume with a message naming the file; the host-side checks say so too', async () => {
+    const r = await train({ epochs: 2 }, SPE + 2);
+    expect(r.outcome.status).toBe('cancelled');
+    const file = path.join(runDir(tmp.dir, r.id), 'last.safetensors');
+    const whole = fs.readFileSync(file);
+    fs.writeFileSync(file, whole.subarray(0, whole.length - 100));
+    store.reopenForResume(r.id, 'running');
+    const resumed = await executeRun({ store, runId: r.id, dataDir: tmp.dir, isCancelled: () => false, resume: true });
+    expect(resumed.status).toBe('failed');
+    expect(resumed.error).toContain(`${file}: tensor "`);
+    expect(resumed.error).toContain('run past the end of the data');
+    expect(store.getRun(r.id)).toMatchObject({ status: 'failed', error: resumed.error });
+
+    // The same file as another run's weights: a problem the host reports, not an exception.
+    store.db.prepare("UPDATE run SET status = 'completed' WHERE id = ?").run(r.id);
+    fs.rmSync(path.join(runDir(tmp.dir, r.id), 'best.safetensors'), { force: true });
+    expect(sourceRunProblem(store, config(), BUILTIN_FACTS, r.id, 'teacher')).toMatch(
+      new RegExp(`^teacher run ${r.id}: its last checkpoint is unreadable: ${file}: tensor ".*run past the end of the data`),
+    );
+    const fine = await train({ epochs: 1, init: { fromRun: r.id } });
+    expect(fine.outcome.status).toBe('failed');
+    expect(fine.outcome.error).toContain(file);
   });
 });

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkpointManifestPath } from '../../src/store/paths';
+import { checkpointPath } from '../../src/store/paths';
 import { isAlive } from '../../src/store/orphans';
 import { Store } from '../../src/store/store';
 import { ROOT, runCli, waitFor } from '../helpers/trainer';
@@ -44,7 +44,7 @@ describe('npm run train --resume of a run whose process was killed', () => {
     // A CLI run killed by SIGKILL once its first checkpoint is committed (the manifest's rename).
     const cli = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, TRAIN), ...small, '--epochs', '6'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'] });
     const cliClosed = new Promise<void>((resolve) => cli.on('close', () => resolve()));
-    await waitFor(() => fs.existsSync(checkpointManifestPath(tmp.dir, 1, 'last')), 'the first checkpoint');
+    await waitFor(() => fs.existsSync(checkpointPath(tmp.dir, 1, 'last')), 'the first checkpoint');
     cli.kill('SIGKILL');
     await cliClosed;
     expect(withStore((s) => s.getRun(1))).toMatchObject({ status: 'running', pid: cli.pid });

@@ -15,7 +15,7 @@ const PRELOAD = ['--import', pathToFileURL(path.join(ROOT, 'tests/helpers/disk-f
 const TRAIN = 'src/trainer/cli.ts';
 const small = ['--dataset', 'synthetic', '--train-subset', '320', '--val-split', '0.2', '--width', '8', '--batch-size', '32', '--epochs', '2'];
 // best first at the first epoch's end (src/trainer/run.ts), so that is the write that fails
-const CHECKPOINT_ENOSPC = /^disk full \(ENOSPC\) writing \S+\/runs\/1\/best-e0001-[0-9a-f]{8}\.bin\b/;
+const CHECKPOINT_ENOSPC = /^disk full \(ENOSPC\) writing \S+\/runs\/1\/best\.safetensors\b/;
 
 let tmp: ReturnType<typeof tmpDataDir>;
 beforeEach(() => (tmp = tmpDataDir()));
