@@ -4,7 +4,7 @@
 // `trickbench --help` lists the subcommands, `trickbench <subcommand> --help` shows its options.
 import { Command, CommanderError } from 'commander';
 import { SUBCOMMANDS } from './commands';
-import { exitWhenFlushed, runMain } from './script';
+import { exitOnClosedPipe, exitWhenFlushed, runMain } from './script';
 import { VERSION } from './version';
 
 const EXIT_USAGE = 2;
@@ -44,6 +44,7 @@ function topLevel(argv: string[]): number {
 }
 
 async function dispatch(argv: string[]): Promise<void> {
+  exitOnClosedPipe();
   const sub = SUBCOMMANDS.find((c) => c.name === argv[0]);
   if (!sub) {
     process.exitCode = topLevel(argv);

@@ -28,9 +28,24 @@ export async function exitWhenFlushed(): Promise<never> {
   process.exit();
 }
 
+/** A reader that stops early (`trickbench --help | head`) closes the pipe: stop there, quietly,
+ * instead of dying on an unhandled EPIPE. */
+let pipeGuarded = false;
+export function exitOnClosedPipe(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit();
+    });
+  }
+}
+
 /** Run `main` with the arguments after the command's name; an error it did not handle is printed
  * (with its stack: it is a bug, or a failure the command should have named) and exits 1. */
 export async function runMain(main: CliMain, argv: string[]): Promise<never> {
+  exitOnClosedPipe();
   try {
     await main(argv);
   } catch (e) {
