@@ -38,13 +38,17 @@ async function exportCsv(argv: string[]): Promise<number> {
   }
   const store = openStoreFromEnv(dataDir);
   const tmp = o.out === '-' ? null : `${o.out}.partial`;
-  const out = tmp ? fs.createWriteStream(tmp) : process.stdout;
+  const file = tmp ? fs.createWriteStream(tmp) : null;
+  const out = file ?? process.stdout;
   try {
     if (o.histories) await writeHistoriesCsv(store, ids, out);
     else if (o.events) await writeEventsCsv(store, ids, out);
     else await writeRunsCsv(store, ids, out);
     if (tmp) fs.renameSync(tmp, o.out); // a failed export never leaves a half-written file behind
   } catch (e) {
+    // The stream opens its file asynchronously: closed first, so that the file is not created
+    // again after it was removed.
+    if (file) await new Promise<void>((resolve) => (file.closed ? resolve() : file.once('close', () => resolve()).destroy()));
     if (tmp) fs.rmSync(tmp, { force: true });
     process.stderr.write(`export failed: ${(e as Error).message}\n`);
     return 1;
