@@ -7,11 +7,15 @@ import vue from '@vitejs/plugin-vue';
 export default defineConfig({
   main: {
     build: {
-      externalizeDeps: true,
+      // playwright-core (a dev dependency: `trickbench bench --suite store` drives Chromium with it
+      // when it is there) stays a run-time import instead of 6 MB in the bundle.
+      externalizeDeps: { include: ['playwright-core'] },
       rollupOptions: {
         input: {
           index: resolve(__dirname, 'src/main/index.ts'), // Electron main process
-          serve: resolve(__dirname, 'src/main/serve.ts'), // `npm run serve`: the web shell
+          serve: resolve(__dirname, 'src/main/serve.ts'), // `trickbench serve`: the web shell (also run as `node out/main/serve.js`)
+          // the `trickbench` bin (package.json "bin"): each subcommand's module is a chunk it imports when it runs
+          cli: resolve(__dirname, 'src/cli/index.ts'),
           trainer: resolve(__dirname, 'src/trainer/main.ts'), // the forked trainer process
           // the training loader's worker threads (src/data/loader.ts finds it next to trainer.js)
           'loader-worker': resolve(__dirname, 'src/data/loader-worker.ts'),

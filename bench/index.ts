@@ -1,4 +1,4 @@
-// `npm run bench [-- --suite trainer|kernels|store|loader|all] [--reps N] [--steps N] [--backend B] [--case NAME[,NAME]] [--no-torch]
+// `trickbench bench [--suite trainer|kernels|store|loader|all] [--reps N] [--steps N] [--backend B] [--case NAME[,NAME]] [--no-torch]
 //   [--torch-device cpu|cuda] [--peak-tflops N]`:
 // figures, not tests. Trainer suite: training images/s of the real training step (src/trainer/loop.ts
 // trainStep) for cnn3 on 28x28x1 (Fashion-MNIST-sized) and 32x32x3 (CIFAR-sized) input, and
@@ -28,6 +28,7 @@ import readline from 'node:readline';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName, ModelConfigInput } from '../src/shared/config';
@@ -36,6 +37,7 @@ import { makeRng } from '../src/shared/rng';
 import { benchLoader } from './loader';
 import { benchTrainer, randomBatch } from './step';
 import { benchStore } from './store';
+import { runIfScript } from '../src/cli/script';
 
 interface Case {
   name: string;
@@ -99,7 +101,7 @@ class TorchServer {
   version = '';
   gpu: string | null = null;
   constructor(py: string, readonly device: 'cpu' | 'cuda') {
-    const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'torch_reference.py');
+    const script = torchReferenceScript();
     this.proc = spawn(py, [script, '--device', device], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.lines = readline.createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
   }
@@ -229,8 +231,20 @@ async function benchKernels(reps: number) {
   }
 }
 
-async function main() {
-  const o = new Command('bench')
+/** bench/torch_reference.py: beside this module (source, or the GPU bundle's bench/), else in
+ * bench/ above it (the package's out/main/chunks/ bundle). */
+function torchReferenceScript(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    for (const f of [path.join(dir, 'torch_reference.py'), path.join(dir, 'bench', 'torch_reference.py')]) if (fs.existsSync(f)) return f;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`bench/torch_reference.py not found above ${path.dirname(fileURLToPath(import.meta.url))}`);
+}
+
+async function bench(argv: string[]): Promise<number> {
+  const program = new Command('trickbench bench')
+    .description('Benchmarks (figures, not tests): training images/s per model against PyTorch, the store, the loader, the kernels. The last stdout line is the figures as JSON.')
     .option('--suite <name>', 'trainer | kernels | store | loader | all', 'all')
     .option('--backend <name>', 'auto | tensorflow-gpu | webgpu | tensorflow | wasm | cpu', 'auto')
     .option('--steps <n>', 'timed steps per repetition', '10')
@@ -240,8 +254,13 @@ async function main() {
     .option('--no-torch', 'skip the PyTorch comparison')
     .option('--torch-device <device>', 'where PyTorch runs: cpu (1 thread and all cores) | cuda (FP32 without TF32, and PyTorch\'s defaults)', 'cpu')
     .option('--peak-tflops <n>', 'the device\'s peak FP32 TFLOP/s (H200: about 67): also print the fraction of it achieved')
-    .parse()
-    .opts<{ suite: string; backend: string; steps: string; reps: string; warmup: string; case?: string; torch: boolean; torchDevice: string; peakTflops?: string }>();
+    .exitOverride();
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    return (e as { exitCode?: number }).exitCode ?? 1; // --help: 0; commander said what was wrong
+  }
+  const o = program.opts<{ suite: string; backend: string; steps: string; reps: string; warmup: string; case?: string; torch: boolean; torchDevice: string; peakTflops?: string }>();
   if (!['trainer', 'kernels', 'store', 'loader', 'all'].includes(o.suite)) throw new Error(`--suite: unknown suite "${o.suite}" (known: trainer, kernels, store, loader, all)`);
   if (o.torchDevice !== 'cpu' && o.torchDevice !== 'cuda') throw new Error(`--torch-device: "${o.torchDevice}" is not cpu or cuda`);
   const torchDevice = o.torchDevice;
@@ -254,7 +273,7 @@ async function main() {
     storeFigures = await benchStore();
     if (o.suite === 'store') {
       console.log(JSON.stringify({ store: storeFigures }));
-      return;
+      return 0;
     }
     console.log('');
   }
@@ -268,14 +287,14 @@ async function main() {
     loaderFigures = await benchLoader({ steps: Number(o.steps) });
     if (o.suite === 'loader') {
       console.log(JSON.stringify({ loader: loaderFigures, ...adapter }));
-      return;
+      return 0;
     }
     console.log('');
   }
   if (o.suite === 'kernels' || o.suite === 'all') {
     console.log('\nconvolution kernels (median of reps):');
     await benchKernels(Number(o.reps));
-    if (o.suite === 'kernels') return;
+    if (o.suite === 'kernels') return 0;
     console.log('');
   }
   console.log(`training step = forward + backward + SGD-momentum update + loss read; ${o.reps} reps x ${o.steps} steps after ${o.warmup} warm-up steps`);
@@ -387,9 +406,17 @@ async function main() {
   }
   console.log(`(backend ${be.name} on ${be.device})`);
   console.log(JSON.stringify({ ...results, ...(storeFigures ? { store: storeFigures } : {}), ...(loaderFigures ? { loader: loaderFigures } : {}), ...adapter }));
+  return 0;
 }
 
-main().catch((e: unknown) => {
-  console.error((e as Error).message);
-  process.exit(1);
-});
+/** `trickbench bench ARGS` (src/cli/script.ts): exit 1 with the reason when it cannot run. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await bench(argv);
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exitCode = 1;
+  }
+}
+
+runIfScript(import.meta.url, main);

@@ -57,9 +57,13 @@ export function buildComparison(store: Store, runsN: number, perRun: number): nu
 async function renderInChromium(dataDir: string, experimentId: number): Promise<{ first: number; all: number; charts: number } | string> {
   const exe = findChromium();
   if (!exe) return 'skipped: no Chromium (apt-get install chromium, or set CHROMIUM_PATH)';
-  const serve = path.join(ROOT, 'out/main/serve.js');
-  if (!fs.existsSync(serve)) return 'skipped: out/main/serve.js missing (npm run build first)';
-  const { chromium } = await import('playwright-core');
+  // The source's out/main/serve.js, or the bundle's (this module is one of its chunks).
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const serve = [path.join(ROOT, 'out/main/serve.js'), path.join(here, 'serve.js'), path.join(here, '..', 'serve.js')].find((f) => fs.existsSync(f));
+  if (!serve) return 'skipped: out/main/serve.js missing (npm run build first)';
+  const pw = await import('playwright-core').catch(() => null);
+  if (!pw) return 'skipped: playwright-core (a dev dependency) is not installed';
+  const { chromium } = pw;
   const child = spawn(process.execPath, [serve, '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     const url = await new Promise<string>((resolve, reject) => {

@@ -1,4 +1,4 @@
-// `npm run dataset -- <command>`: dataset files on disk.
+// `trickbench dataset <command>`: dataset files on disk.
 //   inspect PATH [--labels coarse] [--image-size N] [--strict] [--kind mnist|fashion-mnist|kmnist]
 //     reads and validates a dataset (IDX folder, CIFAR tarball or folder, image folder), prints a
 //     short summary and, as its LAST stdout line, {"format","classes","train","test","shape"}
@@ -21,6 +21,7 @@ import { resolveDataDir } from '../store/paths';
 import { DatasetService } from './services/datasets';
 import { inspectDataset, type InspectResult, type ReadOptions } from '../data/formats/read';
 import { DataError } from '../data/types';
+import { runIfScript } from '../cli/script';
 
 export const EXIT_DATA = 1;
 export const EXIT_INVALID = 2;
@@ -89,7 +90,7 @@ function addList(program: Command, state: CliState): void {
       try {
         const list = await new DatasetService({ store, dataDir }).list();
         for (const d of list) {
-          const where = d.origin === null ? `not downloaded (npm run dataset -- download ${d.name})` : `${d.origin}${d.path ? ` ${d.path}` : ''}`;
+          const where = d.origin === null ? `not downloaded (trickbench dataset download ${d.name})` : `${d.origin}${d.path ? ` ${d.path}` : ''}`;
           const what = d.shape ? `${d.shape.join('x')}, ${d.classes} classes` : '';
           process.stdout.write(`${d.name.padEnd(16)} ${what.padEnd(22)} ${where}\n`);
         }
@@ -146,7 +147,7 @@ function addDownload(program: Command, state: CliState): void {
 }
 
 export function buildProgram(state: CliState): Command {
-  const program = new Command('dataset').description('Datasets: inspect files, list what runs can use, download the public ones.').exitOverride();
+  const program = new Command('trickbench dataset').description('Datasets: inspect files, list what runs can use, download the public ones.').exitOverride();
   addInspect(program, state);
   addList(program, state);
   addDownload(program, state);
@@ -155,7 +156,7 @@ export function buildProgram(state: CliState): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
+async function dataset(argv: string[]): Promise<number> {
   const state: CliState = { code: 0 };
   const program = buildProgram(state);
   try {
@@ -177,7 +178,9 @@ export async function main(argv: string[]): Promise<number> {
   return state.code;
 }
 
-if (process.argv[1] && /dataset-cli\.[cm]?[jt]s$/.test(process.argv[1])) {
-  // exitCode, not exit(): let stdout drain when piped.
-  main(process.argv.slice(2)).then((c) => (process.exitCode = c));
+/** `trickbench dataset ARGS` (src/cli/script.ts): exit 1 for bad data or a failed download, 2 for bad arguments. */
+export async function main(argv: string[]): Promise<void> {
+  process.exitCode = await dataset(argv);
 }
+
+runIfScript(import.meta.url, main);

@@ -1,4 +1,4 @@
-// `npm run experiment -- --file exp.json --data-dir DIR` (or `--preset ID`): create the experiment
+// `trickbench experiment --file exp.json --data-dir DIR` (or `--preset ID`): create the experiment
 // in the store, train its runs one after another in this process — seed by seed, each seed's
 // pre-training (if any) and then every arm — and print the per-arm summary table (verdict first),
 // the planning figures and the methods paragraph, then as the LAST stdout line one JSON object
@@ -26,6 +26,7 @@ import { locatedFactsOf } from '../data/facts';
 import { executeRun } from '../trainer/run';
 import { summarize } from './services/compare';
 import { launchOrder, loadPresets, readExperimentFile } from './services/experiments';
+import { runIfScript } from '../cli/script';
 
 interface Options {
   file?: string;
@@ -147,8 +148,9 @@ async function trainAll(store: Store, dataDir: string, info: ExperimentInfo, isC
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = new Command('experiment')
+/** The experiment CLI; its exit status: 0, 2 for bad arguments or files, 1 when it failed. */
+export async function experiment(argv: string[]): Promise<number> {
+  const program = new Command('trickbench experiment')
     .description('Create an experiment (baseline + arms x seeds) and train its runs, then print the paired comparison.')
     .option('--file <exp.json>', 'experiment file: {"name", "baseline": <run config>, "arms": [{"name", "set": {...}}], "seeds": [1, 2, 3]}')
     .option('--preset <id>', 'a preset from resources/presets instead of a file')
@@ -366,6 +368,9 @@ function printTable(s: ComparisonSummary, effect?: number): void {
   process.stdout.write(`\nMethods. ${s.methods}\n`);
 }
 
-if (process.argv[1] && /experiment-cli\.[cm]?[jt]s$/.test(process.argv[1])) {
-  main(process.argv.slice(2)).then((c) => process.exit(c));
+/** `trickbench experiment ARGS` (src/cli/script.ts). */
+export async function main(argv: string[]): Promise<void> {
+  process.exitCode = await experiment(argv);
 }
+
+runIfScript(import.meta.url, main);

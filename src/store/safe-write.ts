@@ -27,10 +27,13 @@ export function writeError(e: unknown, file: string): Error {
 }
 
 /** Write `data` to `file` through `tmp`: the final name only ever holds complete data, and a
- * failure at any point removes the temp file and throws writeError. */
-export function writeFileAtomic(file: string, tmp: string, data: Uint8Array | string, opts: { fsync?: boolean } = {}): void {
+ * failure at any point removes the temp file and throws writeError. With `mode`, the temp file is
+ * made new (never an existing file or a link: O_EXCL, O_NOFOLLOW) with exactly that mode from its
+ * first byte, so a secret is never readable by others, not even for a moment. */
+export function writeFileAtomic(file: string, tmp: string, data: Uint8Array | string, opts: { fsync?: boolean; mode?: number } = {}): void {
   try {
-    fs.writeFileSync(tmp, data);
+    if (opts.mode === undefined) fs.writeFileSync(tmp, data);
+    else writeNew(tmp, data, opts.mode);
     if (opts.fsync) {
       const fd = fs.openSync(tmp, 'r+');
       try {
@@ -47,5 +50,16 @@ export function writeFileAtomic(file: string, tmp: string, data: Uint8Array | st
       // nothing more to do: the error below is what matters
     }
     throw writeError(e, file);
+  }
+}
+
+function writeNew(tmp: string, data: Uint8Array | string, mode: number): void {
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+  const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | (O_NOFOLLOW ?? 0), mode);
+  try {
+    if (process.platform !== 'win32') fs.fchmodSync(fd, mode); // exactly `mode`, whatever the umask
+    fs.writeFileSync(fd, data);
+  } finally {
+    fs.closeSync(fd);
   }
 }

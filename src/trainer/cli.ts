@@ -1,4 +1,4 @@
-// `npm run train -- ...`: train one run headless. Creates the run row, trains, writes everything to
+// `trickbench train ...`: train one run headless. Creates the run row, trains, writes everything to
 // the store, shows progress on a terminal, and prints as its LAST stdout line one JSON object
 // {runId, status, backend, device, metrics, error}. Exit code 0 only when the run completed.
 // `--resume ID` continues a stopped run from its last checkpoint instead.
@@ -15,6 +15,7 @@ import type { Store } from '../store/store';
 import { CONFIG_FLAGS, CliInputError, addConfigOptions, configFromOptions } from './cli-config';
 import { executeRun, type RunOutcome } from './run';
 import { checkTrainInput } from './train-input';
+import { runIfScript } from '../cli/script';
 
 const EXIT_INVALID = 2;
 
@@ -62,8 +63,8 @@ function reopen(opts: Record<string, unknown>, dataDir: string): { store: Store;
   return { store, runId };
 }
 
-async function main(argv: string[]): Promise<number> {
-  const program = new Command('train')
+async function train(argv: string[]): Promise<number> {
+  const program = new Command('trickbench train')
     .description('Train one run and record it in the store.')
     .option('--data-dir <dir>', 'data dir holding trickbench.db (default $TRICKBENCH_HOME or ~/.trickbench)')
     .option('--resume <runId>', 'continue a cancelled, failed or interrupted run from its last checkpoint (no config flags but --backend)')
@@ -182,10 +183,9 @@ async function main(argv: string[]): Promise<number> {
   return outcome.status === 'completed' ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
-    process.exit(1);
-  },
-);
+/** `trickbench train ARGS` (src/cli/script.ts): exit 0 only when the run completed, 2 for bad input. */
+export async function main(argv: string[]): Promise<void> {
+  process.exitCode = await train(argv);
+}
+
+runIfScript(import.meta.url, main);

@@ -1,4 +1,4 @@
-// `npm run summary -- --model resnet20 [--input 32x32x3] [--classes 10] [--set model.variant=d ...]`:
+// `trickbench summary --model resnet20 [--input 32x32x3] [--classes 10] [--set model.variant=d ...]`:
 // a model's layer table (output shapes, parameters, multiply-adds per image) and totals, computed
 // from the architecture alone (no tfjs). The LAST stdout line is one JSON object
 // {model, input, classes, params, flops}. Model options come from the run-config schema, so the
@@ -9,6 +9,7 @@ import { BUILTIN_FACTS } from '../shared/models/datasets';
 import { formatCount, modelSummary } from '../shared/models/index';
 import { formatSummaryTable } from '../shared/models/summary-table';
 import { CliInputError, addConfigOptions, configFromOptions } from './cli-config';
+import { runIfScript } from '../cli/script';
 
 const EXIT_INVALID = 2;
 
@@ -26,8 +27,8 @@ function parseClasses(s: string): number {
   return k;
 }
 
-function main(argv: string[]): number {
-  const program = new Command('summary')
+function summary(argv: string[]): number {
+  const program = new Command('trickbench summary')
     .description("Print a model's layers, parameter count and multiply-adds for an input shape.")
     .option('--input <HxWxC>', "input shape per image (default: the config's dataset, synthetic 32x32x3)")
     .option('--classes <n>', "number of classes (default: the config's dataset)")
@@ -75,4 +76,9 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+/** `trickbench summary ARGS` (src/cli/script.ts): exit 2 for a bad config or shape. */
+export async function main(argv: string[]): Promise<void> {
+  process.exitCode = summary(argv);
+}
+
+runIfScript(import.meta.url, main);
