@@ -39,6 +39,8 @@ export interface ImportedRun {
   events: ImportedEvent[];
   /** Final values without a history (an MLflow runs table's metrics). */
   summary: Record<string, number>;
+  /** How the run ended, where the source says (an MLflow run's status); else completed. */
+  status?: 'completed' | 'failed' | 'cancelled' | 'interrupted';
   warnings: string[];
 }
 

@@ -107,7 +107,7 @@ describe('damage made here', () => {
     const offsets: number[] = [];
     readTfRecords(file, (_d, o) => void offsets.push(o));
     const bytes = fs.readFileSync(file);
-    bytes[offsets[2]!] ^= 0x40;
+    bytes.writeUInt8(bytes.readUInt8(offsets[2]!) ^ 0x40, offsets[2]!);
     fs.writeFileSync(file, bytes);
     const scan = readTfRecords(file, () => {});
     expect(scan.records).toBe(2);
