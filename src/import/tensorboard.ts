@@ -18,7 +18,22 @@ export interface TensorboardOptions extends PlacementOptions {
   keyMap?: ReadonlyMap<string, string>;
   /** refuse a damaged or truncated file instead of importing up to its last good record */
   strict?: boolean;
+  /** Keras' layout: a run folder's `train/` and `validation/` subfolders are one run, their tags
+   * renamed as ours (kerasKey) */
+  keras?: boolean;
   onProgress?: (message: string) => void;
+}
+
+/** Keras' TensorBoard callback writes `epoch_<metric>` (per epoch, step = epoch index) and
+ * `batch_<metric>` (per batch) into `train/` and `validation/`; as our keys: `train/loss`,
+ * `val/acc`, `train/loss_step` (accuracy becomes acc, as our trainer names it). Other tags are
+ * prefixed with the subfolder: `validation/evaluation_loss_vs_iterations` -> `val/evaluation_loss_vs_iterations`. */
+export function kerasKey(sub: 'train' | 'validation', tag: string): string {
+  const side = sub === 'train' ? 'train' : 'val';
+  const m = /^(epoch|batch)_(.+)$/.exec(tag);
+  if (!m) return `${side}/${tag}`;
+  const metric = m[2] === 'accuracy' ? 'acc' : m[2]!;
+  return m[1] === 'epoch' ? `${side}/${metric}` : `${side}/${metric}_step`;
 }
 
 export interface EventFolder {
@@ -118,7 +133,7 @@ interface FolderRead {
 
 /** The scalar points of one folder's event files (later values of a (tag, step) win, as TensorBoard
  * shows them). */
-export function readEventFolder(folder: EventFolder, o: TensorboardOptions = {}): FolderRead {
+export function readEventFolder(folder: EventFolder, o: TensorboardOptions = {}, rename: (tag: string) => string = (t) => t): FolderRead {
   const keyMap = o.keyMap ?? new Map<string, string>();
   const byKeyStep = new Map<string, ImportedPoint>();
   const plugins = new Map<string, string>(); // tag -> plugin name, from its first value's metadata
@@ -159,7 +174,7 @@ export function readEventFolder(folder: EventFolder, o: TensorboardOptions = {})
           notFinite++;
           continue;
         }
-        const key = mapKey(tag, keyMap);
+        const key = mapKey(rename(tag), keyMap);
         if (key === null) {
           badKeys.add(tag);
           continue;
@@ -217,13 +232,24 @@ export interface TensorboardImport {
 /** Every run under `root`. A folder the pattern does not match is refused when the runs go to an
  * experiment (its arm and seed are needed), else imported on its own with a warning. */
 export function readTensorboardDir(root: string, o: TensorboardOptions = {}): TensorboardImport {
-  const folders = findEventFolders(root);
-  if (!folders.length) throw new ImportError(`${root}: no event files (events.out.tfevents.*) in it or below it`);
+  const found = findEventFolders(root);
+  if (!found.length) throw new ImportError(`${root}: no event files (events.out.tfevents.*) in it or below it`);
   const warnings: string[] = [];
-  const placements = folders.map((f) => {
-    const name = f.rel || path.basename(f.dir);
-    const p = placeRun(f.rel, o);
-    return { f, name, p };
+  // one run per folder; with --keras, a folder's train/ and validation/ are parts of its run
+  const groups = new Map<string, { f: EventFolder; parts: { folder: EventFolder; rename: (t: string) => string }[] }>();
+  for (const folder of found) {
+    const base = path.basename(folder.dir);
+    const sub = o.keras && folder.rel && (base === 'train' || base === 'validation') ? base : null;
+    const rel = sub ? folder.rel.split('/').slice(0, -1).join('/') : folder.rel;
+    const dir = sub ? path.dirname(folder.dir) : folder.dir;
+    let g = groups.get(dir);
+    if (!g) groups.set(dir, (g = { f: { dir, rel, files: [] }, parts: [] }));
+    g.parts.push({ folder, rename: sub ? (t) => kerasKey(sub, t) : (t) => t });
+  }
+  const placements = [...groups.values()].map((g) => {
+    const name = g.f.rel || path.basename(g.f.dir);
+    const p = placeRun(g.f.rel, o);
+    return { f: g.f, parts: g.parts, name, p };
   });
   const unmatched = placements.filter((x) => x.p === null);
   if (unmatched.length && o.experiment !== undefined) {
@@ -231,10 +257,16 @@ export function readTensorboardDir(root: string, o: TensorboardOptions = {}): Te
   }
   if (unmatched.length) warnings.push(`--pattern does not match ${unmatched.map((x) => x.f.rel || '.').join(', ')}: imported as runs of no experiment`);
   const runs: ImportedRun[] = [];
-  for (const { f, name, p } of placements) {
-    o.onProgress?.(`reading ${f.rel || '.'} (${f.files.length} event file${f.files.length === 1 ? '' : 's'})`);
+  for (const { f, parts, name, p } of placements) {
+    const nFiles = parts.reduce((n, x) => n + x.folder.files.length, 0);
+    o.onProgress?.(`reading ${f.rel || '.'} (${nFiles} event file${nFiles === 1 ? '' : 's'})`);
     const place = p ?? { seed: o.seed ?? 0, params: {} };
-    const read = readEventFolder(f, o);
+    const read: FolderRead = { points: [], warnings: [] };
+    for (const part of parts) {
+      const got = readEventFolder(part.folder, o, part.rename);
+      read.points.push(...got.points);
+      read.warnings.push(...got.warnings);
+    }
     const n = runName(name, 'tensorboard run');
     runs.push({
       sourcePath: f.dir,

@@ -107,10 +107,11 @@ export async function main(argv: string[]): Promise<void> {
       .argument('<dir>', 'folder of TensorBoard logs: one run per folder holding events.out.tfevents.* files')
       .description('Import the scalars of TensorBoard event files (TF1 simple_value and TF2/Keras tensor scalars); images, histograms and other summaries are skipped and counted.')
       .option('--strict', 'refuse a damaged or truncated event file instead of importing up to its last good record')
+      .option('--keras', "Keras' layout: a run folder's train/ and validation/ subfolders are one run, epoch_loss/epoch_accuracy/batch_loss renamed train/loss, val/acc, train/loss_step, ...")
       .exitOverride(),
-  ).action((dir: string, o: CommonOpts & { strict?: boolean }) => {
+  ).action((dir: string, o: CommonOpts & { strict?: boolean; keras?: boolean }) => {
     action = () => {
-      const got = readTensorboardDir(dir, { ...placement(o), strict: !!o.strict, onProgress: (m) => process.stderr.write(`${m}\n`) });
+      const got = readTensorboardDir(dir, { ...placement(o), strict: !!o.strict, keras: !!o.keras, onProgress: (m) => process.stderr.write(`${m}\n`) });
       store(got.runs, got.warnings, o, { source: 'tensorboard' });
     };
   });

@@ -12,6 +12,9 @@ Layout (DIR = tests/fixtures/tensorboard/logs):
   mixup/seed1/     two files (read in name order): float_val and double_val scalars; the second
                    ends in a truncated record (a live run)
   mixup/seed2/     a record whose data CRC is wrong in the middle: the importer stops there
+  (DIR2 = tests/fixtures/tensorboard/keras)
+  seed3/train/, seed3/validation/   Keras' TensorBoard callback layout: epoch_loss, epoch_accuracy
+                   (step = epoch index) and batch_loss (step = batch) as TF2 tensor scalars
 expected.json says what each folder holds (values as float32 where written as float32) and where
 the damage is.
 """
@@ -168,6 +171,28 @@ def main():
             pts.append({"key": "val/acc", "step": s, "value": f32(acc), "time": round((T0 + s) * 1000)})
     offs = write(os.path.join(logs, "mixup/seed2/events.out.tfevents.1700000000.host.4.0"), evs, bad_at=3)
     expected["mixup/seed2"] = {"points": pts, "corrupt": {"file": "events.out.tfevents.1700000000.host.4.0", "offset": offs[3]}}
+
+    # keras/seed3: train/ and validation/ of one Keras run
+    keras = os.path.join(OUT, "keras", "seed3")
+    def tscalar(x):
+        return f_varint(1, DT_FLOAT) + f_bytes(2, b"") + f_bytes(4, struct.pack("<f", x))
+    kpts = []
+    for sub, side in (("train", "train"), ("validation", "val")):
+        evs = [event(0, T0, file_version="brain.Event:2")]
+        for e in range(3):
+            loss, acc = 1.5 - 0.4 * e - (0.1 if side == "val" else 0), 0.4 + 0.15 * e
+            first = e == 0
+            evs.append(event(e, T0 + 60 * e,
+                             value("epoch_loss", tensor=tscalar(loss), meta=plugin("scalars") if first else None),
+                             value("epoch_accuracy", tensor=tscalar(acc), meta=plugin("scalars") if first else None)))
+            kpts += [{"key": f"{side}/loss", "step": e, "value": f32(loss), "time": round((T0 + 60 * e) * 1000)},
+                     {"key": f"{side}/acc", "step": e, "value": f32(acc), "time": round((T0 + 60 * e) * 1000)}]
+            if side == "train":
+                b = 10 * e + 5
+                evs.append(event(b, T0 + 60 * e + 30, value("batch_loss", tensor=tscalar(loss + 0.05), meta=plugin("scalars") if first else None)))
+                kpts.append({"key": "train/loss_step", "step": b, "value": f32(loss + 0.05), "time": round((T0 + 60 * e + 30) * 1000)})
+        write(os.path.join(keras, sub, f"events.out.tfevents.1700000000.host.5.v2"), evs)
+    expected["keras:seed3"] = {"points": kpts}
 
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1, sort_keys=True)

@@ -17,7 +17,9 @@ interface Expected {
   truncated?: { file: string; offset: number };
   corrupt?: { file: string; offset: number };
 }
-const EXPECTED = JSON.parse(fs.readFileSync(path.join(FIX, 'expected.json'), 'utf8')) as Record<string, Expected>;
+const ALL = JSON.parse(fs.readFileSync(path.join(FIX, 'expected.json'), 'utf8')) as Record<string, Expected>;
+/** the folders under logs/ (keras/ is its own DIR) */
+const EXPECTED = Object.fromEntries(Object.entries(ALL).filter(([k]) => !k.startsWith('keras:')));
 const PATTERN = compilePattern('(?<arm>[^/]+)/seed(?<seed>\\d+)');
 
 const cleanups: (() => void)[] = [];
@@ -129,6 +131,22 @@ describe('damage made here', () => {
     const run = readTensorboardDir(t.dir).runs[0]!;
     expect(run.metrics).toEqual([]);
     expect(run.warnings[0]).toMatch(/damaged at byte 0: the record is not an Event/);
+  });
+});
+
+describe('--keras', () => {
+  it("merges a Keras run's train/ and validation/ into one run, with our key names", () => {
+    const got = readTensorboardDir(path.join(FIX, 'keras'), { keras: true, pattern: compilePattern('seed(?<seed>\\d+)') });
+    expect(got.runs).toHaveLength(1);
+    const r = got.runs[0]!;
+    expect(r.name).toBe('seed3');
+    expect(r.spec.seed).toBe(3);
+    const order = (a: { key: string; step: number }, b: { key: string; step: number }) => a.key.localeCompare(b.key) || a.step - b.step;
+    expect([...r.metrics].sort(order)).toEqual([...ALL['keras:seed3']!.points].sort(order));
+    // without it: two runs, Keras' own tag names
+    const plain = readTensorboardDir(path.join(FIX, 'keras'));
+    expect(plain.runs.map((x) => x.name)).toEqual(['seed3/train', 'seed3/validation']);
+    expect(new Set(plain.runs[1]!.metrics.map((p) => p.key))).toEqual(new Set(['epoch_loss', 'epoch_accuracy']));
   });
 });
 
