@@ -45,9 +45,10 @@ export interface EventFolder {
   files: string[];
 }
 
-/** Every folder under `root` (itself included) holding event files. Symbolic links to folders are
- * followed once (a loop of links is not walked twice). */
-export function findEventFolders(root: string): EventFolder[] {
+/** Every folder under `root` (itself included) holding event files. Links to folders are not
+ * followed (one to / would walk the whole disk); they are listed in `linkedDirs`. Links to event
+ * files are read when they lead to a regular file. */
+export function findEventFolders(root: string): { folders: EventFolder[]; linkedDirs: string[] } {
   let real: string;
   try {
     real = fs.realpathSync(root);
@@ -56,11 +57,9 @@ export function findEventFolders(root: string): EventFolder[] {
     if (e instanceof ImportError) throw e;
     throw new ImportError(`${root}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (e as Error).message}`);
   }
-  const seen = new Set<string>();
   const out: EventFolder[] = [];
+  const linkedDirs: string[] = [];
   const walk = (dir: string, rel: string) => {
-    if (seen.has(dir)) return;
-    seen.add(dir);
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -70,12 +69,12 @@ export function findEventFolders(root: string): EventFolder[] {
     const files: string[] = [];
     const dirs: string[] = [];
     for (const e of entries) {
-      let isDir = e.isDirectory();
+      const isDir = e.isDirectory();
       let isFile = e.isFile();
       if (e.isSymbolicLink()) {
         try {
           const st = fs.statSync(path.join(dir, e.name));
-          isDir = st.isDirectory();
+          if (st.isDirectory()) linkedDirs.push(rel ? `${rel}/${e.name}` : e.name);
           isFile = st.isFile();
         } catch {
           continue; // a dangling link
@@ -85,18 +84,10 @@ export function findEventFolders(root: string): EventFolder[] {
       else if (isDir) dirs.push(e.name);
     }
     if (files.length) out.push({ dir, rel, files: files.sort() });
-    for (const d of dirs.sort()) {
-      let sub: string;
-      try {
-        sub = fs.realpathSync(path.join(dir, d));
-      } catch {
-        continue;
-      }
-      walk(sub, rel ? `${rel}/${d}` : d);
-    }
+    for (const d of dirs.sort()) walk(path.join(dir, d), rel ? `${rel}/${d}` : d);
   };
   walk(real, '');
-  return out;
+  return { folders: out, linkedDirs };
 }
 
 /** The scalar a tensor holds, or null when it is not a rank-0 float/double (a histogram, an image). */
@@ -232,9 +223,10 @@ export interface TensorboardImport {
 /** Every run under `root`. A folder the pattern does not match is refused when the runs go to an
  * experiment (its arm and seed are needed), else imported on its own with a warning. */
 export function readTensorboardDir(root: string, o: TensorboardOptions = {}): TensorboardImport {
-  const found = findEventFolders(root);
-  if (!found.length) throw new ImportError(`${root}: no event files (events.out.tfevents.*) in it or below it`);
-  const warnings: string[] = [];
+  const { folders: found, linkedDirs } = findEventFolders(root);
+  const linkNote = linkedDirs.length ? `links to folders are not followed: ${linkedDirs.join(', ')} (import them by their own path)` : '';
+  if (!found.length) throw new ImportError(`${root}: no event files (events.out.tfevents.*) in it or below it${linkNote ? `; ${linkNote}` : ''}`);
+  const warnings: string[] = linkNote ? [linkNote] : [];
   // one run per folder; with --keras, a folder's train/ and validation/ are parts of its run
   const groups = new Map<string, { f: EventFolder; parts: { folder: EventFolder; rename: (t: string) => string }[] }>();
   for (const folder of found) {

@@ -185,3 +185,13 @@ function u32(n: number): Buffer {
   b.writeUInt32LE(n >>> 0);
   return b;
 }
+
+it('does not follow links to folders, and says so', () => {
+  const t = tmpDataDir('tb-link-');
+  cleanups.push(t.cleanup);
+  fs.cpSync(path.join(LOGS, 'baseline/seed1'), path.join(t.dir, 'real'), { recursive: true });
+  fs.symlinkSync(path.join(LOGS, 'mixup'), path.join(t.dir, 'elsewhere'));
+  const got = readTensorboardDir(t.dir);
+  expect(got.runs.map((r) => r.name)).toEqual(['real']);
+  expect(got.warnings).toEqual(['links to folders are not followed: elsewhere (import them by their own path)']);
+});
