@@ -256,7 +256,8 @@ export function readTensorboardDir(root: string, o: TensorboardOptions = {}): Te
     const read: FolderRead = { points: [], warnings: [] };
     for (const part of parts) {
       const got = readEventFolder(part.folder, o, part.rename);
-      read.points.push(...got.points);
+      // concat, not push(...): a run has more points than a call has room for arguments
+      read.points = read.points.length ? read.points.concat(got.points) : got.points;
       read.warnings.push(...got.warnings);
     }
     const n = runName(name, 'tensorboard run');

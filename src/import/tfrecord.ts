@@ -3,7 +3,7 @@
 // with mask(crc) = ((crc >>> 15) | (crc << 17)) + 0xa282ead8 (mod 2^32). Both CRCs are checked. The
 // file is read through a buffer in blocks, so a large event file is never held in memory at once.
 import fs from 'node:fs';
-import { buf as crc32cOf } from 'crc-32/crc32c';
+import CRC32C from 'crc-32/crc32c';
 
 const MASK_DELTA = 0xa282ead8;
 /** A record longer than this is taken as damage (TensorFlow's own records are far smaller). */
@@ -11,7 +11,7 @@ export const MAX_RECORD_BYTES = 1 << 30;
 const BLOCK = 4 << 20;
 
 export function maskedCrc32c(data: Uint8Array): number {
-  const crc = crc32cOf(data) >>> 0;
+  const crc = CRC32C.buf(data) >>> 0;
   return ((((crc >>> 15) | (crc << 17)) >>> 0) + MASK_DELTA) >>> 0;
 }
 

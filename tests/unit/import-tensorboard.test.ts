@@ -195,3 +195,25 @@ it('does not follow links to folders, and says so', () => {
   expect(got.runs.map((r) => r.name)).toEqual(['real']);
   expect(got.warnings).toEqual(['links to folders are not followed: elsewhere (import them by their own path)']);
 });
+
+it('reads a run of 200,000 points (more than a function call takes as arguments)', async () => {
+  const { default: protobuf } = await import('protobufjs');
+  const t = tmpDataDir('tb-big-');
+  cleanups.push(t.cleanup);
+  const parts: Buffer[] = [];
+  const n = 200_000;
+  for (let s = 0; s < n; s++) {
+    // Event{wall_time=1, step=2, summary=5{value=1{tag=1, simple_value=2}}}, written with protobufjs' Writer
+    const w = protobuf.Writer.create();
+    w.uint32(9).double(1.7e9 + s).uint32(16).int64(s).uint32(42).fork().uint32(10).fork().uint32(10).string('train/loss_step').uint32(21).float(0.5).ldelim().ldelim();
+    const data = Buffer.from(w.finish());
+    const head = Buffer.alloc(8);
+    head.writeBigUInt64LE(BigInt(data.length));
+    parts.push(head, u32(maskedCrc32c(head)), data, u32(maskedCrc32c(data)));
+  }
+  fs.writeFileSync(path.join(t.dir, 'events.out.tfevents.big'), Buffer.concat(parts));
+  const r = readTensorboardDir(t.dir).runs[0]!;
+  expect(r.metrics).toHaveLength(n);
+  expect(r.metrics.at(-1)).toEqual({ key: 'train/loss_step', step: n - 1, value: 0.5, time: (1.7e9 + n - 1) * 1000 });
+  expect(r.warnings).toEqual([]);
+});
