@@ -54,12 +54,14 @@ export function requestSchema(channel: Channel): Record<string, unknown> {
 
 function operation(channel: Channel) {
   const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
+  const schema = requestSchema(channel);
   return {
     post: {
       operationId: channel.replace(/:(.)/, (_m, c: string) => c.toUpperCase()),
       tags: [channel.slice(0, channel.indexOf(':'))],
       summary: SUMMARIES[channel] ?? channel,
-      requestBody: { required: true, content: { 'application/json': { schema: requestSchema(channel) } } },
+      // A channel without an argument takes no body (or null).
+      ...(schema.type === 'null' ? {} : { requestBody: { required: true, content: { 'application/json': { schema } } } }),
       responses: {
         '200': { description: 'Done', content: json('Ok') },
         '400': { description: 'The argument is malformed, or the call is refused (the message names the field)', content: json('Error') },
