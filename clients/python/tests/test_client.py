@@ -116,12 +116,12 @@ class ClientTest(unittest.TestCase):
 
     def test_a_refused_batch_is_not_retried_and_raised_at_the_next_call(self):
         run = self.init()
-        msg = "ingest:metrics: points.0.key: must be at most 200 characters, got 300"
+        msg = "ingest:metrics: points.0.step: must be <= 9007199254740991"
         self.server.script["ingest:metrics"] = [(400, {"ok": False, "error": {"code": "bad_request", "message": msg}})]
-        run.log({"k" * 300: 1.0}, step=0)
+        run.log({"a": 1.0}, step=0)
         self.server.wait_for(lambda: self.server.of("ingest:metrics"), "the flush")
         self.server.wait_for(lambda: run._error is not None, "the refusal")
-        with self.assertRaisesRegex(trickbench.TrickbenchError, "at most 200 characters"):
+        with self.assertRaisesRegex(trickbench.TrickbenchError, "points.0.step: must be <="):
             run.log({"ok": 1.0}, step=1)
         run.finish()  # raised once, not again
         self.assertEqual(len(self.server.of("ingest:metrics")), 1)
@@ -166,6 +166,16 @@ class ClientTest(unittest.TestCase):
             run.log({"a": 1}, step=1.5)
         with self.assertRaisesRegex(ValueError, "payload is not JSON"):
             run.event("lr.drop", step=0, payload={"x": float("nan")})
+        with self.assertRaisesRegex(TypeError, "payload is a dict"):
+            run.event("lr.drop", step=0, payload=[1])
+        with self.assertRaisesRegex(ValueError, "kind is 1-100 letters"):
+            run.event("lr drop", step=0)
+        # The server's rules for keys, checked before buffering: one bad key would sink a batch.
+        for bad in ("k" * 201, " loss", "a\tb"):
+            with self.assertRaisesRegex(ValueError, "metric key: at most 200 characters"):
+                run.log({bad: 1.0}, step=0)
+        run.finish()
+        self.assertEqual(self.server.of("ingest:metrics"), [])  # nothing of the refused calls was buffered
 
     def test_events_and_summary_are_sent(self):
         run = self.init()

@@ -5,6 +5,7 @@ import atexit
 import math
 import numbers
 import operator
+import re
 import sys
 import threading
 import time
@@ -21,6 +22,20 @@ FLUSH_AT = 1000  # buffered points that wake the flusher early
 BATCH = 1000  # points (or events) per request; the server takes up to 10000
 
 FINAL = ("completed", "failed", "cancelled", "interrupted")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_KIND = re.compile(r"^[A-Za-z0-9_.:/-]{1,100}$")
+
+
+def _label(what, v):
+    """The server's rule for keys and names (checked here, so one bad key cannot sink a batch):
+    1-200 characters, no control characters, no spaces at either end."""
+    if not isinstance(v, str) or not v:
+        raise TypeError("%s: expected a non-empty string, got %r" % (what, v))
+    if len(v) > 200 or _CONTROL.search(v) or v.strip() != v:
+        raise ValueError("%s: at most 200 characters, no control characters and no spaces at either end, got %r" % (what, v[:80]))
+    return v
 
 
 def _number(key, v):
@@ -93,8 +108,7 @@ class Run:
         point_time = time.time() * 1000
         points, events = [], []
         for key, v in values.items():
-            if not isinstance(key, str) or not key:
-                raise TypeError("log: metric keys are non-empty strings, got %r" % (key,))
+            _label("log: metric key", key)
             value = _number(key, v)
             if not math.isfinite(value):
                 if key not in self._warned:
@@ -117,8 +131,10 @@ class Run:
     def event(self, kind, step, payload=None, epoch=None):
         """Buffer an event (drawn as a marker on the run's charts): a kind, a step, a JSON payload."""
         self._raise_pending()
-        if not isinstance(kind, str) or not kind:
-            raise TypeError("event: kind is a non-empty string, got %r" % (kind,))
+        if not isinstance(kind, str) or not _KIND.match(kind):
+            raise ValueError("event: kind is 1-100 letters, digits and _ . : / -, got %r" % (kind,))
+        if payload is not None and not isinstance(payload, dict):
+            raise TypeError("event %s: payload is a dict, got %s" % (kind, type(payload).__name__))
         body = self._event_body(kind, _step(step), payload, epoch)
         try:
             dumps(body)  # refuse what cannot be sent now, not in the background
@@ -138,7 +154,7 @@ class Run:
             if not math.isfinite(value):
                 warnings.warn("trickbench: summary %s is %s: not stored (finite values only)" % (key, value), RuntimeWarning, stacklevel=2)
                 continue
-            clean[str(key)] = value
+            clean[_label("summary key", key)] = value
         with self._lock:
             self._summary.update(clean)
 
@@ -289,9 +305,7 @@ def init(experiment=None, arm=None, seed=0, params=None, name=None, baseline=Non
     spec = {"seed": _step(seed, "seed"), "clientKey": uuid.uuid4().hex}
     for k, v in (("experiment", experiment), ("arm", arm), ("name", name), ("baseline", baseline), ("metric", metric)):
         if v is not None:
-            if not isinstance(v, str):
-                raise TypeError("init: %s is a string, got %r" % (k, v))
-            spec[k] = v
+            spec[k] = _label("init: " + k, v)
     if params is not None:
         if not isinstance(params, dict):
             raise TypeError("init: params is a dict, got %s" % type(params).__name__)
