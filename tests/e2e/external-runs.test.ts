@@ -33,6 +33,9 @@ beforeAll(async () => {
   page.on('console', (m) => {
     if (m.type() === 'error') pageErrors.push(m.text());
   });
+  page.on('response', (r) => {
+    if (r.status() >= 400) pageErrors.push(`HTTP ${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}: ${r.request().postData() ?? ''}`);
+  });
 }, 600_000);
 
 afterAll(async () => {
@@ -57,6 +60,7 @@ describe('external runs in the browser', () => {
 
   it('the compare page draws every run', async () => {
     const ids = logged.map((l) => l.runId);
+    pageErrors.length = 0;
     await page.goto(`${url}#/compare?ids=${ids.join(',')}`);
     await page.waitForSelector('.metric-chart[data-metric="val/acc"] canvas', { timeout: 30_000 });
     for (const m of ['val/acc', 'val/loss', 'train/loss']) {
@@ -65,6 +69,22 @@ describe('external runs in the browser', () => {
     const legend = await page.locator('.run-legend li[data-run-id]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-run-id'))));
     expect(legend.sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
     await shot(page, 'external-compare');
+  });
+
+  it('the compare page groups the runs as arms across seeds, without errors', async () => {
+    // (on the page opened above) its runs-as-arms comparison: 2 arms, the page's errors none
+    await page.waitForSelector('[data-testid="arm-summary"] tr.main[data-arm]', { timeout: 30_000 });
+    expect(await page.locator('[data-testid="arm-summary"] tr.main[data-arm]').count()).toBe(2);
     expect(pageErrors).toEqual([]);
+  });
+
+  it("the runs' params are what their config diff shows (compare and experiment pages)", async () => {
+    // An external run's params stand in for a config: flattened, they are the config table's rows
+    // and what the experiment's arms change.
+    const configTable = (await page.textContent('.compare-page .tables .compare-config')) ?? '';
+    expect(configTable).toContain('label_smoothing');
+    await page.goto(`${url}#/experiments/${experimentId}`);
+    await page.waitForSelector('[data-testid="config-diff"]', { timeout: 30_000 });
+    expect((await page.textContent('[data-testid="config-diff"]')) ?? '').toContain('label_smoothing');
   });
 });

@@ -123,4 +123,13 @@ describe('a PyTorch script logging 2 arms x 3 seeds into serve', () => {
       expect(points.filter((p) => Number(p.run_id) === l.runId && p.key === 'train/loss')).toHaveLength(90);
     }
   });
+
+  it('the runs CSV has the params as columns (flattened, as a config is)', async () => {
+    const experimentId = runs[0]!.experimentId!;
+    const rows = parse((await get(url, `/api/export?kind=runs&experiment=${experimentId}`)).text, { columns: true }) as Record<string, string>[];
+    // pandas or R group by a param without parsing anything
+    const smoothing = Object.keys(rows[0]!).find((c) => /(^|\.)label_smoothing$/.test(c));
+    expect(smoothing, `a label_smoothing column among ${Object.keys(rows[0]!).join(', ')}`).toBeDefined();
+    for (const row of rows) expect(Number(row[smoothing!])).toBe(logged.find((x) => x.runId === Number(row.id))!.arm === 'baseline' ? 0 : 0.1);
+  });
 });
