@@ -15,6 +15,7 @@ import type { ErrorCode, EventMap, EventName } from '../shared/api';
 import { ApiFailure, isChannel, parseArg } from '../shared/api';
 import { runHandler, type Handlers } from './handlers';
 import { checkExportRequest, exportFileName, writeExport } from './services/export';
+import { buildOpenApi } from './openapi';
 import { isForeignFetch, isJsonContentType, isOwnOrigin, SECURITY_HEADERS, tokenMatches } from './security';
 import type { Store } from '../store/store';
 
@@ -201,6 +202,10 @@ export async function startServer(o: {
       // The page asks this when its event channel drops: 200 (back, token good), 401 (token changed).
       if (pathname === '/api/ping') return send(res, 200, JSON.stringify({ ok: true, value: null }), 'application/json');
       if (pathname === '/api/export') return handleExport(res, url);
+      if (pathname === '/api/openapi.json') {
+        const info = await runHandler(o.handlers, 'app:info', undefined);
+        return send(res, 200, JSON.stringify(buildOpenApi(info.ok ? info.value.version : '')), 'application/json');
+      }
       return serveStatic(res, pathname, okToken(url.searchParams.get('token')));
     })().catch((e: unknown) => {
       if (!res.headersSent) send(res, 500, (e as Error).message);
