@@ -3,7 +3,7 @@
 // with mask(crc) = ((crc >>> 15) | (crc << 17)) + 0xa282ead8 (mod 2^32). Both CRCs are checked. The
 // file is read through a buffer in blocks, so a large event file is never held in memory at once.
 import fs from 'node:fs';
-import CRC32C from 'crc-32/crc32c';
+import CRC32C from 'crc-32/crc32c.js';
 
 const MASK_DELTA = 0xa282ead8;
 /** A record longer than this is taken as damage (TensorFlow's own records are far smaller). */

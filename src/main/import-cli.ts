@@ -99,7 +99,7 @@ function placement(o: CommonOpts) {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = new Command('import').description('Import runs of other tools (TensorBoard event files, CSV exports) as external runs.').exitOverride();
+  const program = new Command('trickbench import').description('Import runs of other tools (TensorBoard event files, CSV exports) as external runs.').exitOverride();
   let action: (() => void) | null = null;
   common(
     program

@@ -56,22 +56,26 @@ function selectRuns(store: Store, ids: readonly number[]) {
  * metrics, wall time. */
 export async function writeRunsCsv(store: Store, ids: readonly number[], out: Writable): Promise<number> {
   const runs = selectRuns(store, ids);
-  const flat = runs.map((r) => flattenConfig(r.config));
-  // Config columns in first-seen order (the schema's order), across all selected runs.
+  // Our runs' configs as config.* columns, external runs' params as params.* (both flattened the
+  // same way), so pandas or R group by a field without parsing anything.
+  const flat = runs.map((r) => (r.config ? prefixed('config', flattenConfig(r.config)) : {}));
+  const flatParams = runs.map((r) => (r.params ? prefixed('params', flattenConfig(r.params)) : {}));
+  // Columns in first-seen order (the schema's order), across all selected runs.
   const configKeys: string[] = [];
-  for (const f of flat) for (const k of Object.keys(f)) if (!configKeys.includes(k)) configKeys.push(k);
+  for (const f of [...flat, ...flatParams]) for (const k of Object.keys(f)) if (!configKeys.includes(k)) configKeys.push(k);
+  const names = runs.map((r) => store.experiments.namesOf(r.id));
   const columns = [
-    'id', 'name', 'status', 'created_at', 'started_at', 'ended_at', 'wall_time_s', 'backend', 'device', 'seed',
-    ...configKeys.map((k) => `config.${k}`),
+    'id', 'name', 'status', 'source', 'experiment', 'arm', 'created_at', 'started_at', 'ended_at', 'wall_time_s', 'backend', 'device', 'seed',
+    ...configKeys,
     ...SUMMARY_COLUMNS.map((c) => c[0]),
     'error',
   ];
   function* rows() {
     for (const [i, r] of runs.entries()) {
       const s = store.summaries(r.id);
-      const f = flat[i]!;
+      const f = { ...flat[i]!, ...flatParams[i]! };
       yield [
-        r.id, r.name, r.status, iso(r.createdAt), iso(r.startedAt), iso(r.endedAt),
+        r.id, r.name, r.status, r.source, names[i]?.experimentName ?? '', names[i]?.armName ?? '', iso(r.createdAt), iso(r.startedAt), iso(r.endedAt),
         r.startedAt !== null && r.endedAt !== null ? ((r.endedAt - r.startedAt) / 1000).toFixed(3) : '',
         r.backend ?? '', r.device ?? '', r.seed,
         ...configKeys.map((k) => f[k] ?? ''),
@@ -82,6 +86,10 @@ export async function writeRunsCsv(store: Store, ids: readonly number[], out: Wr
   }
   await pipeline(Readable.from(rows()), stringify({ header: true, columns, cast: { ...CSV_CAST, boolean: (b) => String(b) } }), out);
   return runs.length;
+}
+
+function prefixed(prefix: string, flat: Record<string, string | number | boolean | null>): Record<string, string | number | boolean | null> {
+  return Object.fromEntries(Object.entries(flat).map(([k, v]) => [`${prefix}.${k}`, v]));
 }
 
 /** One text CSV cell, neutralised (csvText), then quoted and escaped by csv-stringify's rules
