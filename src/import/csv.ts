@@ -1,6 +1,7 @@
 // CSV files -> ImportedRun, in three shapes:
-// - long: one row per point, `run,key,step,value[,epoch,time]` — what our histories export writes
-//   (run_id,run_name,key,step,epoch,value,wall_time[,experiment,arm]) and MLflow's metric-history
+// - long: one row per point, `run,key,step,value[,epoch,time,experiment,arm,seed]` — what our
+//   histories export writes (run_id,run_name,key,step,epoch,value,wall_time,experiment,arm,seed:
+//   its runs land in the same experiments, arms and seeds) and MLflow's metric-history
 //   chart export (Run,Run ID,metric,step,timestamp,value);
 // - wandb: a W&B chart's "Export CSV", wide: `Step,"<run> - <metric>","<run> - <metric>__MIN",
 //   "<run> - <metric>__MAX"` (the __MIN/__MAX columns of a smoothed or sampled line are skipped);
@@ -263,6 +264,9 @@ export function readCsvFile(file: string, o: CsvOptions = {}): CsvImport {
       ...(r.status ? { status: r.status } : {}),
       warnings: runWarnings,
     });
+  }
+  if (o.baseline !== undefined && !out.some((r) => r.spec.experiment !== undefined)) {
+    throw new ImportError(`${file}: --baseline ${o.baseline}: no run of this file is in an experiment (give --experiment, or experiment and arm columns)`);
   }
   if (unmatched.length) {
     throw new ImportError(`${file}: --pattern does not match ${unmatched.length} run name${unmatched.length === 1 ? '' : 's'} (their arm and seed are needed for experiment '${o.experiment}'): ${unmatched.join(', ')}`);

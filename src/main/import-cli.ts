@@ -30,7 +30,7 @@ function common(cmd: Command): Command {
     .option('--data-dir <dir>', 'data dir holding trickbench.db (default $TRICKBENCH_HOME or ~/.trickbench)')
     .option('--pattern <regex>', 'regular expression with named groups arm and seed (and optionally experiment; other groups become params), matched against each run\'s folder path relative to DIR (tensorboard) or its name (csv), e.g. "(?<arm>[^/]+)/seed(?<seed>\\d+)"')
     .option('--experiment <name>', 'put every run into this experiment (made on first use); each run then needs an arm and a seed from --pattern')
-    .option('--baseline <arm>', "the experiment's baseline arm (default: the first arm imported)")
+    .option('--baseline <arm>', "the experiment's baseline arm (default: the first arm imported); csv: also of the experiments its experiment and arm columns name")
     .option('--metric <key>', 'the metric a new experiment compares (default val/acc)')
     .option('--seed <n>', 'seed of a run that --pattern gives none (default 0)')
     .option('--key-map <old=new>', 'rename a metric key (repeatable)', collect, [])
@@ -80,13 +80,15 @@ function store(runs: readonly ImportedRun[], warnings: string[], o: CommonOpts, 
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 
-function placement(o: CommonOpts) {
+/** The placement flags, checked. `fileColumns`: a CSV, whose experiment and arm columns may place
+ * runs, so --baseline needs no --experiment there (readCsvFile refuses it if no run is placed). */
+function placement(o: CommonOpts, fileColumns = false) {
   let seed: number | undefined;
   if (o.seed !== undefined) {
     if (!/^[+-]?\d{1,15}$/.test(o.seed)) throw new ImportError(`--seed: "${o.seed}" is not an integer`);
     seed = Number(o.seed);
   }
-  if (o.baseline !== undefined && o.experiment === undefined && !o.pattern?.includes('?<experiment>')) {
+  if (o.baseline !== undefined && o.experiment === undefined && !o.pattern?.includes('?<experiment>') && !fileColumns) {
     throw new ImportError('--baseline: an arm of an experiment: give --experiment too');
   }
   return {
@@ -127,7 +129,7 @@ export async function main(argv: string[]): Promise<void> {
   ).action((file: string, o: CommonOpts & { format: CsvFormat | 'auto'; columns?: string; params?: string }) => {
     action = () => {
       const got = readCsvFile(file, {
-        ...placement(o),
+        ...placement(o, true),
         format: o.format,
         ...(o.columns !== undefined ? { columns: parseColumns(o.columns) } : {}),
         ...(o.params !== undefined ? { params: o.params.split(',').map((s) => s.trim()).filter(Boolean) } : {}),

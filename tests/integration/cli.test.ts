@@ -62,7 +62,9 @@ describe('npm run export', () => {
     store.close();
     expect(hist).toHaveLength(n); // every stored point, no downsampling
     expect(hist.filter((h) => h.key === 'train/loss_step')).toHaveLength(16);
-    expect(Object.keys(hist[0]!)).toEqual(['run_id', 'run_name', 'key', 'step', 'epoch', 'value', 'wall_time']);
+    expect(Object.keys(hist[0]!)).toEqual(['run_id', 'run_name', 'key', 'step', 'epoch', 'value', 'wall_time', 'experiment', 'arm', 'seed']);
+    // a run outside any experiment: no experiment or arm, and its seed (--seed 1)
+    expect(hist.every((h) => h.run_id === '1' && h.experiment === '' && h.arm === '' && h.seed === '1')).toBe(true);
   });
 
   it('writes the events table (run, epoch, step, kind, JSON payload)', async () => {

@@ -1,6 +1,6 @@
 // `trickbench import` end to end, in process: the reference TensorBoard logs and CSVs into a temp
 // store, the rows checked there; a second import adds nothing; files that grew add only their
-// new points; our own histories export imports back to the same points.
+// new points; our own histories export imports back to the same points, experiments, arms and seeds.
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -155,33 +155,63 @@ describe('import tensorboard', () => {
 });
 
 describe('import csv', () => {
-  it('our histories export imports back to the same points', async () => {
+  it('our histories export imports back to the same points, experiments, arms and seeds', async () => {
     const logs = copyTree(path.join(TB, 'logs'));
-    await run('tensorboard', logs, '--data-dir', data.dir, '--pattern', PATTERN, '--experiment', 'tb');
+    // an experiment name a spreadsheet would run as a formula (exported quoted, read back unquoted);
+    // the baseline is not the first arm in the file, and not in the file at all: --baseline again below
+    const tb = await run('tensorboard', logs, '--data-dir', data.dir, '--pattern', PATTERN, '--experiment', '=tb', '--baseline', 'mixup');
+    expect(tb.code, tb.err).toBe(0);
+    // two runs outside any experiment, seed 4
+    const w = await run('csv', path.join(CSV, 'wandb-chart.csv'), '--data-dir', data.dir, '--seed', '4');
+    expect(w.code, w.err).toBe(0);
+    type Place = { experiment: string | null; arm: string | null; seed: number };
+    const placeOf = (s: Store) => Object.fromEntries(s.listRuns().map((r): [string, Place] => {
+      const n = s.experiments.namesOf(r.id);
+      return [r.name, { experiment: n?.experimentName ?? null, arm: n?.armName ?? null, seed: r.seed }];
+    }));
+    const pointsOf = (s: Store) => Object.fromEntries(s.listRuns().map((r) => [r.name, Object.values(s.history(r.id)).flat().map((p) => [p.key, p.step, p.epoch, p.value, p.time])]));
     const first = new Store(data.dir);
     const csv = path.join(data.dir, 'histories.csv');
     let before: Record<string, unknown[]>;
+    let placed: Record<string, Place>;
     try {
       const out = fs.createWriteStream(csv);
       await writeHistoriesCsv(first, [], out as unknown as PassThrough);
-      before = Object.fromEntries(first.listRuns().map((r) => [r.name, Object.values(first.history(r.id)).flat().map((p) => [p.key, p.step, p.epoch, p.value, p.time])]));
+      before = pointsOf(first);
+      placed = placeOf(first);
     } finally {
       first.close();
     }
+    expect(placed['mixup/seed2']).toEqual({ experiment: '=tb', arm: 'mixup', seed: 2 });
+    expect(placed['baseline-s1']).toEqual({ experiment: null, arm: null, seed: 4 });
+    expect(fs.readFileSync(csv, 'utf8')).toContain(",'=tb,mixup,2\n");
     const other = tmpDataDir('import-csv-');
     try {
-      const res = await run('csv', csv, '--data-dir', other.dir);
+      const res = await run('csv', csv, '--data-dir', other.dir, '--baseline', 'mixup');
       expect(res.code, res.err).toBe(0);
-      expect(res.json).toMatchObject({ format: 'long', runsCreated: 4 });
+      expect(res.json).toMatchObject({ format: 'long', runsCreated: 6 });
       const s = new Store(other.dir);
       try {
-        const after = Object.fromEntries(s.listRuns().map((r) => [r.name, Object.values(s.history(r.id)).flat().map((p) => [p.key, p.step, p.epoch, p.value, p.time])]));
-        expect(after).toEqual(before);
+        expect(pointsOf(s)).toEqual(before);
+        expect(placeOf(s)).toEqual(placed);
+        const [exp, ...more] = s.experiments.list();
+        expect(more).toEqual([]);
+        expect(exp!.name).toBe('=tb');
+        expect(exp!.arms.map((a) => [a.name, a.role])).toEqual([['baseline', 'arm'], ['mixup', 'baseline']]);
+        // paired by seed: each arm has seeds 1 and 2
+        for (const arm of ['baseline', 'mixup']) {
+          const seeds = s.listRuns().filter((r) => r.experimentId === exp!.id && s.experiments.namesOf(r.id)!.armName === arm).map((r) => r.seed);
+          expect(seeds.sort()).toEqual([1, 2]);
+        }
       } finally {
         s.close();
       }
       const again = await run('csv', csv, '--data-dir', other.dir);
-      expect(again.json).toMatchObject({ runsCreated: 0, runsPresent: 4, pointsAdded: 0 });
+      expect(again.json).toMatchObject({ runsCreated: 0, runsPresent: 6, pointsAdded: 0 });
+      // --baseline where no run of the file is in an experiment: refused, naming the file
+      const nothing = await run('csv', path.join(CSV, 'histories.csv'), '--data-dir', other.dir, '--baseline', 'mixup');
+      expect(nothing.code).toBe(2);
+      expect(nothing.err).toMatch(/histories\.csv: --baseline mixup: no run of this file is in an experiment/);
     } finally {
       other.cleanup();
     }

@@ -66,8 +66,20 @@ describe('CSV formula injection', () => {
     const r = store.createRun(mustParseRunConfig({}, BUILTIN_FACTS), 'running', '+cmd|calc');
     store.addMetrics(r.id, [{ key: '=1+2', step: 1, epoch: 1, value: -0.5, time: T0 }]);
     const { text, rows } = await csvOf((out) => writeHistoriesCsv(store, [r.id], out));
-    expect(rows).toEqual([{ run_id: String(r.id), run_name: "'+cmd|calc", key: "'=1+2", step: '1', epoch: '1', value: '-0.5', wall_time: new Date(T0).toISOString() }]);
+    // outside an experiment: experiment and arm empty, the run's seed still there
+    expect(rows).toEqual([{ run_id: String(r.id), run_name: "'+cmd|calc", key: "'=1+2", step: '1', epoch: '1', value: '-0.5', wall_time: new Date(T0).toISOString(), experiment: '', arm: '', seed: String(r.seed) }]);
     expect(text).toContain(',-0.5,');
+  });
+
+  it("histories: a run's experiment and arm names are text; its seed stays a number", async () => {
+    const got = store.external.importRun({
+      spec: { name: 'ext', seed: -3, experiment: '-exp=1', arm: '@arm', params: {}, clientKey: 'csv-injection-ext' },
+      metrics: [{ key: 'val/acc', step: 1, epoch: 1, value: 0.5, time: T0 }],
+      status: 'completed',
+    });
+    const { text, rows } = await csvOf((out) => writeHistoriesCsv(store, [got.runId], out));
+    expect(rows).toEqual([{ run_id: String(got.runId), run_name: 'ext', key: 'val/acc', step: '1', epoch: '1', value: '0.5', wall_time: new Date(T0).toISOString(), experiment: "'-exp=1", arm: "'@arm", seed: '-3' }]);
+    expect(text).toMatch(/,'@arm,-3\n$/); // the seed unquoted: a number, not text
   });
 
   it('events: run name and kind are text', async () => {
