@@ -121,7 +121,7 @@ export async function main(argv: string[]): Promise<void> {
     program
       .command('csv')
       .argument('<file>', 'CSV file')
-      .description('Import a CSV: long format run,key,step,value[,epoch,time] (our histories export, MLflow metric history), a W&B chart export, or an MLflow runs table.')
+      .description('Import a CSV: long format run,key,step,value[,epoch,time,experiment,arm,seed] (our histories export, MLflow metric history), a W&B chart export, or an MLflow runs table.')
       .addOption(new Option('--format <format>', 'shape of the file (default: from its header)').choices(['auto', 'long', 'wandb', 'mlflow']).default('auto'))
       .option('--columns <map>', 'which header holds what, e.g. run=Name,key=metric,step=Step,value=val,epoch=ep,time=ts,seed=seed,experiment=exp,arm=arm')
       .option('--params <names>', 'MLflow runs table: numeric columns that are params, not metrics (comma-separated)')
