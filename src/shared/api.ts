@@ -46,7 +46,8 @@ export interface RunSummary {
   /** 'trickbench': our trainer's run (config is its RunConfig); 'external': logged by another
    * script or imported (config is null; params holds what the client gave). */
   source: RunSource;
-  config: RunConfig;
+  /** Our trainer's config; null for an external run. */
+  config: RunConfig | null;
   /** An external run's free-form params (nested as the client sent them); null for ours. */
   params: Record<string, unknown> | null;
   /** The experiment the run belongs to (one arm, one seed), or null. */

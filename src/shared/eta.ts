@@ -46,6 +46,10 @@ export function timingSamples(runs: readonly TimedRun[]): TimingSample[] {
 
 /** One run's timing sample (timingSamples), or null when it measured nothing usable. */
 export function timingSample(r: TimedRun): TimingSample | null {
+  return r.config ? configuredTiming({ ...r, config: r.config }) : null; // an external run's work is not known
+}
+
+function configuredTiming(r: TimedRun & { config: RunConfig }): TimingSample | null {
   const keys = () => ({ work: workKey(r.config), detail: detailKey(r.config) });
   const epochS = r.final['time/epoch_s'];
   const wallS = r.status === 'completed' && r.startedAt !== null && r.endedAt !== null ? (r.endedAt - r.startedAt) / 1000 : null;

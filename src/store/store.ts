@@ -161,6 +161,7 @@ export class Store {
       valueAtEpoch: db.prepare(`SELECT value FROM metric WHERE run_id = ? AND key = ? AND epoch = ? ORDER BY step DESC LIMIT 1`).pluck(),
       sumOf: db.prepare(`SELECT SUM(value) FROM metric WHERE run_id = ? AND key = ?`).pluck(),
       setSummaries: db.prepare(`SELECT key, value FROM run_summary WHERE run_id = ?`),
+      summaryValue: db.prepare(`SELECT value FROM run_summary WHERE run_id = ? AND key = ?`).pluck(),
     };
   }
 
@@ -356,6 +357,11 @@ export class Store {
 
   valueAt(runId: number, key: string, epoch: number): number | null {
     return (this.stmts.valueAtEpoch.get(runId, key, epoch) as number | undefined) ?? null;
+  }
+
+  /** The value a client set for a key (ingest:summary: an external run's result), or null. */
+  summaryValue(runId: number, key: string): number | null {
+    return (this.stmts.summaryValue.get(runId, key) as number | undefined) ?? null;
   }
 
   /** Sum of a key's values (e.g. time/epoch_s: the training time), null without points. */

@@ -71,26 +71,66 @@ describe('external runs in the browser', () => {
     await shot(page, 'external-compare');
   });
 
-  // Skipped until the UI handles external runs (config null): compare:summary answers 500 on them
-  // ("Cannot read properties of null (reading 'tricks')"), CompareView throws, and the config
-  // table shows no params. Issue 18 leftover, see the session's note.
-  it.skip('the compare page groups the runs as arms across seeds, without errors', async () => {
+  it('the compare page groups the runs as arms across seeds, without errors', async () => {
     // (on the page opened above) its runs-as-arms comparison: 2 arms, the page's errors none
     await page.waitForSelector('[data-testid="arm-summary"] tr.main[data-arm]', { timeout: 30_000 });
     expect(await page.locator('[data-testid="arm-summary"] tr.main[data-arm]').count()).toBe(2);
+    // the scripts logged validation accuracy only: that is what the arms are compared on, every seed done
+    expect(await page.inputValue('[data-control="metric"]')).toBe('val/acc');
+    expect((await page.textContent('[data-testid="arm-summary"] tr.main[data-arm="label-smoothing"]')) ?? '').toContain('3/3');
     expect(pageErrors).toEqual([]);
   });
 
-  // Skipped until the UI handles external runs (config null): compare:summary answers 500 on them
-  // ("Cannot read properties of null (reading 'tricks')"), CompareView throws, and the config
-  // table shows no params. Issue 18 leftover, see the session's note.
-  it.skip("the runs' params are what their config diff shows (compare and experiment pages)", async () => {
+  it("the runs' params are what their config diff shows (compare and experiment pages)", async () => {
     // An external run's params stand in for a config: flattened, they are the config table's rows
     // and what the experiment's arms change.
     const configTable = (await page.textContent('.compare-page .tables .compare-config')) ?? '';
     expect(configTable).toContain('label_smoothing');
     await page.goto(`${url}#/experiments/${experimentId}`);
     await page.waitForSelector('[data-testid="config-diff"]', { timeout: 30_000 });
-    expect((await page.textContent('[data-testid="config-diff"]')) ?? '').toContain('label_smoothing');
+    const diff = (await page.textContent('[data-testid="config-diff"]')) ?? '';
+    expect(diff).toContain('label_smoothing');
+    expect(diff).not.toContain('cnn-8-16'); // the same in both arms: not what they change
+  });
+
+  it('the experiment page offers nothing it cannot do for runs of scripts', async () => {
+    // (on the experiment page opened above) no add seeds/arm, stop, resume or run-until-decided:
+    // the scripts run those; the page says so.
+    await page.waitForSelector('[data-testid="external-experiment"]');
+    for (const a of ['add-seeds', 'add-arm', 'stop-experiment', 'resume-experiment', 'run-until-decided']) {
+      expect(await page.locator(`[data-action="${a}"]`).count(), a).toBe(0);
+    }
+    // every run logged is done: nothing planned or stopped
+    expect((await page.textContent('[data-testid="experiment-eta"]')) ?? '').toContain('6 of 6 runs done');
+    await shot(page, 'external-experiment-bottom');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("a run's page shows its params, its script's event as a marker, and no way to re-run it here", async () => {
+    const one = logged[0]!;
+    await page.goto(`${url}#/runs/${one.runId}`);
+    await page.waitForSelector('[data-testid="run-source"]', { timeout: 30_000 });
+    await page.waitForSelector('.metric-chart[data-metric="loss"] canvas');
+    const params = (await page.textContent('.config-table')) ?? '';
+    expect(params).toContain('label_smoothing');
+    expect(params).toContain('cnn-8-16');
+    expect(await page.locator('a', { hasText: 'New run from this config' }).count()).toBe(0);
+    // the script's own event ("data", at step 0) is a marker on the curves
+    const markers = JSON.parse((await page.getAttribute('.metric-chart[data-metric="loss"]', 'data-markers')) ?? '[]') as { kind: string }[];
+    expect(markers.map((m) => m.kind)).toContain('data');
+    expect(await page.locator('[data-testid="run-tricks"]').count()).toBe(0);
+    await shot(page, 'external-run');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('the runs list shows what their params say (model, learning rate) and where they came from', async () => {
+    await page.goto(`${url}#/`);
+    const row = page.locator(`tr[data-run-id="${logged[0]!.runId}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    expect(await row.locator('td.model-cell').textContent()).toBe('cnn-8-16');
+    expect(((await row.locator('td[data-col="optimizer"]').textContent()) ?? '').trim()).toBe('lr 0.05');
+    expect(((await row.locator('td[data-col="backend"]').textContent()) ?? '').trim()).toBe('external');
+    await shot(page, 'external-runs-list');
+    expect(pageErrors).toEqual([]);
   });
 });

@@ -160,7 +160,7 @@ describe('a well-formed argument', () => {
     expect(started.body.ok, JSON.stringify(started.body)).toBe(true);
     const run = started.body.value as RunSummary;
     expect(run.status).toBe('queued');
-    expect(run.config.epochs).toBe(2);
+    expect(run.config!.epochs).toBe(2);
 
     const got = await call('runs:get', { id: run.id });
     expect(got.body).toMatchObject({ ok: true, value: { id: run.id, status: 'queued' } });

@@ -81,7 +81,7 @@ describe('npm run train --resume', () => {
     expect(r.code, r.stderr).toBe(0);
     const store = new Store(tmp.dir);
     const run = store.getRun(r.last!.runId as number)!;
-    expect(run.config.init).toEqual({ fromRun: 1, exclude: [] });
+    expect(run.config!.init).toEqual({ fromRun: 1, exclude: [] });
     const ev = store.events(run.id).find((e) => e.kind === 'init.loaded')!;
     expect(ev.payload).toMatchObject({ fromRun: 1, skipped: [] });
     expect(ev.payload.loaded).toContain('head/kernel');

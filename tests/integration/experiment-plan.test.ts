@@ -262,7 +262,7 @@ describe('run seeds until decided', () => {
     await finishAll(e.id);
     expect(asked).toEqual([[11, 12]]);
     expect(unfinished(e.id).map((r) => `${r.seed}:${role(r.armId)}`)).toEqual(['13:pre']);
-    const fromRun = (runId: number) => store.getRun(runId)!.config.init?.fromRun;
+    const fromRun = (runId: number) => store.getRun(runId)!.config!.init?.fromRun;
     await finishAll(e.id);
     expect(unfinished(e.id).map((r) => fromRun(r.runId))).toEqual([unfinished(e.id)[0]!.runId - 1, unfinished(e.id)[0]!.runId - 1]); // seed 13's arms from seed 13's pre-training
     await finishAll(e.id);

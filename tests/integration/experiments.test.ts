@@ -133,7 +133,7 @@ describe('experiments in the app', () => {
       const preRun = runs().find((r) => r.armId === pre.id && r.seed === seed)!.runId;
       const arms = runs().filter((r) => r.armId !== pre.id && r.seed === seed);
       expect(arms).toHaveLength(2);
-      for (const a of arms) expect(ctx.store.getRun(a.runId)!.config.init).toEqual({ fromRun: preRun, exclude: ['head'] });
+      for (const a of arms) expect(ctx.store.getRun(a.runId)!.config!.init).toEqual({ fromRun: preRun, exclude: ['head'] });
     }
     const s = summarize(ctx.store, { experimentId: info.id });
     expect(s.arms.map((a) => a.name)).toEqual(['baseline', 'rifle']); // the pre-training is not compared
@@ -145,7 +145,7 @@ describe('experiments in the app', () => {
     new ExperimentService(ctx.service).recover();
     const again = runs().find((r) => r.seed === 5 && r.armId === lost.armId)!;
     expect(again.runId).toBeGreaterThan(lost.runId);
-    expect(ctx.store.getRun(again.runId)!.config.init!.fromRun).toBe(runs().find((r) => r.armId === pre.id && r.seed === 5)!.runId);
+    expect(ctx.store.getRun(again.runId)!.config!.init!.fromRun).toBe(runs().find((r) => r.armId === pre.id && r.seed === 5)!.runId);
   }, 200_000);
 });
 

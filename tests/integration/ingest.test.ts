@@ -247,3 +247,80 @@ describe('an imported run', () => {
     expect(store.listRuns().filter((x) => x.name === 'tb/run-0')).toHaveLength(1);
   });
 });
+
+describe("external runs' comparisons", () => {
+  /** A finished external run of `experiment`/`arm`: val/acc per epoch, and a reported summary. */
+  async function logged(experiment: string, arm: string, seed: number, accs: number[], o: { baseline?: string; summary?: Record<string, number>; params?: Record<string, unknown> } = {}): Promise<number> {
+    const { runId } = await ok<{ runId: number }>('ingest:create', { experiment, arm, seed, baseline: o.baseline, params: o.params ?? { lr: 0.1, smoothing: arm === 'ls' ? 0.1 : 0, seed } });
+    await ok('ingest:metrics', { runId, points: accs.map((value, i) => ({ key: 'val/acc', step: (i + 1) * 10, epoch: i + 1, value })) });
+    if (o.summary) await ok('ingest:summary', { runId, values: o.summary });
+    await ok('ingest:finish', { runId, status: 'completed' });
+    return runId;
+  }
+
+  it('selected runs group into the arms their scripts named, compared on what they reported', async () => {
+    const ids: number[] = [];
+    for (const seed of [1, 2, 3]) {
+      ids.push(await logged('cmp-a', 'base', seed, [0.5, 0.6 + seed / 100], { summary: { 'test/acc': 0.6 + seed / 100 } }));
+      ids.push(await logged('cmp-a', 'ls', seed, [0.5, 0.62 + seed / 100], { summary: { 'test/acc': 0.63 + seed / 100 } }));
+    }
+    const s = await ok<{ arms: { name: string; role: string; n: number; mean: number | null; paired: { delta: number } | null }[] }>('compare:summary', { runIds: ids });
+    // one arm per named arm (their params differ by seed: they are not what groups them)
+    expect(s.arms.map((a) => [a.name, a.role, a.n])).toEqual([
+      ['base', 'baseline', 3],
+      ['ls', 'arm', 3],
+    ]);
+    // test/acc is what each script reported (ingest:summary), whatever the rule: +3 points per seed
+    expect(s.arms[1]!.paired!.delta).toBeCloseTo(0.03, 12);
+    const last = await ok<{ arms: { paired: { delta: number } | null }[] }>('compare:summary', { runIds: ids, rule: 'last' });
+    expect(last.arms[1]!.paired!.delta).toBeCloseTo(0.03, 12);
+    // val/acc: the per-epoch points under the rule (best epoch = last here): +2 points
+    const val = await ok<{ arms: { paired: { delta: number } | null }[] }>('compare:summary', { runIds: ids, metric: 'val/acc' });
+    expect(val.arms[1]!.paired!.delta).toBeCloseTo(0.02, 12);
+  });
+
+  it("external runs outside an experiment are one arm per params (seed and name aside), named by what differs", async () => {
+    const ids: number[] = [];
+    for (const seed of [1, 2]) {
+      for (const lr of [0.1, 0.01]) {
+        const { runId } = await ok<{ runId: number }>('ingest:create', { seed, name: `sweep seed ${seed}`, params: { lr, seed, run_name: `lr${lr}-s${seed}` } });
+        await ok('ingest:metrics', { runId, points: [{ key: 'val/acc', step: 1, epoch: 1, value: lr }] });
+        await ok('ingest:finish', { runId, status: 'completed' });
+        ids.push(runId);
+      }
+    }
+    const s = await ok<{ arms: { name: string; n: number }[] }>('compare:summary', { runIds: ids, metric: 'val/acc' });
+    expect(s.arms.map((a) => [a.name, a.n])).toEqual([
+      ['sweep', 2],
+      ['sweep (lr 0.01)', 2],
+    ]);
+  });
+
+  it('an experiment whose declared baseline has not logged yet compares with it (nothing paired), not with another arm', async () => {
+    const runId = await logged('cmp-b', 'trick', 1, [0.7], { baseline: 'standard' });
+    const experimentId = store.getRun(runId)!.experimentId!;
+    const s = await ok<{ arms: { name: string; role: string; n: number; paired: unknown }[] }>('compare:summary', { experimentId, metric: 'val/acc' });
+    expect(s.arms.map((a) => [a.name, a.role, a.n])).toEqual([
+      ['standard', 'baseline', 0],
+      ['trick', 'arm', 1],
+    ]);
+  });
+
+  it('refuses to launch anything for an external experiment: seeds, arms, resume and run-until-decided are its scripts\'', async () => {
+    const runId = await logged('cmp-c', 'base', 1, [0.5]);
+    const id = store.getRun(runId)!.experimentId!;
+    const before = store.listRuns().length;
+    for (const [channel, arg] of [
+      ['experiments:addSeeds', { id, seeds: [9] }],
+      ['experiments:addArm', { id, name: 'more', set: { 'optimizer.lr': 0.1 } }],
+      ['experiments:resume', { id }],
+      ['experiments:runUntilDecided', { id }],
+    ] as const) {
+      const r = await call(channel, arg);
+      expect(r.status, channel).toBe(409);
+      expect(r.body.error?.message, channel).toMatch(/holds runs logged by other scripts/);
+    }
+    expect(store.listRuns()).toHaveLength(before);
+    expect(store.experiments.get(id)!.seeds).toEqual([1]);
+  });
+});

@@ -167,16 +167,29 @@ describe('every registered trick declares what the app derives from it', () => {
     expect(markers.find((m) => m.kind === 'repr.reinit')!.detail).toEqual(['RePr cycle 1: re-initialised 3 filters', 'conv2: 2 in the null space', 'conv3: 1, null space exhausted (uniform)']);
   });
 
-  it('events of unknown kinds, or stored with payloads of another shape, are not drawn and do not crash', () => {
+  it('declared kinds stored with payloads of another shape are not drawn and do not crash', () => {
     const events: RunEvent[] = [
-      { kind: 'someone.else', epoch: 1, step: 1, payload: { x: 1 }, time: 0 },
       { kind: 'rifle.reinit', epoch: 1, step: 1, payload: { layers: 'head' }, time: 0 },
       { kind: 'mixup.off', epoch: 2, step: 20, payload: { epoch: 2, offLastEpochs: 1 }, time: 0 },
       { kind: 'run.start', epoch: 0, step: 0, payload: { backend: 'wasm' }, time: 0 },
     ];
     expect(eventMarkers(events, 'epoch').map((m) => [m.kind, m.x])).toEqual([['mixup.off', 2]]);
     expect(parseEvent(events[0]!)).toBeNull();
-    expect(parseEvent(events[1]!)).toBeNull();
+  });
+
+  it("an external script's own event kinds are drawn as plain markers named by their kind, payload in the tooltip", () => {
+    const long = 'x'.repeat(100);
+    const events: RunEvent[] = [
+      { kind: 'lr.drop', epoch: 3, step: 300, payload: { lr: 0.005, reason: long }, time: 0 },
+      { kind: 'a.very.long.event.kind.name', epoch: 4, step: 400, payload: { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: { deep: true } }, time: 0 },
+    ];
+    expect(parseEvent(events[0]!)).toBeNull(); // not one of ours
+    const m = eventMarkers(events, 'step');
+    expect(m.map((x) => [x.kind, x.x, x.label])).toEqual([['lr.drop', 300, 'lr.drop'], ['a.very.long.event.kind.name', 400, 'a.very.long.event…']]);
+    expect(m[0]!.detail).toEqual(['lr: 0.005', `reason: ${'x'.repeat(59)}…`]);
+    // six payload entries at most, and a note of the rest
+    expect(m[1]!.detail).toEqual(['a: 1', 'b: 2', 'c: 3', 'd: 4', 'e: 5', 'f: 6', '… 2 more (events list)']);
+    expect(eventMarkers(events, 'epoch').map((x) => x.x)).toEqual([3, 4]);
   });
 
   it('a resume recorded before backend warnings were stored is still drawn', () => {

@@ -10,7 +10,8 @@
 // arms by their config without seed and name.
 import { ApiFailure, type SummaryQuery } from '../../shared/api';
 import { bootstrapMeanCI } from '../../shared/bootstrap';
-import { describeConfig, flattenConfig, legacyDescribeConfig } from '../../shared/config';
+import { describeConfig, legacyDescribeConfig } from '../../shared/config';
+import { flatSettings, paramDifferences, SEED_OR_NAME } from '../../shared/run-info';
 import { configDifferences, trickDifferences } from '../../shared/labels';
 import type {
   AnalysisPlan,
@@ -79,7 +80,12 @@ export function selectValue(
   rule: SelectionRule,
 ): { value: number | null; epoch: number | null; count: { correct: number; total: number } | null } {
   if (run.status !== 'completed') return { value: null, epoch: null, count: null };
-  if (metric.startsWith('test/')) {
+  if (run.source === 'external') {
+    // What its script reported as the result (ingest:summary) is its value under either rule: the
+    // script chose the model it reports. Else its per-epoch points, as for ours.
+    const reported = store.summaryValue(run.id, metric);
+    if (reported !== null) return { value: reported, epoch: null, count: null };
+  } else if (metric.startsWith('test/')) {
     const ev = store.evaluations.get(run.id)[rule === 'best-val' ? 'best' : 'last'];
     if (!ev) return { value: null, epoch: null, count: null };
     const v = metric === 'test/acc' ? ev.acc : metric === 'test/loss' ? ev.loss : metric === 'test/top5' ? ev.top5 : null;
@@ -548,6 +554,10 @@ export function experimentGroups(store: Store, experimentId: number): { title: s
       role: a.role === 'baseline' ? 'baseline' : 'arm',
       runs: info.runs.filter((x) => x.armId === a.id).map((x) => store.getRun(x.runId)).filter((r): r is RunRecord => !!r),
     }));
+  // An external experiment whose scripts named a baseline arm that has logged no run yet: the
+  // arms are compared with it (no paired seeds so far), never with whichever arm came first.
+  const declared = info.source === 'external' ? store.experiments.spec(experimentId)?.baselineArm : undefined;
+  if (declared !== undefined && !groups.some((g) => g.role === 'baseline')) groups.unshift({ name: declared, role: 'baseline', runs: [] });
   return { title: info.name, groups, info };
 }
 
@@ -555,7 +565,7 @@ export function experimentGroups(store: Store, experimentId: number): { title: s
  * no name of its own: none, or the one describeConfig generated (today's or an older one's). */
 export function givenRunName(r: Pick<RunRecord, 'name' | 'config' | 'seed'>): string | null {
   const name = r.name.trim();
-  if (!name || name === describeConfig(r.config) || name === legacyDescribeConfig(r.config)) return null;
+  if (!name || (r.config && (name === describeConfig(r.config) || name === legacyDescribeConfig(r.config)))) return null;
   const stripped = name
     .replace(new RegExp(`\\s*(·\\s*)?\\bseed[ =]?${r.seed}\\b\\s*`, 'i'), ' ')
     .replace(/\s*·\s*$/, '')
@@ -570,10 +580,15 @@ export function givenRunName(r: Pick<RunRecord, 'name' | 'config' | 'seed'>): st
  * changes against the baseline ("label smoothing ε=0.1"), else by the other fields it changes
  * ("lr 0.01"); the baseline without a name of its own is "baseline". Arms whose names would
  * coincide get what tells them apart in parentheses, or their first run's id. */
-export function adhocGroups(runs: readonly RunRecord[]): ArmGroup[] {
+export function adhocGroups(runs: readonly RunRecord[], armOf: (r: RunRecord) => string | undefined = () => undefined): ArmGroup[] {
+  // External runs (config null): by the experiment arm their script named, else by their params
+  // without the seed and name; never one arm with our runs.
   const keyOf = (r: RunRecord) => {
-    const f = flattenConfig(r.config);
-    return JSON.stringify(Object.keys(f).filter((k) => !NOT_ARM_FIELDS.has(k)).sort().map((k) => [k, f[k]]));
+    const arm = r.config ? undefined : armOf(r);
+    if (arm !== undefined) return JSON.stringify(['external arm', arm]);
+    const f = flatSettings(r);
+    const ignore = (k: string) => (r.config ? NOT_ARM_FIELDS.has(k) : SEED_OR_NAME.test(k));
+    return JSON.stringify([r.source, Object.keys(f).filter((k) => !ignore(k)).sort().map((k) => [k, f[k]])]);
   };
   const groups = new Map<string, RunRecord[]>();
   for (const r of runs) {
@@ -582,7 +597,7 @@ export function adhocGroups(runs: readonly RunRecord[]): ArmGroup[] {
   }
   const list = [...groups.values()];
   if (!list.length) return [];
-  const base = list[0]![0]!.config;
+  const base = list[0]![0]!;
   const given = list.map((rs) => {
     const names = new Set(rs.map(givenRunName));
     return names.size === 1 ? [...names][0]! : null;
@@ -596,8 +611,7 @@ export function adhocGroups(runs: readonly RunRecord[]): ArmGroup[] {
     if (common) given.forEach((_, i) => (given[i] = parts[i]!.slice(common).join(' · ')));
   }
   const armed = list.map((rs, i) => {
-    const tricks = i === 0 ? [] : trickDifferences(base, rs[0]!.config);
-    const other = i === 0 ? [] : configDifferences(base, rs[0]!.config, NOT_ARM_FIELDS);
+    const { tricks, other } = i === 0 ? { tricks: [], other: [] } : armDifferences(base, rs[0]!);
     const described = tricks.length ? tricks.join(' + ') : other.join(', ');
     // what would tell it apart from an arm named alike: what its name does not say yet
     const more = given[i] !== null ? [...tricks, ...other] : tricks.length ? other : [];
@@ -614,6 +628,14 @@ export function adhocGroups(runs: readonly RunRecord[]): ArmGroup[] {
   }
   for (const a of clashes()) if (a.i !== 0) a.name = `${a.name} #${a.rs[0]!.id}`;
   return armed.map((a) => ({ name: a.name, role: a.i === 0 ? 'baseline' : 'arm', runs: a.rs }));
+}
+
+/** What a run changes against the baseline's: our tricks and other config fields, or an external
+ * run's params (as `key value`); between one of ours and an external run, nothing nameable. */
+function armDifferences(base: RunRecord, arm: RunRecord): { tricks: string[]; other: string[] } {
+  if (base.config && arm.config) return { tricks: trickDifferences(base.config, arm.config), other: configDifferences(base.config, arm.config, NOT_ARM_FIELDS) };
+  if (!base.config && !arm.config) return { tricks: [], other: paramDifferences(base.params, arm.params) };
+  return { tricks: [], other: [] };
 }
 
 /** Overrides in a query, validated (hostile input: each error names its field). */
@@ -662,7 +684,7 @@ export function summarize(store: Store, q: SummaryQuery): ComparisonSummary {
   const missing = q.runIds.filter((_, k) => !found[k]);
   if (missing.length) throw new ApiFailure({ code: 'not_found', message: `no run with id ${missing.join(', ')}`, field: 'runIds' });
   const runs = found as RunRecord[];
-  return compareGroups(store, `${runs.length} selected runs`, adhocGroups(runs), {
+  return compareGroups(store, `${runs.length} selected runs`, adhocGroups(runs, externalArms(store, runs)), {
     metric: q.metric ?? 'test/acc',
     rule: rule ?? 'best-val',
     analysis: effectivePlan(null, q),
@@ -670,4 +692,20 @@ export function summarize(store: Store, q: SummaryQuery): ComparisonSummary {
     seeds: null,
     seedLog: [],
   });
+}
+
+/** The experiment arm of each external run among `runs` (`experiment id:arm name`), which is what
+ * its script said it is: ad-hoc selections group such runs by it rather than by their params. */
+function externalArms(store: Store, runs: readonly RunRecord[]): (r: RunRecord) => string | undefined {
+  const arms = new Map<number, string>();
+  for (const experimentId of new Set(runs.flatMap((r) => (!r.config && r.experimentId !== null ? [r.experimentId] : [])))) {
+    const info = store.experiments.get(experimentId);
+    if (!info) continue;
+    const names = new Map(info.arms.map((a) => [a.id, a.name]));
+    for (const x of info.runs) {
+      const name = names.get(x.armId);
+      if (name !== undefined) arms.set(x.runId, `${experimentId}:${name}`);
+    }
+  }
+  return (r) => arms.get(r.id);
 }

@@ -280,6 +280,19 @@ export class ExperimentService {
     return e;
   }
 
+  /** An experiment this host may launch runs of: not an external one, whose runs are its scripts'. */
+  private launchable(id: number, what: string): ExperimentInfo {
+    const info = this.get(id);
+    if (info.source === 'external') {
+      throw new ApiFailure({
+        code: 'conflict',
+        message: `experiment '${info.name}' holds runs logged by other scripts: ${what} is done by running those scripts (with the new seeds or arms), not here`,
+        field: 'id',
+      });
+    }
+    return info;
+  }
+
   /** Validate the file, store the experiment, queue its runs (a sequential one: its first seeds,
    * then one at a time until decided). */
   create(raw: unknown, presetId: string | null = null): ExperimentInfo {
@@ -295,7 +308,7 @@ export class ExperimentService {
    * `maxSeeds` seeds (absent: the plan's, else the default). Records the plan as sequential
    * (from the defaults when the experiment had none) and starts, or resumes, its runner. */
   runUntilDecided(id: number, maxSeeds?: unknown): ExperimentInfo {
-    const info = this.get(id);
+    const info = this.launchable(id, 'running it until decided');
     if (maxSeeds !== undefined && maxSeeds !== null && (!Number.isInteger(maxSeeds) || (maxSeeds as number) < 2 || (maxSeeds as number) > 100)) {
       throw new ApiFailure({ code: 'bad_request', message: 'maxSeeds must be an integer from 2 to 100', field: 'maxSeeds' });
     }
@@ -313,7 +326,7 @@ export class ExperimentService {
   }
 
   addSeeds(id: number, seeds: unknown): ExperimentInfo {
-    const info = this.get(id);
+    const info = this.launchable(id, 'adding seeds');
     if (!Array.isArray(seeds) || !seeds.length || !seeds.every((s) => Number.isInteger(s) && s >= 0 && s < 2 ** 31)) {
       throw new ApiFailure({ code: 'bad_request', message: 'seeds must be a non-empty list of integers from 0 to 2^31-1', field: 'seeds' });
     }
@@ -326,7 +339,7 @@ export class ExperimentService {
 
   /** A new arm, run for every seed the experiment has. */
   addArm(id: number, name: unknown, set: unknown): ExperimentInfo {
-    const info = this.get(id);
+    const info = this.launchable(id, 'adding an arm');
     const spec = this.store.experiments.spec(id)!;
     const file = {
       name: info.name,
@@ -377,7 +390,7 @@ export class ExperimentService {
    * started, with nothing recorded, is replaced). Runs that failed by themselves stay as they are
    * (skipped, with why). A sequential runner stopped by stopAll goes on. */
   resumeAll(id: number): ExperimentControl {
-    const info = this.get(id);
+    const info = this.launchable(id, 'resuming its runs');
     this.stopped.delete(id);
     const slots = new Map<string, { runId: number; armId: number; seed: number }[]>();
     for (const r of info.runs) {

@@ -1,7 +1,5 @@
 // Number, time and label formatting shared by the pages.
-import { describeConfig, describeModel } from '../../../shared/config';
-import type { RunConfig } from '../../../shared/config';
-import { tricksText } from '../../../shared/labels';
+import { datasetText, modelText, optimizerText, runTitle, tricksOf, type RunSettings } from '../../../shared/run-info';
 import type { RunProgress, RunSummary } from '../../../shared/api';
 import { isFraction, metricSpec } from '../../../shared/metrics';
 
@@ -82,14 +80,15 @@ export function shortDateTime(ms: number | null | undefined): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hm}`;
 }
 
-export function runName(r: { name: string; config: RunConfig }): string {
-  return r.name.trim() || describeConfig(r.config);
+/** A run's name, else one made from its config or (an external run) its params. */
+export function runName(r: RunSettings & { name: string; seed?: number }): string {
+  return runTitle(r);
 }
 
 /** A run's label where space is short (chart legends, pickers): `#12` and its name, at most
  * `max` characters, shortened at the start so that the end stays — an experiment run's arm and
  * seed (`exp · arm · seed 3`), a generated name's tricks and seed. The full name is runName. */
-export function runLabel(r: { id: number; name: string; config: RunConfig }, max = 64): string {
+export function runLabel(r: RunSettings & { id: number; name: string; seed?: number }, max = 64): string {
   const id = `#${r.id} `;
   return id + keepEnd(runName(r), Math.max(12, max - id.length));
 }
@@ -124,8 +123,9 @@ export function nameParts(name: string): { head: string; middle: string; end: st
 }
 
 /** The tricks a run uses, as short labels (labels.ts), or a dash. */
-export function tricksLabel(c: RunConfig): string {
-  return tricksText(c) || DASH;
+/** Our runs' tricks; an external run's are unknown (its params say what it does): a dash. */
+export function tricksLabel(r: RunSettings): string {
+  return tricksOf(r) || DASH;
 }
 
 /** "13 runs", or "3 of 13 runs" when a filter hides some. */
@@ -134,16 +134,17 @@ export function countOf(shown: number, total: number, noun = 'run'): string {
   return shown === total ? of(total) : `${shown} of ${of(total)}`;
 }
 
-export function modelLabel(c: RunConfig): string {
-  return describeModel(c.model);
+/** The model (an external run's `model`/`arch` param), or a dash when unknown. */
+export function modelLabel(r: RunSettings): string {
+  return modelText(r) || DASH;
 }
 
-export function datasetLabel(c: RunConfig): string {
-  return c.dataset.trainSubset != null ? `${c.dataset.name} ×${c.dataset.trainSubset}` : c.dataset.name;
+export function datasetLabel(r: RunSettings): string {
+  return datasetText(r) || DASH;
 }
 
-export function optimizerLabel(c: RunConfig): string {
-  return `${c.optimizer.name} ${num(c.optimizer.lr)}`;
+export function optimizerLabel(r: RunSettings): string {
+  return optimizerText(r, (v) => num(v)) || DASH;
 }
 
 /** Fraction done (0..1) from live progress. `epoch` is the 0-based epoch in progress. */

@@ -19,12 +19,33 @@ export interface ChartMarker {
 /** Numbers as the rest of the app writes them, for the markers' details. */
 const FORMAT: MarkerFormat = { num: (v, digits) => num(v, digits), pct };
 
+/** How an event of a kind we do not declare is drawn: what an external script logs (`lr.drop`,
+ * `checkpoint`, `nonfinite`), a marker labelled with its kind and its payload in the tooltip. */
+const OTHER_COLOR = '#6a3d9a';
+const MAX_LABEL = 18;
+const MAX_DETAIL = 6;
+function otherMarker(e: RunEvent, x: 'epoch' | 'step'): ChartMarker {
+  const entries = Object.entries(e.payload ?? {});
+  const detail = entries.slice(0, MAX_DETAIL).map(([k, v]) => {
+    const s = typeof v === 'number' ? num(v) : typeof v === 'string' ? v : JSON.stringify(v);
+    return `${k}: ${s.length > 60 ? `${s.slice(0, 59)}…` : s}`;
+  });
+  if (entries.length > MAX_DETAIL) detail.push(`… ${entries.length - MAX_DETAIL} more (events list)`);
+  const label = e.kind.length > MAX_LABEL ? `${e.kind.slice(0, MAX_LABEL - 1)}…` : e.kind;
+  return { x: x === 'epoch' ? e.epoch : e.step, kind: e.kind, label, detail, color: OTHER_COLOR };
+}
+
 /** The events drawn as markers: those whose kind declares one (src/shared/events.ts, and each
- * trick's file for its own kinds). Kinds this version does not know, and payloads that do not fit
- * their kind's declaration (stored by another version), are not drawn. */
+ * trick's file for its own kinds), and every event of a kind not declared here (an external
+ * script's own, or a later version's) as a plain marker named by its kind. Declared kinds without
+ * a marker (run.start) and payloads that do not fit their kind's declaration are not drawn. */
 export function eventMarkers(events: readonly RunEvent[], x: 'epoch' | 'step'): ChartMarker[] {
   const out: ChartMarker[] = [];
   for (const raw of events) {
+    if (!eventSpec(raw.kind)) {
+      if (Number.isFinite(x === 'epoch' ? raw.epoch : raw.step)) out.push(otherMarker(raw, x));
+      continue;
+    }
     const e = parseEvent(raw);
     const marker = e ? eventSpec(e.kind)?.marker : undefined;
     if (!e || !marker) continue;

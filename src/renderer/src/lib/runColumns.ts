@@ -1,6 +1,6 @@
 // Columns of the runs table: label, sort value and cell text.
 import type { RunSummary } from '../../../shared/api';
-import { tricksText } from '../../../shared/labels';
+import { datasetText, modelText, optimizerText, tricksOf } from '../../../shared/run-info';
 import { datasetLabel, modelLabel, optimizerLabel, pct, runDuration, runName, shortDateTime, duration, tricksLabel } from './format';
 
 export interface RunColumn {
@@ -22,14 +22,14 @@ export const RUN_COLUMNS: RunColumn[] = [
   { key: 'status', label: 'status', sort: (r) => r.status },
   { key: 'experiment', label: 'experiment', title: 'the experiment the run belongs to', clip: true, sort: (r) => r.experimentName?.toLowerCase() ?? null, text: (r) => r.experimentName ?? '' },
   { key: 'arm', label: 'arm', title: "the run's arm in its experiment", clip: true, sort: (r) => r.armName?.toLowerCase() ?? null, text: (r) => r.armName ?? '' },
-  { key: 'tricks', label: 'tricks', title: 'the tricks the run uses (options that differ from their defaults in parentheses)', clip: true, sort: (r) => tricksText(r.config).toLowerCase() || null, text: (r) => tricksLabel(r.config) },
-  { key: 'model', label: 'model', sort: (r) => modelLabel(r.config), text: (r) => modelLabel(r.config) },
-  { key: 'dataset', label: 'dataset', sort: (r) => datasetLabel(r.config), text: (r) => datasetLabel(r.config) },
+  { key: 'tricks', label: 'tricks', title: 'the tricks the run uses (options that differ from their defaults in parentheses)', clip: true, sort: (r) => tricksOf(r).toLowerCase() || null, text: (r) => tricksLabel(r) },
+  { key: 'model', label: 'model', sort: (r) => modelText(r) || null, text: (r) => modelLabel(r) },
+  { key: 'dataset', label: 'dataset', sort: (r) => datasetText(r) || null, text: (r) => datasetLabel(r) },
   {
     key: 'optimizer',
     label: 'optimizer',
-    sort: (r) => `${r.config.optimizer.name} ${String(r.config.optimizer.lr).padStart(12)}`,
-    text: (r) => optimizerLabel(r.config),
+    sort: (r) => (r.config ? `${r.config.optimizer.name} ${String(r.config.optimizer.lr).padStart(12)}` : optimizerText(r) || null),
+    text: (r) => optimizerLabel(r),
   },
   { key: 'seed', label: 'seed', numeric: true, sort: (r) => r.seed, text: (r) => String(r.seed) },
   {
@@ -57,7 +57,7 @@ export const RUN_COLUMNS: RunColumn[] = [
     text: (r) => pct(r.final['test/acc']),
   },
   // after the numbers: at 1440 px what a run is and how it did fit, the rest scrolls
-  { key: 'backend', label: 'backend', sort: (r) => r.backend ?? r.config.backend, text: (r) => r.backend ?? r.config.backend },
+  { key: 'backend', label: 'backend', sort: (r) => r.backend ?? r.config?.backend ?? null, text: (r) => r.backend ?? r.config?.backend ?? (r.source === 'external' ? 'external' : '') },
   { key: 'created', label: 'created', sort: (r) => r.createdAt, text: (r) => shortDateTime(r.createdAt) },
   {
     key: 'duration',

@@ -37,16 +37,16 @@ export function useEta() {
     return rates.stepsPerS(id);
   };
   const estimate = (c: RunConfig): Estimate | null => estimateRun(c, samples.value);
-  const timeLeft = (r: RunSummary): TimeLeft | null => (r.progress ? runTimeLeft({ progress: r.progress, config: r.config, final: r.final }, stepsPerS(r.id)) : null);
+  const timeLeft = (r: RunSummary): TimeLeft | null => (r.progress && r.config ? runTimeLeft({ progress: r.progress, config: r.config, final: r.final }, stepsPerS(r.id)) : null);
   /** A run as work still to do: a running run by its time left (before anything is measured, its
    * estimate for the part not done), a queued one by its estimate. */
   const workItem = (r: RunSummary): WorkItem => {
     if (r.status === 'running') {
       const fraction = r.progress ? progressFraction(r.progress) : 0;
-      const est = estimate(r.config);
+      const est = r.config ? estimate(r.config) : null; // an external run's length is its script's
       return { status: 'running', fraction, left: timeLeft(r)?.seconds ?? (est ? est.seconds * (1 - fraction) : null) };
     }
-    if (r.status === 'queued') return { status: 'queued', left: estimate(r.config)?.seconds ?? null };
+    if (r.status === 'queued') return { status: 'queued', left: r.config ? (estimate(r.config)?.seconds ?? null) : null };
     return { status: r.status, left: null };
   };
   return { samples, stepsPerS, estimate, timeLeft, workItem };
