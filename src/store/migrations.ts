@@ -160,4 +160,26 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE experiment ADD COLUMN source TEXT NOT NULL DEFAULT 'trickbench' CHECK (source IN ('trickbench', 'external'));
   CREATE UNIQUE INDEX experiment_external_name ON experiment(name) WHERE source = 'external';
   `,
+  // 6: runs trained on a cluster (issue 19): submitted as Slurm job array tasks, their results
+  // brought in from the run journal each task writes on the shared file system
+  `
+  -- executor: 'local' (this machine's queue) or 'slurm'. job_id: the scheduler's id of the run's
+  -- current job ("1234_5" for an array task), null before submission. executor_state: what the
+  -- scheduler says of it now, for the pages ("PENDING (Resources)", "RUNNING on node3"), null when
+  -- it says nothing. shared_dir: the folder on the shared file system holding the run's journal and
+  -- checkpoints (runs/<id>/ under it).
+  ALTER TABLE run ADD COLUMN executor TEXT NOT NULL DEFAULT 'local' CHECK (executor IN ('local', 'slurm'));
+  ALTER TABLE run ADD COLUMN job_id TEXT;
+  ALTER TABLE run ADD COLUMN executor_state TEXT;
+  ALTER TABLE run ADD COLUMN shared_dir TEXT;
+
+  -- How far each run's journal has been ingested: its first \`bytes\` bytes (\`lines\` complete lines)
+  -- are in the store. Advanced in the same transaction as the rows they hold, so a host that stops
+  -- mid-ingest neither loses nor doubles a line.
+  CREATE TABLE journal_offset (
+    run_id  INTEGER PRIMARY KEY REFERENCES run(id) ON DELETE CASCADE,
+    bytes   INTEGER NOT NULL,
+    lines   INTEGER NOT NULL
+  );
+  `,
 ];
