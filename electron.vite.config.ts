@@ -3,7 +3,10 @@ import { defineConfig } from 'electron-vite';
 import vue from '@vitejs/plugin-vue';
 
 // Node-side bundles keep every npm dependency external (native modules, tfjs' wasm files and the
-// optional tfjs-node packages must be loaded from node_modules at run time).
+// optional tfjs-node packages must be loaded from node_modules at run time). One exception:
+// '#tfjs-gradients' (package.json "imports", not a dependency's name, so not externalized) takes
+// the "module" condition to tfjs-core's ESM gradient files, which Node cannot load: they are
+// bundled (src/trainer/tf/gradients.ts).
 export default defineConfig({
   main: {
     build: {

@@ -36,7 +36,7 @@ try {
     stdio: 'inherit',
   });
 } catch {
-  console.error('electron-native: building better-sqlite3 for Electron failed (it needs Electron\'s headers from the internet the first time, and a C++ toolchain). `npm run serve` works without it.');
+  console.error(`electron-native: building better-sqlite3 ${sqlite} for Electron ${electron} failed (it needs Electron's headers from the internet the first time, and a C++ toolchain that builds them: GCC 13 or newer for Electron 43's V8 headers). \`npm run serve\` works without it.`);
   process.exit(1);
 }
 fs.copyFileSync(path.join(work, 'build', 'Release', 'better_sqlite3.node'), out);

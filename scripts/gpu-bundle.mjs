@@ -115,18 +115,6 @@ async function bundles(dest) {
       b.onResolve({ filter: /^\.\/(store|loader)$/ }, (a) =>
         a.importer.endsWith(path.join('bench', 'index.ts')) ? { path: a.path.slice(2), namespace: 'stub' } : undefined,
       );
-      // src/trainer/tf/gradients.ts loads @tensorflow/tfjs through createRequire at run time, which
-      // a bundle cannot see: the same, as an import esbuild follows.
-      b.onLoad({ filter: /[\\/]src[\\/]trainer[\\/]tf[\\/]gradients\.ts$/ }, () => ({
-        contents: [
-          "import '@tensorflow/tfjs';",
-          "import * as tf from '@tensorflow/tfjs-core';",
-          'export function registerGradients() {',
-          "  if (!tf.getGradient('Neg')) throw new Error('TensorFlow.js gradients did not register');",
-          '}',
-        ].join('\n'),
-        loader: 'ts',
-      }));
       // Native packages the trainer imports for what the bench does not do (image folders, the
       // store): a stub that throws if it is ever called.
       b.onResolve({ filter: /^(sharp|better-sqlite3)$/ }, (a) => ({ path: a.path, namespace: 'stub-native' }));
@@ -153,6 +141,8 @@ async function bundles(dest) {
     // tfjs-backend-cpu's package.json marks its Node entry side-effect free, which would drop
     // `import '@tensorflow/tfjs-backend-cpu'` (the import that registers the cpu backend).
     ignoreAnnotations: true,
+    // esbuild's default conditions include "module": '#tfjs-gradients' (package.json "imports") then
+    // bundles tfjs-core's ESM gradient files (src/trainer/tf/gradients.ts).
     logLevel: 'warning',
     legalComments: 'none',
     minifySyntax: true,
