@@ -29,6 +29,10 @@ interface RunRow {
   experiment_id: number | null;
   source: 'trickbench' | 'external';
   params: string | null;
+  executor: 'local' | 'slurm';
+  job_id: string | null;
+  executor_state: string | null;
+  shared_dir: string | null;
 }
 
 export interface RunRecord extends Omit<RunSummary, 'final' | 'best' | 'progress' | 'checkpoints' | 'experimentName' | 'armName'> {
@@ -36,6 +40,8 @@ export interface RunRecord extends Omit<RunSummary, 'final' | 'best' | 'progress
   host: string | null;
   /** Queued to continue from its last checkpoint (the trainer gets --resume). */
   resume: boolean;
+  /** A cluster run's folder on the shared file system (its journal and checkpoints), else null. */
+  sharedDir: string | null;
 }
 
 export interface HistoryRow {
@@ -72,6 +78,10 @@ function toRecord(r: RunRow): RunRecord {
     host: r.host,
     resume: r.resume === 1,
     experimentId: r.experiment_id ?? null,
+    executor: r.executor ?? 'local',
+    jobId: r.job_id ?? null,
+    executorState: r.executor_state ?? null,
+    sharedDir: r.shared_dir ?? null,
   };
 }
 
@@ -357,6 +367,21 @@ export class Store {
 
   valueAt(runId: number, key: string, epoch: number): number | null {
     return (this.stmts.valueAtEpoch.get(runId, key, epoch) as number | undefined) ?? null;
+  }
+
+  /** A run that trains on a cluster: its executor and its folder on the shared file system. */
+  setClusterRun(runId: number, executor: 'slurm', sharedDir: string): void {
+    this.db.prepare(`UPDATE run SET executor = ?, shared_dir = ? WHERE id = ?`).run(executor, sharedDir, runId);
+  }
+
+  /** The scheduler's job of a cluster run (null: none now) and what it says of it. */
+  setJob(runId: number, jobId: string | null, state: string | null): void {
+    this.db.prepare(`UPDATE run SET job_id = ?, executor_state = ? WHERE id = ?`).run(jobId, state, runId);
+  }
+
+  /** What the scheduler says of a cluster run's job now; true when it changed. */
+  setExecutorState(runId: number, state: string | null): boolean {
+    return this.db.prepare(`UPDATE run SET executor_state = ? WHERE id = ? AND executor_state IS NOT ?`).run(state, runId, state).changes > 0;
   }
 
   /** The value a client set for a key (ingest:summary: an external run's result), or null. */

@@ -178,7 +178,7 @@ export class RunService {
   }
 
   private toSummary(r: RunRecord): RunSummary {
-    const { pid: _pid, host: _host, resume: _resume, ...rest } = r;
+    const { pid: _pid, host: _host, resume: _resume, sharedDir: _shared, ...rest } = r;
     const progress = this.active.get(r.id)?.progress ?? null;
     const names = r.experimentId !== null ? this.o.store.experiments.namesOf(r.id) : null;
     return { ...rest, experimentName: names?.experimentName ?? null, armName: names?.armName ?? null, ...this.o.store.summaries(r.id), progress, checkpoints: checkpointsOf(this.o.dataDir, r.id) };
