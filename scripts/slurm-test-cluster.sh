@@ -15,7 +15,9 @@
 # TRICKBENCH_SLURM_CPUS=N declares N CPUs instead, to run more tasks at once than there are cores),
 # partitions `debug` (default, no time limit) and `short` (MaxTime 5 minutes, limits enforced at
 # submission), one fake GRES `gpu:fake:1` (File=/dev/null), no accounting (sacct does not work),
-# daemons and jobs as root, ProctrackType=proctrack/linuxproc, TaskPlugin=task/none.
+# daemons and jobs as root, ProctrackType=proctrack/linuxproc, TaskPlugin=task/none, all on
+# 127.0.0.1 (the host name need not resolve). `start` on a running cluster changes nothing: to apply
+# another configuration (e.g. TRICKBENCH_SLURM_CPUS), stop, then start.
 set -euo pipefail
 
 BASE=${TRICKBENCH_SLURM_DIR:-/tmp/trickbench-slurm}
@@ -121,7 +123,7 @@ write_conf() {
 $MARKER
 # A single-node test cluster; state, logs and pid files under $BASE.
 ClusterName=trickbench
-SlurmctldHost=$node
+SlurmctldHost=$node(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -162,7 +164,7 @@ InactiveLimit=0
 Waittime=0
 GresTypes=gpu
 $overrides
-$node_line Gres=gpu:fake:1 State=UNKNOWN
+$node_line NodeAddr=127.0.0.1 Gres=gpu:fake:1 State=UNKNOWN
 PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP
 PartitionName=short Nodes=$node Default=NO MaxTime=00:05:00 State=UP
 EOF
