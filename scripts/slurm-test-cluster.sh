@@ -98,9 +98,13 @@ start_munge() {
   die "munged started but does not answer on $MUNGE_SOCKET"
 }
 
-write_conf() {
+check_conf_is_ours() {
   ours_or_absent "$CONF" || die "$CONF exists and was not written by this script; not overwriting a real cluster's configuration (move it away first)"
   ours_or_absent "$GRES_CONF" || die "$GRES_CONF exists and was not written by this script; not overwriting it"
+}
+
+write_conf() {
+  check_conf_is_ours
   local node hw cpus mem
   node=$(node_name)
   # e.g. "NodeName=vm CPUs=2 Boards=1 SocketsPerBoard=1 CoresPerSocket=2 ThreadsPerCore=1 RealMemory=24105"
@@ -198,6 +202,7 @@ start() {
     log "already running ($(status))"
     return 0
   fi
+  check_conf_is_ours
   install -d -m 0755 "$BASE" "$BASE/run" "$BASE/log"
   start_munge
   write_conf
