@@ -379,6 +379,16 @@ export class Store {
     this.db.prepare(`UPDATE run SET job_id = ?, executor_state = ? WHERE id = ?`).run(jobId, state, runId);
   }
 
+  /** Why a stopped run stopped, told later (a scheduler saying its job reached its time limit). */
+  setError(runId: number, error: string): void {
+    this.db.prepare(`UPDATE run SET error = ? WHERE id = ? AND status IN ('interrupted', 'failed', 'cancelled')`).run(error, runId);
+  }
+
+  /** When a run last gave a sign of life (an external client's call, a cluster task's heartbeat). */
+  heartbeatAt(runId: number): number | null {
+    return (this.db.prepare(`SELECT heartbeat_at FROM run WHERE id = ?`).pluck().get(runId) as number | null | undefined) ?? null;
+  }
+
   /** What the scheduler says of a cluster run's job now; true when it changed. */
   setExecutorState(runId: number, state: string | null): boolean {
     return this.db.prepare(`UPDATE run SET executor_state = ? WHERE id = ? AND executor_state IS NOT ?`).run(state, runId, state).changes > 0;

@@ -1,7 +1,7 @@
 // Slurm's commands as the executor uses them: run without a shell (arguments are never parsed by
 // one), with a timeout, their output parsed by the small pure functions below (tested on real
 // outputs of Debian's slurm-wlm 22.05: docs/slurm-facts.md).
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -10,6 +10,9 @@ export class SlurmError extends Error {}
 export interface SlurmCommands {
   /** Runs a Slurm command; resolves with stdout, rejects with SlurmError (its stderr) on a non-zero exit. */
   run(cmd: SlurmCommand, args: readonly string[]): Promise<string>;
+  /** The same, blocking: for what a user's request waits on (validate, submit, cancel), which
+   * must answer with Slurm's error before anything else happens. */
+  runSync(cmd: SlurmCommand, args: readonly string[]): string;
   /** The command's path on PATH, or null. */
   which(cmd: SlurmCommand): string | null;
 }
@@ -33,18 +36,29 @@ export function systemSlurm(env: NodeJS.ProcessEnv = process.env): SlurmCommands
       }
       return null;
     },
+    runSync(cmd, args) {
+      try {
+        return execFileSync(cmd, args as string[], { env, timeout: TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      } catch (err) {
+        throw failure(cmd, args, err as NodeJS.ErrnoException & { stderr?: string; stdout?: string; signal?: string });
+      }
+    },
     run(cmd, args) {
       return new Promise((resolve, reject) => {
         execFile(cmd, args as string[], { env, timeout: TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
           if (!err) return resolve(stdout);
-          const e = err as NodeJS.ErrnoException & { killed?: boolean };
-          if (e.code === 'ENOENT') return reject(new SlurmError(`${cmd} not found on PATH: is Slurm installed here (a login node)?`));
-          const why = e.killed ? `timed out after ${TIMEOUT_MS / 1000} s` : (stderr.trim() || stdout.trim() || e.message).split('\n').slice(0, 5).join(' ');
-          reject(new SlurmError(`${cmd} ${args.join(' ')}: ${why}`));
+          reject(failure(cmd, args, Object.assign(err, { stdout, stderr }) as NodeJS.ErrnoException & { stdout: string; stderr: string }));
         });
       });
     },
   };
+}
+
+function failure(cmd: string, args: readonly string[], e: NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; stderr?: string | Buffer; stdout?: string | Buffer }): SlurmError {
+  if (e.code === 'ENOENT') return new SlurmError(`${cmd} not found on PATH: run serve where Slurm's commands are (a login node)`);
+  const out = `${e.stderr ?? ''}`.trim() || `${e.stdout ?? ''}`.trim() || e.message;
+  const why = e.killed || e.signal === 'SIGTERM' ? `timed out after ${TIMEOUT_MS / 1000} s` : out.split('\n').slice(0, 5).join(' ');
+  return new SlurmError(`${cmd} ${args.join(' ')}: ${why}`);
 }
 
 /** `sbatch --parsable` prints `jobid` or `jobid;cluster`. */
