@@ -118,6 +118,11 @@ export function ingestJournal(store: Store, runId: number, file: string): Ingest
   }
 }
 
+/** The first line's hash (with its '\n'), to notice a journal rewritten under a running host. */
+function lineHash(line: Buffer): string {
+  return crypto.createHash('sha256').update(line).update('\n').digest('hex');
+}
+
 function headOf(fd: number, len: number): string {
   const b = Buffer.alloc(len);
   const n = fs.readSync(fd, b, 0, len, 0);
@@ -162,7 +167,7 @@ function verifyPrefix(fd: number, file: string, off: Offset, st: fs.Stats): Know
     new Error(`the run journal ${file} was rewritten since it was ingested: ${why} (a journal is append-only; the store holds its first ${off.bytes} bytes, ${off.lines} lines)`);
   const end = eachLine(fd, 0, off.bytes, (buf, start, endByte) => {
     count++;
-    if (start === 0) k.head = { len: endByte, hash: crypto.createHash('sha256').update(buf).update('\n').digest('hex') };
+    if (start === 0) k.head = { len: endByte, hash: lineHash(buf) };
     let rec: JournalRecord;
     try {
       rec = parseJournalLine(buf.toString('utf8'), count, file);
@@ -216,6 +221,7 @@ function applyNew(store: Store, s: ReturnType<typeof prepare>, runId: number, fd
       return false;
     }
     for (const { rec } of batch) track(k, rec);
+    if (k.lines === 0 && head) k.head = head;
     k.bytes = batch[batch.length - 1]!.end;
     k.lines += batch.length;
     added += batch.length;
@@ -223,8 +229,10 @@ function applyNew(store: Store, s: ReturnType<typeof prepare>, runId: number, fd
   };
   let lineNo = k.lines;
   let stopped = false;
-  eachLine(fd, k.bytes, size, (buf, _start, end) => {
+  let head: Known['head'] = null;
+  eachLine(fd, k.bytes, size, (buf, start, end) => {
     lineNo++;
+    if (start === 0) head = { len: end, hash: lineHash(buf) };
     try {
       pending.push({ rec: parseJournalLine(buf.toString('utf8'), lineNo, file), end });
     } catch (e) {
