@@ -52,7 +52,8 @@ describe('ingestJournal', () => {
     store.setBackend(run.id, 'wasm', 'cpu');
     store.addEvent(run.id, ev('run.start', 0, { backend: 'wasm' }));
     store.addMetrics(run.id, [pt('train/loss_step', 1, 2.3), pt('train/loss_step', 2, 2.1)]);
-    store.addMetrics(run.id, [pt('val/acc', 10, 0.4)]);
+    store.addMetrics(run.id, [pt('val/acc', 10, 0.4), pt('train/loss_step', 3, 2.0)]);
+    // the checkpoint was at step 1: what came after it goes, and only step 2 is trained again
     store.beginResume(run.id, 1, ev('run.resume', 1, { fromEpoch: 0, fromStep: 1 }));
     store.addMetrics(run.id, [pt('train/loss_step', 2, 2.05), pt('val/acc', 10, 0.45)]);
     store.evaluations.save(run.id, {
@@ -72,7 +73,7 @@ describe('ingestJournal', () => {
     expect(r.linesAdded).toBe(fs.readFileSync(file, 'utf8').trimEnd().split('\n').length);
     expect(r.lastAt).toBeGreaterThan(0);
     expect(server.history(run.id)).toEqual(store.history(run.id));
-    expect(server.history(run.id)['train/loss_step']!.map((p) => p.value)).toEqual([2.3, 2.05]);
+    expect(server.history(run.id)['train/loss_step']!.map((p) => [p.step, p.value])).toEqual([[1, 2.3], [2, 2.05]]);
     expect(server.events(run.id)).toEqual(store.events(run.id));
     expect(server.events(run.id).map((e) => e.kind)).toEqual(['run.start', 'run.resume']);
     expect(server.evaluations.get(run.id)).toEqual(store.evaluations.get(run.id));
