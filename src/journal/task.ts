@@ -65,6 +65,8 @@ export interface TaskOptions {
   /** Where the node-local data dir is made (default os.tmpdir(): $TMPDIR). */
   tmpDir?: string;
   log?: (line: string) => void;
+  /** Between heartbeat records (default HEARTBEAT_MS). */
+  heartbeatMs?: number;
 }
 
 /** The attempt number and job id as Slurm gives them to a task. */
@@ -152,7 +154,7 @@ export async function runClusterTask(dirArg: string, o: TaskOptions = {}): Promi
       } catch (e) {
         log(`heartbeat: ${(e as Error).message}`);
       }
-    }, HEARTBEAT_MS);
+    }, o.heartbeatMs ?? HEARTBEAT_MS);
     heartbeat.unref();
 
     const stopAs = (): { status: 'cancelled' | 'interrupted'; error: string | null } =>
@@ -167,6 +169,7 @@ export async function runClusterTask(dirArg: string, o: TaskOptions = {}): Promi
         try {
           store.end(stop.status, stop.error);
           writer.close();
+          fs.writeSync(1, `${resultLine({ runId, status: stop.status, backend: null, device: null, metrics: {}, error: stop.error })}\n`);
         } finally {
           process.exit(1);
         }
@@ -211,6 +214,11 @@ export async function runClusterTask(dirArg: string, o: TaskOptions = {}): Promi
   }
 }
 
+/** The JSON result `trickbench train` prints as its last stdout line. */
+function resultLine(o: RunOutcome): string {
+  return JSON.stringify({ runId: o.runId, status: o.status, backend: o.backend, device: o.device, metrics: o.metrics, error: o.error });
+}
+
 async function clusterTask(argv: string[]): Promise<number> {
   const program = new Command('trickbench cluster-task')
     .description('Train one run as a cluster job task: reads RUN_DIR/task.json, writes RUN_DIR/journal.jsonl and the checkpoints there, never the server\'s store.')
@@ -233,7 +241,7 @@ async function clusterTask(argv: string[]): Promise<number> {
     outcome = { runId: Number.isInteger(id) ? id : 0, status: 'failed', backend: null, device: null, metrics: {}, error };
   }
   if (outcome.error) process.stderr.write(`run ${outcome.runId} ${outcome.status}: ${outcome.error}\n`);
-  process.stdout.write(`${JSON.stringify({ runId: outcome.runId, status: outcome.status, backend: outcome.backend, device: outcome.device, metrics: outcome.metrics, error: outcome.error })}\n`);
+  process.stdout.write(`${resultLine(outcome)}\n`);
   return outcome.status === 'completed' ? 0 : 1;
 }
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOURNAL_FILE, parseJournalLine, type JournalRecord } from '../../src/journal/format';
 import { ingestJournal } from '../../src/journal/ingest';
+import { runClusterTask } from '../../src/journal/task';
 import type { MetricPoint } from '../../src/shared/api';
 import { mustParseRunConfig, type RunConfig } from '../../src/shared/config';
 import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
@@ -235,6 +236,23 @@ describe('trickbench cluster-task', () => {
     expect(server.getRun(id)!.status).toBe('completed');
     expect(server.history(id, ['train/loss_step'])['train/loss_step']!.map((p) => p.step)).toEqual(Array.from({ length: 5 * SPE }, (_, i) => i + 1));
     expect(records(dir).filter((x) => x.kind === 'start' || x.kind === 'resume' || x.kind === 'end').map((x) => x.kind)).toEqual(['start', 'start', 'resume', 'end']);
+  });
+
+  it('writes a heartbeat record at its interval while it trains; the job id from SLURM_JOB_ID (in process)', async () => {
+    const { id, dir } = submit(config({ epochs: 3 }));
+    const lines: string[] = [];
+    const out = await runClusterTask(dir, { env: { SLURM_JOB_ID: '77' }, tmpDir: NODE_TMP, heartbeatMs: 150, log: (l) => lines.push(l) });
+    expect(out).toMatchObject({ runId: id, status: 'completed', error: null });
+    const recs = records(dir);
+    expect(recs[0]).toMatchObject({ kind: 'start', attempt: 0, jobId: '77' });
+    const beats = recs.filter((r) => r.kind === 'heartbeat').map((r) => r.at);
+    expect(beats.length).toBeGreaterThanOrEqual(3);
+    // none after the end
+    expect(recs.findIndex((r) => r.kind === 'end')).toBe(recs.length - 1);
+    expect(lines[0]).toMatch(new RegExp(`^run ${id}: attempt 0 \\(job 77\\) on .*, starting`));
+    expect(ingestJournal(server, id, path.join(dir, JOURNAL_FILE)).lastAt).toBe(recs.at(-1)!.at);
+    expect(server.db.prepare('SELECT heartbeat_at FROM run WHERE id = ?').pluck().get(id)).toBe(beats.at(-1));
+    expect(fs.readdirSync(NODE_TMP)).toEqual([]);
   });
 
   it('refuses a run folder whose task.json is for another run, or that has none, naming the file', async () => {
