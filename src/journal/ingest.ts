@@ -23,6 +23,10 @@ export interface IngestResult {
   /** The `at` of the file's last complete record (a heartbeat at least every 10 s while a task
    * trains), null for an empty journal. */
   lastAt: number | null;
+  /** A complete line that cannot be read yet, why (NUL bytes: over NFS a reader can see a line's
+   * '\n' before the bytes before it, which the node's client has not written back yet); the
+   * ingest stopped before it, without an error, and reads it on a later call. Null otherwise. */
+  waiting: string | null;
 }
 
 /** Lines per transaction: a long journal ingested for the first time holds the write lock in
@@ -91,7 +95,7 @@ export function ingestJournal(store: Store, runId: number, file: string): Ingest
   try {
     fd = fs.openSync(file, 'r');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && off.bytes === 0) return { linesAdded: 0, ended: null, lastAt: null };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && off.bytes === 0) return { linesAdded: 0, ended: null, lastAt: null, waiting: null };
     throw new Error(`cannot read the run journal ${file}${off.bytes ? ` (${off.bytes} bytes of it were ingested)` : ''}: ${(e as Error).message}`);
   }
   try {
@@ -111,8 +115,8 @@ export function ingestJournal(store: Store, runId: number, file: string): Ingest
       known.delete(key);
       throw new Error(`the run journal ${file} was rewritten since it was ingested: its first line changed (a journal is append-only)`);
     }
-    const added = applyNew(store, s, runId, fd, file, st.size, k);
-    return { linesAdded: added, ended: k.ended, lastAt: k.lastAt };
+    const { added, waiting } = applyNew(store, s, runId, fd, file, st.size, k);
+    return { linesAdded: added, ended: k.ended, lastAt: k.lastAt, waiting };
   } finally {
     fs.closeSync(fd);
   }
@@ -189,7 +193,7 @@ function track(k: Known, rec: JournalRecord): void {
 
 /** The new complete lines, applied INGEST_CHUNK_LINES at a time, each chunk in one transaction
  * with the offset. */
-function applyNew(store: Store, s: ReturnType<typeof prepare>, runId: number, fd: number, file: string, size: number, k: Known): number {
+function applyNew(store: Store, s: ReturnType<typeof prepare>, runId: number, fd: number, file: string, size: number, k: Known): { added: number; waiting: string | null } {
   let added = 0;
   let pending: { rec: JournalRecord; end: number }[] = [];
   const failure: { error: JournalError | null } = { error: null };
@@ -230,8 +234,14 @@ function applyNew(store: Store, s: ReturnType<typeof prepare>, runId: number, fd
   let lineNo = k.lines;
   let stopped = false;
   let head: Known['head'] = null;
+  let waiting: string | null = null;
   eachLine(fd, k.bytes, size, (buf, start, end) => {
     lineNo++;
+    // JSON.stringify never writes a NUL (it escapes one): these bytes are not written out yet
+    if (buf.includes(0)) {
+      waiting = `${file}:${lineNo}: holds NUL bytes, not yet written back by the node (NFS); read again later`;
+      return false;
+    }
     if (start === 0) head = { len: end, hash: lineHash(buf) };
     try {
       pending.push({ rec: parseJournalLine(buf.toString('utf8'), lineNo, file), end });
@@ -246,7 +256,7 @@ function applyNew(store: Store, s: ReturnType<typeof prepare>, runId: number, fd
   });
   if (!stopped) flush();
   if (failure.error) throw failure.error;
-  return added;
+  return { added, waiting };
 }
 
 function apply(store: Store, s: ReturnType<typeof prepare>, runId: number, rec: JournalRecord): void {

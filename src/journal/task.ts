@@ -12,7 +12,9 @@
 //
 // SIGTERM or SIGINT (scancel, the time limit, a preemption) stops after the current step: the run
 // ends `cancelled` when the server asked for it (a `cancel` file in the run folder), else
-// `interrupted` (resumable). A second signal stops at once, recording the same end. The last stdout
+// `interrupted` (resumable). A second signal stops at once, recording the same end. A `cancel`
+// file already there when the task starts (scancel raced the job's start) ends it cancelled,
+// untrained: the server removes the file before it submits a resume. The last stdout
 // line is `trickbench train`'s JSON result; exit code 0 only when the run completed.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -126,91 +128,108 @@ export async function runClusterTask(dirArg: string, o: TaskOptions = {}): Promi
   const env = o.env ?? process.env;
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const dir = path.resolve(dirArg);
-  const task = readTaskFile(dir);
-  if (path.basename(dir) !== String(task.runId)) throw new Error(`${path.join(dir, TASK_FILE)} is for run ${task.runId}, but the folder is ${dir} (expected …/runs/${task.runId})`);
-  const journalFile = path.join(dir, JOURNAL_FILE);
-  const sqlite = storeOptions(env);
-  const local = makeLocalDataDir(dir, task, o.tmpDir ?? os.tmpdir());
-  const { runId } = task;
-  try {
-    const before = prepareLocalStore(local, task, journalFile, sqlite);
-    if (before.status === 'completed') {
-      log(`run ${runId} has completed already (its journal says so): nothing to do`);
-      const store = new Store(local, sqlite);
-      const run = store.getRun(runId)!;
-      const out: RunOutcome = { runId, status: 'completed', backend: run.backend, device: run.device, metrics: store.summaries(runId).final, error: null };
-      store.close();
-      return out;
-    }
-    const writer = new JournalWriter(journalFile);
-    const store = new JournaledStore(local, writer, runId, sqlite);
-    const { attempt, jobId } = slurmAttempt(env);
-    writer.append({ kind: 'start', attempt, jobId, host: os.hostname(), pid: process.pid });
-    log(`run ${runId}: attempt ${attempt}${jobId ? ` (job ${jobId})` : ''} on ${os.hostname()}, ${before.resume ? 'resuming from its last checkpoint' : 'starting'} (local data dir ${local})`);
-
-    const heartbeat = setInterval(() => {
+  // From the start, so that a signal while the task sets up is not the default (death, no end):
+  // the run then stops at its first step.
+  let signal: NodeJS.Signals | null = null;
+  let journaled: JournaledStore | null = null;
+  const stopAs = (): { status: 'cancelled' | 'interrupted'; error: string | null } =>
+    fs.existsSync(path.join(dir, CANCEL_FILE))
+      ? { status: 'cancelled', error: null }
+      : { status: 'interrupted', error: `stopped by ${signal ?? 'a signal'} (a time limit, a preemption or a node drain): resumable from its last checkpoint` };
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signal) {
+      // A second signal: stop now, the end recorded (the checkpoint is the last epoch's).
+      const stop = stopAs();
       try {
-        writer.append({ kind: 'heartbeat' });
-      } catch (e) {
-        log(`heartbeat: ${(e as Error).message}`);
+        if (journaled) {
+          journaled.end(stop.status, stop.error);
+          journaled.journal.close();
+        }
+        fs.writeSync(1, `${resultLine({ runId: journaled?.runId ?? 0, status: stop.status, backend: null, device: null, metrics: {}, error: stop.error })}\n`);
+      } finally {
+        process.exit(1);
       }
-    }, o.heartbeatMs ?? HEARTBEAT_MS);
-    heartbeat.unref();
-
-    const stopAs = (): { status: 'cancelled' | 'interrupted'; error: string | null } =>
-      fs.existsSync(path.join(dir, CANCEL_FILE))
-        ? { status: 'cancelled', error: null }
-        : { status: 'interrupted', error: `stopped by ${signal ?? 'a signal'} (a time limit, a preemption or a node drain): resumable from its last checkpoint` };
-    let signal: NodeJS.Signals | null = null;
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (signal) {
-        // A second signal: stop now, the end recorded (the checkpoint is the last epoch's).
-        const stop = stopAs();
+    }
+    signal = sig;
+    log(`${sig}: stopping after this step (again to stop at once)`);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    const task = readTaskFile(dir);
+    if (path.basename(dir) !== String(task.runId)) throw new Error(`${path.join(dir, TASK_FILE)} is for run ${task.runId}, but the folder is ${dir} (expected …/runs/${task.runId})`);
+    const journalFile = path.join(dir, JOURNAL_FILE);
+    const sqlite = storeOptions(env);
+    const local = makeLocalDataDir(dir, task, o.tmpDir ?? os.tmpdir());
+    const { runId } = task;
+    try {
+      const before = prepareLocalStore(local, task, journalFile, sqlite);
+      if (before.status === 'completed') {
+        log(`run ${runId} has completed already (its journal says so): nothing to do`);
+        const store = new Store(local, sqlite);
+        const run = store.getRun(runId)!;
+        const out: RunOutcome = { runId, status: 'completed', backend: run.backend, device: run.device, metrics: store.summaries(runId).final, error: null };
+        store.close();
+        return out;
+      }
+      const writer = new JournalWriter(journalFile);
+      const store = new JournaledStore(local, writer, runId, sqlite);
+      journaled = store;
+      const { attempt, jobId } = slurmAttempt(env);
+      writer.append({ kind: 'start', attempt, jobId, host: os.hostname(), pid: process.pid });
+      log(`run ${runId}: attempt ${attempt}${jobId ? ` (job ${jobId})` : ''} on ${os.hostname()}, ${before.resume ? 'resuming from its last checkpoint' : 'starting'} (local data dir ${local})`);
+      const heartbeat = setInterval(() => {
         try {
-          store.end(stop.status, stop.error);
-          writer.close();
-          fs.writeSync(1, `${resultLine({ runId, status: stop.status, backend: null, device: null, metrics: {}, error: stop.error })}\n`);
+          writer.append({ kind: 'heartbeat' });
+        } catch (e) {
+          log(`heartbeat: ${(e as Error).message}`);
+        }
+      }, o.heartbeatMs ?? HEARTBEAT_MS);
+      heartbeat.unref();
+
+      let outcome: RunOutcome;
+      try {
+        // Cancelled by the server before this attempt could start (the job started as it was
+        // scancelled): it ends so, untrained.
+        const cancelledBefore = fs.existsSync(path.join(dir, CANCEL_FILE));
+        outcome = cancelledBefore
+          ? { runId, status: 'cancelled', backend: null, device: null, metrics: {}, error: null }
+          : await executeRun({
+              store,
+              runId,
+              dataDir: local,
+              resume: before.resume,
+              ...(task.systemDatasetsDir ? { systemDatasetsDir: task.systemDatasetsDir } : {}),
+              isCancelled: () => signal !== null,
+              stopAs,
+              hooks: { started: (b, d) => log(`backend ${b} on ${d}`) },
+            }).catch((e: unknown): RunOutcome => ({ runId, status: 'failed', backend: null, device: null, metrics: {}, error: (e as Error)?.message || String(e) }));
+        if (cancelledBefore) {
+          log(`run ${runId}: ${path.join(dir, CANCEL_FILE)} exists: cancelled before it started`);
+          store.finishRun(runId, 'cancelled');
+        }
+        // The store could not take the end (executeRun then reports failed): the journal still says.
+        if (!store.ended) store.end(outcome.status, outcome.error);
+      } finally {
+        clearInterval(heartbeat);
+        journaled = null;
+        try {
+          store.close();
         } finally {
-          process.exit(1);
+          writer.close();
         }
       }
-      signal = sig;
-      log(`${sig}: stopping after this step (again to stop at once)`);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-
-    let outcome: RunOutcome;
-    try {
-      outcome = await executeRun({
-        store,
-        runId,
-        dataDir: local,
-        resume: before.resume,
-        ...(task.systemDatasetsDir ? { systemDatasetsDir: task.systemDatasetsDir } : {}),
-        isCancelled: () => signal !== null,
-        stopAs,
-        hooks: { started: (b, d) => log(`backend ${b} on ${d}`) },
-      }).catch((e: unknown): RunOutcome => ({ runId, status: 'failed', backend: null, device: null, metrics: {}, error: (e as Error)?.message || String(e) }));
-      // The store could not take the end (executeRun then reports failed): the journal still says.
-      if (!store.ended) store.end(outcome.status, outcome.error);
+      return outcome;
     } finally {
-      clearInterval(heartbeat);
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
       try {
-        store.close();
-      } finally {
-        writer.close();
+        removeLocal(local);
+      } catch (e) {
+        log(`cannot remove the local data dir ${local}: ${(e as Error).message}`);
       }
     }
-    return outcome;
   } finally {
-    try {
-      removeLocal(local);
-    } catch (e) {
-      log(`cannot remove the local data dir ${local}: ${(e as Error).message}`);
-    }
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
   }
 }
 

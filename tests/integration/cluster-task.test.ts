@@ -180,7 +180,7 @@ describe('trickbench cluster-task', () => {
     expect(recs.filter((x) => x.kind === 'start').map((x) => (x as { attempt: number }).attempt)).toEqual([0, 1]);
     const resume = recs.find((x) => x.kind === 'resume') as Extract<JournalRecord, { kind: 'resume' }>;
     expect(resume.step % SPE).toBe(0);
-    expect(resume.step).toBeLessThan(stoppedAt);
+    expect(resume.step).toBeLessThanOrEqual(stoppedAt); // equal when it stopped right at an epoch end
     expect(ingestJournal(server, id, file).ended).toEqual({ status: 'completed', error: null });
     expect(server.getRun(id)).toMatchObject({ status: 'completed', error: null });
     const steps = server.history(id, ['train/loss_step'])['train/loss_step']!.map((p) => p.step);
@@ -210,6 +210,16 @@ describe('trickbench cluster-task', () => {
     expect(server.getRun(id)!.status).toBe('cancelled');
   });
 
+  it('a cancel file already there when the task starts: cancelled, untrained', async () => {
+    const { id, dir } = submit(config());
+    fs.writeFileSync(path.join(dir, 'cancel'), '');
+    const r = await start(['cluster-task', '--run-dir', dir]).done;
+    expect(r.code).toBe(1);
+    expect(r.last).toMatchObject({ runId: id, status: 'cancelled', error: null });
+    expect(records(dir).map((x) => x.kind)).toEqual(['start', 'end']);
+    expect(fs.existsSync(path.join(dir, 'last.safetensors'))).toBe(false);
+  });
+
   it('SIGKILL: the journal ends without an end; ingested, the rows so far and ended null', async () => {
     const { id, dir } = submit(config({ epochs: 5 }));
     const r = await interrupt(dir, 'SIGKILL');
@@ -217,7 +227,7 @@ describe('trickbench cluster-task', () => {
     const recs = records(dir);
     expect(recs.some((x) => x.kind === 'end')).toBe(false);
     const got = ingestJournal(server, id, path.join(dir, JOURNAL_FILE));
-    expect(got).toEqual({ linesAdded: recs.length, ended: null, lastAt: recs.at(-1)!.at });
+    expect(got).toEqual({ linesAdded: recs.length, ended: null, lastAt: recs.at(-1)!.at, waiting: null });
     expect(server.getRun(id)).toMatchObject({ status: 'running', pid: null });
     const steps = server.history(id, ['train/loss_step'])['train/loss_step']!.map((p) => p.step);
     expect(steps.length).toBeGreaterThan(SPE + 2);

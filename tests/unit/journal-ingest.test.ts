@@ -96,13 +96,24 @@ describe('ingestJournal', () => {
     fs.writeFileSync(file, `${JSON.stringify({ v: 1, at: 1, kind: 'start', attempt: 0, jobId: null, host: 'n', pid: 1 })}\n`);
     const line = JSON.stringify({ v: 1, at: 2, kind: 'metrics', points: [pt('train/loss', 1, 1.5)] });
     fs.appendFileSync(file, line.slice(0, 20));
-    expect(ingestJournal(server, run.id, file)).toEqual({ linesAdded: 1, ended: null, lastAt: 1 });
+    expect(ingestJournal(server, run.id, file)).toEqual({ linesAdded: 1, ended: null, lastAt: 1, waiting: null });
     expect(server.getRun(run.id)!.status).toBe('running');
     expect(metricCount(server, run.id)).toBe(0);
     fs.appendFileSync(file, `${line.slice(20)}\n`);
-    expect(ingestJournal(server, run.id, file)).toEqual({ linesAdded: 1, ended: null, lastAt: 2 });
+    expect(ingestJournal(server, run.id, file)).toEqual({ linesAdded: 1, ended: null, lastAt: 2, waiting: null });
     expect(ingestJournal(server, run.id, file).linesAdded).toBe(0);
     expect(server.history(run.id)['train/loss']).toEqual([pt('train/loss', 1, 1.5)]);
+  });
+
+  it('waits at a line whose bytes are not written back yet (NUL bytes over NFS), without an error', () => {
+    const run = server.createRun(config, 'queued');
+    const line = JSON.stringify({ v: 1, at: 5, kind: 'metrics', points: [pt('k', 1, 1)] });
+    fs.writeFileSync(file, `${'\0'.repeat(line.length)}\n`);
+    const r = ingestJournal(server, run.id, file);
+    expect(r).toMatchObject({ linesAdded: 0, waiting: expect.stringContaining(`${file}:1: holds NUL bytes`) });
+    expect(offset(server, run.id)).toBeUndefined();
+    fs.writeFileSync(file, `${line}\n`);
+    expect(ingestJournal(server, run.id, file)).toEqual({ linesAdded: 1, ended: null, lastAt: 5, waiting: null });
   });
 
   it('loses nothing while another process appends', async () => {
@@ -189,17 +200,17 @@ describe('ingestJournal', () => {
     expect(ingestJournal(server, run.id, file).ended).toEqual({ status: 'interrupted', error: 'time limit' });
     expect(server.getRun(run.id)).toMatchObject({ status: 'interrupted', error: 'time limit', endedAt: 2 });
     fs.appendFileSync(file, `${start(3, 1)}\n`);
-    expect(ingestJournal(server, run.id, file)).toEqual({ linesAdded: 1, ended: null, lastAt: 3 });
+    expect(ingestJournal(server, run.id, file)).toEqual({ linesAdded: 1, ended: null, lastAt: 3, waiting: null });
     expect(server.getRun(run.id)).toMatchObject({ status: 'running', error: null, endedAt: null, startedAt: server.getRun(run.id)!.startedAt });
     // known after a restart too (read from the file, not from this call's lines)
     const restarted = new Store(server.dataDir);
     opened.push(restarted);
-    expect(ingestJournal(restarted, run.id, file)).toEqual({ linesAdded: 0, ended: null, lastAt: 3 });
+    expect(ingestJournal(restarted, run.id, file)).toEqual({ linesAdded: 0, ended: null, lastAt: 3, waiting: null });
   });
 
   it('a missing journal is an empty one until something was ingested; an unknown run is an error', () => {
     const run = server.createRun(config, 'queued');
-    expect(ingestJournal(server, run.id, file)).toEqual({ linesAdded: 0, ended: null, lastAt: null });
+    expect(ingestJournal(server, run.id, file)).toEqual({ linesAdded: 0, ended: null, lastAt: null, waiting: null });
     expect(() => ingestJournal(server, 999, file)).toThrow(/run 999 does not exist/);
   });
 });
