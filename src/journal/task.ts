@@ -163,8 +163,19 @@ export async function runClusterTask(dirArg: string, o: TaskOptions = {}): Promi
     const local = makeLocalDataDir(dir, task, o.tmpDir ?? os.tmpdir());
     const { runId } = task;
     try {
-      const before = prepareLocalStore(local, task, journalFile, sqlite);
+      // Opened first: it cuts what a dead earlier attempt left unfinished (writer.ts), before the
+      // replay reads the journal.
+      const writer = new JournalWriter(journalFile);
+      if (writer.repaired) log(`${journalFile}: cut ${writer.repaired.bytes} bytes an earlier attempt left unfinished at byte ${writer.repaired.fromByte}`);
+      let before: { status: string; resume: boolean };
+      try {
+        before = prepareLocalStore(local, task, journalFile, sqlite);
+      } catch (e) {
+        writer.close();
+        throw e;
+      }
       if (before.status === 'completed') {
+        writer.close();
         log(`run ${runId} has completed already (its journal says so): nothing to do`);
         const store = new Store(local, sqlite);
         const run = store.getRun(runId)!;
@@ -172,7 +183,6 @@ export async function runClusterTask(dirArg: string, o: TaskOptions = {}): Promi
         store.close();
         return out;
       }
-      const writer = new JournalWriter(journalFile);
       const store = new JournaledStore(local, writer, runId, sqlite);
       journaled = store;
       const { attempt, jobId } = slurmAttempt(env);

@@ -37,36 +37,47 @@ export class JournalWriter {
     try {
       // a+: O_APPEND (every write lands at the end), readable for the tail check.
       this.fd = fs.openSync(file, 'a+');
-      this.repairTornTail();
+      this.repaired = this.repair();
     } catch (e) {
       throw new Error(`cannot open the run journal ${file} for appending: ${(e as Error).message}`);
     }
   }
 
-  /** A previous attempt killed in the middle of a write leaves a last line without '\n'. Appending
-   * after it would glue the next record to it (a malformed line the ingester stops at), so that
-   * tail goes. The ingester never read it: its offset is always at a line's end. */
-  private repairTornTail(): void {
+  /** What the constructor cut from an earlier attempt's end (see repair), or null. */
+  readonly repaired: { fromByte: number; bytes: number } | null = null;
+
+  /** An earlier attempt that died can leave two kinds of garbage after its last good line: a last
+   * line without '\n' (killed in the middle of a write), and, when its node died with writes in
+   * flight over NFS, a range of NUL bytes (a later write reached the file server, an earlier one
+   * never did). Appending after either would leave a line the ingester stops at for good, so the
+   * file is cut at the start of the first such line. That never cuts what was ingested (the
+   * ingester stops before such a line) and loses nothing a resume needs: everything up to each
+   * epoch's end was synced before that epoch's checkpoint was written, so the garbage lies in the
+   * part after the last checkpoint, which the resume trains again. */
+  private repair(): { fromByte: number; bytes: number } | null {
     const fd = this.fd!;
     const size = fs.fstatSync(fd).size;
-    if (size === 0) return;
-    const window = Buffer.alloc(Math.min(size, 1 << 16));
-    let end = size;
-    for (;;) {
-      const start = Math.max(0, end - window.length);
-      const n = fs.readSync(fd, window, 0, end - start, start);
-      const nl = window.subarray(0, n).lastIndexOf(0x0a);
-      if (nl >= 0) {
-        const cut = start + nl + 1;
-        if (cut !== size) fs.ftruncateSync(fd, cut);
-        return;
+    const buf = Buffer.alloc(Math.min(size, 1 << 20));
+    let pos = 0;
+    let lineStart = 0; // after the last '\n' seen
+    let cut = -1;
+    while (pos < size) {
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
+      if (n === 0) break;
+      const chunk = buf.subarray(0, n);
+      const nul = chunk.indexOf(0);
+      const nl = (nul >= 0 ? chunk.subarray(0, nul) : chunk).lastIndexOf(0x0a);
+      if (nl >= 0) lineStart = pos + nl + 1;
+      if (nul >= 0) {
+        cut = lineStart;
+        break;
       }
-      if (start === 0) {
-        fs.ftruncateSync(fd, 0);
-        return;
-      }
-      end = start;
+      pos += n;
     }
+    if (cut < 0) cut = lineStart; // a torn last line, or none
+    if (cut === size) return null;
+    fs.ftruncateSync(fd, cut);
+    return { fromByte: cut, bytes: size - cut };
   }
 
   /** Append one record (stamped with the version and now); synced as the policy above says. */

@@ -62,11 +62,27 @@ describe('JournalWriter', () => {
     const file = path.join(tmp.dir, 'journal.jsonl');
     fs.writeFileSync(file, '{"v":1,"at":1,"kind":"heartbeat"}\n{"v":1,"at":2,"ki');
     const w = new JournalWriter(file);
+    expect(w.repaired).toEqual({ fromByte: 34, bytes: '{"v":1,"at":2,"ki'.length });
     w.append({ kind: 'heartbeat' });
     w.close();
     const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(2);
     lines.forEach((l, i) => expect(parseJournalLine(l, i + 1, file).kind).toBe('heartbeat'));
+  });
+
+  it("cuts an earlier attempt's NUL bytes (writes lost with its node) and what follows them", () => {
+    const file = path.join(tmp.dir, 'journal.jsonl');
+    const good = '{"v":1,"at":1,"kind":"heartbeat"}\n';
+    fs.writeFileSync(file, `${good}{"v":1,"at":2,${'\0'.repeat(5000)}\n{"v":1,"at":3,"kind":"heartbeat"}\n`);
+    const size = fs.statSync(file).size;
+    const w = new JournalWriter(file);
+    expect(w.repaired).toEqual({ fromByte: good.length, bytes: size - good.length });
+    w.append({ kind: 'heartbeat' });
+    w.close();
+    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    lines.forEach((l, i) => expect(parseJournalLine(l, i + 1, file).kind).toBe('heartbeat'));
+    expect(new JournalWriter(file).repaired).toBeNull();
   });
 
   it('says which journal it cannot open', () => {
