@@ -86,7 +86,12 @@ function storeOptions(env: NodeJS.ProcessEnv): OpenOptions {
 /** The node-local data dir of one attempt: `runs` -> the run folder's parent, `datasets` -> the
  * server's. Checked: the run's folder as the trainer computes it is DIR. */
 function makeLocalDataDir(dir: string, task: TaskFile, tmpDir: string): string {
-  const local = fs.mkdtempSync(path.join(tmpDir, `trickbench-task-${task.runId}-`));
+  let local: string;
+  try {
+    local = fs.mkdtempSync(path.join(tmpDir, `trickbench-task-${task.runId}-`));
+  } catch (e) {
+    throw new Error(`cannot make the node-local data dir under ${tmpDir} ($TMPDIR): ${(e as Error).message}`);
+  }
   fs.symlinkSync(path.dirname(dir), path.join(local, 'runs'), 'dir');
   const datasets = path.join(task.dataDir, 'datasets');
   if (fs.existsSync(datasets)) fs.symlinkSync(datasets, path.join(local, 'datasets'), 'dir');

@@ -278,5 +278,8 @@ describe('trickbench cluster-task', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toContain(`cannot read ${path.join(SHARED, 'nothing', 'task.json')}`);
     expect(fs.existsSync(path.join(other, JOURNAL_FILE))).toBe(false);
+    const noTmp = await start(['cluster-task', '--run-dir', dir], { TMPDIR: path.join(tmp.dir, 'no-such-tmp') }).done;
+    expect(noTmp.code).toBe(1);
+    expect(noTmp.stderr).toContain(`cannot make the node-local data dir under ${path.join(tmp.dir, 'no-such-tmp')} ($TMPDIR)`);
   });
 });
