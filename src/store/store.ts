@@ -109,6 +109,9 @@ export class Store {
         `INSERT INTO run (name, status, config, seed, created_at, started_at, pid, host)
          VALUES (@name, @status, @config, @seed, @now, @startedAt, @pid, @host)`,
       ),
+      insertRunWithId: db.prepare(
+        `INSERT INTO run (id, name, status, config, seed, created_at) VALUES (@id, @name, 'queued', @config, @seed, @now)`,
+      ),
       getRun: db.prepare(`SELECT * FROM run WHERE id = ?`),
       listRuns: db.prepare(`SELECT * FROM run ORDER BY id`),
       // A resumed run keeps its first start time.
@@ -193,6 +196,15 @@ export class Store {
       host: status === 'running' ? os.hostname() : null,
     });
     return this.getRun(Number(info.lastInsertRowid))!;
+  }
+
+  /** A queued run row with a given id: a cluster task's node-local copy of the server's run
+   * (src/journal/task.ts), whose rows are mirrored to the journal under the server's id. */
+  createRunWithId(id: number, config: RunConfig, name: string): RunRecord {
+    if (!Number.isInteger(id) || id < 1) throw new Error(`a run id must be a positive integer, got ${id}`);
+    if (this.getRun(id)) throw new Error(`run ${id} already exists in ${this.dataDir}`);
+    this.stmts.insertRunWithId.run({ id, name, config: JSON.stringify(config), seed: config.seed, now: Date.now() });
+    return this.getRun(id)!;
   }
 
   getRun(id: number): RunRecord | null {
