@@ -150,8 +150,8 @@ describe.skipIf(reason !== null)('experiments on Slurm', () => {
     await close(); // the host goes away; the tasks go on writing their journals
     await waitFor(
       () => ids.every((id) => {
-        const j = fs.readFileSync(journalFile(path.join(shared, 'runs', String(id))), 'utf8');
-        return j.includes('"kind":"end"');
+        const f = journalFile(path.join(shared, 'runs', String(id)));
+        return fs.existsSync(f) && fs.readFileSync(f, 'utf8').includes('"kind":"end"');
       }),
       'every task to end while the host is down',
       EXPERIMENT_MS,
