@@ -20,7 +20,7 @@ export interface SlurmDraft {
 
 /** The Slurm fields the form edits, in its order: the file's key, the label, a placeholder. */
 export const SLURM_FIELDS: readonly { key: keyof SlurmDraft; label: string; placeholder: string; hint?: string }[] = [
-  { key: 'sharedDir', label: 'Shared folder', placeholder: '/shared/you/trickbench', hint: 'required: an absolute path every node and this host see; journals and checkpoints go here' },
+  { key: 'sharedDir', label: 'Shared folder', placeholder: '/shared/you/trickbench', hint: "an absolute path every node and this host see: the runs' journals and checkpoints go here (never the store)" },
   { key: 'partition', label: 'Partition', placeholder: "the cluster's default" },
   { key: 'gres', label: 'GPUs (gres)', placeholder: 'e.g. gpu:1' },
   { key: 'cpusPerTask', label: 'CPUs per task', placeholder: 'e.g. 8' },
@@ -103,7 +103,7 @@ export function executorLine(x: ExecutorConfig): string | null {
 
 export function slurmResources(x: SlurmExecutor): string {
   const parts = [
-    x.partition ? `partition ${x.partition}` : "the default partition",
+    x.partition ? `partition ${x.partition}` : 'the default partition',
     x.gres ?? null,
     x.cpusPerTask !== undefined ? `${x.cpusPerTask} CPU${x.cpusPerTask === 1 ? '' : 's'}` : null,
     x.mem ?? null,
