@@ -239,9 +239,14 @@ describe('the new-experiment form with a Slurm cluster', () => {
     await page.click('[data-action="toggle-experiment-json"]');
     const json = JSON.parse(await page.inputValue('[data-field="experiment-json"]')) as { executor: unknown };
     expect(json.executor).toEqual({ kind: 'slurm', sharedDir: shared, partition: 'gpu', gres: 'gpu:1', cpusPerTask: 8, mem: '32G', time: '2:00:00', concurrency: 2, extra: ['--qos=low'] });
+    // the JSON editor's refusal names the field: there is no input to show it at
+    await page.fill('[data-field="experiment-json"]', JSON.stringify({ ...json, executor: { ...(json.executor as object), partition: 'nope' } }, null, 2));
+    await page.click('[data-action="create-experiment"]');
+    await expect.poll(() => text('[data-testid="create-error"]')).toBe("executor.partition: partition 'nope' does not exist (sinfo lists debug, gpu)");
     // and back: the file fills the inputs again
     await page.click('[data-action="toggle-experiment-json"]');
-    expect(await page.inputValue('[data-field="executor.partition"]')).toBe('gpu');
+    expect(await page.inputValue('[data-field="executor.partition"]')).toBe('nope');
+    await page.fill('[data-field="executor.partition"]', 'gpu');
     expect(await page.inputValue('[data-field="executor.extra"]')).toBe('--qos=low');
     await page.evaluate(() => document.querySelector('[data-section="executor"]')?.scrollIntoView({ block: 'center' }));
     await shotOf(page, '[data-section="executor"]', 'slurm-08-form-filled');
