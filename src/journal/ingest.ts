@@ -83,7 +83,9 @@ function stmts(store: Store) {
 /** Apply a journal's lines after the ingested offset to run `runId`. Throws a JournalError naming
  * the file and line at a malformed line (the lines before it are applied, the offset stops
  * before it), and an Error when the file shrank or was rewritten since it was ingested. */
-export function ingestJournal(store: Store, runId: number, file: string): IngestResult {
+/** `onApplied`: each record once it is committed (the host pushes new points and events to the
+ * pages, so that a cluster run's curves are live as a local run's). */
+export function ingestJournal(store: Store, runId: number, file: string, onApplied?: (rec: JournalRecord) => void): IngestResult {
   const s = stmts(store);
   if (s.exists.get(runId) === undefined) throw new Error(`cannot ingest ${file}: run ${runId} does not exist in ${store.dataDir}`);
   let known = knownByStore.get(store);
@@ -115,7 +117,7 @@ export function ingestJournal(store: Store, runId: number, file: string): Ingest
       known.delete(key);
       throw new Error(`the run journal ${file} was rewritten since it was ingested: its first line changed (a journal is append-only)`);
     }
-    const { added, waiting } = applyNew(store, s, runId, fd, file, st.size, k);
+    const { added, waiting } = applyNew(store, s, runId, fd, file, st.size, k, onApplied);
     return { linesAdded: added, ended: k.ended, lastAt: k.lastAt, waiting };
   } finally {
     fs.closeSync(fd);
@@ -193,7 +195,7 @@ function track(k: Known, rec: JournalRecord): void {
 
 /** The new complete lines, applied INGEST_CHUNK_LINES at a time, each chunk in one transaction
  * with the offset. */
-function applyNew(store: Store, s: ReturnType<typeof prepare>, runId: number, fd: number, file: string, size: number, k: Known): { added: number; waiting: string | null } {
+function applyNew(store: Store, s: ReturnType<typeof prepare>, runId: number, fd: number, file: string, size: number, k: Known, onApplied?: (rec: JournalRecord) => void): { added: number; waiting: string | null } {
   let added = 0;
   let pending: { rec: JournalRecord; end: number }[] = [];
   const failure: { error: JournalError | null } = { error: null };
@@ -225,6 +227,7 @@ function applyNew(store: Store, s: ReturnType<typeof prepare>, runId: number, fd
       return false;
     }
     for (const { rec } of batch) track(k, rec);
+    if (onApplied) for (const { rec } of batch) onApplied(rec);
     if (k.lines === 0 && head) k.head = head;
     k.bytes = batch[batch.length - 1]!.end;
     k.lines += batch.length;

@@ -28,6 +28,7 @@ describe.skipIf(reason !== null)('experiments on Slurm', () => {
   let store: Store;
   let runs: RunService;
   let exps: ExperimentService;
+  const pushed: { event: string; runId: number }[] = [];
 
   const open = () => {
     store = new Store(tmp.dir);
@@ -36,7 +37,7 @@ describe.skipIf(reason !== null)('experiments on Slurm', () => {
       dataDir: tmp.dir,
       trainerEntry: path.join(ROOT, 'src/trainer/main.ts'),
       execArgv: ['--import', 'tsx'],
-      emit: () => undefined,
+      emit: (event, payload) => pushed.push({ event, runId: (payload as { runId?: number; id?: number }).runId ?? (payload as { id?: number }).id ?? 0 }),
       pollMs: 500,
       cluster: { cli: CLI, pollMs: 500 },
     });
@@ -127,6 +128,11 @@ describe.skipIf(reason !== null)('experiments on Slurm', () => {
     // the checkpoints are on the shared folder, where the pages find them
     expect(runs.summary(clusterIds[0]!).checkpoints).toEqual(expect.arrayContaining(['best', 'last']));
     for (const id of clusterIds) expect(store.getRun(id)!.jobId).toBeNull(); // followed to the end
+    // live: the pages got each cluster run's points and events as the journals came in
+    for (const id of clusterIds) {
+      expect(pushed.filter((p) => p.event === 'runs:metrics' && p.runId === id).length, `run ${id}`).toBeGreaterThan(0);
+      expect(pushed.filter((p) => p.event === 'runs:event' && p.runId === id).length, `run ${id}`).toBeGreaterThan(0);
+    }
   }, 2 * EXPERIMENT_MS);
 
   it('Cancel (scancel) and a trainer killed with SIGKILL each end their run in a clear state; the others complete', async () => {

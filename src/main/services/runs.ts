@@ -88,6 +88,10 @@ export class RunService {
       cli: o.cluster?.cli ?? path.join(path.dirname(o.trainerEntry), 'cli.js'),
       dataDir: o.dataDir,
       changed: (id) => this.changed(id),
+      pushed: (id, rec) => {
+        if (rec.kind === 'metrics') this.o.emit('runs:metrics', { runId: id, points: rec.points });
+        else if (rec.kind === 'event' || rec.kind === 'resume') this.o.emit('runs:event', { runId: id, event: rec.event });
+      },
     });
   }
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { ApiFailure } from '../../shared/api';
 import type { SlurmExecutor } from '../../shared/executor';
 import { ingestJournal } from '../../journal/ingest';
+import type { JournalRecord } from '../../journal/format';
 import { checkpointsOf } from '../../store/paths';
 import type { RunRecord, Store } from '../../store/store';
 import { gresSatisfies, parseSbatch, parseScontrolJobs, parseSinfo, parseSqueue, scontrolJobId, SQUEUE_FORMAT, type SlurmCommands } from './slurm-cli';
@@ -23,6 +24,8 @@ export interface SlurmOptions {
   dataDir: string;
   /** Where the journal's runs land: the run service tells the pages. */
   changed: (runId: number) => void;
+  /** New points and events of a run, for the pages' live curves and markers. */
+  pushed?: (runId: number, rec: JournalRecord) => void;
 }
 
 /** A run's folder on the shared file system. */
@@ -217,7 +220,7 @@ export class SlurmService {
     const file = journalFile(r.sharedDir!);
     if (!fs.existsSync(file)) return;
     try {
-      const got = ingestJournal(this.o.store, r.id, file);
+      const got = ingestJournal(this.o.store, r.id, file, this.o.pushed && ((rec) => this.o.pushed!(r.id, rec)));
       if (got.linesAdded) this.o.changed(r.id);
     } catch (e) {
       if (this.o.store.setExecutorState(r.id, `journal not readable: ${(e as Error).message.slice(0, 300)}`)) this.o.changed(r.id);
