@@ -149,6 +149,24 @@ describe.skipIf(reason !== null)('experiments on Slurm', () => {
     expect(killed.error).toMatch(/Slurm job \d+_1 ended FAILED \(exit 0:9, JobLaunchFailure\) before its trainer recorded an end; last heartbeat /);
   }, 2 * EXPERIMENT_MS);
 
+  it('Resume continues a cancelled run from its last checkpoint in a new job, same run', async () => {
+    const info = exps.create(file('resumed', slurm(), { baseline: tinyConfig({ epochs: 6 }), seeds: [8] }));
+    const id = info.runs[0]!.runId;
+    await waitFor(() => runs.summary(id).checkpoints.includes('last') && store.getRun(id)!.status === 'running', 'a first checkpoint', EXPERIMENT_MS, 200);
+    const first = store.getRun(id)!.jobId!;
+    runs.cancel(id);
+    await waitFor(() => store.getRun(id)!.status === 'cancelled', 'the cancel', 60_000, 200);
+    const resumed = runs.resume(id);
+    expect(resumed.status).toBe('queued');
+    expect(resumed.jobId).toMatch(/^\d+$/); // a job of its own, not a task of the array
+    expect(resumed.jobId).not.toBe(first.split('_')[0]);
+    await waitFor(() => allFinal(info.runs.map((r) => r.runId)), 'the experiment to finish', EXPERIMENT_MS, 300);
+    expect(store.getRun(id)!.status).toBe('completed');
+    expect(store.events(id).filter((e) => e.kind === 'run.resume')).toHaveLength(1);
+    // a run not stopped cannot be resumed; one without a checkpoint says so
+    expect(() => runs.resume(id)).toThrow(/only a stopped run can be resumed/);
+  }, 3 * EXPERIMENT_MS);
+
   it('the host stopped during the array and started again: every journal ingested, no row lost or doubled', async () => {
     const info = exps.create(file('restart', slurm(), { seeds: [5, 6] }));
     const ids = info.runs.map((r) => r.runId);
