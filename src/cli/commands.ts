@@ -16,6 +16,7 @@ const importCli = import.meta.glob<{ main: CliMain }>('../main/import-cli.ts');
 export const SUBCOMMANDS: Subcommand[] = [
   { name: 'serve', summary: 'serve the app on http://127.0.0.1 (the web shell; writes DATA_DIR/server.json)', load: () => import('../main/serve') },
   { name: 'train', summary: 'train one run (or --resume one) and record it in the store', load: () => import('../trainer/cli') },
+  { name: 'cluster-task', summary: "train one run as a cluster job's task (--run-dir SHARED/runs/<id>): a run journal, not the store", load: () => import('../journal/task') },
   { name: 'experiment', summary: 'train an experiment (baseline + arms x seeds), then print the paired comparison', load: () => import('../main/experiment-cli') },
   { name: 'preset', summary: "run a preset's experiment (--list: the presets)", load: () => import('../main/preset-cli') },
   { name: 'export', summary: 'write the runs table, metric histories or events as CSV', load: () => import('../main/export-cli') },

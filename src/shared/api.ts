@@ -50,6 +50,12 @@ export interface RunSummary {
   config: RunConfig | null;
   /** An external run's free-form params (nested as the client sent them); null for ours. */
   params: Record<string, unknown> | null;
+  /** Where it trains: this machine's queue, or a Slurm cluster (a job array task). */
+  executor: 'local' | 'slurm';
+  /** A cluster run's job (`1234_5`: array job 1234, task 5), null before submission or locally. */
+  jobId: string | null;
+  /** What the scheduler says of its job now (`PENDING (Resources)`, `RUNNING on node3`), or null. */
+  executorState: string | null;
   /** The experiment the run belongs to (one arm, one seed), or null. */
   experimentId: number | null;
   /** That experiment's name and the run's arm's name (null for a run of no experiment). */

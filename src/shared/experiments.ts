@@ -6,6 +6,7 @@
 // difference. An optional pre-training runs first for each seed, and then every arm of that seed
 // fine-tunes from its weights (a fresh head). Presets (resources/presets) are experiment files
 // with a description and a question.
+import { executorSchema, LOCAL_EXECUTOR, type ExecutorConfig } from './executor';
 import { z } from 'zod';
 import { MAX_CONFIG_DEPTH, nestingProblem, parseRunConfig, setPath, unsafePathProblem, type FieldError, type RunConfig } from './config';
 import type { DatasetFacts } from './models/datasets';
@@ -69,6 +70,8 @@ export const experimentFileSchema = z
     metric: z.string().min(1).default('test/acc'),
     rule: z.enum(SELECTION_RULES).default('best-val'),
     analysis: analysisPlanSchema.optional(),
+    /** Where its runs train: this machine (the default) or a Slurm cluster (src/shared/executor.ts). */
+    executor: executorSchema.default(LOCAL_EXECUTOR),
   })
   .strict();
 export type ExperimentFile = z.output<typeof experimentFileSchema>;
@@ -259,6 +262,8 @@ export interface ExperimentInfo {
    * first run a script logged into it (ingest:create) or an importer; its arms appear as runs name
    * them, and nothing of it is launched here. */
   source: 'trickbench' | 'external';
+  /** Where its runs train (the experiment file's `executor`). */
+  executor: ExecutorConfig;
   description: string | null;
   question: string | null;
   presetId: string | null;

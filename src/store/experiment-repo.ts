@@ -2,6 +2,7 @@
 // the run row's seed is the pairing key. The analysis plan, the seed log and the sequential
 // runner's state live in the spec column's JSON (rows written before them lack them: spec()
 // fills them in).
+import { LOCAL_EXECUTOR, type ExecutorConfig } from '../shared/executor';
 import type { AnalysisPlan, ArmInfo, ArmRole, ExperimentInfo, ExperimentPlan, SeedLogEntry, SelectionRule } from '../shared/experiments';
 import { initialSeeds } from '../shared/seed-plan';
 import type { DB } from './db';
@@ -45,6 +46,8 @@ export interface StoredSpec {
    * could have been seen by then — it is then not a plan declared before the experiment. Null
    * when `analysis` is the file's. */
   analysisSetLater: { at: number; afterResults: boolean } | null;
+  /** Where its runs train; absent in rows from before executors: local. */
+  executor?: ExecutorConfig;
   /** External experiments: the name of the baseline arm (set by the first run that names one, else
    * the first arm logged), which becomes the baseline when it appears. */
   baselineArm?: string;
@@ -100,6 +103,7 @@ export class ExperimentRepo {
       seedPool: [...f.seeds],
       sequentialStop: null,
       analysisSetLater: null,
+      executor: f.executor,
     };
     const id = this.db.transaction(() => {
       const eid = Number(this.s.insert.run(f.name, JSON.stringify(spec), JSON.stringify(seeds), now).lastInsertRowid);
@@ -276,6 +280,7 @@ export class ExperimentRepo {
       id: r.id,
       name: r.name,
       source: r.source ?? 'trickbench',
+      executor: spec.executor ?? LOCAL_EXECUTOR,
       description: spec.description,
       question: spec.question,
       presetId: spec.presetId,

@@ -29,6 +29,10 @@ interface RunRow {
   experiment_id: number | null;
   source: 'trickbench' | 'external';
   params: string | null;
+  executor: 'local' | 'slurm';
+  job_id: string | null;
+  executor_state: string | null;
+  shared_dir: string | null;
 }
 
 export interface RunRecord extends Omit<RunSummary, 'final' | 'best' | 'progress' | 'checkpoints' | 'experimentName' | 'armName'> {
@@ -36,6 +40,8 @@ export interface RunRecord extends Omit<RunSummary, 'final' | 'best' | 'progress
   host: string | null;
   /** Queued to continue from its last checkpoint (the trainer gets --resume). */
   resume: boolean;
+  /** A cluster run's folder on the shared file system (its journal and checkpoints), else null. */
+  sharedDir: string | null;
 }
 
 export interface HistoryRow {
@@ -72,6 +78,10 @@ function toRecord(r: RunRow): RunRecord {
     host: r.host,
     resume: r.resume === 1,
     experimentId: r.experiment_id ?? null,
+    executor: r.executor ?? 'local',
+    jobId: r.job_id ?? null,
+    executorState: r.executor_state ?? null,
+    sharedDir: r.shared_dir ?? null,
   };
 }
 
@@ -98,6 +108,9 @@ export class Store {
       insertRun: db.prepare(
         `INSERT INTO run (name, status, config, seed, created_at, started_at, pid, host)
          VALUES (@name, @status, @config, @seed, @now, @startedAt, @pid, @host)`,
+      ),
+      insertRunWithId: db.prepare(
+        `INSERT INTO run (id, name, status, config, seed, created_at) VALUES (@id, @name, 'queued', @config, @seed, @now)`,
       ),
       getRun: db.prepare(`SELECT * FROM run WHERE id = ?`),
       listRuns: db.prepare(`SELECT * FROM run ORDER BY id`),
@@ -183,6 +196,15 @@ export class Store {
       host: status === 'running' ? os.hostname() : null,
     });
     return this.getRun(Number(info.lastInsertRowid))!;
+  }
+
+  /** A queued run row with a given id: a cluster task's node-local copy of the server's run
+   * (src/journal/task.ts), whose rows are mirrored to the journal under the server's id. */
+  createRunWithId(id: number, config: RunConfig, name: string): RunRecord {
+    if (!Number.isInteger(id) || id < 1) throw new Error(`a run id must be a positive integer, got ${id}`);
+    if (this.getRun(id)) throw new Error(`run ${id} already exists in ${this.dataDir}`);
+    this.stmts.insertRunWithId.run({ id, name, config: JSON.stringify(config), seed: config.seed, now: Date.now() });
+    return this.getRun(id)!;
   }
 
   getRun(id: number): RunRecord | null {
@@ -357,6 +379,31 @@ export class Store {
 
   valueAt(runId: number, key: string, epoch: number): number | null {
     return (this.stmts.valueAtEpoch.get(runId, key, epoch) as number | undefined) ?? null;
+  }
+
+  /** A run that trains on a cluster: its executor and its folder on the shared file system. */
+  setClusterRun(runId: number, executor: 'slurm', sharedDir: string): void {
+    this.db.prepare(`UPDATE run SET executor = ?, shared_dir = ? WHERE id = ?`).run(executor, sharedDir, runId);
+  }
+
+  /** The scheduler's job of a cluster run (null: none now) and what it says of it. */
+  setJob(runId: number, jobId: string | null, state: string | null): void {
+    this.db.prepare(`UPDATE run SET job_id = ?, executor_state = ? WHERE id = ?`).run(jobId, state, runId);
+  }
+
+  /** Why a stopped run stopped, told later (a scheduler saying its job reached its time limit). */
+  setError(runId: number, error: string): void {
+    this.db.prepare(`UPDATE run SET error = ? WHERE id = ? AND status IN ('interrupted', 'failed', 'cancelled')`).run(error, runId);
+  }
+
+  /** When a run last gave a sign of life (an external client's call, a cluster task's heartbeat). */
+  heartbeatAt(runId: number): number | null {
+    return (this.db.prepare(`SELECT heartbeat_at FROM run WHERE id = ?`).pluck().get(runId) as number | null | undefined) ?? null;
+  }
+
+  /** What the scheduler says of a cluster run's job now; true when it changed. */
+  setExecutorState(runId: number, state: string | null): boolean {
+    return this.db.prepare(`UPDATE run SET executor_state = ? WHERE id = ? AND executor_state IS NOT ?`).run(state, runId, state).changes > 0;
   }
 
   /** The value a client set for a key (ingest:summary: an external run's result), or null. */

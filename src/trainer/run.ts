@@ -61,6 +61,10 @@ export interface RunOptions {
   /** Train on this backend instead of the config's (a resume on another machine or backend:
    * checkpoints are plain float32, whatever wrote them). */
   backend?: BackendName;
+  /** How a run stopped by isCancelled ends: `cancelled` by default (the user's cancel), or, for a
+   * cluster task its scheduler stopped (a time limit, a preemption), `interrupted` with the reason:
+   * resumable from its last checkpoint. */
+  stopAs?: () => { status: 'cancelled' | 'interrupted'; error: string | null };
 }
 
 /** The phases of a run, in order: resolve its config and backend, load the data and make the
@@ -85,7 +89,9 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
     await finish(opts, config, data, net, dir, result, log, out);
   } catch (e) {
     if (e instanceof Cancelled) {
-      out.status = 'cancelled';
+      const stop = opts.stopAs?.() ?? { status: 'cancelled', error: null };
+      out.status = stop.status;
+      out.error = stop.error;
     } else {
       out.status = 'failed';
       out.error = storeError(e, store);

@@ -41,7 +41,7 @@ beforeAll(async () => {
   const seeded = seedStore(tmp.dir, {
     experiments: [
       {
-        file: { name: 'Numbers', baselineName: 'baseline', metric: 'test/acc', rule: 'best-val', baseline: BASE, arms: [{ name: 'label smoothing', set: { 'tricks.labelSmoothing': { epsilon: 0.1 } } }, { name: 'lr 0.02', set: { 'optimizer.lr': 0.02 } }], seeds: [1, 2, 3] },
+        file: { name: 'Numbers', baselineName: 'baseline', metric: 'test/acc', rule: 'best-val', baseline: BASE, arms: [{ name: 'label smoothing', set: { 'tricks.labelSmoothing': { epsilon: 0.1 } } }, { name: 'lr 0.02', set: { 'optimizer.lr': 0.02 } }], seeds: [1, 2, 3], executor: { kind: 'local' } },
         acc: (arm, seed) => ({ baseline: 0.8, 'label smoothing': 0.83, 'lr 0.02': 0.79 })[arm]! + 0.004 * seed,
       },
     ],

@@ -15,6 +15,7 @@ const BIN = path.join(ROOT, pkg.bin.trickbench ?? 'no "trickbench" in package.js
 const OPTIONS: Record<string, string[]> = {
   serve: ['--data-dir', '--port', '--token', '--concurrency', 'server.json'],
   train: ['--data-dir', '--resume', '--epochs', '--model', '--set'],
+  'cluster-task': ['--run-dir'],
   experiment: ['--file', '--preset', '--experiment', '--seeds', '--data-dir'],
   preset: ['--list', '--seeds', '--epochs', '--data-dir'],
   export: ['--out', '--histories', '--events', '--runs', '--data-dir'],

@@ -115,7 +115,7 @@ describe('differences against a baseline', () => {
 let nextId = 1;
 function run(config: Record<string, unknown>, name = ''): RunRecord {
   const c = cfg(config);
-  return { id: nextId++, name: name || describeConfig(c), status: 'completed', source: 'trickbench', config: c, params: null, experimentId: null, seed: c.seed, backend: null, device: null, createdAt: 0, startedAt: null, endedAt: null, error: null, pid: null, host: null, resume: false };
+  return { id: nextId++, name: name || describeConfig(c), status: 'completed', source: 'trickbench', config: c, params: null, experimentId: null, seed: c.seed, backend: null, device: null, createdAt: 0, startedAt: null, endedAt: null, error: null, pid: null, host: null, resume: false, executor: 'local', jobId: null, executorState: null, sharedDir: null };
 }
 const names = (runs: RunRecord[]) => adhocGroups(runs).map((g) => `${g.role}: ${g.name} (${g.runs.map((r) => r.seed).join(',')})`);
 
@@ -192,7 +192,7 @@ describe('experiment errors name the arm', () => {
 describe('names in the UI', () => {
   const summary = (config: Record<string, unknown>, name: string, extra: Partial<RunSummary> = {}): RunSummary => {
     const c = cfg(config);
-    return { id: 7, name, status: 'completed', source: 'trickbench', config: c, params: null, experimentId: null, experimentName: null, armName: null, seed: c.seed, backend: null, device: null, createdAt: 0, startedAt: null, endedAt: null, error: null, final: {}, best: {}, progress: null, checkpoints: [], ...extra };
+    return { id: 7, name, status: 'completed', source: 'trickbench', config: c, params: null, experimentId: null, experimentName: null, armName: null, seed: c.seed, backend: null, device: null, createdAt: 0, startedAt: null, endedAt: null, error: null, final: {}, best: {}, progress: null, checkpoints: [], executor: 'local', jobId: null, executorState: null, ...extra };
   };
 
   it('a label cut for a legend keeps the arm and the seed', () => {

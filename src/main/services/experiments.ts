@@ -266,7 +266,7 @@ export class ExperimentService {
     const spec = this.store.experiments.spec(info.id)!;
     const file = { name: info.name, baseline: spec.baseline, pretrain: spec.pretrain ?? undefined };
     return arms.map((arm) => {
-      return this.runs.start(armRunConfig(file, arm, seed, pretrainRun, this.runs.datasetFacts()), { experimentId: info.id, armId: arm.id }).id;
+      return this.runs.start(armRunConfig(file, arm, seed, pretrainRun, this.runs.datasetFacts()), { experimentId: info.id, armId: arm.id }, info.executor).id;
     });
   }
 
@@ -298,6 +298,14 @@ export class ExperimentService {
   create(raw: unknown, presetId: string | null = null): ExperimentInfo {
     const r = planExperiment(raw, this.runs.datasetFacts());
     if (!r.ok) throw invalid(r.errors);
+    const x = r.plan.file.executor;
+    if (x.kind === 'slurm') {
+      if (r.plan.pretrain) {
+        throw new ApiFailure({ code: 'invalid_config', message: 'an experiment with pre-training runs on this machine only for now: its arms wait on each seed\'s pre-training, which the Slurm executor does not chain yet', field: 'executor' });
+      }
+      // before anything is stored: a partition or gres the cluster lacks, no sbatch, an unwritable shared folder
+      this.runs.validateExecutor(x);
+    }
     const info = this.store.experiments.create(r.plan, presetId);
     this.launch(info, info.seeds, info.arms);
     this.step(info.id);
@@ -421,7 +429,8 @@ export class ExperimentService {
           runs.push(last.id);
           continue;
         }
-        const fresh = this.runs.start(last.config, { experimentId: info.id, armId: link.armId });
+        const fresh = this.runs.start(last.config, { experimentId: info.id, armId: link.armId }, info.executor);
+        if (info.executor.kind === 'slurm') this.runs.submitCluster([fresh.id], info.executor, info.name);
         runs.push(fresh.id);
         if (last.startedAt === null) this.runs.delete([last.id]);
         if (pre && link.armId === pre.id) {
@@ -463,6 +472,12 @@ export class ExperimentService {
   private launch(info: ExperimentInfo, seeds: readonly number[], arms: readonly ArmInfo[]): void {
     const pre = info.arms.find((a) => a.role === 'pretrain');
     const queued = arms.filter((a) => a.role !== 'pretrain');
+    if (info.executor.kind === 'slurm') {
+      // one job array: every arm of a seed, seed by seed, so matched pairs run side by side
+      const ids = seeds.flatMap((seed) => this.launchArms(info, seed, queued, null));
+      this.runs.submitCluster(ids, info.executor, info.name);
+      return;
+    }
     for (const seed of seeds) {
       if (!pre) {
         this.launchArms(info, seed, queued, null);

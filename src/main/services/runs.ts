@@ -3,6 +3,7 @@
 // and `npm run serve` both use it. Trainers write their own rows; this service only owns lifecycle.
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { EventMap, EventName, RunProgress, RunStatus, RunSummary } from '../../shared/api';
 import { ApiFailure, FINAL_STATUSES } from '../../shared/api';
 import { describeConfig } from '../../shared/config';
@@ -16,6 +17,9 @@ import { isDiskFull, writeError } from '../../store/safe-write';
 import type { RunRecord, Store } from '../../store/store';
 import { BUILTIN_FACTS, type DatasetFacts } from '../../shared/models/datasets';
 import { checkStartInput } from './run-input';
+import type { ExecutorConfig, SlurmExecutor } from '../../shared/executor';
+import { sharedRunDir, SlurmService } from './slurm';
+import { systemSlurm, type SlurmCommands } from './slurm-cli';
 
 /** What the run service needs of the dataset service (DatasetService has it). */
 export interface HostDatasets {
@@ -41,6 +45,9 @@ export interface RunServiceOptions {
   /** How often runs owned by other processes (CLI, a previous app session) are checked. */
   pollMs?: number;
   emit: <E extends EventName>(event: E, payload: EventMap[E]) => void;
+  /** How cluster runs are submitted: Slurm's commands (default: those on PATH) and how a node
+   * starts our CLI (default: this Node, and cli.js beside the trainer entry). */
+  cluster?: { commands?: SlurmCommands; node?: string; cli?: string; pollMs?: number };
 }
 
 interface Active {
@@ -69,7 +76,24 @@ export class RunService {
   private readonly unsettled = new Set<number>(); // orphans whose end the store refused (logged once)
   private closed = false;
 
-  constructor(private readonly o: RunServiceOptions) {}
+  /** Runs that train on a Slurm cluster: submitted, followed and ingested here. */
+  readonly slurm: SlurmService;
+  private clusterTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly o: RunServiceOptions) {
+    this.slurm = new SlurmService({
+      store: o.store,
+      commands: o.cluster?.commands ?? systemSlurm(),
+      node: o.cluster?.node ?? process.execPath,
+      cli: o.cluster?.cli ?? path.join(path.dirname(o.trainerEntry), 'cli.js'),
+      dataDir: o.dataDir,
+      changed: (id) => this.changed(id),
+      pushed: (id, rec) => {
+        if (rec.kind === 'metrics') this.o.emit('runs:metrics', { runId: id, points: rec.points });
+        else if (rec.kind === 'event' || rec.kind === 'resume') this.o.emit('runs:event', { runId: id, event: rec.event });
+      },
+    });
+  }
 
   get store(): Store {
     return this.o.store;
@@ -83,7 +107,9 @@ export class RunService {
     // theirs, so each gets a full heartbeat timeout from this start.
     this.o.store.external.graceAll();
     for (const r of this.o.store.listRuns()) {
-      if (r.status === 'running' && r.source === 'external') {
+      if (r.executor === 'slurm') {
+        continue; // its job is the scheduler's: the cluster poll below follows it
+      } else if (r.status === 'running' && r.source === 'external') {
         this.watched.add(r.id);
       } else if (r.status === 'running' && !this.active.has(r.id)) {
         if (isAlive(r.pid)) this.watched.add(r.id);
@@ -96,6 +122,19 @@ export class RunService {
     const ms = this.o.pollMs ?? 2000;
     this.pollTimer ??= setInterval(() => this.guarded('checking runs', () => this.poll()), ms);
     this.pollTimer.unref();
+    this.clusterTimer ??= setInterval(() => void this.pollCluster(), this.o.cluster?.pollMs ?? 3000);
+    this.clusterTimer.unref();
+    void this.pollCluster();
+  }
+
+  /** One look at the cluster runs (their journals and jobs); the host survives whatever it throws. */
+  async pollCluster(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.slurm.poll();
+    } catch (e) {
+      process.stderr.write(`run service, following cluster runs: ${(e as Error).message}\n`);
+    }
   }
 
   /** A run whose trainer is gone: the final status its trainer noted when the store was full,
@@ -150,7 +189,7 @@ export class RunService {
     }
     // External runs whose client went silent fail here ("no heartbeat for N s").
     for (const id of this.o.store.external.reapStale()) this.changed(id);
-    const running = this.o.store.listRuns().filter((r) => r.status === 'running' && !this.active.has(r.id) && !this.unrecorded.has(r.id));
+    const running = this.o.store.listRuns().filter((r) => r.status === 'running' && r.executor === 'local' && !this.active.has(r.id) && !this.unrecorded.has(r.id));
     const stillRunning = new Set(running.map((r) => r.id));
     for (const id of this.watched) {
       if (!stillRunning.has(id)) {
@@ -178,10 +217,12 @@ export class RunService {
   }
 
   private toSummary(r: RunRecord): RunSummary {
-    const { pid: _pid, host: _host, resume: _resume, ...rest } = r;
+    const { pid: _pid, host: _host, resume: _resume, sharedDir: _shared, ...rest } = r;
     const progress = this.active.get(r.id)?.progress ?? null;
     const names = r.experimentId !== null ? this.o.store.experiments.namesOf(r.id) : null;
-    return { ...rest, experimentName: names?.experimentName ?? null, armName: names?.armName ?? null, ...this.o.store.summaries(r.id), progress, checkpoints: checkpointsOf(this.o.dataDir, r.id) };
+    // a cluster run's checkpoints are on the shared folder (SHARED/runs/<id>)
+    const where = r.sharedDir ? path.dirname(path.dirname(r.sharedDir)) : this.o.dataDir;
+    return { ...rest, experimentName: names?.experimentName ?? null, armName: names?.armName ?? null, ...this.o.store.summaries(r.id), progress, checkpoints: checkpointsOf(where, r.id) };
   }
 
   list(): RunSummary[] {
@@ -190,12 +231,28 @@ export class RunService {
 
   /** Queue a run. `experiment`: the experiment and arm it is a run of, linked before the run is
    * announced, so that its first runs:changed names them (the runs list's columns). */
-  start(input: unknown, experiment?: { experimentId: number; armId: number }): RunSummary {
+  start(input: unknown, experiment?: { experimentId: number; armId: number }, executor?: ExecutorConfig): RunSummary {
     const datasets = this.o.datasets;
     const config = checkStartInput(this.o.store, input, datasets ? { facts: datasets.facts(), problem: (n) => datasets.problem(n) } : { facts: BUILTIN_FACTS });
     const id = this.o.store.createRun(config, 'queued', config.name || describeConfig(config)).id;
     if (experiment) this.o.store.experiments.link(id, experiment.experimentId, experiment.armId);
+    if (executor?.kind === 'slurm') {
+      // queued for the cluster: submitCluster sends it (with its experiment's other new runs)
+      this.o.store.setClusterRun(id, 'slurm', sharedRunDir(executor.sharedDir, id));
+      this.changed(id);
+      return this.summary(id);
+    }
     return this.enqueue(id);
+  }
+
+  /** Refuse a Slurm executor the cluster cannot honour (sinfo, PATH, the shared folder). */
+  validateExecutor(x: ExecutorConfig): void {
+    if (x.kind === 'slurm') this.slurm.validate(x);
+  }
+
+  /** Submit cluster runs (queued by start) as one job array named after their experiment. */
+  submitCluster(ids: readonly number[], x: SlurmExecutor, name: string): void {
+    this.slurm.submit(ids, x, name);
   }
 
   /** The dataset facts runs are checked with now (experiments plan their arms with them). */
@@ -205,9 +262,23 @@ export class RunService {
 
   /** Queue a stopped run again: its trainer continues from the last checkpoint, same id. */
   resume(id: number): RunSummary {
+    const r = this.o.store.getRun(id);
+    if (r?.executor === 'slurm') return this.resumeCluster(r);
     const problem = resumeProblem(this.o.store, id) ?? (this.o.store.reopenForResume(id, 'queued') ? null : { code: 'conflict' as const, message: `run ${id} changed status meanwhile` });
     if (problem) throw new ApiFailure({ ...problem, field: 'id' });
     return this.enqueue(id);
+  }
+
+  /** A stopped cluster run continues from its last checkpoint (on the shared folder) in a new job. */
+  private resumeCluster(r: RunRecord): RunSummary {
+    const fail = (code: 'conflict' | 'bad_request', message: string) => new ApiFailure({ code, message, field: 'id' });
+    if (r.status !== 'interrupted' && r.status !== 'cancelled' && r.status !== 'failed') throw fail('conflict', `run ${r.id} is ${r.status}: only a stopped run can be resumed`);
+    if (!this.slurm.resumable(r)) throw fail('conflict', `run ${r.id} cannot be resumed: no last checkpoint in ${r.sharedDir}`);
+    const x = r.experimentId !== null ? this.o.store.experiments.get(r.experimentId)?.executor : undefined;
+    if (x?.kind !== 'slurm') throw fail('bad_request', `run ${r.id} is a cluster run outside a Slurm experiment: nothing says where to submit it`);
+    if (!this.o.store.reopenForResume(r.id, 'queued')) throw fail('conflict', `run ${r.id} changed status meanwhile`);
+    this.slurm.resume(this.o.store.getRun(r.id)!, x, this.o.store.experiments.get(r.experimentId!)!.name);
+    return this.summary(r.id);
   }
 
   private enqueue(id: number): RunSummary {
@@ -228,7 +299,9 @@ export class RunService {
     const qi = this.queue.indexOf(id);
     if (qi >= 0) this.queue.splice(qi, 1);
     const a = this.active.get(id);
-    if (a) {
+    if (r.executor === 'slurm') {
+      if (r.status === 'queued' || r.status === 'running') this.slurm.cancel(r);
+    } else if (a) {
       if (!a.cancelRequested) {
         a.cancelRequested = true;
         const msg: HostMessage = { type: 'cancel' };
@@ -263,9 +336,11 @@ export class RunService {
     for (const id of ids) {
       const qi = this.queue.indexOf(id);
       if (qi >= 0) this.queue.splice(qi, 1);
+      const shared = this.o.store.getRun(id)?.sharedDir ?? null;
       if (this.o.store.deleteRun(id)) {
         deleted.push(id);
         fs.rmSync(runDir(this.o.dataDir, id), { recursive: true, force: true });
+        if (shared) fs.rmSync(shared, { recursive: true, force: true });
       }
     }
     if (deleted.length) this.o.emit('runs:deleted', { ids: deleted });
@@ -409,6 +484,7 @@ export class RunService {
   async close({ leaveRunning = false } = {}): Promise<void> {
     this.closed = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.clusterTimer) clearInterval(this.clusterTimer);
     if (!leaveRunning) {
       const ids = [...this.active.keys()];
       for (const id of ids) this.cancel(id);

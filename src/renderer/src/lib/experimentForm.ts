@@ -184,17 +184,20 @@ export interface PlacedErrors {
   baseline: FieldError[];
   /** Per arm, fields as `arms.<i>.<config path>` (the arm's inputs are named so). */
   arms: Map<number, FieldError[]>;
+  /** Where it runs (`executor`, `executor.partition`, ...): the "Where it runs" inputs. */
+  executor: FieldError[];
   general: FieldError[];
 }
 
 /** The experiment file's errors (planExperiment's, or the server's), by where the form shows them.
  * An arm's error that only repeats the baseline's (the same field and message) is not repeated. */
 export function placeErrors(errors: readonly FieldError[]): PlacedErrors {
-  const out: PlacedErrors = { name: [], seeds: [], baseline: [], arms: new Map(), general: [] };
+  const out: PlacedErrors = { name: [], seeds: [], baseline: [], arms: new Map(), executor: [], general: [] };
   for (const e of errors) {
     if (e.field === 'name') out.name.push(e);
     else if (e.field === 'seeds' || e.field.startsWith('seeds.')) out.seeds.push(e);
     else if (e.field.startsWith('baseline.')) out.baseline.push({ ...e, field: e.field.slice('baseline.'.length) });
+    else if (e.field === 'executor' || e.field.startsWith('executor.')) out.executor.push(e);
     else {
       // `arms.1.tricks.rdrop`, `arms.1.set (arm "x")`, and the arm named in brackets or quotes
       const m = /^arms\.(\d+)(?:\s*\([^)]*\))?(?:\.(.*))?$/.exec(e.field);

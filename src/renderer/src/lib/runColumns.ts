@@ -14,6 +14,12 @@ export interface RunColumn {
   text?: (r: RunSummary, now: number) => string;
 }
 
+/** A cluster run's backend is its node's: `slurm` until the node says which (`wasm · slurm`). */
+function backendText(r: RunSummary): string {
+  if (r.executor === 'slurm') return r.backend ? `${r.backend} · slurm` : 'slurm';
+  return r.backend ?? r.config?.backend ?? (r.source === 'external' ? 'external' : '');
+}
+
 const metric = (key: string, from: 'final' | 'best') => (r: RunSummary) => r[from][key] ?? null;
 
 export const RUN_COLUMNS: RunColumn[] = [
@@ -57,7 +63,13 @@ export const RUN_COLUMNS: RunColumn[] = [
     text: (r) => pct(r.final['test/acc']),
   },
   // after the numbers: at 1440 px what a run is and how it did fit, the rest scrolls
-  { key: 'backend', label: 'backend', sort: (r) => r.backend ?? r.config?.backend ?? null, text: (r) => r.backend ?? r.config?.backend ?? (r.source === 'external' ? 'external' : '') },
+  {
+    key: 'backend',
+    label: 'backend',
+    title: 'the backend it trains on (a cluster run: slurm, and the backend once its node says)',
+    sort: (r) => (r.executor === 'slurm' ? backendText(r) : (r.backend ?? r.config?.backend ?? null)),
+    text: (r) => backendText(r),
+  },
   { key: 'created', label: 'created', sort: (r) => r.createdAt, text: (r) => shortDateTime(r.createdAt) },
   {
     key: 'duration',

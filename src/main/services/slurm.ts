@@ -1,0 +1,330 @@
+// The Slurm executor: an experiment's runs as a job array (one task per (arm, seed), matched
+// pairs in seed order), submitted with sbatch by the host on a login node. A task never opens the
+// store (SQLite over a network file system breaks WAL): it runs `trickbench cluster-task`, which
+// writes the run's journal and checkpoints under the shared folder; the host ingests the journals
+// (idempotently: src/journal/ingest.ts) and asks the scheduler what it says of each job, so that
+// every run ends in a clear state with the reason, whatever happens to its job.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ApiFailure } from '../../shared/api';
+import type { SlurmExecutor } from '../../shared/executor';
+import { ingestJournal } from '../../journal/ingest';
+import type { JournalRecord } from '../../journal/format';
+import { checkpointsOf } from '../../store/paths';
+import type { RunRecord, Store } from '../../store/store';
+import { gresSatisfies, parseSbatch, parseScontrolJobs, parseSinfo, parseSqueue, scontrolJobId, SQUEUE_FORMAT, type SlurmCommands } from './slurm-cli';
+
+export interface SlurmOptions {
+  store: Store;
+  commands: SlurmCommands;
+  /** How a node starts our CLI: Node's path and out/main/cli.js (the nodes see this install). */
+  node: string;
+  cli: string;
+  /** The host's data dir: tasks read datasets from it (never its store). */
+  dataDir: string;
+  /** Where the journal's runs land: the run service tells the pages. */
+  changed: (runId: number) => void;
+  /** New points and events of a run, for the pages' live curves and markers. */
+  pushed?: (runId: number, rec: JournalRecord) => void;
+}
+
+/** A run's folder on the shared file system. */
+export function sharedRunDir(sharedDir: string, runId: number): string {
+  return path.join(sharedDir, 'runs', String(runId));
+}
+export const journalFile = (dir: string) => path.join(dir, 'journal.jsonl');
+export const cancelFile = (dir: string) => path.join(dir, 'cancel');
+
+/** A value for a single-quoted shell word. */
+const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Job states after which the job runs no more (squeue no longer lists it, or soon will not). */
+const ENDED = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'BOOT_FAIL', 'DEADLINE', 'PREEMPTED', 'SPECIAL_EXIT']);
+
+export class SlurmService {
+  private polling = false;
+
+  constructor(private readonly o: SlurmOptions) {}
+
+  /** What would make a submission fail, before anything is made: sbatch missing, a partition or a
+   * gres the cluster lacks (sinfo says), a shared folder this host cannot write. Each error names
+   * its field (`executor.partition`). */
+  validate(x: SlurmExecutor): void {
+    const bad = (field: string, message: string) => new ApiFailure({ code: 'invalid_config', message, field: `executor.${field}` });
+    for (const cmd of ['sbatch', 'squeue', 'scontrol', 'scancel', 'sinfo'] as const) {
+      if (!this.o.commands.which(cmd)) throw bad('kind', `${cmd} is not on PATH: run serve where Slurm's commands are (a login node), or use the local executor`);
+    }
+    let parts;
+    try {
+      parts = parseSinfo(this.o.commands.runSync('sinfo', ['-h', '-o', '%P|%G|%a']));
+    } catch (e) {
+      throw bad('kind', `the cluster does not answer: ${(e as Error).message}`);
+    }
+    const part = x.partition ? parts.find((p) => p.name === x.partition) : parts.find((p) => p.isDefault);
+    if (x.partition && !part) throw bad('partition', `partition '${x.partition}' does not exist (sinfo lists ${parts.map((p) => p.name).join(', ') || 'none'})`);
+    if (part && !part.up) throw bad('partition', `partition '${part.name}' is not up (sinfo)`);
+    if (x.gres) {
+      const have = part ? part.gres : parts.flatMap((p) => p.gres);
+      if (!gresSatisfies(have, x.gres)) {
+        throw bad('gres', `no node${part ? ` of partition '${part.name}'` : ''} has ${x.gres} (sinfo lists ${have.length ? have.join(', ') : 'no generic resources'})`);
+      }
+    }
+    try {
+      fs.mkdirSync(path.join(x.sharedDir, 'slurm'), { recursive: true });
+      fs.mkdirSync(path.join(x.sharedDir, 'runs'), { recursive: true });
+      const probe = path.join(x.sharedDir, `.trickbench-probe-${process.pid}`);
+      fs.writeFileSync(probe, 'ok');
+      fs.rmSync(probe);
+    } catch (e) {
+      throw bad('sharedDir', `${x.sharedDir} cannot be written from here: ${(e as Error).message}`);
+    }
+  }
+
+  /** Submit runs (created queued, in this order: every arm of a seed, seed by seed) as one job
+   * array; their task.json files first, then the script, then sbatch. A refusal by sbatch fails
+   * the runs with its words (nothing stays queued for a job that does not exist). */
+  submit(runIds: readonly number[], x: SlurmExecutor, name: string, array = true): string | null {
+    if (!runIds.length) return null;
+    const runs = runIds.map((id) => this.o.store.getRun(id)).filter((r): r is RunRecord => !!r);
+    for (const r of runs) this.writeTask(r, x);
+    const script = this.script(runs, x, name, array);
+    const file = path.join(x.sharedDir, 'slurm', `${safeName(name)}-${runIds[0]}-${Date.now()}.sbatch`);
+    fs.writeFileSync(file, script, { mode: 0o700 });
+    let job: string;
+    try {
+      job = parseSbatch(this.o.commands.runSync('sbatch', ['--parsable', file]));
+    } catch (e) {
+      const msg = `not submitted: ${(e as Error).message}`;
+      for (const r of runs) {
+        this.o.store.finishRun(r.id, 'failed', msg);
+        this.o.changed(r.id);
+      }
+      throw new ApiFailure({ code: 'bad_request', message: msg, field: 'executor' });
+    }
+    runs.forEach((r, i) => {
+      this.o.store.setJob(r.id, array ? `${job}_${i}` : job, 'PENDING');
+      this.o.changed(r.id);
+    });
+    return job;
+  }
+
+  /** A cluster run's task: everything its node needs, on the shared folder. */
+  private writeTask(r: RunRecord, x: SlurmExecutor): void {
+    const dir = sharedRunDir(x.sharedDir, r.id);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.rmSync(cancelFile(dir), { force: true });
+    const config = r.config as { dataset?: { name?: string } } | null;
+    const dataset = config?.dataset?.name ? this.o.store.datasets.get(config.dataset.name) : null;
+    const task = {
+      version: 1,
+      runId: r.id,
+      config: r.config,
+      dataDir: this.o.dataDir,
+      systemDatasetsDir: process.env.TRICKBENCH_SYSTEM_DATASETS ?? null,
+      datasets: dataset ? [dataset] : [],
+      ingest: null,
+    };
+    const tmp = path.join(dir, `task.json.${process.pid}.tmp`);
+    fs.writeFileSync(tmp, `${JSON.stringify(task, null, 2)}\n`);
+    fs.renameSync(tmp, path.join(dir, 'task.json'));
+  }
+
+  /** The job script: one array task per run (a single job for one run resumed), each exec-ing
+   * the CLI so that Slurm's signals (scancel, the time limit) reach the trainer itself. */
+  private script(runs: readonly RunRecord[], x: SlurmExecutor, name: string, array: boolean): string {
+    const lines = ['#!/bin/bash', `#SBATCH --job-name=${safeName(name).slice(0, 60)}`];
+    if (array) lines.push(`#SBATCH --array=0-${runs.length - 1}${x.concurrency ? `%${x.concurrency}` : ''}`);
+    lines.push(`#SBATCH --output=${path.join(x.sharedDir, 'slurm', array ? '%A_%a.out' : '%j.out')}`, '#SBATCH --open-mode=append', '#SBATCH --requeue');
+    if (x.partition) lines.push(`#SBATCH --partition=${x.partition}`);
+    if (x.account) lines.push(`#SBATCH --account=${x.account}`);
+    if (x.gres) lines.push(`#SBATCH --gres=${x.gres}`);
+    if (x.cpusPerTask) lines.push(`#SBATCH --cpus-per-task=${x.cpusPerTask}`);
+    if (x.mem) lines.push(`#SBATCH --mem=${x.mem}`);
+    if (x.time) lines.push(`#SBATCH --time=${x.time}`);
+    for (const e of x.extra) lines.push(`#SBATCH ${e}`);
+    lines.push(
+      '',
+      '# Trickbench run ids by array task: every arm of a seed, seed by seed (matched pairs together).',
+      `RUNS=(${runs.map((r) => r.id).join(' ')})`,
+      array ? 'RUN=${RUNS[$SLURM_ARRAY_TASK_ID]}' : 'RUN=${RUNS[0]}',
+      `exec ${sq(x.node ?? this.o.node)} ${sq(this.o.cli)} cluster-task --run-dir ${sq(path.join(x.sharedDir, 'runs'))}/"$RUN"`,
+      '',
+    );
+    return lines.join('\n');
+  }
+
+  /** Cancel a cluster run: the task is told it is a cancel (not a time limit or a preemption),
+   * then scancel; a job that never started ends cancelled at once. */
+  cancel(r: RunRecord): void {
+    if (r.sharedDir) {
+      fs.mkdirSync(r.sharedDir, { recursive: true });
+      fs.writeFileSync(cancelFile(r.sharedDir), '');
+    }
+    if (r.jobId) {
+      try {
+        this.o.commands.runSync('scancel', [r.jobId]);
+      } catch (e) {
+        throw new ApiFailure({ code: 'internal', message: `run ${r.id}: ${(e as Error).message}` });
+      }
+    }
+    if (r.status === 'queued' && !this.started(r)) {
+      this.o.store.finishRun(r.id, 'cancelled', null);
+      this.o.store.setExecutorState(r.id, null);
+    }
+    this.o.changed(r.id);
+  }
+
+  /** Continue a stopped cluster run from its last checkpoint: a new job for it alone. */
+  resume(r: RunRecord, x: SlurmExecutor, name: string): void {
+    this.submit([r.id], x, `${name}-resume`, false);
+  }
+
+  /** Whether the run's journal has a start (its task began on a node). */
+  private started(r: RunRecord): boolean {
+    return r.sharedDir !== null && fs.existsSync(journalFile(r.sharedDir));
+  }
+
+  /** One look at every cluster run not finished (or finished with a journal still growing):
+   * ingest the journals, then match the scheduler's word. Never throws: a scheduler that does not
+   * answer leaves every run as it is (and says so), it never ends one. */
+  async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const runs = this.o.store.listRuns().filter((r) => r.executor === 'slurm' && r.sharedDir !== null && (r.status === 'queued' || r.status === 'running' || r.jobId !== null));
+      if (!runs.length) return;
+      for (const r of runs) this.ingest(r);
+      const active = runs.map((r) => this.o.store.getRun(r.id)!).filter((r) => r.jobId !== null);
+      if (!active.length) return;
+      let queue: ReturnType<typeof parseSqueue>;
+      try {
+        // this user's pending and running jobs, one line per array task (-r); not `-j`, which
+        // fails outright when one of the ids is no longer known (purged after MinJobAge)
+        queue = parseSqueue(await this.o.commands.run('squeue', ['-h', '-r', '--me', '-o', SQUEUE_FORMAT]));
+      } catch (e) {
+        for (const r of active) if (this.o.store.setExecutorState(r.id, `scheduler not answering: ${(e as Error).message.slice(0, 200)}`)) this.o.changed(r.id);
+        return;
+      }
+      const byId = new Map(queue.map((j) => [j.id, j]));
+      for (const r of active) {
+        const q = byId.get(r.jobId!);
+        if (q && !ENDED.has(q.state)) await this.listed(r, q.state, q.reason, q.nodes);
+        else await this.gone(r);
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private ingest(r: RunRecord): void {
+    const file = journalFile(r.sharedDir!);
+    if (!fs.existsSync(file)) return;
+    try {
+      const got = ingestJournal(this.o.store, r.id, file, this.o.pushed && ((rec) => this.o.pushed!(r.id, rec)));
+      if (got.linesAdded) this.o.changed(r.id);
+    } catch (e) {
+      if (this.o.store.setExecutorState(r.id, `journal not readable: ${(e as Error).message.slice(0, 300)}`)) this.o.changed(r.id);
+    }
+  }
+
+  /** The scheduler lists the job: pending (with why) or running. A run the journal ended
+   * `interrupted` whose job is pending again was requeued (preemption, node failure): queued. */
+  private async listed(r: RunRecord, state: string, reason: string, nodes: string): Promise<void> {
+    const now = this.o.store.getRun(r.id)!;
+    const text = `${state}${reason && reason !== 'None' ? ` (${reason})` : ''}${state === 'RUNNING' && nodes ? ` on ${nodes}` : ''}`;
+    let changed = this.o.store.setExecutorState(r.id, text);
+    if (now.status === 'interrupted' && (state === 'PENDING' || state === 'REQUEUED' || state === 'RUNNING')) {
+      changed = this.o.store.reopenForResume(r.id, 'queued') || changed;
+    }
+    if (changed) this.o.changed(r.id);
+  }
+
+  /** The scheduler no longer lists the job (or lists it ended). Its journal, ingested once more,
+   * says how the run ended; if it says nothing, the scheduler's record (sacct where accounting
+   * exists, else scontrol while it remembers the job) does, else "ended without a word". */
+  private async gone(r: RunRecord): Promise<void> {
+    this.ingest(r);
+    const now = this.o.store.getRun(r.id)!;
+    const unfinished = now.status === 'queued' || now.status === 'running';
+    if (!unfinished && now.status !== 'interrupted') {
+      this.o.store.setJob(r.id, null, null);
+      this.o.changed(r.id);
+      return;
+    }
+    const rec = await this.record(r.jobId!);
+    const state = rec?.state ?? null;
+    if (state && !ENDED.has(state)) return; // listed again by the time we asked: next poll
+    const job = `Slurm job ${r.jobId}`;
+    if (!unfinished) {
+      // The trainer recorded that it was stopped (a SIGTERM without a cancel): the scheduler says why.
+      if (state === 'TIMEOUT') this.o.store.setError(r.id, `${job} reached its time limit${rec?.timeLimit ? ` (${rec.timeLimit})` : ''}: resume continues from the last checkpoint`);
+      else if (state === 'PREEMPTED') this.o.store.setError(r.id, `${job} was preempted: resume continues from the last checkpoint`);
+      this.o.store.setJob(r.id, null, null);
+      this.o.changed(r.id);
+      return;
+    }
+    const last = this.lastHeartbeat(now);
+    const cancelled = now.sharedDir !== null && fs.existsSync(cancelFile(now.sharedDir));
+    let status: 'failed' | 'cancelled' | 'interrupted';
+    let error: string | null;
+    const extra = rec ? [rec.exit && rec.exit !== '0:0' ? `exit ${rec.exit}` : '', rec.reason && rec.reason !== 'None' ? rec.reason : ''].filter(Boolean).join(', ') : '';
+    if (state === 'TIMEOUT') {
+      status = 'interrupted';
+      error = `${job} reached its time limit${rec?.timeLimit ? ` (${rec.timeLimit})` : ''}: resume continues from the last checkpoint`;
+    } else if (state === 'CANCELLED' || cancelled) {
+      status = 'cancelled';
+      error = cancelled ? null : `${job} was cancelled in Slurm (scancel)${extra ? `: ${extra}` : ''}`;
+    } else if (state === 'PREEMPTED') {
+      status = 'interrupted';
+      error = `${job} was preempted: resume continues from the last checkpoint`;
+    } else if (state) {
+      status = 'failed';
+      error = `${job} ended ${state}${extra ? ` (${extra})` : ''} before its trainer recorded an end${last}`;
+    } else {
+      status = 'failed';
+      error = `${job} ended without a word: the scheduler no longer knows it and its journal has no end${last}`;
+    }
+    this.o.store.finishRun(r.id, status, error);
+    this.o.store.setJob(r.id, null, null);
+    this.o.changed(r.id);
+  }
+
+  private lastHeartbeat(r: RunRecord): string {
+    const at = this.o.store.heartbeatAt(r.id);
+    return at ? `; last heartbeat ${new Date(at).toISOString()}` : '';
+  }
+
+  /** What the scheduler recorded of an ended job: sacct (accounting) first, else scontrol. */
+  private async record(jobId: string): Promise<{ state: string; exit: string; reason: string; timeLimit: string } | null> {
+    if (this.o.commands.which('sacct')) {
+      try {
+        const out = await this.o.commands.run('sacct', ['-n', '-P', '-X', '-j', jobId, '-o', 'JobID,State,ExitCode,Reason,Timelimit']);
+        const line = out
+          .split('\n')
+          .map((l) => l.split('|'))
+          .find((f) => f[0] === jobId);
+        if (line) return { state: line[1]!.split(' ')[0]!, exit: line[2] ?? '', reason: line[3] ?? '', timeLimit: line[4] ?? '' };
+      } catch {
+        // no accounting (no slurmdbd): scontrol below
+      }
+    }
+    try {
+      const recs = parseScontrolJobs(await this.o.commands.run('scontrol', ['show', 'job', '-o', jobId]));
+      const rec = recs.find((x) => scontrolJobId(x) === jobId) ?? (recs.length === 1 ? recs[0] : undefined);
+      if (rec) return { state: rec.JobState ?? '', exit: rec.ExitCode ?? '', reason: rec.Reason ?? '', timeLimit: rec.TimeLimit ?? '' };
+    } catch {
+      // purged (older than MinJobAge): nothing to say
+    }
+    return null;
+  }
+
+  /** Whether a stopped cluster run can continue: it has a last checkpoint on the shared folder. */
+  resumable(r: RunRecord): boolean {
+    return r.sharedDir !== null && checkpointsOf(path.dirname(path.dirname(r.sharedDir)), r.id).includes('last');
+  }
+}
+
+/** A file- and job-name-safe form of a name. */
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '') || 'trickbench';
+}

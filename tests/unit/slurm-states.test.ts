@@ -1,0 +1,124 @@
+// How the executor ends a cluster run whose job the scheduler no longer lists, from what the
+// scheduler recorded (sacct where there is accounting, else scontrol) and the run's journal: every
+// case a clear final state with the reason. The scheduler here is scripted with outputs of the
+// real one (docs/slurm-facts.md); tests/integration/slurm-executor.test.ts runs the real cluster.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SlurmService, cancelFile, sharedRunDir } from '../../src/main/services/slurm';
+import { SlurmError, type SlurmCommand, type SlurmCommands } from '../../src/main/services/slurm-cli';
+import { parseRunConfig } from '../../src/shared/config';
+import { Store } from '../../src/store/store';
+import { tmpDataDir } from '../helpers/tmp';
+import { tinyConfig } from '../helpers/trainer';
+import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
+
+let tmp: ReturnType<typeof tmpDataDir>;
+let store: Store;
+let answers: Partial<Record<SlurmCommand, string | Error>>;
+let calls: string[];
+const commands: SlurmCommands = {
+  which: (cmd) => (cmd === 'sacct' && !('sacct' in answers) ? null : `/usr/bin/${cmd}`),
+  runSync: () => '',
+  async run(cmd, args) {
+    calls.push(`${cmd} ${args.join(' ')}`);
+    const a = answers[cmd];
+    if (a instanceof Error) throw a;
+    return a ?? '';
+  },
+};
+
+beforeEach(() => {
+  tmp = tmpDataDir('tb-slurm-states-');
+  store = new Store(tmp.dir);
+  answers = { squeue: '' };
+  calls = [];
+});
+afterEach(() => {
+  store.close();
+  tmp.cleanup();
+});
+
+/** A cluster run of job `job`, `status` now, its shared folder made. */
+function clusterRun(job: string, status: 'queued' | 'running' | 'interrupted' = 'running'): number {
+  const parsed = parseRunConfig(tinyConfig(), BUILTIN_FACTS);
+  if (!parsed.ok) throw new Error('config');
+  const id = store.createRun(parsed.config, status === 'queued' ? 'queued' : 'running').id;
+  const dir = sharedRunDir(path.join(tmp.dir, 'shared'), id);
+  fs.mkdirSync(dir, { recursive: true });
+  store.setClusterRun(id, 'slurm', dir);
+  store.setJob(id, job, 'RUNNING on vm');
+  if (status === 'interrupted') store.finishRun(id, 'interrupted', null);
+  return id;
+}
+const service = () => new SlurmService({ store, commands, node: '/usr/bin/node', cli: '/x/cli.js', dataDir: tmp.dir, changed: () => undefined });
+const scontrol = (state: string, reason: string, exit: string) => `JobId=9 ArrayJobId=9 ArrayTaskId=1 JobState=${state} Reason=${reason} ExitCode=${exit} TimeLimit=00:01:00 NodeList=vm\n`;
+
+describe('a cluster run whose job is gone', () => {
+  it('killed (FAILED 0:9): failed, with the state, exit code and reason', async () => {
+    const id = clusterRun('9_1');
+    answers.scontrol = scontrol('FAILED', 'JobLaunchFailure', '0:9');
+    await service().poll();
+    expect(store.getRun(id)).toMatchObject({ status: 'failed', jobId: null, executorState: null });
+    expect(store.getRun(id)!.error).toBe('Slurm job 9_1 ended FAILED (exit 0:9, JobLaunchFailure) before its trainer recorded an end');
+  });
+
+  it('at its time limit: interrupted, resumable, saying so (also when the trainer recorded the stop first)', async () => {
+    const a = clusterRun('9_1');
+    const b = clusterRun('9_1', 'interrupted');
+    answers.scontrol = scontrol('TIMEOUT', 'TimeLimit', '0:9');
+    await service().poll();
+    for (const id of [a, b]) {
+      expect(store.getRun(id)!.status).toBe('interrupted');
+      expect(store.getRun(id)!.error).toBe('Slurm job 9_1 reached its time limit (00:01:00): resume continues from the last checkpoint');
+    }
+  });
+
+  it('cancelled in Slurm by someone else: cancelled, saying by whom; by us (the cancel file): cancelled', async () => {
+    const theirs = clusterRun('9_1');
+    answers.scontrol = scontrol('CANCELLED', 'None', '0:15');
+    await service().poll();
+    expect(store.getRun(theirs)).toMatchObject({ status: 'cancelled', error: 'Slurm job 9_1 was cancelled in Slurm (scancel): exit 0:15' });
+    const ours = clusterRun('9_1');
+    fs.writeFileSync(cancelFile(store.getRun(ours)!.sharedDir!), '');
+    await service().poll();
+    expect(store.getRun(ours)).toMatchObject({ status: 'cancelled', error: null });
+  });
+
+  it('forgotten by the scheduler with no journal end: failed, "ended without a word", with the last heartbeat', async () => {
+    const id = clusterRun('9_1');
+    store.db.prepare(`UPDATE run SET heartbeat_at = ? WHERE id = ?`).run(Date.UTC(2026, 11, 2, 10, 0, 0), id);
+    answers.scontrol = new SlurmError('scontrol show job -o 9_1: slurm_load_jobs error: Invalid job id specified');
+    await service().poll();
+    expect(store.getRun(id)!.status).toBe('failed');
+    expect(store.getRun(id)!.error).toBe('Slurm job 9_1 ended without a word: the scheduler no longer knows it and its journal has no end; last heartbeat 2026-12-02T10:00:00.000Z');
+  });
+
+  it('with accounting, sacct is asked first', async () => {
+    const id = clusterRun('9_1');
+    answers.sacct = '9_1|OUT_OF_MEMORY|0:125||01:00:00\n';
+    answers.scontrol = scontrol('COMPLETED', 'None', '0:0'); // not asked
+    await service().poll();
+    expect(store.getRun(id)!.error).toBe('Slurm job 9_1 ended OUT_OF_MEMORY (exit 0:125) before its trainer recorded an end');
+    expect(calls.some((c) => c.startsWith('scontrol'))).toBe(false);
+  });
+});
+
+describe('a cluster run whose job is listed', () => {
+  it('pending: queued, with squeue\'s reason; a requeued one (interrupted by the journal) is queued again', async () => {
+    const a = clusterRun('9_1', 'queued');
+    const b = clusterRun('9_2', 'interrupted');
+    answers.squeue = '9_1|PENDING|Resources|\n9_2|PENDING|BeginTime|\n';
+    await service().poll();
+    expect(store.getRun(a)).toMatchObject({ status: 'queued', executorState: 'PENDING (Resources)' });
+    expect(store.getRun(b)).toMatchObject({ status: 'queued', executorState: 'PENDING (BeginTime)' });
+  });
+
+  it('a scheduler that does not answer changes no run, and says so', async () => {
+    const id = clusterRun('9_1');
+    answers.squeue = new SlurmError('squeue -h -r --me: slurm_load_jobs error: Unable to contact slurm controller (connect failure)');
+    await service().poll();
+    expect(store.getRun(id)).toMatchObject({ status: 'running', jobId: '9_1' });
+    expect(store.getRun(id)!.executorState).toMatch(/^scheduler not answering: squeue .*Unable to contact slurm controller/);
+  });
+});
