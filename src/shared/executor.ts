@@ -9,6 +9,10 @@ export const RESERVED_SBATCH = ['array', 'output', 'error', 'job-name', 'requeue
 
 /** Slurm's time formats: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS. */
 const TIME = /^(\d+|\d+:\d{2}|\d+:\d{2}:\d{2}|\d+-\d+|\d+-\d+:\d{2}|\d+-\d+:\d{2}:\d{2})$/;
+/** A path that can stand in a job script's #SBATCH line and command unquoted-safe: absolute, no
+ * whitespace, quotes, `$`, backslashes or control characters (a newline would start a new line of
+ * the script). */
+const SAFE_PATH = /^\/[A-Za-z0-9._\/+@%:,=-]*$/;
 /** A name Slurm takes for a partition or an account: no spaces, quotes or shell characters. */
 const NAME = /^[A-Za-z0-9_.+-]{1,64}$/;
 
@@ -25,7 +29,7 @@ export const slurmExecutorSchema = z
     kind: z.literal('slurm'),
     /** A folder every node and this host see (an absolute path on the shared file system): the
      * runs' journals and checkpoints go under it. Never the store: SQLite does not work over NFS. */
-    sharedDir: z.string().min(1).max(1000).refine((s) => s.startsWith('/'), 'sharedDir must be an absolute path on the shared file system'),
+    sharedDir: z.string().min(1).max(1000).regex(SAFE_PATH, 'sharedDir must be an absolute path on the shared file system, of letters, digits and / . _ - + @ % : , = (it goes into the job script)'),
     partition: z.string().regex(NAME, 'a partition name (letters, digits, _ . + -)').optional(),
     account: z.string().regex(NAME, 'an account name (letters, digits, _ . + -)').optional(),
     /** Generic resources per task, as sbatch's --gres: `gpu:1`, `gpu:a100:2`. */
@@ -43,7 +47,7 @@ export const slurmExecutorSchema = z
     /** More #SBATCH options, one long option per line (`--qos=low`, `--constraint=a100`). */
     extra: z.array(extraLine).max(50).default([]),
     /** Node's path on the nodes when it is not where this host's Node is. */
-    node: z.string().min(1).max(1000).refine((s) => s.startsWith('/'), 'node must be an absolute path').optional(),
+    node: z.string().min(1).max(1000).regex(SAFE_PATH, 'node must be an absolute path of letters, digits and / . _ - + @ % : , =').optional(),
   })
   .strict();
 

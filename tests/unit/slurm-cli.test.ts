@@ -67,6 +67,9 @@ describe('the executor in an experiment file', () => {
       return r.success ? null : `${r.error.issues[0]!.path.join('.')}: ${r.error.issues[0]!.message}`;
     };
     expect(err({ sharedDir: 'relative/dir' })).toMatch(/^sharedDir: .*absolute/);
+    expect(err({ sharedDir: '/shared/x\n#SBATCH --array=0-999' })).toMatch(/^sharedDir: /);
+    expect(err({ sharedDir: '/shared/my dir' })).toMatch(/^sharedDir: /);
+    expect(err({ node: "/opt/node'; rm -rf ~; '" })).toMatch(/^node: /);
     expect(err({ partition: 'gpu; rm -rf /' })).toMatch(/^partition: /);
     expect(err({ extra: ['--qos=low\n#SBATCH --array=0-999'] })).toMatch(/^extra\.0: /);
     expect(err({ extra: ['--array=0-3'] })).toMatch(/^extra\.0: Trickbench sets .*--array/);
