@@ -122,3 +122,25 @@ describe('a cluster run whose job is listed', () => {
     expect(store.getRun(id)!.executorState).toMatch(/^scheduler not answering: squeue .*Unable to contact slurm controller/);
   });
 });
+
+describe('before submitting', () => {
+  it('sbatch missing from PATH, or a cluster that does not answer, is refused naming executor.kind', () => {
+    const x = { kind: 'slurm' as const, sharedDir: path.join(tmp.dir, 'shared'), extra: [] };
+    const none: SlurmCommands = { ...commands, which: (cmd) => (cmd === 'sbatch' ? null : `/usr/bin/${cmd}`) };
+    const s = new SlurmService({ store, commands: none, node: '/usr/bin/node', cli: '/x/cli.js', dataDir: tmp.dir, changed: () => undefined });
+    expect(() => s.validate(x)).toThrow(/^sbatch is not on PATH: run serve where Slurm's commands are \(a login node\), or use the local executor$/);
+    try {
+      s.validate(x);
+    } catch (e) {
+      expect((e as { error: { field: string } }).error.field).toBe('executor.kind');
+    }
+    const down: SlurmCommands = {
+      ...commands,
+      runSync: () => {
+        throw new SlurmError('sinfo -h -o %P|%G|%a: slurm_load_partitions: Unable to contact slurm controller (connect failure)');
+      },
+    };
+    const t = new SlurmService({ store, commands: down, node: '/usr/bin/node', cli: '/x/cli.js', dataDir: tmp.dir, changed: () => undefined });
+    expect(() => t.validate(x)).toThrow(/^the cluster does not answer: sinfo .*Unable to contact slurm controller/);
+  });
+});
