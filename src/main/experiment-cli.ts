@@ -11,6 +11,8 @@
 // when some run had completed — or runs that never finished) are trained. Ctrl-C stops after the
 // current run is cancelled; what finished is summarised.
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { ComparisonSummary, ExperimentInfo, ExperimentPlan, PAdjustMethod, SelectionRule, TestName } from '../shared/experiments';
 import { armRunConfig, formatExperimentErrors, P_ADJUST_METHODS, planExperiment, SELECTION_RULES, TESTS, type ArmSpec, type ExperimentFile } from '../shared/experiments';
@@ -25,7 +27,9 @@ import { dbPath } from '../store/db';
 import { locatedFactsOf } from '../data/facts';
 import { executeRun } from '../trainer/run';
 import { summarize } from './services/compare';
-import { launchOrder, loadPresets, readExperimentFile } from './services/experiments';
+import { ExperimentService, launchOrder, loadPresets, readExperimentFile } from './services/experiments';
+import { RunService } from './services/runs';
+import { ApiFailure } from '../shared/api';
 import { runIfScript } from '../cli/script';
 
 interface Options {
@@ -108,6 +112,51 @@ async function armFacts(store: Store | null, dataDir: string, file: Pick<Experim
   const names = arms.map((a) => armRunConfig(file, a, 1, null, BUILTIN_FACTS).dataset.name);
   const { facts } = await locatedFactsOf(names, dataDir, { imported: (n) => store?.datasets.get(n) ?? null, systemDir: process.env.TRICKBENCH_SYSTEM_DATASETS, cache: store?.datasets ?? null });
   return facts;
+}
+
+/** An experiment whose file says `executor: slurm`: submitted to the cluster as serve would (one
+ * job array; refused before anything is submitted when the cluster cannot honour it), then
+ * followed here until every run has ended: the journals ingested, the jobs' states read. Ctrl-C
+ * cancels its jobs. */
+async function onCluster(store: Store, dataDir: string, raw: unknown, presetId: string | null, isCancelled: () => boolean): Promise<ExperimentInfo> {
+  // the CLI entry running now (out/main/cli.js, through the bin's link): the nodes run it too
+  const cli = fs.realpathSync(process.argv[1] ?? fileURLToPath(import.meta.url));
+  const runs = new RunService({ store, dataDir, trainerEntry: path.join(path.dirname(cli), 'trainer.js'), concurrency: 0, emit: () => undefined, cluster: { cli } });
+  runs.recover();
+  const exps = new ExperimentService(runs);
+  try {
+    let info: ExperimentInfo;
+    try {
+      info = exps.create(raw, presetId);
+    } catch (e) {
+      if (e instanceof ApiFailure) throw new UsageError(`${e.error.field ? `${e.error.field}: ` : ''}${e.message}`);
+      throw e;
+    }
+    const ids = info.runs.map((r) => r.runId);
+    process.stderr.write(`submitted ${ids.length} runs to Slurm as job ${store.getRun(ids[0]!)?.jobId?.split('_')[0] ?? '?'}; following them (Ctrl-C cancels)\n`);
+    let told = '';
+    let stopped = false;
+    for (;;) {
+      // a sequential experiment's runner adds seeds as they are decided: until it has stopped
+      const e = store.experiments.get(info.id)!;
+      const now = e.runs.map((x) => store.getRun(x.runId)!).filter(Boolean);
+      if (now.every((r) => r.status !== 'queued' && r.status !== 'running') && (!e.analysis?.sequential || e.sequentialStop !== null || stopped)) break;
+      if (isCancelled() && !stopped) {
+        stopped = true;
+        exps.stopAll(info.id);
+      }
+      const counts = new Map<string, number>();
+      for (const r of now) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+      const line = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
+      if (line !== told) process.stderr.write(`  ${(told = line)}\n`);
+      await new Promise((r) => setTimeout(r, 1000));
+      await runs.pollCluster();
+    }
+    return store.experiments.get(info.id)!;
+  } finally {
+    exps.close();
+    await runs.close({ leaveRunning: true });
+  }
 }
 
 async function trainAll(store: Store, dataDir: string, info: ExperimentInfo, isCancelled: () => boolean): Promise<void> {
@@ -199,6 +248,7 @@ export async function experiment(argv: string[]): Promise<number> {
 
     const dataDir = resolveDataDir(o.dataDir);
     let plan: ExperimentPlan | null = null;
+    let rawFile: unknown = null; // the file as planned (a cluster experiment is submitted from it)
     let presetId: string | null = null;
     if (o.file || o.preset) {
       let source: ExperimentPlan;
@@ -229,6 +279,7 @@ export async function experiment(argv: string[]): Promise<number> {
       const r = planExperiment(raw, facts);
       if (!r.ok) throw new UsageError(`${where}: ${formatExperimentErrors(r.errors)}`);
       plan = r.plan;
+      rawFile = raw;
     }
 
     fs.mkdirSync(dataDir, { recursive: true });
@@ -237,12 +288,17 @@ export async function experiment(argv: string[]): Promise<number> {
     process.on('SIGINT', () => (cancelled = true));
     try {
       let info: ExperimentInfo;
-      if (plan) {
+      let trained = false;
+      if (plan && plan.file.executor.kind === 'slurm') {
+        info = await onCluster(store, dataDir, rawFile, presetId, () => cancelled);
+        trained = true;
+      } else if (plan) {
         info = store.experiments.create(plan, presetId);
       } else {
         const id = positive(o.experiment, '--experiment')!;
         const found = store.experiments.get(id);
         if (!found) throw new UsageError(`--experiment: experiment ${id} does not exist in ${dataDir}`);
+        if (found.executor.kind === 'slurm') throw new UsageError(`--experiment: experiment ${id} trains on Slurm: add seeds and follow it in trickbench serve (its runs are the cluster's, not this command's)`);
         if (epochs !== undefined || trainSubset !== undefined) throw new UsageError('--epochs and --train-subset apply to new experiments only (an experiment keeps its configs)');
         if (seeds) addSeedsLogged(store, found, seeds);
         info = store.experiments.get(id)!;
@@ -261,7 +317,9 @@ export async function experiment(argv: string[]): Promise<number> {
       const before = look(); // bad --reference etc. fail here, before any training
       process.stderr.write(`experiment ${info.id}: ${info.name} — ${info.arms.filter((a) => a.role !== 'pretrain').length} arms x ${info.seeds.length} seeds${before.analysis.sequential ? ' (seeds run until decided)' : ''}\n`);
       if (pilotSd !== undefined) printPlanning(before, pilotSd / displayScale(before.metric), info.seeds.length, effect);
-      if (before.analysis.sequential && plan) await trainSequential(store, dataDir, info, () => cancelled, look);
+      if (trained) {
+        // on the cluster: trained and followed above
+      } else if (before.analysis.sequential && plan) await trainSequential(store, dataDir, info, () => cancelled, look);
       else await trainAll(store, dataDir, info, () => cancelled);
       const s = look();
       printTable(s, effect);

@@ -167,6 +167,25 @@ describe.skipIf(reason !== null)('experiments on Slurm', () => {
     expect(() => runs.resume(id)).toThrow(/only a stopped run can be resumed/);
   }, 3 * EXPERIMENT_MS);
 
+  it('`trickbench experiment --file` with a Slurm executor submits the array, follows it and prints the summary; refusals exit 2', async () => {
+    const dir = path.join(tmp.dir, 'cli');
+    fs.mkdirSync(dir);
+    const f = path.join(dir, 'exp.json');
+    fs.writeFileSync(f, JSON.stringify(file('from the cli', slurm({ sharedDir: path.join(dir, 'shared') }), { seeds: [9] })));
+    const ok = await runCmd(process.execPath, [CLI, 'experiment', '--file', f, '--data-dir', path.join(dir, 'data')], { timeoutMs: EXPERIMENT_MS });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/submitted 2 runs to Slurm as job \d+; following them/);
+    const last = JSON.parse(ok.stdout.trim().split('\n').pop()!) as { arms: { name: string; n: number }[] };
+    expect(last.arms.map((a) => [a.name, a.n])).toEqual([
+      ['baseline', 1],
+      ['smoothed', 1],
+    ]);
+    fs.writeFileSync(f, JSON.stringify(file('refused', slurm({ sharedDir: path.join(dir, 'shared'), gres: 'gpu:a100:1' }))));
+    const bad = await runCmd(process.execPath, [CLI, 'experiment', '--file', f, '--data-dir', path.join(dir, 'data')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/executor\.gres: no node of partition 'debug' has gpu:a100:1 \(sinfo lists gpu:fake:1\)/);
+  }, 2 * EXPERIMENT_MS);
+
   it('the host stopped during the array and started again: every journal ingested, no row lost or doubled', async () => {
     const info = exps.create(file('restart', slurm(), { seeds: [5, 6] }));
     const ids = info.runs.map((r) => r.runId);

@@ -58,9 +58,13 @@ describe('a cluster run whose job is gone', () => {
   it('killed (FAILED 0:9): failed, with the state, exit code and reason', async () => {
     const id = clusterRun('9_1');
     answers.scontrol = scontrol('FAILED', 'JobLaunchFailure', '0:9');
+    // what the task printed (a node without the install): the run's error ends with it
+    const out = path.join(tmp.dir, 'shared', 'slurm', '9_1.out');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, 'a\nb\nc\nError: Cannot find module /opt/tb/out/main/cli.js\n\n');
     await service().poll();
     expect(store.getRun(id)).toMatchObject({ status: 'failed', jobId: null, executorState: null });
-    expect(store.getRun(id)!.error).toBe('Slurm job 9_1 ended FAILED (exit 0:9, JobLaunchFailure) before its trainer recorded an end');
+    expect(store.getRun(id)!.error).toBe(`Slurm job 9_1 ended FAILED (exit 0:9, JobLaunchFailure) before its trainer recorded an end; its output, ${out}, ends:\nb\nc\nError: Cannot find module /opt/tb/out/main/cli.js`);
   });
 
   it('at its time limit: interrupted, resumable, saying so (also when the trainer recorded the stop first)', async () => {
@@ -91,7 +95,7 @@ describe('a cluster run whose job is gone', () => {
     answers.scontrol = new SlurmError('scontrol show job -o 9_1: slurm_load_jobs error: Invalid job id specified');
     await service().poll();
     expect(store.getRun(id)!.status).toBe('failed');
-    expect(store.getRun(id)!.error).toBe('Slurm job 9_1 ended without a word: the scheduler no longer knows it and its journal has no end; last heartbeat 2026-12-02T10:00:00.000Z');
+    expect(store.getRun(id)!.error).toBe(`Slurm job 9_1 ended without a word: the scheduler no longer knows it and its journal has no end; last heartbeat 2026-12-02T10:00:00.000Z; its output would be in ${path.join(tmp.dir, 'shared', 'slurm', '9_1.out')} (not readable here)`);
   });
 
   it('with accounting, sacct is asked first', async () => {
@@ -99,7 +103,7 @@ describe('a cluster run whose job is gone', () => {
     answers.sacct = '9_1|OUT_OF_MEMORY|0:125||01:00:00\n';
     answers.scontrol = scontrol('COMPLETED', 'None', '0:0'); // not asked
     await service().poll();
-    expect(store.getRun(id)!.error).toBe('Slurm job 9_1 ended OUT_OF_MEMORY (exit 0:125) before its trainer recorded an end');
+    expect(store.getRun(id)!.error).toMatch(/^Slurm job 9_1 ended OUT_OF_MEMORY \(exit 0:125\) before its trainer recorded an end; its output would be in /);
     expect(calls.some((c) => c.startsWith('scontrol'))).toBe(false);
   });
 });

@@ -336,7 +336,10 @@ export class RunService {
     for (const id of ids) {
       const qi = this.queue.indexOf(id);
       if (qi >= 0) this.queue.splice(qi, 1);
-      const shared = this.o.store.getRun(id)?.sharedDir ?? null;
+      const before = this.o.store.getRun(id);
+      const shared = before?.sharedDir ?? null;
+      // a cluster run still pending: its job goes too (it would start, and find no task)
+      if (before?.executor === 'slurm' && before.status === 'queued' && before.jobId) this.slurm.cancel(before);
       if (this.o.store.deleteRun(id)) {
         deleted.push(id);
         fs.rmSync(runDir(this.o.dataDir, id), { recursive: true, force: true });

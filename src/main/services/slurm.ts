@@ -279,14 +279,28 @@ export class SlurmService {
       error = `${job} was preempted: resume continues from the last checkpoint`;
     } else if (state) {
       status = 'failed';
-      error = `${job} ended ${state}${extra ? ` (${extra})` : ''} before its trainer recorded an end${last}`;
+      error = `${job} ended ${state}${extra ? ` (${extra})` : ''} before its trainer recorded an end${last}${this.output(now)}`;
     } else {
       status = 'failed';
-      error = `${job} ended without a word: the scheduler no longer knows it and its journal has no end${last}`;
+      error = `${job} ended without a word: the scheduler no longer knows it and its journal has no end${last}${this.output(now)}`;
     }
     this.o.store.finishRun(r.id, status, error);
     this.o.store.setJob(r.id, null, null);
     this.o.changed(r.id);
+  }
+
+  /** Where the job's output is, and its last lines (a task that failed to start says why there). */
+  private output(r: RunRecord): string {
+    if (!r.sharedDir || !r.jobId) return '';
+    const file = path.join(path.dirname(path.dirname(r.sharedDir)), 'slurm', `${r.jobId}.out`);
+    let tail = '';
+    try {
+      const text = fs.readFileSync(file, 'utf8');
+      tail = text.trimEnd().split('\n').slice(-3).join('\n').slice(-600);
+    } catch {
+      return `; its output would be in ${file} (not readable here)`;
+    }
+    return `; its output, ${file}, ends:\n${tail}`;
   }
 
   private lastHeartbeat(r: RunRecord): string {
