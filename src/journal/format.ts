@@ -47,6 +47,9 @@ export const journalRecord = z.discriminatedUnion('kind', [
   z.object({ ...base, kind: z.literal('resume'), step: z.number().int().nonnegative(), event: runEvent }),
   z.object({ ...base, kind: z.literal('evaluation'), set: evaluationSet }),
   z.object({ ...base, kind: z.literal('heartbeat') }),
+  // An attempt that starts afresh (no checkpoint) after earlier attempts wrote rows: what they wrote
+  // is dropped, so that the run's events and evaluations are this attempt's alone.
+  z.object({ ...base, kind: z.literal('reset') }),
   z.object({ ...base, kind: z.literal('end'), status: finalStatus, error: z.string().nullable() }),
 ]);
 

@@ -64,9 +64,12 @@ function prepare(store: Store) {
     // A task attempt began: running again (a requeue or a resume job after an interrupted end),
     // its first start time kept. No pid: the process is on another machine.
     start: db.prepare(
+      // Not a run the host has ended meanwhile (cancelled while its job was starting): a resume
+      // reopens one to queued first. The job id fills in one the host did not record (it stopped
+      // between sbatch's answer and writing it down).
       `UPDATE run SET status = 'running', started_at = COALESCE(started_at, @at), ended_at = NULL, error = NULL,
-         executor_state = NULL, host = @host, pid = NULL, resume = 0, heartbeat_at = @at
-       WHERE id = @id`,
+         executor_state = NULL, host = @host, pid = NULL, resume = 0, heartbeat_at = @at, job_id = COALESCE(job_id, @jobId)
+       WHERE id = @id AND status IN ('queued', 'running', 'interrupted')`,
     ),
     heartbeat: db.prepare(`UPDATE run SET heartbeat_at = @at WHERE id = @id`),
     // Store.finishRun's rule: a run already final is left alone.
@@ -265,7 +268,7 @@ function applyNew(store: Store, s: ReturnType<typeof prepare>, runId: number, fd
 function apply(store: Store, s: ReturnType<typeof prepare>, runId: number, rec: JournalRecord): void {
   switch (rec.kind) {
     case 'start':
-      s.start.run({ id: runId, at: rec.at, host: rec.host });
+      s.start.run({ id: runId, at: rec.at, host: rec.host, jobId: rec.jobId });
       return;
     case 'backend':
       store.setBackend(runId, rec.backend, rec.device);
@@ -285,6 +288,9 @@ function apply(store: Store, s: ReturnType<typeof prepare>, runId: number, rec: 
       return;
     case 'heartbeat':
       s.heartbeat.run({ id: runId, at: rec.at });
+      return;
+    case 'reset':
+      store.clearRunRows(runId);
       return;
     case 'end':
       s.end.run({ id: runId, status: rec.status, error: rec.error, at: rec.at });

@@ -192,6 +192,12 @@ export async function runClusterTask(dirArg: string, o: TaskOptions = {}): Promi
       journaled = store;
       const { attempt, jobId } = slurmAttempt(env);
       writer.append({ kind: 'start', attempt, jobId, host: os.hostname(), pid: process.pid });
+      // Afresh (no checkpoint) after an attempt that wrote rows: those go, here and on the host,
+      // or its events (run.start, pairing, a trick's) would be there twice.
+      if (!before.resume && (Object.keys(store.history(runId)).length > 0 || store.events(runId).length > 0)) {
+        store.clearRunRows(runId);
+        writer.append({ kind: 'reset' });
+      }
       log(`run ${runId}: attempt ${attempt}${jobId ? ` (job ${jobId})` : ''} on ${os.hostname()}, ${before.resume ? 'resuming from its last checkpoint' : 'starting'} (local data dir ${local})`);
       const heartbeat = setInterval(() => {
         try {

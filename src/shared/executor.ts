@@ -20,8 +20,9 @@ const extraLine = z
   .string()
   .max(200)
   .regex(/^--[a-z][a-z0-9-]*(=[^\r\n]*)?$/, 'an extra #SBATCH line is one long option: `--name` or `--name=value`, on one line')
-  .refine((s) => !(RESERVED_SBATCH as readonly string[]).includes(s.slice(2).split('=')[0]!), {
-    message: `Trickbench sets ${RESERVED_SBATCH.map((o) => `--${o}`).join(', ')} itself`,
+  // sbatch takes any unambiguous prefix of a long option (`--arr` is --array): a prefix of ours is ours
+  .refine((s) => !RESERVED_SBATCH.some((o) => o.startsWith(s.slice(2).split('=')[0]!)), {
+    message: `Trickbench sets ${RESERVED_SBATCH.map((o) => `--${o}`).join(', ')} itself (nor may a line name a prefix of them: sbatch reads --arr as --array)`,
   });
 
 export const slurmExecutorSchema = z

@@ -247,6 +247,15 @@ export class Store {
     })();
   }
 
+  /** Drop every metric, event and evaluation of a run (a cluster attempt starting afresh). */
+  clearRunRows(runId: number): void {
+    this.db.transaction(() => {
+      this.db.prepare(`DELETE FROM metric WHERE run_id = ?`).run(runId);
+      this.db.prepare(`DELETE FROM event WHERE run_id = ?`).run(runId);
+      this.evaluations.clear(runId);
+    })();
+  }
+
   setBackend(id: number, backend: string, device: string): void {
     this.stmts.setBackend.run(backend, device, id);
   }
@@ -389,6 +398,22 @@ export class Store {
   /** The scheduler's job of a cluster run (null: none now) and what it says of it. */
   setJob(runId: number, jobId: string | null, state: string | null): void {
     this.db.prepare(`UPDATE run SET job_id = ?, executor_state = ? WHERE id = ?`).run(jobId, state, runId);
+  }
+
+  /** A cluster run whose attempt ended (interrupted) or died (running) and whose job Slurm has
+   * requeued: queued again, the next attempt resumes from its checkpoint. */
+  requeued(runId: number): boolean {
+    return this.db.prepare(`UPDATE run SET status = 'queued', ended_at = NULL, pid = NULL WHERE id = ? AND status IN ('interrupted', 'running')`).run(runId).changes > 0;
+  }
+
+  /** A run its trainer recorded interrupted that was in fact cancelled (the cancel came first). */
+  cancelledAfterAll(runId: number): void {
+    this.db.prepare(`UPDATE run SET status = 'cancelled', error = NULL WHERE id = ? AND status = 'interrupted'`).run(runId);
+  }
+
+  /** Whether any of a run's journal has been ingested. */
+  journalIngested(runId: number): boolean {
+    return this.db.prepare(`SELECT 1 FROM journal_offset WHERE run_id = ? AND bytes > 0`).get(runId) !== undefined;
   }
 
   /** Why a stopped run stopped, told later (a scheduler saying its job reached its time limit). */

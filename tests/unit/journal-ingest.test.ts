@@ -208,6 +208,27 @@ describe('ingestJournal', () => {
     expect(ingestJournal(restarted, run.id, file)).toEqual({ linesAdded: 0, ended: null, lastAt: 3, waiting: null });
   });
 
+  it('a reset (an attempt starting afresh) drops what earlier attempts wrote: events are not doubled', () => {
+    const run = server.createRun(config, 'queued');
+    const line = (o: Record<string, unknown>) => `${JSON.stringify({ v: 1, at: 1, ...o })}\n`;
+    const start = (attempt: number) => line({ kind: 'start', attempt, jobId: '5_1', host: 'n', pid: 1 });
+    fs.writeFileSync(file, start(0) + line({ kind: 'event', event: ev('run.start', 0) }) + line({ kind: 'metrics', points: [pt('train/loss_step', 1, 2), pt('train/loss_step', 2, 1.9)] }));
+    ingestJournal(server, run.id, file);
+    // died before its first checkpoint; the next attempt starts afresh
+    fs.appendFileSync(file, start(1) + line({ kind: 'reset' }) + line({ kind: 'event', event: ev('run.start', 0) }) + line({ kind: 'metrics', points: [pt('train/loss_step', 1, 2)] }));
+    ingestJournal(server, run.id, file);
+    expect(server.events(run.id).map((e) => e.kind)).toEqual(['run.start']);
+    expect(metricCount(server, run.id)).toBe(1);
+  });
+
+  it('a start does not bring back a run the host has ended (cancelled while its job was starting)', () => {
+    const run = server.createRun(config, 'queued');
+    server.finishRun(run.id, 'cancelled');
+    fs.writeFileSync(file, `${JSON.stringify({ v: 1, at: 1, kind: 'start', attempt: 0, jobId: '5_1', host: 'n', pid: 1 })}\n`);
+    ingestJournal(server, run.id, file);
+    expect(server.getRun(run.id)!.status).toBe('cancelled');
+  });
+
   it('a missing journal is an empty one until something was ingested; an unknown run is an error', () => {
     const run = server.createRun(config, 'queued');
     expect(ingestJournal(server, run.id, file)).toEqual({ linesAdded: 0, ended: null, lastAt: null, waiting: null });

@@ -74,6 +74,9 @@ describe('the executor in an experiment file', () => {
     expect(err({ extra: ['--qos=low\n#SBATCH --array=0-999'] })).toMatch(/^extra\.0: /);
     expect(err({ extra: ['--array=0-3'] })).toMatch(/^extra\.0: Trickbench sets .*--array/);
     expect(err({ extra: ['--output=/tmp/x'] })).toMatch(/^extra\.0: /);
+    // sbatch reads an unambiguous prefix as the option: --arr is --array, --outp --output
+    for (const e of ['--arr=0-999', '--outp=/home/u/.bashrc', '--no-req', '--exp=NONE', '--open=truncate', '--chd=/tmp']) expect(err({ extra: [e] }), e).toMatch(/^extra\.0: Trickbench sets /);
+    expect(err({ extra: ['--qos=low', '--constraint=a100', '--exclusive'] })).toBeNull();
     expect(err({ time: 'forever' })).toMatch(/^time: /);
     expect(err({ mem: '32 GB' })).toMatch(/^mem: /);
     expect(err({ gres: 'gpu:1 --wrap=x' })).toMatch(/^gres: /);

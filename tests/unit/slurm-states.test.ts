@@ -98,13 +98,45 @@ describe('a cluster run whose job is gone', () => {
     expect(store.getRun(id)!.error).toBe(`Slurm job 9_1 ended without a word: the scheduler no longer knows it and its journal has no end; last heartbeat 2026-12-02T10:00:00.000Z; its output would be in ${path.join(tmp.dir, 'shared', 'slurm', '9_1.out')} (not readable here)`);
   });
 
-  it('with accounting, sacct is asked first', async () => {
+  it('scontrol no longer knowing the job, accounting (sacct) is asked', async () => {
     const id = clusterRun('9_1');
+    answers.scontrol = new SlurmError('scontrol show job -o 9_1: slurm_load_jobs error: Invalid job id specified');
     answers.sacct = '9_1|OUT_OF_MEMORY|0:125||01:00:00\n';
-    answers.scontrol = scontrol('COMPLETED', 'None', '0:0'); // not asked
     await service().poll();
     expect(store.getRun(id)!.error).toMatch(/^Slurm job 9_1 ended OUT_OF_MEMORY \(exit 0:125\) before its trainer recorded an end; its output would be in /);
-    expect(calls.some((c) => c.startsWith('scontrol'))).toBe(false);
+  });
+
+  it('a job COMPLETED whose end line is not visible yet gets a few looks before it is called failed', async () => {
+    const id = clusterRun('9_1');
+    answers.scontrol = scontrol('COMPLETED', 'None', '0:0');
+    const s = service();
+    await s.poll();
+    await s.poll();
+    expect(store.getRun(id)!.status).toBe('running');
+    await s.poll();
+    expect(store.getRun(id)!.error).toMatch(/^Slurm job 9_1 ended COMPLETED before its trainer recorded an end/);
+  });
+
+  it('a preempted job (requeued by Slurm) is not ended while it may come back; listed again, its run is queued', async () => {
+    const id = clusterRun('9_1');
+    answers.scontrol = scontrol('PREEMPTED', 'None', '0:15');
+    const s = service();
+    await s.poll();
+    expect(store.getRun(id)).toMatchObject({ status: 'running', jobId: '9_1' });
+    answers.squeue = '9_1|PREEMPTED|None|vm\n';
+    await s.poll();
+    expect(store.getRun(id)).toMatchObject({ status: 'running', jobId: '9_1', executorState: 'PREEMPTED' });
+    answers.squeue = '9_1|PENDING|BeginTime|\n';
+    await s.poll();
+    expect(store.getRun(id)).toMatchObject({ status: 'queued', jobId: '9_1', executorState: 'PENDING (BeginTime)' });
+  });
+
+  it('cancelled, but the node did not see the cancel file in time (it ended interrupted): cancelled', async () => {
+    const id = clusterRun('9_1', 'interrupted');
+    fs.writeFileSync(cancelFile(store.getRun(id)!.sharedDir!), '');
+    answers.scontrol = scontrol('CANCELLED', 'None', '0:15');
+    await service().poll();
+    expect(store.getRun(id)).toMatchObject({ status: 'cancelled', error: null, jobId: null });
   });
 });
 

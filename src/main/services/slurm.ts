@@ -40,9 +40,17 @@ const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Job states after which the job runs no more (squeue no longer lists it, or soon will not). */
 const ENDED = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'BOOT_FAIL', 'DEADLINE', 'PREEMPTED', 'SPECIAL_EXIT']);
+/** Ended states after which Slurm requeues a job submitted with --requeue (it is PENDING again). */
+const REQUEUED = new Set(['PREEMPTED', 'NODE_FAIL']);
+/** Looks (polls) an ended-but-maybe-not-final job gets before its run is decided. */
+const SETTLE_LOOKS = 3;
+/** A cluster run queued this long with no job and no journal was never submitted. */
+const NEVER_SUBMITTED_MS = 10 * 60_000;
 
 export class SlurmService {
   private polling = false;
+  /** How many looks in a row each run's job has been gone without its run being decided. */
+  private readonly unlisted = new Map<number, number>();
 
   constructor(private readonly o: SlurmOptions) {}
 
@@ -86,14 +94,16 @@ export class SlurmService {
   submit(runIds: readonly number[], x: SlurmExecutor, name: string, array = true): string | null {
     if (!runIds.length) return null;
     const runs = runIds.map((id) => this.o.store.getRun(id)).filter((r): r is RunRecord => !!r);
-    for (const r of runs) this.writeTask(r, x);
-    const script = this.script(runs, x, name, array);
-    const file = path.join(x.sharedDir, 'slurm', `${safeName(name)}-${runIds[0]}-${Date.now()}.sbatch`);
-    fs.writeFileSync(file, script, { mode: 0o700 });
     let job: string;
     try {
+      for (const r of runs) this.writeTask(r, x, array);
+      const script = this.script(runs, x, name, array);
+      const file = path.join(x.sharedDir, 'slurm', `${safeName(name)}-${runIds[0]}-${Date.now()}.sbatch`);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, script, { mode: 0o700 });
       job = parseSbatch(this.o.commands.runSync('sbatch', ['--parsable', file]));
     } catch (e) {
+      // the task files, the script or sbatch: nothing stays queued for a job that does not exist
       const msg = `not submitted: ${(e as Error).message}`;
       for (const r of runs) {
         this.o.store.finishRun(r.id, 'failed', msg);
@@ -109,8 +119,13 @@ export class SlurmService {
   }
 
   /** A cluster run's task: everything its node needs, on the shared folder. */
-  private writeTask(r: RunRecord, x: SlurmExecutor): void {
+  private writeTask(r: RunRecord, x: SlurmExecutor, fresh: boolean): void {
     const dir = sharedRunDir(x.sharedDir, r.id);
+    // A new run whose folder holds a journal is another store's run of the same id (two data dirs
+    // sharing one sharedDir, or a data dir made anew): never mixed with it.
+    if (fresh && fs.existsSync(journalFile(dir)) && this.o.store.heartbeatAt(r.id) === null && !this.o.store.journalIngested(r.id)) {
+      throw new Error(`${dir} already holds a journal of another run ${r.id} (another data dir's, sharing ${x.sharedDir}): give this data dir a sharedDir of its own`);
+    }
     fs.mkdirSync(dir, { recursive: true });
     fs.rmSync(cancelFile(dir), { force: true });
     const config = r.config as { dataset?: { name?: string } } | null;
@@ -194,7 +209,8 @@ export class SlurmService {
       const runs = this.o.store.listRuns().filter((r) => r.executor === 'slurm' && r.sharedDir !== null && (r.status === 'queued' || r.status === 'running' || r.jobId !== null));
       if (!runs.length) return;
       for (const r of runs) this.ingest(r);
-      const active = runs.map((r) => this.o.store.getRun(r.id)!).filter((r) => r.jobId !== null);
+      this.neverSubmitted(runs);
+      const active = runs.map((r) => this.o.store.getRun(r.id)).filter((r): r is RunRecord => !!r && r.jobId !== null);
       if (!active.length) return;
       let queue: ReturnType<typeof parseSqueue>;
       try {
@@ -208,11 +224,26 @@ export class SlurmService {
       const byId = new Map(queue.map((j) => [j.id, j]));
       for (const r of active) {
         const q = byId.get(r.jobId!);
-        if (q && !ENDED.has(q.state)) await this.listed(r, q.state, q.reason, q.nodes);
-        else await this.gone(r);
+        // a preempted or failed node's job that squeue still lists is being requeued (--requeue)
+        if (q && (!ENDED.has(q.state) || REQUEUED.has(q.state))) {
+          this.unlisted.delete(r.id);
+          this.listed(r, q.state, q.reason, q.nodes);
+        } else await this.gone(r);
       }
     } finally {
       this.polling = false;
+    }
+  }
+
+  /** Cluster runs queued without a job and without a journal for long: the host stopped between
+   * making them and sbatch's answer (a job that did start fills its id in from its journal). */
+  private neverSubmitted(runs: readonly RunRecord[]): void {
+    for (const r of runs) {
+      const now = this.o.store.getRun(r.id);
+      if (!now || now.status !== 'queued' || now.jobId !== null || this.started(now)) continue;
+      if (Date.now() - now.createdAt < NEVER_SUBMITTED_MS) continue;
+      this.o.store.finishRun(r.id, 'failed', `never submitted to Slurm: the host stopped before sbatch answered (${Math.round(NEVER_SUBMITTED_MS / 60000)} minutes ago); start it again`);
+      this.o.changed(r.id);
     }
   }
 
@@ -227,44 +258,55 @@ export class SlurmService {
     }
   }
 
-  /** The scheduler lists the job: pending (with why) or running. A run the journal ended
-   * `interrupted` whose job is pending again was requeued (preemption, node failure): queued. */
-  private async listed(r: RunRecord, state: string, reason: string, nodes: string): Promise<void> {
-    const now = this.o.store.getRun(r.id)!;
+  /** The scheduler lists the job: pending (with why) or running. A run whose attempt ended (the
+   * journal's `interrupted`) or died without a word (still `running`) while its job is pending
+   * again was requeued (preemption, node failure): queued. */
+  private listed(r: RunRecord, state: string, reason: string, nodes: string): void {
+    const now = this.o.store.getRun(r.id);
+    if (!now) return; // deleted meanwhile
     const text = `${state}${reason && reason !== 'None' ? ` (${reason})` : ''}${state === 'RUNNING' && nodes ? ` on ${nodes}` : ''}`;
     let changed = this.o.store.setExecutorState(r.id, text);
-    if (now.status === 'interrupted' && (state === 'PENDING' || state === 'REQUEUED' || state === 'RUNNING')) {
-      changed = this.o.store.reopenForResume(r.id, 'queued') || changed;
+    const pendingAgain = state === 'PENDING' || state === 'REQUEUED' || state === 'REQUEUE_HOLD';
+    if ((now.status === 'interrupted' && (pendingAgain || state === 'RUNNING')) || (now.status === 'running' && pendingAgain)) {
+      changed = this.o.store.requeued(r.id) || changed;
     }
     if (changed) this.o.changed(r.id);
   }
 
   /** The scheduler no longer lists the job (or lists it ended). Its journal, ingested once more,
-   * says how the run ended; if it says nothing, the scheduler's record (sacct where accounting
-   * exists, else scontrol while it remembers the job) does, else "ended without a word". */
+   * says how the run ended; if it says nothing, the scheduler's record (scontrol while it keeps
+   * the job, else sacct where there is accounting) does, else "ended without a word". */
   private async gone(r: RunRecord): Promise<void> {
     this.ingest(r);
-    const now = this.o.store.getRun(r.id)!;
+    const now = this.o.store.getRun(r.id);
+    if (!now) return; // deleted meanwhile
     const unfinished = now.status === 'queued' || now.status === 'running';
+    const job = `Slurm job ${r.jobId}`;
+    const cancelled = now.sharedDir !== null && fs.existsSync(cancelFile(now.sharedDir));
     if (!unfinished && now.status !== 'interrupted') {
-      this.o.store.setJob(r.id, null, null);
-      this.o.changed(r.id);
+      this.done(r.id);
       return;
     }
     const rec = await this.record(r.jobId!);
     const state = rec?.state ?? null;
     if (state && !ENDED.has(state)) return; // listed again by the time we asked: next poll
-    const job = `Slurm job ${r.jobId}`;
+    // Ended in a way that may not be the last word: a job requeued after preemption or a node
+    // failure shows up again, and a completed task's end line may not be visible yet on a
+    // network file system. Those wait a few looks before anything is decided.
+    const looks = (this.unlisted.get(r.id) ?? 0) + 1;
+    this.unlisted.set(r.id, looks);
+    if ((REQUEUED.has(state ?? '') || (state === 'COMPLETED' && unfinished)) && looks < SETTLE_LOOKS) return;
+    this.unlisted.delete(r.id);
     if (!unfinished) {
-      // The trainer recorded that it was stopped (a SIGTERM without a cancel): the scheduler says why.
-      if (state === 'TIMEOUT') this.o.store.setError(r.id, `${job} reached its time limit${rec?.timeLimit ? ` (${rec.timeLimit})` : ''}: resume continues from the last checkpoint`);
+      // The trainer recorded that it was stopped (a SIGTERM): a cancel whose file the node did not
+      // see yet (NFS caches a missing file) is a cancel; else the scheduler says why.
+      if (cancelled && state === 'CANCELLED') this.o.store.cancelledAfterAll(r.id);
+      else if (state === 'TIMEOUT') this.o.store.setError(r.id, `${job} reached its time limit${rec?.timeLimit ? ` (${rec.timeLimit})` : ''}: resume continues from the last checkpoint`);
       else if (state === 'PREEMPTED') this.o.store.setError(r.id, `${job} was preempted: resume continues from the last checkpoint`);
-      this.o.store.setJob(r.id, null, null);
-      this.o.changed(r.id);
+      this.done(r.id);
       return;
     }
     const last = this.lastHeartbeat(now);
-    const cancelled = now.sharedDir !== null && fs.existsSync(cancelFile(now.sharedDir));
     let status: 'failed' | 'cancelled' | 'interrupted';
     let error: string | null;
     const extra = rec ? [rec.exit && rec.exit !== '0:0' ? `exit ${rec.exit}` : '', rec.reason && rec.reason !== 'None' ? rec.reason : ''].filter(Boolean).join(', ') : '';
@@ -285,8 +327,13 @@ export class SlurmService {
       error = `${job} ended without a word: the scheduler no longer knows it and its journal has no end${last}${this.output(now)}`;
     }
     this.o.store.finishRun(r.id, status, error);
-    this.o.store.setJob(r.id, null, null);
-    this.o.changed(r.id);
+    this.done(r.id);
+  }
+
+  /** Followed to its end: no job any more. */
+  private done(id: number): void {
+    this.o.store.setJob(id, null, null);
+    this.o.changed(id);
   }
 
   /** Where the job's output is, and its last lines (a task that failed to start says why there). */
@@ -310,6 +357,15 @@ export class SlurmService {
 
   /** What the scheduler recorded of an ended job: sacct (accounting) first, else scontrol. */
   private async record(jobId: string): Promise<{ state: string; exit: string; reason: string; timeLimit: string } | null> {
+    // scontrol first: the controller's own record while it keeps it (MinJobAge); sacct's
+    // accounting can lag behind it (or keep "runaway" jobs RUNNING).
+    try {
+      const recs = parseScontrolJobs(await this.o.commands.run('scontrol', ['show', 'job', '-o', jobId]));
+      const rec = recs.find((x) => scontrolJobId(x) === jobId) ?? (recs.length === 1 ? recs[0] : undefined);
+      if (rec) return { state: rec.JobState ?? '', exit: rec.ExitCode ?? '', reason: rec.Reason ?? '', timeLimit: rec.TimeLimit ?? '' };
+    } catch {
+      // purged (older than MinJobAge): accounting, where there is some, still knows
+    }
     if (this.o.commands.which('sacct')) {
       try {
         const out = await this.o.commands.run('sacct', ['-n', '-P', '-X', '-j', jobId, '-o', 'JobID,State,ExitCode,Reason,Timelimit']);
@@ -319,15 +375,8 @@ export class SlurmService {
           .find((f) => f[0] === jobId);
         if (line) return { state: line[1]!.split(' ')[0]!, exit: line[2] ?? '', reason: line[3] ?? '', timeLimit: line[4] ?? '' };
       } catch {
-        // no accounting (no slurmdbd): scontrol below
+        // no accounting (no slurmdbd): nothing more to ask
       }
-    }
-    try {
-      const recs = parseScontrolJobs(await this.o.commands.run('scontrol', ['show', 'job', '-o', jobId]));
-      const rec = recs.find((x) => scontrolJobId(x) === jobId) ?? (recs.length === 1 ? recs[0] : undefined);
-      if (rec) return { state: rec.JobState ?? '', exit: rec.ExitCode ?? '', reason: rec.Reason ?? '', timeLimit: rec.TimeLimit ?? '' };
-    } catch {
-      // purged (older than MinJobAge): nothing to say
     }
     return null;
   }
