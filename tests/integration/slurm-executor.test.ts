@@ -220,7 +220,7 @@ describe.skipIf(reason !== null)('experiments on Slurm', () => {
     await waitFor(() => store.getRun(id)!.status === 'queued' || null, 'the run queued again', 60_000, 200);
     expect((await runCmd('scontrol', ['update', `JobId=${job}`, 'StartTime=now'])).code).toBe(0);
     await waitFor(() => allFinal(info.runs.map((r) => r.runId)), 'the experiment to finish', EXPERIMENT_MS, 300);
-    expect(store.getRun(id)!.status).toBe('completed');
+    expect(store.getRun(id)!.status, `${store.getRun(id)!.error}\njournal: ${journalLines(id).map((l) => JSON.stringify(l).slice(0, 160)).join('\n')}`).toBe('completed');
     const starts = journalLines(id).filter((l) => l.kind === 'start');
     expect(starts.length).toBe(2);
     expect(store.events(id).filter((e) => e.kind === 'run.resume')).toHaveLength(1);
