@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { parseScontrolJobs } from '../../src/main/services/slurm-cli';
 
 export type SlurmProbe = { ok: true; node: string; state: string; reason: null } | { ok: false; reason: string };
 
@@ -102,16 +103,6 @@ export async function sbatch(args: string[], opts: { cwd?: string; env?: NodeJS.
   return id;
 }
 
-/** One line of `scontrol show job -o` as its Key=Value fields (a value runs to the next ` Key=`). */
-export function parseScontrolLine(line: string): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const part of line.trim().split(/ (?=[A-Za-z][A-Za-z0-9_/:]*=)/)) {
-    const eq = part.indexOf('=');
-    if (eq > 0) fields[part.slice(0, eq)] = part.slice(eq + 1);
-  }
-  return fields;
-}
-
 /** `scontrol show job -o ID`'s records (one per array task for a base id), or null where Slurm
  * does not know the job (never existed, purged after MinJobAge, or a cancelled pending task). */
 export async function jobRecords(jobId: string): Promise<Record<string, string>[] | null> {
@@ -121,7 +112,7 @@ export async function jobRecords(jobId: string): Promise<Record<string, string>[
     if (/Invalid job id specified|not found/i.test(text)) return null;
     throw new Error(`scontrol show job -o ${jobId} exited ${r.code}: ${text.trim()}`);
   }
-  return r.stdout.split('\n').filter((l) => l.startsWith('JobId=')).map(parseScontrolLine);
+  return parseScontrolJobs(r.stdout);
 }
 
 /** The record of one job or array task ("1234" or "1234_5"), or null where Slurm does not know it. */
