@@ -18,7 +18,7 @@ import type { RunRecord, Store } from '../../store/store';
 import { BUILTIN_FACTS, type DatasetFacts } from '../../shared/models/datasets';
 import { checkStartInput } from './run-input';
 import type { ExecutorConfig, SlurmExecutor } from '../../shared/executor';
-import { sharedRunDir, SlurmService } from './slurm';
+import { sharedRoot, sharedRunDir, SlurmService } from './slurm';
 import { systemSlurm, type SlurmCommands } from './slurm-cli';
 
 /** What the run service needs of the dataset service (DatasetService has it). */
@@ -221,7 +221,7 @@ export class RunService {
     const progress = this.active.get(r.id)?.progress ?? null;
     const names = r.experimentId !== null ? this.o.store.experiments.namesOf(r.id) : null;
     // a cluster run's checkpoints are on the shared folder (SHARED/runs/<id>)
-    const where = r.sharedDir ? path.dirname(path.dirname(r.sharedDir)) : this.o.dataDir;
+    const where = r.sharedDir ? sharedRoot(r.sharedDir) : this.o.dataDir;
     return { ...rest, experimentName: names?.experimentName ?? null, armName: names?.armName ?? null, ...this.o.store.summaries(r.id), progress, checkpoints: checkpointsOf(where, r.id) };
   }
 

@@ -32,6 +32,11 @@ export interface SlurmOptions {
 export function sharedRunDir(sharedDir: string, runId: number): string {
   return path.join(sharedDir, 'runs', String(runId));
 }
+/** The shared folder a run's folder (SHARED/runs/<id>) is in: where its checkpoints are found
+ * (as runDir(SHARED, id)) and its job's output (SHARED/slurm). */
+export function sharedRoot(runFolder: string): string {
+  return path.dirname(path.dirname(runFolder));
+}
 export const journalFile = (dir: string) => path.join(dir, 'journal.jsonl');
 export const cancelFile = (dir: string) => path.join(dir, 'cancel');
 
@@ -123,7 +128,7 @@ export class SlurmService {
     const dir = sharedRunDir(x.sharedDir, r.id);
     // A new run whose folder holds a journal is another store's run of the same id (two data dirs
     // sharing one sharedDir, or a data dir made anew): never mixed with it.
-    if (fresh && fs.existsSync(journalFile(dir)) && this.o.store.heartbeatAt(r.id) === null && !this.o.store.journalIngested(r.id)) {
+    if (fresh && fs.existsSync(journalFile(dir)) && !this.o.store.journalIngested(r.id)) {
       throw new Error(`${dir} already holds a journal of another run ${r.id} (another data dir's, sharing ${x.sharedDir}): give this data dir a sharedDir of its own`);
     }
     fs.mkdirSync(dir, { recursive: true });
@@ -339,7 +344,7 @@ export class SlurmService {
   /** Where the job's output is, and its last lines (a task that failed to start says why there). */
   private output(r: RunRecord): string {
     if (!r.sharedDir || !r.jobId) return '';
-    const file = path.join(path.dirname(path.dirname(r.sharedDir)), 'slurm', `${r.jobId}.out`);
+    const file = path.join(sharedRoot(r.sharedDir), 'slurm', `${r.jobId}.out`);
     let tail = '';
     try {
       const text = fs.readFileSync(file, 'utf8');
@@ -383,7 +388,7 @@ export class SlurmService {
 
   /** Whether a stopped cluster run can continue: it has a last checkpoint on the shared folder. */
   resumable(r: RunRecord): boolean {
-    return r.sharedDir !== null && checkpointsOf(path.dirname(path.dirname(r.sharedDir)), r.id).includes('last');
+    return r.sharedDir !== null && checkpointsOf(sharedRoot(r.sharedDir), r.id).includes('last');
   }
 }
 
