@@ -15,7 +15,7 @@ import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
 
 let tmp: ReturnType<typeof tmpDataDir>;
 let store: Store;
-let answers: Partial<Record<SlurmCommand, string | Error>>;
+let answers: Partial<Record<SlurmCommand, string | Error | Promise<string>>>;
 let calls: string[];
 const commands: SlurmCommands = {
   which: (cmd) => (cmd === 'sacct' && !('sacct' in answers) ? null : `/usr/bin/${cmd}`),
@@ -156,6 +156,47 @@ describe('a cluster run whose job is listed', () => {
     await service().poll();
     expect(store.getRun(id)).toMatchObject({ status: 'running', jobId: '9_1' });
     expect(store.getRun(id)!.executorState).toMatch(/^scheduler not answering: squeue .*Unable to contact slurm controller/);
+  });
+});
+
+describe('cancel', () => {
+  it('with the controller down: answers at once, says scancel failed, and sends it again at each look until Slurm answers', async () => {
+    const id = clusterRun('9_1');
+    answers.squeue = '9_1|RUNNING|None|vm\n';
+    answers.scancel = new SlurmError('scancel 9_1: scancel: error: Kill job error on job id 9_1: Unable to contact slurm controller (connect failure)');
+    const s = service();
+    s.cancel(store.getRun(id)!);
+    expect(fs.existsSync(cancelFile(store.getRun(id)!.sharedDir!))).toBe(true); // the lasting request
+    await new Promise((r) => setImmediate(r));
+    expect(store.getRun(id)!.status).toBe('running');
+    expect(store.getRun(id)!.executorState).toMatch(/^RUNNING on vm · scancel 9_1 failed \(.*Unable to contact slurm controller.*\): sent again at each look until Slurm answers$/);
+    await s.poll(); // still listed: the note stays beside squeue's word, and scancel goes again
+    expect(store.getRun(id)!.executorState).toMatch(/^RUNNING on vm · scancel 9_1 failed/);
+    expect(calls.filter((c) => c === 'scancel 9_1')).toHaveLength(2);
+    answers.scancel = '';
+    await s.poll();
+    expect(store.getRun(id)!.executorState).toBe('RUNNING on vm');
+    await s.poll(); // Slurm answered a moment ago: not sent again while the task stops
+    expect(calls.filter((c) => c === 'scancel 9_1')).toHaveLength(3);
+    answers.squeue = '';
+    answers.scontrol = scontrol('CANCELLED', 'None', '0:15');
+    await s.poll();
+    expect(store.getRun(id)).toMatchObject({ status: 'cancelled', error: null, jobId: null, executorState: null });
+  });
+
+  it('a scancel that hangs holds up neither the cancel nor the looks; a host restarted since sends it again', async () => {
+    const id = clusterRun('9_1', 'queued');
+    answers.squeue = '9_1|PENDING|Priority|\n';
+    answers.scancel = new Promise<string>(() => undefined); // never answers
+    const s = service();
+    s.cancel(store.getRun(id)!);
+    expect(store.getRun(id)).toMatchObject({ status: 'cancelled', jobId: '9_1' }); // it never started
+    await s.poll();
+    await s.poll();
+    expect(calls.filter((c) => c === 'scancel 9_1')).toHaveLength(1); // one in flight at a time
+    answers.scancel = '';
+    await service().poll(); // a new host: only the cancel file says the job is to go
+    expect(calls.filter((c) => c === 'scancel 9_1')).toHaveLength(2);
   });
 });
 

@@ -10,8 +10,9 @@ export class SlurmError extends Error {}
 export interface SlurmCommands {
   /** Runs a Slurm command; resolves with stdout, rejects with SlurmError (its stderr) on a non-zero exit. */
   run(cmd: SlurmCommand, args: readonly string[]): Promise<string>;
-  /** The same, blocking: for what a user's request waits on (validate, submit, cancel), which
-   * must answer with Slurm's error before anything else happens. */
+  /** The same, blocking: for what a user's request waits on (validate, submit), which must
+   * answer with Slurm's error before anything else happens. (Cancel does not wait: scancel runs
+   * in the background and is retried.) */
   runSync(cmd: SlurmCommand, args: readonly string[]): string;
   /** The command's path on PATH, or null. */
   which(cmd: SlurmCommand): string | null;

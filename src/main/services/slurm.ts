@@ -51,11 +51,17 @@ const REQUEUED = new Set(['PREEMPTED', 'NODE_FAIL']);
 const SETTLE_LOOKS = 3;
 /** A cluster run queued this long with no job and no journal was never submitted. */
 const NEVER_SUBMITTED_MS = 10 * 60_000;
+/** How long a job may stay listed pending or running after scancel answered before it is sent again. */
+const CANCEL_RETRY_MS = 60_000;
+/** Where a note on an undelivered cancel starts in a run's executor state. */
+const CANCEL_NOTE = ' · scancel ';
 
 export class SlurmService {
   private polling = false;
   /** How many looks in a row each run's job has been gone without its run being decided. */
   private readonly unlisted = new Map<number, number>();
+  /** The last scancel of each run cancelled here: its job, whether Slurm answered, when. */
+  private readonly cancels = new Map<number, { job: string; inFlight: boolean; ok: boolean; at: number; error?: string }>();
 
   constructor(private readonly o: SlurmOptions) {}
 
@@ -117,6 +123,7 @@ export class SlurmService {
       throw new ApiFailure({ code: 'bad_request', message: msg, field: 'executor' });
     }
     runs.forEach((r, i) => {
+      this.cancels.delete(r.id); // a cancel of an earlier job of the run is over
       this.o.store.setJob(r.id, array ? `${job}_${i}` : job, 'PENDING');
       this.o.changed(r.id);
     });
@@ -174,24 +181,54 @@ export class SlurmService {
   }
 
   /** Cancel a cluster run: the task is told it is a cancel (not a time limit or a preemption),
-   * then scancel; a job that never started ends cancelled at once. */
+   * then scancel; a job that never started ends cancelled at once. scancel runs in the
+   * background, so a slow or unreachable controller never holds up serve: until Slurm has
+   * answered, the run says so and each look asks again (the cancel file is the lasting request,
+   * which a host restart does not lose). */
   cancel(r: RunRecord): void {
     if (r.sharedDir) {
       fs.mkdirSync(r.sharedDir, { recursive: true });
       fs.writeFileSync(cancelFile(r.sharedDir), '');
     }
-    if (r.jobId) {
-      try {
-        this.o.commands.runSync('scancel', [r.jobId]);
-      } catch (e) {
-        throw new ApiFailure({ code: 'internal', message: `run ${r.id}: ${(e as Error).message}` });
-      }
-    }
     if (r.status === 'queued' && !this.started(r)) {
       this.o.store.finishRun(r.id, 'cancelled', null);
       this.o.store.setExecutorState(r.id, null);
     }
+    if (r.jobId) void this.scancel(r.id, r.jobId);
     this.o.changed(r.id);
+  }
+
+  /** Sends scancel for a run's job (one at a time per run); never throws: a failure is shown on
+   * the run and the next look retries. Resolves when Slurm has answered. */
+  private async scancel(runId: number, job: string): Promise<void> {
+    const prior = this.cancels.get(runId);
+    if (prior?.inFlight && prior.job === job) return;
+    const entry: { job: string; inFlight: boolean; ok: boolean; at: number; error?: string } = { job, inFlight: true, ok: false, at: Date.now(), error: prior?.error };
+    this.cancels.set(runId, entry);
+    try {
+      await this.o.commands.run('scancel', [job]);
+      entry.ok = true;
+      entry.error = undefined;
+    } catch (e) {
+      entry.error = `scancel ${job} failed (${(e as Error).message.slice(0, 200)}): sent again at each look until Slurm answers`;
+    } finally {
+      entry.inFlight = false;
+      entry.at = Date.now();
+    }
+    const base = (this.o.store.getRun(runId)?.executorState ?? '').split(CANCEL_NOTE)[0]!;
+    const text = entry.error ? (base ? `${base} · ${entry.error}` : entry.error) : base || null;
+    if (this.o.store.setExecutorState(runId, text)) this.o.changed(runId);
+  }
+
+  /** A job still listed whose run was cancelled here: scancel again when the last one failed,
+   * when this host has not sent one (it restarted since), or when Slurm still lists the job
+   * pending or running a minute after it answered. */
+  private async cancelAgain(r: RunRecord, state: string): Promise<void> {
+    if (!r.sharedDir || !r.jobId || !fs.existsSync(cancelFile(r.sharedDir))) return;
+    const c = this.cancels.get(r.id);
+    if (c?.inFlight) return;
+    const stuck = state === 'PENDING' || state === 'RUNNING' || state === 'SUSPENDED';
+    if (!c || c.job !== r.jobId || !c.ok || (stuck && Date.now() - c.at > CANCEL_RETRY_MS)) await this.scancel(r.id, r.jobId);
   }
 
   /** Continue a stopped cluster run from its last checkpoint: a new job for it alone. */
@@ -233,6 +270,7 @@ export class SlurmService {
         if (q && (!ENDED.has(q.state) || REQUEUED.has(q.state))) {
           this.unlisted.delete(r.id);
           this.listed(r, q.state, q.reason, q.nodes);
+          await this.cancelAgain(this.o.store.getRun(r.id) ?? r, q.state);
         } else await this.gone(r);
       }
     } finally {
@@ -269,7 +307,8 @@ export class SlurmService {
   private listed(r: RunRecord, state: string, reason: string, nodes: string): void {
     const now = this.o.store.getRun(r.id);
     if (!now) return; // deleted meanwhile
-    const text = `${state}${reason && reason !== 'None' ? ` (${reason})` : ''}${state === 'RUNNING' && nodes ? ` on ${nodes}` : ''}`;
+    const undelivered = this.cancels.get(r.id)?.error;
+    const text = `${state}${reason && reason !== 'None' ? ` (${reason})` : ''}${state === 'RUNNING' && nodes ? ` on ${nodes}` : ''}${undelivered ? ` · ${undelivered}` : ''}`;
     let changed = this.o.store.setExecutorState(r.id, text);
     const pendingAgain = state === 'PENDING' || state === 'REQUEUED' || state === 'REQUEUE_HOLD';
     if ((now.status === 'interrupted' && (pendingAgain || state === 'RUNNING')) || (now.status === 'running' && pendingAgain)) {
@@ -337,6 +376,7 @@ export class SlurmService {
 
   /** Followed to its end: no job any more. */
   private done(id: number): void {
+    this.cancels.delete(id);
     this.o.store.setJob(id, null, null);
     this.o.changed(id);
   }
