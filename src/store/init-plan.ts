@@ -9,7 +9,7 @@ import type { AnyTrick } from '../shared/tricks/types';
 import { CheckpointError, readManifest, tensorKey, type CheckpointManifest, type TensorGroup } from './checkpoint';
 import { runDir } from './paths';
 import type { CheckpointKind } from '../shared/api';
-import { initCheckpoint, initSourceProblem } from './run-checks';
+import { checkpointRoot, initCheckpoint, initSourceProblem } from './run-checks';
 import type { Store } from './store';
 
 export interface InitTarget {
@@ -75,11 +75,11 @@ export function planInit(targets: readonly InitTarget[], numClasses: number, sou
 
 /** Before a run exists: would its model take the source checkpoint's weights? The message of the
  * first misfit, or null. Models the tracer cannot describe are left to the trainer's own check. */
-export function initShapeProblem(dataDir: string, config: RunConfig, kind: CheckpointKind, facts: DatasetFacts): string | null {
+export function initShapeProblem(store: Store, config: RunConfig, kind: CheckpointKind, facts: DatasetFacts): string | null {
   if (!config.init) return null;
   let manifest: CheckpointManifest | null;
   try {
-    manifest = readManifest(runDir(dataDir, config.init.fromRun), kind);
+    manifest = readManifest(runDir(checkpointRoot(store, config.init.fromRun), config.init.fromRun), kind);
   } catch (e) {
     if (e instanceof CheckpointError) return `init.fromRun: the ${kind} checkpoint of run ${config.init.fromRun} is unreadable: ${e.message}`;
     throw e;
@@ -114,7 +114,7 @@ export function sourceRunProblem(store: Store, config: Pick<RunConfig, 'dataset'
   const kind = initCheckpoint(store, runId)!;
   let manifest: CheckpointManifest | null;
   try {
-    manifest = readManifest(runDir(store.dataDir, runId), kind);
+    manifest = readManifest(runDir(checkpointRoot(store, runId), runId), kind);
   } catch (e) {
     if (e instanceof CheckpointError) return `${role} run ${runId}: its ${kind} checkpoint is unreadable: ${e.message}`;
     throw e;

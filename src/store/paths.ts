@@ -14,6 +14,12 @@ export function runDir(dataDir: string, runId: number): string {
   return path.join(dataDir, 'runs', String(runId));
 }
 
+/** The shared folder a cluster run's folder (SHARED/runs/<id>) is in: the root its checkpoints
+ * are found under (as runDir(SHARED, id)), and where its job's output is (SHARED/slurm). */
+export function sharedRoot(runFolder: string): string {
+  return path.dirname(path.dirname(runFolder));
+}
+
 /** A checkpoint's file in its run's folder (src/store/checkpoint.ts): `last.safetensors`. */
 export function checkpointFileName(kind: CheckpointKind): string {
   return `${kind}.safetensors`;

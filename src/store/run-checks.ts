@@ -1,12 +1,20 @@
 // Checks made before anything is written: can this run be resumed, can that run's weights start a
 // new one. Shared by the run service (API errors) and the CLI (exit 2), so both say the same.
 import { RESUMABLE_STATUSES, type CheckpointKind } from '../shared/api';
-import { checkpointsOf } from './paths';
+import { checkpointsOf, sharedRoot } from './paths';
 import type { Store } from './store';
 
 export interface Problem {
   code: 'not_found' | 'conflict';
   message: string;
+}
+
+/** The data root a run's checkpoints are under: the shared folder for a cluster run (its task
+ * wrote them there), else the data dir. A run this store does not hold (a cluster task's source
+ * run, seen through the local data dir's `runs` link) is looked for under the data dir. */
+export function checkpointRoot(store: Store, runId: number): string {
+  const shared = store.getRun(runId)?.sharedDir;
+  return shared ? sharedRoot(shared) : store.dataDir;
 }
 
 /** Why run `id` cannot be resumed, or null when it can. */
@@ -18,7 +26,7 @@ export function resumeProblem(store: Store, id: number): Problem | null {
     const why = run.status === 'completed' ? 'it has completed' : `it is ${run.status}`;
     return { code: 'conflict', message: `run ${id} cannot be resumed: ${why}; only a cancelled, failed or interrupted run can be` };
   }
-  if (!checkpointsOf(store.dataDir, id).includes('last')) {
+  if (!checkpointsOf(checkpointRoot(store, id), id).includes('last')) {
     return { code: 'conflict', message: `run ${id} cannot be resumed: it has no checkpoint (it stopped before its first epoch ended)` };
   }
   return null;
@@ -38,6 +46,6 @@ export function initSourceProblem(store: Store, fromRun: number): Problem | null
 
 /** The checkpoint a fine-tuned run loads: the best one, else the last. */
 export function initCheckpoint(store: Store, fromRun: number): CheckpointKind | null {
-  const have = checkpointsOf(store.dataDir, fromRun);
+  const have = checkpointsOf(checkpointRoot(store, fromRun), fromRun);
   return have.includes('best') ? 'best' : have.includes('last') ? 'last' : null;
 }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CheckpointKind, MetricPoint, RunEvent, RunProgress, RunStatus } from '../shared/api';
 import type { EventKind, EventPayloads } from '../shared/events';
 import { mustParseRunConfig, type BackendName, type RunConfig } from '../shared/config';
-import { initCheckpoint } from '../store/run-checks';
+import { checkpointRoot, initCheckpoint } from '../store/run-checks';
 import { runDir } from '../store/paths';
 import { dbPath } from '../store/db';
 import { clearFinalNote, reserveFinalNote, writeFinalNote } from '../store/final-note';
@@ -201,7 +201,7 @@ type Runs = Pick<RunOptions, 'store' | 'dataDir'>;
  * a trick's source model (loadSourceRuns), or rebuild a fine-tuned run's epoch-0 weights. */
 function checkpointOf(opts: Runs, run: number, which: 'last' | 'source', missing: string): { kind: CheckpointKind; ckpt: Checkpoint } {
   const kind = which === 'last' ? 'last' : initCheckpoint(opts.store, run);
-  const ckpt = kind ? readCheckpoint(runDir(opts.dataDir, run), kind) : null;
+  const ckpt = kind ? readCheckpoint(runDir(checkpointRoot(opts.store, run), run), kind) : null;
   if (!kind || !ckpt) throw new Error(missing);
   return { kind, ckpt };
 }

@@ -39,7 +39,7 @@ export async function checkTrainInput(raw: unknown, dataDir: string, systemDir =
     if (config.init) {
       const from = config.init.fromRun;
       const problem = store
-        ? (initSourceProblem(store, from)?.message ?? initShapeProblem(dataDir, config, initCheckpoint(store, from)!, facts)?.replace(/^init\.fromRun: /, ''))
+        ? (initSourceProblem(store, from)?.message ?? initShapeProblem(store, config, initCheckpoint(store, from)!, facts)?.replace(/^init\.fromRun: /, ''))
         : `run ${from} does not exist (no store in ${dataDir})`;
       if (problem) return { ok: false, errors: [{ field: 'init.fromRun', message: problem }] };
     }

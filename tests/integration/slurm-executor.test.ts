@@ -210,6 +210,54 @@ describe.skipIf(reason !== null)('experiments on Slurm', () => {
     }
   }, 3 * EXPERIMENT_MS);
 
+  it('with pre-training: each seed pre-trains on the cluster, then its arms fine-tune there from its weights, with the same results as here', async () => {
+    const ft = (name: string, executor: Record<string, unknown>) => ({
+      name,
+      baseline: tinyConfig({ epochs: 1, dataset: { name: 'synthetic', trainSubset: 160, valSplit: 0.2, classes: [5, 6, 7, 8, 9] } }),
+      pretrain: { name: 'pre', set: { 'dataset.classes': [0, 1, 2, 3, 4] } },
+      // RIFLE re-initialises the head from the source run's checkpoint: read on the node too
+      arms: [{ name: 'rifle', set: { epochs: 2, 'tricks.rifle': { everyEpochs: 1, noReinitLastEpochs: 0 } } }],
+      seeds: [4, 5],
+      metric: 'val/acc',
+      executor,
+    });
+    const info = exps.create(ft('fine-tune on slurm', slurm()));
+    const links = () => store.experiments.get(info.id)!.runs;
+    expect(links()).toHaveLength(2); // the pre-trainings, one array; each seed's arms follow its own
+    const preJobs = links().map((r) => store.getRun(r.runId)!.jobId!);
+    expect(preJobs[1]!.split('_')[0]).toBe(preJobs[0]!.split('_')[0]);
+    await waitFor(() => links().length === 6 && allFinal(links().map((r) => r.runId)), 'pre-training and fine-tuning', EXPERIMENT_MS, 500);
+    const pre = info.arms.find((a) => a.role === 'pretrain')!;
+    const name = (l: { armId: number; seed: number }) => `${info.arms.find((a) => a.id === l.armId)!.name}:${l.seed}`;
+    const cluster = new Map(links().map((l) => [name(l), l.runId]));
+    expect(statuses([...cluster.values()])).toEqual(Array(6).fill('completed'));
+    for (const seed of [4, 5]) {
+      const preRun = cluster.get(`pre:${seed}`)!;
+      for (const arm of ['baseline', 'rifle']) {
+        const r = store.getRun(cluster.get(`${arm}:${seed}`)!)!;
+        expect(r.config!.init).toEqual({ fromRun: preRun, exclude: ['head'] });
+        expect(r.executor).toBe('slurm');
+      }
+    }
+
+    const here = exps.create(ft('fine-tune here', { kind: 'local' }));
+    const hereLinks = () => store.experiments.get(here.id)!.runs;
+    await waitFor(() => hereLinks().length === 6 && allFinal(hereLinks().map((r) => r.runId)), 'the local experiment', EXPERIMENT_MS, 500);
+    const local = new Map(hereLinks().map((l) => [name({ ...l, armId: info.arms.find((a) => a.name === here.arms.find((b) => b.id === l.armId)!.name)!.id }), l.runId]));
+    // Same seeds, same code, the weights handed over through the shared folder: identical curves.
+    for (const [k, id] of cluster) {
+      const a = store.history(id);
+      const b = store.history(local.get(k)!);
+      const keys = Object.keys(b).filter((x) => !x.startsWith('time/') && !x.startsWith('throughput/'));
+      expect(keys.length).toBeGreaterThan(3);
+      for (const key of keys) expect(a[key]?.map((p) => [p.step, p.value]), `${k} ${key}`).toEqual(b[key]!.map((p) => [p.step, p.value]));
+    }
+    const s = summarize(store, { experimentId: info.id });
+    const t = summarize(store, { experimentId: here.id });
+    expect(s.arms.map((a) => a.name)).toEqual(['baseline', 'rifle']); // the pre-training is not compared
+    expect(s.arms.map((a) => a.runs.map((r) => r.value))).toEqual(t.arms.map((a) => a.runs.map((r) => r.value)));
+  }, 3 * EXPERIMENT_MS);
+
   it('a requeued task (preemption, node failure) resumes from its checkpoint, same run', async () => {
     const info = exps.create(file('requeue', slurm(), { baseline: tinyConfig({ epochs: 6 }), seeds: [7] }));
     const id = info.runs[0]!.runId;

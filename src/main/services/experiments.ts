@@ -250,7 +250,10 @@ export class ExperimentService {
       // stopped: a pre-training that completed as Stop was pressed starts nothing (Resume does)
       if (!info || this.stopped.has(experimentId)) return;
       const missing = arms.filter((a) => !info.runs.some((r) => r.armId === a.id && r.seed === seed));
-      if (missing.length) this.launchArms(info, seed, missing, preRunId);
+      if (!missing.length) return;
+      const ids = this.launchArms(info, seed, missing, preRunId);
+      // on a cluster: the seed's arms go as one job array once its pre-training has completed
+      if (info.executor.kind === 'slurm') this.runs.submitCluster(ids, info.executor, `${info.name}-seed-${seed}`);
     };
     const status = this.store.getRun(preRunId)?.status;
     if (status === 'completed') go();
@@ -300,9 +303,6 @@ export class ExperimentService {
     if (!r.ok) throw invalid(r.errors);
     const x = r.plan.file.executor;
     if (x.kind === 'slurm') {
-      if (r.plan.pretrain) {
-        throw new ApiFailure({ code: 'invalid_config', message: 'an experiment with pre-training runs on this machine only for now: its arms wait on each seed\'s pre-training, which the Slurm executor does not chain yet', field: 'executor' });
-      }
       // before anything is stored: a partition or gres the cluster lacks, no sbatch, an unwritable shared folder
       this.runs.validateExecutor(x);
     }
@@ -472,23 +472,30 @@ export class ExperimentService {
   private launch(info: ExperimentInfo, seeds: readonly number[], arms: readonly ArmInfo[]): void {
     const pre = info.arms.find((a) => a.role === 'pretrain');
     const queued = arms.filter((a) => a.role !== 'pretrain');
-    if (info.executor.kind === 'slurm') {
+    const x = info.executor;
+    if (x.kind === 'slurm' && !pre) {
       // one job array: every arm of a seed, seed by seed, so matched pairs run side by side
       const ids = seeds.flatMap((seed) => this.launchArms(info, seed, queued, null));
-      this.runs.submitCluster(ids, info.executor, info.name);
+      this.runs.submitCluster(ids, x, info.name);
       return;
     }
-    for (const seed of seeds) {
-      if (!pre) {
-        this.launchArms(info, seed, queued, null);
-        continue;
-      }
+    if (!pre) {
+      for (const seed of seeds) this.launchArms(info, seed, queued, null);
+      return;
+    }
+    // A seed without a usable pre-training (none, failed, cancelled) gets a new one; each seed's
+    // arms start once its pre-training has completed (on a cluster: the pre-trainings go first,
+    // as one array, and each seed's arms as an array of their own when theirs completes).
+    const plan = seeds.map((seed) => {
       const existing = info.runs.filter((r) => r.armId === pre.id && r.seed === seed).pop();
       const status = existing ? this.store.getRun(existing.runId)?.status : undefined;
-      // A seed without a usable pre-training (none, failed, cancelled) gets a new one.
       const usable = status === 'completed' || status === 'queued' || status === 'running';
-      const preId = usable ? existing!.runId : this.launchArms(info, seed, [pre], null)[0]!;
-      this.afterPretrain(info.id, seed, queued, preId);
+      return { seed, preId: usable ? existing!.runId : this.launchArms(info, seed, [pre], null)[0]!, fresh: !usable };
+    });
+    if (x.kind === 'slurm') {
+      const fresh = plan.filter((p) => p.fresh).map((p) => p.preId);
+      if (fresh.length) this.runs.submitCluster(fresh, x, `${info.name}-pretrain`);
     }
+    for (const p of plan) this.afterPretrain(info.id, p.seed, queued, p.preId);
   }
 }

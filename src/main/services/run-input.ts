@@ -38,7 +38,7 @@ export function checkStartInput(store: Store, input: unknown, datasets: StartDat
   }
   if (config.init) {
     const from = config.init.fromRun;
-    const problem = initSourceProblem(store, from)?.message ?? initShapeProblem(store.dataDir, config, initCheckpoint(store, from)!, datasets.facts)?.replace(/^init\.fromRun: /, '');
+    const problem = initSourceProblem(store, from)?.message ?? initShapeProblem(store, config, initCheckpoint(store, from)!, datasets.facts)?.replace(/^init\.fromRun: /, '');
     if (problem) {
       throw new ApiFailure({
         code: 'invalid_config',

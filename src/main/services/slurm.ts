@@ -10,7 +10,7 @@ import { ApiFailure } from '../../shared/api';
 import type { SlurmExecutor } from '../../shared/executor';
 import { ingestJournal } from '../../journal/ingest';
 import type { JournalRecord } from '../../journal/format';
-import { checkpointsOf } from '../../store/paths';
+import { checkpointsOf, sharedRoot } from '../../store/paths';
 import type { RunRecord, Store } from '../../store/store';
 import { gresSatisfies, parseSbatch, parseScontrolJobs, parseSinfo, parseSqueue, scontrolJobId, SQUEUE_FORMAT, type SlurmCommands } from './slurm-cli';
 
@@ -32,11 +32,7 @@ export interface SlurmOptions {
 export function sharedRunDir(sharedDir: string, runId: number): string {
   return path.join(sharedDir, 'runs', String(runId));
 }
-/** The shared folder a run's folder (SHARED/runs/<id>) is in: where its checkpoints are found
- * (as runDir(SHARED, id)) and its job's output (SHARED/slurm). */
-export function sharedRoot(runFolder: string): string {
-  return path.dirname(path.dirname(runFolder));
-}
+export { sharedRoot };
 export const journalFile = (dir: string) => path.join(dir, 'journal.jsonl');
 export const cancelFile = (dir: string) => path.join(dir, 'cancel');
 
