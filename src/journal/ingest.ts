@@ -113,12 +113,22 @@ export function ingestJournal(store: Store, runId: number, file: string, onAppli
       known.delete(key);
       throw new Error(`the run journal ${file} was replaced by another file since it was ingested (a journal is append-only)`);
     }
-    if (!k || k.bytes !== off.bytes || k.lines !== off.lines) {
-      k = verifyPrefix(fd, file, off, st);
-      known.set(key, k);
-    } else if (k.head && headOf(fd, k.head.len) !== k.head.hash) {
+    if (k && k.head && headOf(fd, k.head.len) !== k.head.hash) {
       known.delete(key);
       throw new Error(`the run journal ${file} was rewritten since it was ingested: its first line changed (a journal is append-only)`);
+    }
+    if (!k || k.bytes > off.bytes || k.lines > off.lines) {
+      k = verifyPrefix(fd, file, off, st);
+      known.set(key, k);
+    } else if (k.bytes !== off.bytes || k.lines !== off.lines) {
+      // another process (a second host on this store) ingested on from where this one was: only
+      // its part is read, so two hosts following one journal read it once each, not once a look
+      try {
+        verifyPart(fd, file, k, off);
+      } catch (e) {
+        known.delete(key);
+        throw e;
+      }
     }
     const { added, waiting } = applyNew(store, s, runId, fd, file, st.size, k, onApplied);
     return { linesAdded: added, ended: k.ended, lastAt: k.lastAt, waiting };
@@ -170,11 +180,18 @@ function eachLine(fd: number, from: number, to: number, line: (buf: Buffer, star
 /** The part of the file already in the store (after a restart, or when another process advanced
  * the offset), read once: it must hold exactly the recorded lines, ending at a line's end. */
 function verifyPrefix(fd: number, file: string, off: Offset, st: fs.Stats): Known {
-  const k: Known = { dev: st.dev, ino: st.ino, bytes: off.bytes, lines: off.lines, head: null, ended: null, lastAt: null };
-  let count = 0;
+  const k: Known = { dev: st.dev, ino: st.ino, bytes: 0, lines: 0, head: null, ended: null, lastAt: null };
+  verifyPart(fd, file, k, off);
+  return k;
+}
+
+/** The ingested lines from where `k` is up to the store's offset `off` (k.bytes <= off.bytes): they
+ * must be exactly off.lines - k.lines records ending at off.bytes; k is advanced over them. */
+function verifyPart(fd: number, file: string, k: Known, off: Offset): void {
+  let count = k.lines;
   const rewritten = (why: string) =>
     new Error(`the run journal ${file} was rewritten since it was ingested: ${why} (a journal is append-only; the store holds its first ${off.bytes} bytes, ${off.lines} lines)`);
-  const end = eachLine(fd, 0, off.bytes, (buf, start, endByte) => {
+  const end = eachLine(fd, k.bytes, off.bytes, (buf, start, endByte) => {
     count++;
     if (start === 0) k.head = { len: endByte, hash: lineHash(buf) };
     let rec: JournalRecord;
@@ -187,7 +204,8 @@ function verifyPrefix(fd: number, file: string, off: Offset, st: fs.Stats): Know
   });
   if (end !== off.bytes) throw rewritten(`byte ${off.bytes} is not at a line's end`);
   if (count !== off.lines) throw rewritten(`its first ${off.bytes} bytes hold ${count} lines, not ${off.lines}`);
-  return k;
+  k.bytes = off.bytes;
+  k.lines = off.lines;
 }
 
 function track(k: Known, rec: JournalRecord): void {
@@ -224,11 +242,7 @@ function applyNew(store: Store, s: ReturnType<typeof prepare>, runId: number, fd
         return true;
       })
       .immediate();
-    if (!ok) {
-      // re-read from the store's offset on the next call
-      k.bytes = -1;
-      return false;
-    }
+    if (!ok) return false; // k stays where this process was: the next call reads on from there
     for (const { rec } of batch) track(k, rec);
     if (onApplied) for (const { rec } of batch) onApplied(rec);
     if (k.lines === 0 && head) k.head = head;

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ingestJournal, INGEST_CHUNK_LINES } from '../../src/journal/ingest';
 import { JournalError } from '../../src/journal/format';
 import { JournalWriter, JournaledStore } from '../../src/journal/writer';
@@ -18,6 +18,7 @@ let tmp: ReturnType<typeof tmpDataDir>;
 let server: Store;
 let file: string;
 const opened: Store[] = [];
+const realRead = fs.readSync;
 beforeEach(() => {
   tmp = tmpDataDir('tb-ingest-');
   server = new Store(path.join(tmp.dir, 'server'));
@@ -191,6 +192,38 @@ describe('ingestJournal', () => {
     expect(() => ingestJournal(restarted, run.id, file)).toThrow('rewritten since it was ingested: its line 1 is no longer a record');
     expect(server.events(run.id)).toEqual([]);
     expect(offset(server, run.id)).toEqual({ bytes: size, lines: 2 });
+  });
+
+  it('two hosts on one store (serve and the CLI) following one journal each read it about once, not once a look', () => {
+    const run = server.createRun(config, 'queued');
+    const other = new Store(server.dataDir);
+    opened.push(other);
+    const line = (at: number) => `${JSON.stringify({ v: 1, at, kind: 'metrics', points: [pt('train/loss_step', at, 1 / at)] })}\n`;
+    fs.writeFileSync(file, `${JSON.stringify({ v: 1, at: 1, kind: 'start', attempt: 0, jobId: '5_1', host: 'n', pid: 1 })}\n`);
+    let read = 0;
+    const spy = vi.spyOn(fs, 'readSync');
+    spy.mockImplementation(((...a: Parameters<typeof fs.readSync>) => {
+      const n = Reflect.apply(realRead, fs, a) as number;
+      read += n;
+      return n;
+    }) as typeof fs.readSync);
+    const looks = 300;
+    try {
+      for (let i = 2; i < looks + 2; i++) {
+        fs.appendFileSync(file, line(i));
+        ingestJournal(i % 2 ? server : other, run.id, file); // each advances the offset past the other
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    const size = fs.statSync(file).size;
+    expect(metricCount(server, run.id)).toBe(looks);
+    expect(offset(server, run.id)).toEqual({ bytes: size, lines: looks + 1 });
+    // Each look reads the first line (is it the same file?) and what is new to it: the other's
+    // line and its own, so about twice the file in all. Re-reading everything the other ingested,
+    // at each look, would be looks / 2 times the file.
+    const headLen = fs.readFileSync(file, 'utf8').indexOf('\n') + 1;
+    expect(read).toBeLessThan(3 * size + looks * headLen);
   });
 
   it("`ended` is the current attempt's end: an end followed by a new start is no end", () => {
