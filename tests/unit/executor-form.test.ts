@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { executorSchema, type ExecutorConfig } from '../../src/shared/executor';
 import { planExperiment } from '../../src/shared/experiments';
 import { BUILTIN_FACTS } from '../../src/shared/models/datasets';
-import { draftErrors, draftToExecutor, emptySlurmDraft, executorErrorKey, executorLine, executorToDraft, runWhere, runWhereTitle } from '../../src/renderer/src/lib/executor';
+import { draftErrors, draftToExecutor, emptySlurmDraft, executorErrorKey, executorLine, executorToDraft, jobStatesLine, runWhere, runWhereTitle } from '../../src/renderer/src/lib/executor';
 import { RUN_COLUMNS } from '../../src/renderer/src/lib/runColumns';
 import type { RunSummary } from '../../src/shared/api';
 
@@ -80,5 +80,20 @@ describe('what pages say', () => {
     expect(col.text!(run({ executor: 'slurm', backend: 'wasm' }), 0)).toBe('wasm · slurm');
     expect(col.text!(run({ backend: 'wasm' }), 0)).toBe('wasm');
     expect(col.text!(run({ source: 'external' }), 0)).toBe('external');
+  });
+});
+
+describe("an experiment's jobs in one line", () => {
+  it('counts the states, and counts cancels Slurm has not taken apart (one clause for many jobs)', () => {
+    const note = (job: string) => `scancel ${job} failed (scancel ${job}: Unable to contact slurm controller (connect failure)): sent again at each look until Slurm answers`;
+    const states = [
+      'PENDING (Resources)',
+      'PENDING (Resources)',
+      'RUNNING on node3',
+      ...Array.from({ length: 40 }, (_, i) => `RUNNING on node3 · ${note(`9_${i}`)}`),
+      note('9_99'), // a run cancelled before it started: only the note
+    ];
+    expect(jobStatesLine(states)).toBe('2 PENDING (Resources), 41 RUNNING on node3, 41 cancels not taken by Slurm yet (scancel failing; sent again at each look)');
+    expect(jobStatesLine([])).toBe('');
   });
 });

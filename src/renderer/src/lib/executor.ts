@@ -127,3 +127,20 @@ export function runWhereTitle(r: Pick<RunSummary, 'executor' | 'jobId' | 'execut
   const w = runWhere(r);
   return w && r.executorState ? `${w}: ${r.executorState}` : w;
 }
+
+/** What the scheduler says of an experiment's jobs, counted: `2 PENDING (Resources), 1 RUNNING on
+ * node3`. A cancel Slurm has not taken yet (the host's note after ` · scancel `, one per job) is
+ * counted apart, so fifty of them make one clause, not fifty. */
+export function jobStatesLine(states: readonly string[]): string {
+  const n = new Map<string, number>();
+  let undelivered = 0;
+  for (const s of states) {
+    const at = s.indexOf(' · scancel ');
+    const base = at >= 0 ? s.slice(0, at) : s.startsWith('scancel ') ? '' : s;
+    if (at >= 0 || s.startsWith('scancel ')) undelivered++;
+    if (base) n.set(base, (n.get(base) ?? 0) + 1);
+  }
+  const parts = [...n].map(([state, k]) => `${k} ${state}`);
+  if (undelivered) parts.push(`${undelivered} cancel${undelivered === 1 ? '' : 's'} not taken by Slurm yet (scancel failing; sent again at each look)`);
+  return parts.join(', ');
+}
